@@ -1,0 +1,56 @@
+#pragma once
+// Expected failures as values. Every layer returns Result<T>; the HTTP edge maps Errc to a status
+// in one place (src/http/errors.cpp). Exceptions are for programming errors only.
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace anteroom {
+
+enum class Errc {
+  bad_request,         // malformed JSON, wrong field type, out-of-range value
+  invalid_queue_name,  // does not match [a-z0-9][a-z0-9-]{0,63}
+  queue_not_found,
+  queue_closed,
+  ticket_not_found,
+  too_many_queues,
+  unauthorized,
+  rate_limited,
+  unavailable,  // the store cannot answer now (Redis down); retry later
+  internal,
+};
+
+struct Error {
+  Errc code;
+  std::string message;
+};
+
+// A value or an Error. Small on purpose: C++20 has no std::expected.
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  // Default-constructible for asio's completion plumbing; holds an internal error.
+  Result() : v_(std::in_place_index<1>, Error{Errc::internal, "no result"}) {}
+  Result(T value) : v_(std::move(value)) {}
+  Result(Error error) : v_(std::move(error)) {}
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() { return value(); }
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+struct Ok {};
+using Status = Result<Ok>;
+
+inline Error err(Errc c, std::string msg) { return Error{c, std::move(msg)}; }
+
+}  // namespace anteroom

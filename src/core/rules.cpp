@@ -1,0 +1,109 @@
+#include "core/rules.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace anteroom::rules {
+
+bool valid_queue_name(std::string_view n) {
+  if (n.empty() || n.size() > kMaxQueueName) return false;
+  auto ok = [](char c, bool first) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (!first && c == '-');
+  };
+  for (size_t i = 0; i < n.size(); ++i)
+    if (!ok(n[i], i == 0)) return false;
+  return true;
+}
+
+bool valid_ticket_id(std::string_view id) {
+  if (id.size() != 22) return false;
+  for (char c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '-' || c == '_'))
+      return false;
+  return true;
+}
+
+Status validate(const ConfigPatch& p) {
+  if (p.admit_per_s && !(*p.admit_per_s >= 0 && *p.admit_per_s <= kMaxAdmitPerS))
+    return err(Errc::bad_request, "admit_per_s must be between 0 and 1000000");
+  if (p.max_active && (*p.max_active < 0 || *p.max_active > kMaxActive))
+    return err(Errc::bad_request, "max_active must be between 0 and 100000000");
+  if (p.session_ttl_s && (*p.session_ttl_s < 1 || *p.session_ttl_s > kMaxTtlS))
+    return err(Errc::bad_request, "session_ttl_s must be between 1 and 604800");
+  if (p.abandon_after_s && (*p.abandon_after_s < 1 || *p.abandon_after_s > kMaxTtlS))
+    return err(Errc::bad_request, "abandon_after_s must be between 1 and 604800");
+  if (p.target_url) {
+    const auto& u = *p.target_url;
+    if (u.size() > kMaxTargetUrl) return err(Errc::bad_request, "target_url is too long");
+    bool rel = !u.empty() && u[0] == '/' && (u.size() == 1 || u[1] != '/');
+    if (!u.empty() && !rel && u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+      return err(Errc::bad_request, "target_url must be an http(s) URL or a path");
+    for (char c : u)
+      if (static_cast<unsigned char>(c) < 0x21 || c == '"' || c == '<' || c == '>')
+        return err(Errc::bad_request, "target_url contains a character not allowed in a URL");
+  }
+  return Ok{};
+}
+
+int64_t admission_count(Bucket& b, const QueueConfig& c, int64_t active, int64_t waiting,
+                        Millis now) {
+  const double cap = std::max(1.0, c.admit_per_s);
+  if (b.last_ms == 0) b.last_ms = now;
+  if (now > b.last_ms) {
+    b.tokens = std::min(cap, b.tokens + (now - b.last_ms) * c.admit_per_s / 1000.0);
+    b.last_ms = now;
+  }
+  if (c.paused) return 0;
+  int64_t n = static_cast<int64_t>(std::floor(b.tokens + 1e-9));
+  n = std::min({n, std::max<int64_t>(0, c.max_active - active), waiting});
+  if (n <= 0) return 0;
+  b.tokens -= static_cast<double>(n);
+  return n;
+}
+
+namespace {
+constexpr Millis kBucketMs = 1000;
+constexpr Millis kForgetMs = 30'000;  // no admission for this long: no observed rate
+constexpr double kAlpha = 0.3;
+}  // namespace
+
+void RateEstimator::roll(Millis now) const {
+  if (bucket_start_ == 0) bucket_start_ = now - now % kBucketMs;
+  while (now >= bucket_start_ + kBucketMs) {
+    double sample = static_cast<double>(bucket_count_) * 1000.0 / kBucketMs;
+    if (ewma_ < 0) {
+      if (bucket_count_ > 0) ewma_ = sample;
+    } else {
+      ewma_ = kAlpha * sample + (1 - kAlpha) * ewma_;
+    }
+    bucket_count_ = 0;
+    bucket_start_ += kBucketMs;
+    // Skip long idle stretches in one step.
+    if (now - bucket_start_ > kForgetMs) bucket_start_ = now - now % kBucketMs;
+  }
+}
+
+void RateEstimator::record(Millis at, int64_t count) {
+  roll(at);
+  bucket_count_ += count;
+  last_admit_ms_ = at;
+}
+
+double RateEstimator::rate(Millis now) const {
+  roll(now);
+  if (last_admit_ms_ == 0 || now - last_admit_ms_ > kForgetMs) return -1;
+  if (ewma_ < 0) return -1;
+  return ewma_;
+}
+
+int64_t eta_seconds(int64_t position, double observed, const QueueConfig& c) {
+  if (position <= 0) return 0;
+  if (c.paused) return -1;
+  if (c.max_active == 0) return -1;
+  double rate = observed > 0 ? observed : c.admit_per_s;
+  if (rate <= 0) return -1;
+  return static_cast<int64_t>(std::ceil(position / rate));
+}
+
+}  // namespace anteroom::rules

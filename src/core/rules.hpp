@@ -1,0 +1,68 @@
+#pragma once
+// The queue rules, written once. Both stores call these; the Redis store's Lua scripts mirror
+// admission_count() and the conformance suite (src/store/conformance) holds them to it.
+#include <cstdint>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "core/types.hpp"
+
+namespace anteroom::rules {
+
+constexpr size_t kMaxQueueName = 64;
+constexpr size_t kMaxUserKey = 256;
+constexpr double kMaxAdmitPerS = 1'000'000;
+constexpr int64_t kMaxActive = 100'000'000;
+constexpr int64_t kMaxTtlS = 7 * 24 * 3600;
+constexpr size_t kMaxTargetUrl = 2048;
+// Ended tickets stay readable (GET shows the reason) this long, then are forgotten.
+constexpr Millis kEndedRetentionMs = 3600 * 1000;
+
+// [a-z0-9][a-z0-9-]{0,63}
+bool valid_queue_name(std::string_view name);
+// 22 characters of base64url: the encoding of 128 random bits.
+bool valid_ticket_id(std::string_view id);
+// Checks a patch's values against their bounds (rate >= 0, ttl >= 1, url http(s) ...).
+Status validate(const ConfigPatch& p);
+
+// Token bucket of the admission rate: `tokens` refill at admit_per_s, capped at one second's
+// worth (at least 1), so a queue that was idle admits at most one second's batch at once.
+struct Bucket {
+  double tokens = 0;
+  Millis last_ms = 0;
+};
+
+// Refills `b` up to `now` and returns how many tickets to admit now, consuming that many tokens.
+// Never more than waiting, never letting active exceed max_active, zero when paused.
+int64_t admission_count(Bucket& b, const QueueConfig& c, int64_t active, int64_t waiting,
+                        Millis now);
+
+// A ticket is abandoned when nobody has looked at it (stream or poll) for abandon_after_s.
+inline bool abandoned(Millis last_seen_ms, const QueueConfig& c, Millis now) {
+  return last_seen_ms + c.abandon_after_s * 1000 <= now;
+}
+
+inline Millis expiry_of(Millis admitted_ms, const QueueConfig& c) {
+  return admitted_ms + c.session_ttl_s * 1000;
+}
+
+// Smoothed observed admission rate (per second), for ETAs. Feed it every admission.
+class RateEstimator {
+ public:
+  void record(Millis at_ms, int64_t count = 1);
+  // Observed rate, or -1 when nothing was admitted in the recent window.
+  double rate(Millis now) const;
+
+ private:
+  void roll(Millis now) const;
+  mutable double ewma_ = -1;     // per second
+  mutable Millis bucket_start_ = 0;
+  mutable int64_t bucket_count_ = 0;
+  mutable Millis last_admit_ms_ = 0;
+};
+
+// Seconds until a visitor at `position` is let in: position / rate, where rate is the observed
+// one when there is one, else the configured one. -1 when unknown (paused or no capacity).
+int64_t eta_seconds(int64_t position, double observed_rate, const QueueConfig& c);
+
+}  // namespace anteroom::rules

@@ -1,0 +1,252 @@
+// The behaviour every QueueStore promises. Time is passed explicitly, so nothing here sleeps.
+#include <set>
+
+#include "store/conformance/harness.hpp"
+
+namespace anteroom::conformance {
+namespace {
+
+constexpr Millis T0 = 1'700'000'000'000;
+
+ConfigPatch cfg(double rate, int64_t max_active, bool paused = false) {
+  ConfigPatch p;
+  p.admit_per_s = rate;
+  p.max_active = max_active;
+  p.paused = paused;
+  p.session_ttl_s = 60;
+  p.abandon_after_s = 30;
+  return p;
+}
+
+TEST_P(StoreConformance, UnknownQueueIsNotFound) {
+  auto r = run(s().join("nope", "", T0));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::queue_not_found);
+  EXPECT_EQ(run(s().get_queue("nope")).error().code, Errc::queue_not_found);
+}
+
+TEST_P(StoreConformance, InvalidNameAndConfigAreRefused) {
+  EXPECT_EQ(run(s().put_queue("Bad Name", {}, T0)).error().code, Errc::invalid_queue_name);
+  ConfigPatch p;
+  p.max_active = -3;
+  EXPECT_EQ(run(s().put_queue("q", p, T0)).error().code, Errc::bad_request);
+  EXPECT_EQ(run(s().get_queue("q")).error().code, Errc::queue_not_found);
+}
+
+TEST_P(StoreConformance, PutCreatesThenPatches) {
+  auto a = run(s().put_queue("q", cfg(5, 10), T0));
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->config.admit_per_s, 5);
+  ConfigPatch p;
+  p.target_url = "https://shop.example/";
+  auto b = run(s().put_queue("q", p, T0));
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->config.admit_per_s, 5);
+  EXPECT_EQ(b->config.max_active, 10);
+  EXPECT_EQ(b->config.target_url, "https://shop.example/");
+  EXPECT_GT(b->seq, a->seq);
+  auto all = run(s().list_queues());
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].name, "q");
+}
+
+TEST_P(StoreConformance, JoinsGetPositionsOneToN) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
+  std::set<std::string> ids;
+  for (int i = 1; i <= 20; ++i) {
+    auto t = run(s().join("q", "", T0 + i));
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(t->state, TicketState::waiting);
+    EXPECT_EQ(t->position, i);
+    EXPECT_EQ(t->id.size(), 22u);
+    ids.insert(t->id);
+  }
+  EXPECT_EQ(ids.size(), 20u);
+  auto info = run(s().get_queue("q"));
+  EXPECT_EQ(info->stats.waiting, 20);
+  EXPECT_EQ(info->stats.oldest_joined_ms, T0 + 1);
+}
+
+TEST_P(StoreConformance, RejoinWithSameKeyKeepsThePlace) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
+  auto a = run(s().join("q", "u:alice", T0));
+  auto b = run(s().join("q", "u:bob", T0));
+  auto a2 = run(s().join("q", "u:alice", T0 + 5));
+  ASSERT_TRUE(a2.ok());
+  EXPECT_EQ(a2->id, a->id);
+  EXPECT_EQ(a2->position, 1);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 2);
+  // After leaving, the same key joins anew at the back.
+  ASSERT_TRUE(run(s().leave("q", a->id, T0 + 6)).ok());
+  auto a3 = run(s().join("q", "u:alice", T0 + 7));
+  EXPECT_NE(a3->id, a->id);
+  EXPECT_EQ(a3->position, 2);
+  (void)b;
+}
+
+TEST_P(StoreConformance, LeaveShiftsThoseBehind) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(run(s().join("q", "", T0))->id);
+  auto left = run(s().leave("q", ids[1], T0 + 1));
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->state, TicketState::ended);
+  EXPECT_EQ(left->reason, EndReason::left);
+  EXPECT_EQ(run(s().get_ticket("q", ids[0], false, T0))->position, 1);
+  EXPECT_EQ(run(s().get_ticket("q", ids[2], false, T0))->position, 2);
+  EXPECT_EQ(run(s().get_ticket("q", ids[4], false, T0))->position, 4);
+  // Leaving twice is harmless.
+  EXPECT_EQ(run(s().leave("q", ids[1], T0 + 2))->reason, EndReason::left);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.left_total, 1);
+  EXPECT_EQ(run(s().get_ticket("q", "AAAAAAAAAAAAAAAAAAAAAA", false, T0)).error().code,
+            Errc::ticket_not_found);
+}
+
+TEST_P(StoreConformance, AdmissionIsFifoAtTheRateAndCapacity) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(10, 3), T0)).ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(run(s().join("q", "", T0 + 1))->id);
+  // The first joined into an empty line but the bucket starts empty: nobody admitted yet.
+  EXPECT_EQ(run(s().get_ticket("q", ids[0], false, T0))->state, TicketState::waiting);
+  // 200 ms at 10/s = 2 tokens.
+  EXPECT_EQ(run(s().tick("q", T0 + 201)).value(), 2);
+  EXPECT_EQ(run(s().get_ticket("q", ids[0], false, T0))->state, TicketState::active);
+  EXPECT_EQ(run(s().get_ticket("q", ids[1], false, T0))->state, TicketState::active);
+  EXPECT_EQ(run(s().get_ticket("q", ids[2], false, T0))->position, 1);
+  // A full second more: capacity 3 allows only one more.
+  EXPECT_EQ(run(s().tick("q", T0 + 1201)).value(), 1);
+  auto info = run(s().get_queue("q"));
+  EXPECT_EQ(info->stats.active, 3);
+  EXPECT_EQ(info->stats.waiting, 3);
+  EXPECT_EQ(info->stats.admitted_total, 3);
+  auto a = run(s().get_ticket("q", ids[0], false, T0));
+  EXPECT_EQ(a->expires_ms, T0 + 201 + 60'000);
+  // Completing frees a slot for the next in line.
+  EXPECT_EQ(run(s().complete("q", ids[0], T0 + 1300))->reason, EndReason::completed);
+  EXPECT_EQ(run(s().tick("q", T0 + 1400)).value(), 1);
+  EXPECT_EQ(run(s().get_ticket("q", ids[3], false, T0))->state, TicketState::active);
+  EXPECT_EQ(run(s().get_ticket("q", ids[4], false, T0))->position, 1);
+}
+
+TEST_P(StoreConformance, JoiningAnEmptyLineWithRoomIsAdmittedAtOnce) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(10, 5), T0)).ok());
+  ASSERT_EQ(run(s().tick("q", T0 + 1000)).value(), 0);  // fills the bucket
+  auto t = run(s().join("q", "", T0 + 1000));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->state, TicketState::active);
+  EXPECT_EQ(t->position, 0);
+  auto ev = h_->events("q");
+  ASSERT_GE(ev.size(), 2u);
+  EXPECT_EQ(ev[ev.size() - 2].type, EventType::joined);
+  EXPECT_EQ(ev.back().type, EventType::admitted);
+  EXPECT_EQ(ev.back().ticket, t->id);
+}
+
+TEST_P(StoreConformance, PausedQueueAdmitsNobody) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(100, 100, true), T0)).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(run(s().join("q", "", T0)).ok());
+  EXPECT_EQ(run(s().tick("q", T0 + 5000)).value(), 0);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.active, 0);
+  ConfigPatch p;
+  p.paused = false;
+  ASSERT_TRUE(run(s().put_queue("q", p, T0 + 5000)).ok());
+  EXPECT_EQ(run(s().tick("q", T0 + 6000)).value(), 3);
+}
+
+TEST_P(StoreConformance, SessionsExpireAfterTtl) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(10, 10), T0)).ok());
+  auto t = run(s().join("q", "", T0));
+  ASSERT_EQ(run(s().tick("q", T0 + 1000)).value(), 1);
+  ASSERT_EQ(run(s().tick("q", T0 + 1000 + 59'999)).value(), 0);
+  ASSERT_EQ(run(s().tick("q", T0 + 1000 + 60'000)).value(), 1);
+  auto e = run(s().get_ticket("q", t->id, false, T0));
+  EXPECT_EQ(e->state, TicketState::ended);
+  EXPECT_EQ(e->reason, EndReason::expired);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.expired_total, 1);
+}
+
+TEST_P(StoreConformance, UnseenTicketsAreAbandonedSeenOnesStay) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
+  auto a = run(s().join("q", "", T0));
+  auto b = run(s().join("q", "", T0));
+  auto c = run(s().join("q", "", T0));
+  ASSERT_TRUE(run(s().touch("q", {b->id, "AAAAAAAAAAAAAAAAAAAAAA"}, T0 + 20'000)).ok());
+  ASSERT_TRUE(run(s().get_ticket("q", c->id, true, T0 + 25'000)).ok());
+  EXPECT_EQ(run(s().tick("q", T0 + 30'000)).value(), 1);
+  EXPECT_EQ(run(s().get_ticket("q", a->id, false, T0))->reason, EndReason::abandoned);
+  EXPECT_EQ(run(s().get_ticket("q", b->id, false, T0))->position, 1);
+  EXPECT_EQ(run(s().get_ticket("q", c->id, false, T0))->position, 2);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.abandoned_total, 1);
+}
+
+TEST_P(StoreConformance, CompleteRefusesWaitingTickets) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
+  auto a = run(s().join("q", "", T0));
+  EXPECT_EQ(run(s().complete("q", a->id, T0)).error().code, Errc::bad_request);
+  EXPECT_EQ(run(s().get_ticket("q", a->id, false, T0))->state, TicketState::waiting);
+}
+
+TEST_P(StoreConformance, CloseEndsTheWaitingAndRefusesJoins) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
+  auto a = run(s().join("q", "", T0));
+  auto closed = run(s().close_queue("q", T0 + 1));
+  ASSERT_TRUE(closed.ok());
+  EXPECT_TRUE(closed->closed);
+  EXPECT_EQ(closed->stats.waiting, 0);
+  EXPECT_EQ(run(s().get_ticket("q", a->id, false, T0))->reason, EndReason::closed);
+  EXPECT_EQ(run(s().join("q", "", T0 + 2)).error().code, Errc::queue_closed);
+  EXPECT_EQ(h_->events("q").back().type, EventType::closed);
+  // PUT reopens it, empty.
+  auto re = run(s().put_queue("q", {}, T0 + 3));
+  EXPECT_FALSE(re->closed);
+  EXPECT_EQ(run(s().join("q", "", T0 + 4))->position, 1);
+}
+
+TEST_P(StoreConformance, EventsCarrySeqInOrderAndDescribeEveryChange) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(1000, 1), T0)).ok());
+  auto a = run(s().join("q", "", T0));
+  auto b = run(s().join("q", "", T0));
+  ASSERT_EQ(run(s().tick("q", T0 + 1000)).value(), 1);
+  ASSERT_TRUE(run(s().leave("q", b->id, T0 + 1001)).ok());
+  ASSERT_TRUE(run(s().complete("q", a->id, T0 + 1002)).ok());
+  auto ev = h_->events("q");
+  std::vector<EventType> types;
+  for (size_t i = 0; i < ev.size(); ++i) {
+    EXPECT_EQ(ev[i].seq, i + 1);
+    EXPECT_EQ(ev[i].queue, "q");
+    types.push_back(ev[i].type);
+  }
+  std::vector<EventType> want{EventType::config_changed, EventType::joined, EventType::joined,
+                              EventType::admitted,       EventType::left,   EventType::completed};
+  EXPECT_EQ(types, want);
+  EXPECT_EQ(ev[1].ticket, a->id);
+  EXPECT_EQ(ev[1].order + 1, ev[2].order);
+  EXPECT_EQ(ev[3].ticket, a->id);
+  EXPECT_EQ(ev[3].expires_ms, T0 + 1000 + 60'000);
+  EXPECT_EQ(ev[3].id(), "q:4");
+}
+
+TEST_P(StoreConformance, SnapshotMatchesTheLine) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(run(s().join("q", "", T0))->id);
+  ASSERT_TRUE(run(s().leave("q", ids[2], T0)).ok());
+  auto snap = run(s().snapshot("q"));
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->info.seq, 6u);
+  ASSERT_EQ(snap->waiting_orders.size(), 3u);
+  EXPECT_LT(snap->waiting_orders[0], snap->waiting_orders[1]);
+  auto t3 = run(s().get_ticket("q", ids[3], false, T0));
+  EXPECT_EQ(snap->waiting_orders[2], t3->order);
+  EXPECT_EQ(t3->seq, 6u);
+}
+
+TEST_P(StoreConformance, QueueLimitIsEnforced) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(run(s().put_queue("q" + std::to_string(i), {}, T0)).ok());
+  EXPECT_EQ(run(s().put_queue("q3", {}, T0)).error().code, Errc::too_many_queues);
+  EXPECT_TRUE(run(s().put_queue("q1", {}, T0)).ok());  // existing ones can still change
+}
+
+}  // namespace
+}  // namespace anteroom::conformance

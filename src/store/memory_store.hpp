@@ -1,0 +1,54 @@
+#pragma once
+// MemoryStore: all queue state in this process (embedded mode). Events go to an EventSink
+// synchronously, inside the call that made them, so seq order is commit order.
+//
+// Not thread-safe: use it from one thread (the process's io_context). Every coroutine completes
+// without suspending.
+#include <map>
+#include <memory>
+#include <set>
+#include <unordered_map>
+
+#include "core/event_sink.hpp"
+#include "core/position_index.hpp"
+#include "core/rules.hpp"
+#include "store/queue_store.hpp"
+
+namespace anteroom {
+
+class MemoryStore final : public QueueStore {
+ public:
+  MemoryStore(EventSink& sink, StoreLimits limits = {});
+  ~MemoryStore() override;
+
+  Task<QueueInfo> put_queue(std::string q, ConfigPatch patch, Millis now) override;
+  Task<QueueInfo> get_queue(std::string q) override;
+  Task<std::vector<QueueInfo>> list_queues() override;
+  Task<QueueInfo> close_queue(std::string q, Millis now) override;
+  Task<Ticket> join(std::string q, std::string dedupe_key, Millis now) override;
+  Task<Ticket> get_ticket(std::string q, std::string id, bool touch, Millis now) override;
+  Task<Ticket> leave(std::string q, std::string id, Millis now) override;
+  Task<Ticket> complete(std::string q, std::string id, Millis now) override;
+  Task<Ok> touch(std::string q, std::vector<std::string> ids, Millis now) override;
+  Task<int64_t> tick(std::string q, Millis now) override;
+  Task<QueueSnapshot> snapshot(std::string q) override;
+  Task<Ok> ping() override;
+
+ private:
+  struct Queue;
+  struct Rec;
+  Result<Queue*> find(const std::string& q);
+  Result<Rec*> find_ticket(Queue& qu, const std::string& id);
+  void emit(Queue& qu, EventType type, const Rec* r, Millis now);
+  void admit(Queue& qu, Rec& r, Millis now);
+  void end(Queue& qu, Rec& r, EventType why, Millis now);
+  Ticket view(const Queue& qu, const Rec& r) const;
+  QueueInfo info(const Queue& qu) const;
+  void purge_ended(Queue& qu, Millis now);
+
+  EventSink& sink_;
+  StoreLimits limits_;
+  std::map<std::string, std::unique_ptr<Queue>> queues_;
+};
+
+}  // namespace anteroom

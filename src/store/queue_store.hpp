@@ -1,0 +1,61 @@
+#pragma once
+// QueueStore: the one interface over queue state. MemoryStore (embedded) and RedisStore
+// (distributed) implement it and pass the same conformance suite (store/conformance/).
+//
+// Every mutation commits its state change and its event(s) atomically, assigning the queue's
+// next seq. Methods are coroutines on the caller's io_context; arguments are taken by value so
+// they outlive suspension. Failures come back as Result errors, never exceptions:
+// queue_not_found, queue_closed, ticket_not_found, too_many_queues, unavailable.
+#include <boost/asio/awaitable.hpp>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/types.hpp"
+
+namespace anteroom {
+
+template <class T>
+using Task = boost::asio::awaitable<Result<T>>;
+
+struct StoreLimits {
+  int64_t max_queues = 1000;
+};
+
+class QueueStore {
+ public:
+  virtual ~QueueStore() = default;
+
+  // Creates the queue (if new; reopens it empty if it was closed) or updates its config.
+  virtual Task<QueueInfo> put_queue(std::string q, ConfigPatch patch, Millis now) = 0;
+  virtual Task<QueueInfo> get_queue(std::string q) = 0;
+  virtual Task<std::vector<QueueInfo>> list_queues() = 0;
+  // Ends every waiting ticket (reason closed, one `closed` event); further joins get queue_closed.
+  virtual Task<QueueInfo> close_queue(std::string q, Millis now) = 0;
+
+  // Joins the line at the back. A non-empty `dedupe_key` (user id or Idempotency-Key) that
+  // already names a waiting or active ticket returns that ticket unchanged. A ticket may be
+  // admitted at once when nobody waits and the bucket and capacity allow.
+  virtual Task<Ticket> join(std::string q, std::string dedupe_key, Millis now) = 0;
+  // The ticket's current state with its position; `touch` also marks it seen (abandonment).
+  virtual Task<Ticket> get_ticket(std::string q, std::string id, bool touch, Millis now) = 0;
+  // Leaves the line (waiting) or gives the slot back (active). Ended tickets are returned as is.
+  virtual Task<Ticket> leave(std::string q, std::string id, Millis now) = 0;
+  // Ends an active session early (completed). A waiting ticket cannot complete: bad_request.
+  virtual Task<Ticket> complete(std::string q, std::string id, Millis now) = 0;
+  // Marks tickets as seen (their visitor holds an open stream). Unknown ids are ignored.
+  virtual Task<Ok> touch(std::string q, std::vector<std::string> ids, Millis now) = 0;
+
+  // Expires sessions, drops abandoned tickets and admits from the head, per the rules.
+  // Safe to call from any number of processes at once. Returns how many events it made.
+  virtual Task<int64_t> tick(std::string q, Millis now) = 0;
+  // The waiting line (join orders) and queue info at one seq, for rebuilding a local index.
+  virtual Task<QueueSnapshot> snapshot(std::string q) = 0;
+  // Ready to serve (the backing server answers).
+  virtual Task<Ok> ping() = 0;
+};
+
+// 128 random bits from the OS CSPRNG, base64url without padding (22 characters).
+std::string new_ticket_id();
+
+}  // namespace anteroom
