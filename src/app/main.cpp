@@ -1,1 +1,113 @@
-int main() { return 0; }
+// Wires the parts together: config → store → bus → hub → HTTP server → admission ticker.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "app/config.hpp"
+#include "hub/hub.hpp"
+#include "http/server.hpp"
+#include "metrics/metrics.hpp"
+#include "pipeline/local_bus.hpp"
+#include "store/memory_store.hpp"
+#include "store/ticker.hpp"
+#include "token/jwt.hpp"
+
+using namespace anteroom;
+namespace asio = boost::asio;
+
+namespace {
+
+std::string random_secret() { return new_ticket_id() + new_ticket_id(); }
+
+Millis wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Polls until every connection has finished or the deadline passed, then stops the loop.
+void drain_then_stop(asio::io_context& io, http::Server& server,
+                     std::chrono::steady_clock::time_point deadline) {
+  auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(20));
+  t->async_wait([&io, &server, deadline, t](auto) {
+    if (server.connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
+      if (server.connections() > 0)
+        spdlog::warn("shutdown deadline reached with {} connections open", server.connections());
+      io.stop();
+      return;
+    }
+    drain_then_stop(io, server, deadline);
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  app::Config cfg = app::parse(argc, argv);
+  auto log = spdlog::stderr_color_mt("anteroom");
+  spdlog::set_default_logger(log);
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + cfg.node_id + "] %v");
+
+  if (cfg.token_secret.empty()) {
+    cfg.token_secret = random_secret();
+    spdlog::warn("no --token-secret: using a random one; tokens die with this process");
+  }
+  if (cfg.server.admin_token.empty())
+    spdlog::warn("no --admin-token: operator endpoints will refuse every request");
+  if (!cfg.redis_url.empty()) {
+    std::fprintf(stderr, "anteroom: --redis is not available in this build yet\n");
+    return 2;
+  }
+
+  asio::io_context io(1);
+  metrics::Registry metrics;
+  TokenSigner signer(cfg.token_secret);
+  LocalBus bus;
+  MemoryStore store(bus, cfg.limits);
+  Hub hub(io, store, signer, metrics, cfg.hub);
+  bus.subscribe(hub);
+  http::Server server(io, cfg.server, store, hub, signer, metrics);
+  Ticker ticker(io, store, cfg.tick);
+
+  if (!cfg.server.demo_queue.empty()) {
+    ConfigPatch demo;
+    demo.admit_per_s = 2;
+    demo.max_active = 20;
+    demo.session_ttl_s = 120;
+    asio::co_spawn(io, store.put_queue(cfg.server.demo_queue, demo, wall_ms()), asio::detached);
+  }
+
+  uint16_t port;
+  try {
+    port = server.start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "anteroom: cannot listen on %s:%u: %s\n", cfg.server.host.c_str(),
+                 cfg.server.port, e.what());
+    return 2;
+  }
+  ticker.start();
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down (grace {}s)", sig, cfg.shutdown_grace.count());
+    ticker.stop();
+    server.stop();
+    drain_then_stop(io, server, std::chrono::steady_clock::now() + cfg.shutdown_grace);
+  });
+
+  std::string host = cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]"
+                                                                    : cfg.server.host;
+  std::printf("anteroom listening on http://%s:%u\n", host.c_str(), port);
+  std::fflush(stdout);
+  spdlog::info("embedded mode, node {}, tick {}ms", cfg.node_id, cfg.tick.count());
+  io.run();
+  spdlog::info("stopped");
+  return 0;
+}

@@ -18,6 +18,14 @@ enum class Errc {
   rate_limited,
   unavailable,  // the store cannot answer now (Redis down); retry later
   internal,
+  // Raised at the HTTP edge only:
+  invalid_json,
+  invalid_token,
+  not_found,  // no such route
+  method_not_allowed,
+  payload_too_large,
+  headers_too_large,
+  over_capacity,  // connection limits reached; retry later
 };
 
 struct Error {

@@ -69,6 +69,7 @@ struct Ticket {
   Millis expires_ms = 0;  // active: when the admission token expires
   int64_t position = 0;   // waiting: 1 + waiting tickets ahead; else 0
   uint64_t seq = 0;       // the queue seq this view was read at
+  bool created = false;   // join() only: this call made the ticket (not a re-join)
 };
 
 struct Event {

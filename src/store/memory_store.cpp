@@ -193,7 +193,9 @@ Task<Ticket> MemoryStore::join(std::string q, std::string key, Millis now) {
       rules::admission_count(qu.bucket, qu.config, static_cast<int64_t>(qu.active.size()), 1,
                              now) == 1)
     admit(qu, r, now);
-  co_return view(qu, r);
+  Ticket t = view(qu, r);
+  t.created = true;
+  co_return t;
 }
 
 Task<Ticket> MemoryStore::get_ticket(std::string q, std::string id, bool touch, Millis now) {

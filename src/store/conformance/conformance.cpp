@@ -74,6 +74,8 @@ TEST_P(StoreConformance, RejoinWithSameKeyKeepsThePlace) {
   auto b = run(s().join("q", "u:bob", T0));
   auto a2 = run(s().join("q", "u:alice", T0 + 5));
   ASSERT_TRUE(a2.ok());
+  EXPECT_TRUE(a->created);
+  EXPECT_FALSE(a2->created);
   EXPECT_EQ(a2->id, a->id);
   EXPECT_EQ(a2->position, 1);
   EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 2);

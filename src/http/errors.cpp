@@ -1,0 +1,69 @@
+#include "http/errors.hpp"
+
+#include <boost/json.hpp>
+
+namespace anteroom::http {
+
+bhttp::status status_of(Errc c) {
+  using s = bhttp::status;
+  switch (c) {
+    case Errc::bad_request:
+    case Errc::invalid_queue_name:
+    case Errc::invalid_json: return s::bad_request;
+    case Errc::unauthorized:
+    case Errc::invalid_token: return s::unauthorized;
+    case Errc::queue_not_found:
+    case Errc::ticket_not_found:
+    case Errc::not_found: return s::not_found;
+    case Errc::method_not_allowed: return s::method_not_allowed;
+    case Errc::too_many_queues: return s::conflict;
+    case Errc::queue_closed: return s::gone;
+    case Errc::payload_too_large: return s::payload_too_large;
+    case Errc::headers_too_large: return s::request_header_fields_too_large;
+    case Errc::rate_limited: return s::too_many_requests;
+    case Errc::over_capacity:
+    case Errc::unavailable: return s::service_unavailable;
+    case Errc::internal: return s::internal_server_error;
+  }
+  return s::internal_server_error;
+}
+
+std::string_view code_of(Errc c) {
+  switch (c) {
+    case Errc::bad_request: return "bad_request";
+    case Errc::invalid_queue_name: return "invalid_queue_name";
+    case Errc::invalid_json: return "invalid_json";
+    case Errc::unauthorized: return "unauthorized";
+    case Errc::invalid_token: return "invalid_token";
+    case Errc::queue_not_found: return "queue_not_found";
+    case Errc::ticket_not_found: return "ticket_not_found";
+    case Errc::not_found: return "not_found";
+    case Errc::method_not_allowed: return "method_not_allowed";
+    case Errc::too_many_queues: return "too_many_queues";
+    case Errc::queue_closed: return "queue_closed";
+    case Errc::payload_too_large: return "payload_too_large";
+    case Errc::headers_too_large: return "headers_too_large";
+    case Errc::rate_limited: return "rate_limited";
+    case Errc::over_capacity: return "over_capacity";
+    case Errc::unavailable: return "unavailable";
+    case Errc::internal: return "internal";
+  }
+  return "internal";
+}
+
+Response error_response(const Error& e, unsigned version) {
+  Response res{status_of(e.code), version};
+  res.set(bhttp::field::content_type, "application/json");
+  res.set(bhttp::field::cache_control, "no-store");
+  if (e.code == Errc::rate_limited) res.set(bhttp::field::retry_after, "1");
+  if (e.code == Errc::over_capacity || e.code == Errc::unavailable)
+    res.set(bhttp::field::retry_after, "2");
+  boost::json::object o;
+  o["error"] = code_of(e.code);
+  o["message"] = e.message;
+  res.body() = boost::json::serialize(o);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace anteroom::http

@@ -1,0 +1,646 @@
+#include "http/server.hpp"
+
+#include <openssl/crypto.h>
+
+#include <cmath>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/rules.hpp"
+#include "http/errors.hpp"
+#include "token/admission.hpp"
+
+namespace anteroom::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+using bhttp::field;
+using bhttp::verb;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+Millis wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+// The value of `name` in a query string (no percent-decoding: our values are plain tokens).
+std::string query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view kv = query.substr(0, amp);
+    size_t eq = kv.find('=');
+    if (kv.substr(0, eq) == name) return std::string(eq == std::string_view::npos ? "" : kv.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+std::string cookie(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    size_t semi = header.find(';');
+    std::string_view kv = header.substr(0, semi);
+    while (!kv.empty() && kv.front() == ' ') kv.remove_prefix(1);
+    size_t eq = kv.find('=');
+    if (eq != std::string_view::npos && kv.substr(0, eq) == name) return std::string(kv.substr(eq + 1));
+    if (semi == std::string_view::npos) break;
+    header.remove_prefix(semi + 1);
+  }
+  return {};
+}
+
+std::string_view bearer(std::string_view auth) {
+  constexpr std::string_view p = "Bearer ";
+  if (auth.size() > p.size() && auth.substr(0, p.size()) == p) return auth.substr(p.size());
+  return {};
+}
+
+Response json_response(bhttp::status st, std::string body, unsigned version) {
+  Response res{st, version};
+  res.set(field::content_type, "application/json");
+  res.set(field::cache_control, "no-store");
+  res.body() = std::move(body);
+  return res;
+}
+
+// Integral values print as integers (10, not 1E1); others keep two decimals.
+json::value number(double d) {
+  if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+  return std::round(d * 100) / 100;
+}
+
+Error bad_json(std::string what) { return err(Errc::invalid_json, std::move(what)); }
+
+// Strict parse of a queue config body: an object of known fields with the right types.
+Result<ConfigPatch> parse_patch(const std::string& body) {
+  ConfigPatch p;
+  if (body.empty()) return p;
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) return bad_json("the body is not valid JSON: " + ec.message());
+  if (!v.is_object()) return err(Errc::bad_request, "the body must be a JSON object");
+  for (auto& [k, val] : v.as_object()) {
+    auto want = [&](bool ok, const char* type) -> Status {
+      if (ok) return Ok{};
+      return err(Errc::bad_request, std::string(k) + " must be " + type);
+    };
+    Status s = Ok{};
+    if (k == "admit_per_s") {
+      s = want(val.is_number(), "a number");
+      if (s) p.admit_per_s = val.to_number<double>();
+    } else if (k == "max_active" || k == "session_ttl_s" || k == "abandon_after_s") {
+      s = want(val.is_int64() || val.is_uint64(), "an integer");
+      if (s) {
+        int64_t n = val.is_int64() ? val.as_int64()
+                                   : static_cast<int64_t>(std::min<uint64_t>(val.as_uint64(), INT64_MAX));
+        if (k == "max_active") p.max_active = n;
+        else if (k == "session_ttl_s") p.session_ttl_s = n;
+        else p.abandon_after_s = n;
+      }
+    } else if (k == "paused") {
+      s = want(val.is_bool(), "true or false");
+      if (s) p.paused = val.as_bool();
+    } else if (k == "target_url") {
+      s = want(val.is_string(), "a string");
+      if (s) p.target_url = std::string(val.as_string());
+    } else {
+      return err(Errc::bad_request, "unknown field '" + std::string(k) + "'");
+    }
+    if (!s) return s.error();
+  }
+  if (auto s = rules::validate(p); !s) return s.error();
+  return p;
+}
+
+}  // namespace
+
+struct Server::Request {
+  bhttp::request<bhttp::string_body>& req;
+  std::string ip;
+  std::string_view path, query;
+  unsigned version() const { return req.version(); }
+  bool admin_ok(const std::string& token) const {
+    auto b = bearer(req[field::authorization]);
+    return !token.empty() && b.size() == token.size() &&
+           CRYPTO_memcmp(b.data(), token.data(), b.size()) == 0;
+  }
+};
+
+Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& hub,
+               const TokenSigner& signer, metrics::Registry& m)
+    : io_(io),
+      cfg_(std::move(cfg)),
+      store_(store),
+      hub_(hub),
+      signer_(signer),
+      metrics_(m),
+      acceptor_(io),
+      conns_(cfg_.max_connections, cfg_.max_conns_per_ip),
+      join_limiter_(cfg_.join_rate_per_ip, cfg_.join_burst_per_ip),
+      m_requests_(m.counter("http_requests_total", "HTTP requests handled")),
+      m_joins_(m.counter("joins_total", "Tickets created by joins")),
+      m_rej_rate_(m.counter("http_rejected_total", "Requests refused by a limit", "reason=\"join_rate\"")),
+      m_rej_conn_(m.counter("http_rejected_total", "Requests refused by a limit", "reason=\"connections\"")),
+      m_rej_body_(m.counter("http_rejected_total", "Requests refused by a limit", "reason=\"body_size\"")),
+      m_rej_header_(m.counter("http_rejected_total", "Requests refused by a limit", "reason=\"header_size\"")),
+      m_bad_requests_(m.counter("http_bad_requests_total", "Requests answered with a 4xx")),
+      m_verify_ok_(m.counter("verify_total", "Token verifications", "result=\"ok\"")),
+      m_verify_refused_(m.counter("verify_total", "Token verifications", "result=\"refused\"")) {
+  m.gauge_fn("http_connections", "Open HTTP connections", [this] { return double(conns_.total()); });
+}
+
+Server::~Server() = default;
+
+uint16_t Server::start() {
+  tcp::endpoint ep(asio::ip::make_address(cfg_.host), cfg_.port);
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  return acceptor_.local_endpoint().port();
+}
+
+void Server::stop() {
+  stopping_ = true;
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  for (auto* s : idle_) s->socket().close(ec);
+  idle_.clear();
+  hub_.shutdown(std::chrono::milliseconds(1000));
+}
+
+asio::awaitable<void> Server::accept_loop() {
+  while (!stopping_) {
+    auto [ec, sock] = co_await acceptor_.async_accept(use_tuple);
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) co_return;
+      // Out of file descriptors or similar: back off briefly instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer t(io_, std::chrono::milliseconds(50));
+      co_await t.async_wait(use_tuple);
+      continue;
+    }
+    asio::co_spawn(io_, session(std::move(sock)), asio::detached);
+  }
+}
+
+asio::awaitable<void> Server::session(tcp::socket sock) {
+  boost::system::error_code ec;
+  auto remote = sock.remote_endpoint(ec);
+  if (ec) co_return;
+  std::string ip = remote.address().to_string();
+  sock.set_option(tcp::no_delay(true), ec);
+  beast::tcp_stream stream(std::move(sock));
+
+  if (!conns_.acquire(ip)) {
+    m_rej_conn_.inc();
+    auto res = error_response(err(Errc::over_capacity, "too many connections; retry shortly"));
+    res.keep_alive(false);
+    stream.expires_after(std::chrono::seconds(5));
+    co_await bhttp::async_write(stream, res, use_tuple);
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    co_return;
+  }
+  struct Release {
+    ConnectionLimiter& c;
+    std::string ip;
+    ~Release() { c.release(ip); }
+  } release{conns_, ip};
+
+  beast::flat_buffer buf;
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(cfg_.max_header_bytes));
+    parser.body_limit(cfg_.max_body_bytes);
+    stream.expires_after(cfg_.idle_timeout);
+    idle_.insert(&stream);
+    auto [rec, n] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
+    idle_.erase(&stream);
+    if (rec) {
+      std::optional<Error> e;
+      if (rec == bhttp::error::header_limit) {
+        m_rej_header_.inc();
+        e = err(Errc::headers_too_large, "request headers exceed the limit");
+      } else if (rec == bhttp::error::body_limit) {
+        m_rej_body_.inc();
+        e = err(Errc::payload_too_large, "request body exceeds the limit");
+      } else if (rec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
+                 rec != bhttp::error::end_of_stream && rec != bhttp::error::partial_message) {
+        m_bad_requests_.inc();
+        e = err(Errc::bad_request, "malformed HTTP request: " + rec.message());
+      }
+      if (e && !stopping_) {
+        auto res = error_response(*e);
+        res.keep_alive(false);
+        stream.expires_after(cfg_.write_timeout);
+        co_await bhttp::async_write(stream, res, use_tuple);
+      }
+      break;
+    }
+    auto& req = parser.get();
+    std::string client = ip;
+    if (cfg_.trust_proxy) {
+      if (auto h = req["X-Real-IP"]; !h.empty()) client = std::string(h);
+      else if (auto x = req["X-Forwarded-For"]; !x.empty()) {
+        auto last = x.substr(x.rfind(',') == std::string_view::npos ? 0 : x.rfind(',') + 1);
+        while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
+        client = std::string(last);
+      }
+    }
+    std::string_view target = req.target();
+    auto qm = target.find('?');
+    Request r{req, client, target.substr(0, qm),
+              qm == std::string_view::npos ? std::string_view{} : target.substr(qm + 1)};
+    m_requests_.inc();
+
+    auto seg = split_path(r.path);
+    if (req.method() == verb::get && seg.size() == 6 && seg[0] == "v1" && seg[1] == "queues" &&
+        seg[3] == "tickets" && seg[5] == "events") {
+      co_await serve_events(stream, r, std::string(seg[2]), std::string(seg[4]));
+      break;
+    }
+    Response res = co_await handle(r);
+    if (static_cast<unsigned>(res.result()) >= 400) m_bad_requests_.inc();
+    bool keep = req.keep_alive() && !stopping_;
+    res.keep_alive(keep);
+    res.prepare_payload();
+    stream.expires_after(cfg_.write_timeout);
+    auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
+    if (wec || !keep) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
+}
+
+asio::awaitable<Server::Response> Server::handle(Request& r) {
+  auto seg = split_path(r.path);
+  auto m = r.req.method();
+  const unsigned v = r.version();
+  auto fail = [&](Errc c, std::string msg) { return error_response(err(c, std::move(msg)), v); };
+  auto not_allowed = [&] { return fail(Errc::method_not_allowed, "method not allowed here"); };
+
+  if (seg.empty()) {
+    if (m != verb::get && m != verb::head) co_return not_allowed();
+    if (cfg_.demo_queue.empty())
+      co_return fail(Errc::not_found, "no demo queue; open /q/<queue name>");
+    co_return page(r, cfg_.demo_queue);
+  }
+  if (seg[0] == "q" && seg.size() == 2) {
+    if (m != verb::get && m != verb::head) co_return not_allowed();
+    if (!rules::valid_queue_name(seg[1]))
+      co_return fail(Errc::invalid_queue_name, "queue names match [a-z0-9][a-z0-9-]{0,63}");
+    co_return page(r, std::string(seg[1]));
+  }
+  if (seg.size() == 1 && (seg[0] == "healthz" || seg[0] == "readyz" || seg[0] == "metrics")) {
+    if (m != verb::get && m != verb::head) co_return not_allowed();
+    if (seg[0] == "metrics") co_return metrics_text(r);
+    if (seg[0] == "readyz") {
+      auto p = co_await store_.ping();
+      if (!p || stopping_) co_return fail(Errc::unavailable, stopping_ ? "shutting down" : p.error().message);
+    }
+    co_return json_response(bhttp::status::ok, R"({"status":"ok"})", v);
+  }
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "verify" && seg.size() == 2) {
+    if (m != verb::get && m != verb::head) co_return not_allowed();
+    co_return co_await verify(r);
+  }
+  if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "queues") {
+    if (seg.size() == 2) {
+      if (m != verb::get) co_return not_allowed();
+      co_return co_await queues(r, "", 0);
+    }
+    std::string q(seg[2]);
+    if (!rules::valid_queue_name(q))
+      co_return fail(Errc::invalid_queue_name, "queue names match [a-z0-9][a-z0-9-]{0,63}");
+    if (seg.size() == 3) {
+      if (m == verb::put) co_return co_await put_queue(r, q);
+      if (m == verb::get) co_return co_await queues(r, q, 1);
+      if (m == verb::delete_) co_return co_await queues(r, q, 2);
+      co_return not_allowed();
+    }
+    if (seg[3] == "tickets") {
+      if (seg.size() == 4) {
+        if (m != verb::post) co_return not_allowed();
+        co_return co_await join(r, q);
+      }
+      std::string t(seg[4]);
+      if (seg.size() == 5) {
+        if (m == verb::get) co_return co_await ticket_status(r, q, t, 0);
+        if (m == verb::delete_) co_return co_await ticket_status(r, q, t, 1);
+        co_return not_allowed();
+      }
+      if (seg.size() == 6 && seg[5] == "complete") {
+        if (m != verb::post) co_return not_allowed();
+        co_return co_await complete(r, q, t);
+      }
+      if (seg.size() == 6 && seg[5] == "events") co_return not_allowed();
+    }
+  }
+  co_return fail(Errc::not_found, "no such endpoint");
+}
+
+asio::awaitable<std::string> Server::ticket_json(const Ticket& t) {
+  json::object o;
+  o["ticket"] = t.id;
+  o["queue"] = t.queue;
+  o["status"] = to_string(t.state);
+  const QueueConfig* cfg = hub_.config(t.queue);
+  QueueConfig fetched;
+  if (!cfg && t.state != TicketState::ended) {
+    if (auto qi = co_await store_.get_queue(t.queue)) fetched = qi->config;
+    cfg = &fetched;
+  }
+  switch (t.state) {
+    case TicketState::waiting:
+      o["position"] = t.position;
+      o["eta_s"] = hub_.eta(t.queue, *cfg, t.position, wall_ms());
+      o["paused"] = cfg->paused;
+      break;
+    case TicketState::active: {
+      Admission a = admission_for(signer_, t.queue, t.id, t.expires_ms, cfg->target_url);
+      o["token"] = a.token;
+      o["expires_at"] = a.expires_at;
+      o["redirect"] = a.redirect;
+      break;
+    }
+    case TicketState::ended:
+      o["reason"] = to_string(t.reason);
+      break;
+  }
+  co_return json::serialize(o);
+}
+
+asio::awaitable<Server::Response> Server::join(Request& r, const std::string& q) {
+  const unsigned v = r.version();
+  if (!join_limiter_.allow(r.ip, wall_ms())) {
+    m_rej_rate_.inc();
+    co_return error_response(err(Errc::rate_limited, "too many joins from this address; retry shortly"), v);
+  }
+  std::string key;
+  const auto& body = r.req.body();
+  if (!body.empty()) {
+    boost::system::error_code ec;
+    json::value j = json::parse(body, ec);
+    if (ec) co_return error_response(bad_json("the body is not valid JSON: " + ec.message()), v);
+    if (!j.is_object()) co_return error_response(err(Errc::bad_request, "the body must be a JSON object"), v);
+    for (auto& [k, val] : j.as_object()) {
+      if (k != "user")
+        co_return error_response(err(Errc::bad_request, "unknown field '" + std::string(k) + "'"), v);
+      if (!val.is_string() || val.as_string().empty() || val.as_string().size() > rules::kMaxUserKey)
+        co_return error_response(err(Errc::bad_request, "user must be a string of 1 to 256 characters"), v);
+      key = "u:" + std::string(val.as_string());
+    }
+  }
+  if (key.empty()) {
+    auto ik = r.req["Idempotency-Key"];
+    if (ik.size() > rules::kMaxUserKey)
+      co_return error_response(err(Errc::bad_request, "Idempotency-Key is longer than 256 characters"), v);
+    if (!ik.empty()) key = "k:" + std::string(ik);
+  }
+  auto t = co_await store_.join(q, key, wall_ms());
+  if (!t) co_return error_response(t.error(), v);
+  if (t->created) m_joins_.inc();
+  std::string out = co_await ticket_json(*t);
+  out.pop_back();  // add events_url to the object
+  out += ",\"events_url\":\"/v1/queues/" + q + "/tickets/" + t->id + "/events\"}";
+  auto res = json_response(t->created ? bhttp::status::created : bhttp::status::ok, std::move(out), v);
+  res.set(field::location, "/v1/queues/" + q + "/tickets/" + t->id);
+  co_return res;
+}
+
+asio::awaitable<Server::Response> Server::ticket_status(Request& r, const std::string& q,
+                                                        const std::string& id, int method) {
+  const unsigned v = r.version();
+  if (!rules::valid_ticket_id(id))
+    co_return error_response(err(Errc::ticket_not_found, "no such ticket in this queue"), v);
+  // (GCC 12 miscompiles co_await inside ?:, hence the plain if.)
+  Result<Ticket> t = err(Errc::internal, "unreached");
+  if (method == 0) t = co_await store_.get_ticket(q, id, true, wall_ms());
+  else t = co_await store_.leave(q, id, wall_ms());
+  if (!t) co_return error_response(t.error(), v);
+  co_return json_response(bhttp::status::ok, co_await ticket_json(*t), v);
+}
+
+asio::awaitable<Server::Response> Server::complete(Request& r, const std::string& q,
+                                                   const std::string& id) {
+  const unsigned v = r.version();
+  if (!r.admin_ok(cfg_.admin_token))
+    co_return error_response(err(Errc::unauthorized, "a valid admin token is required"), v);
+  if (!rules::valid_ticket_id(id))
+    co_return error_response(err(Errc::ticket_not_found, "no such ticket in this queue"), v);
+  auto t = co_await store_.complete(q, id, wall_ms());
+  if (!t) co_return error_response(t.error(), v);
+  co_return json_response(bhttp::status::ok, co_await ticket_json(*t), v);
+}
+
+asio::awaitable<Server::Response> Server::verify(Request& r) {
+  const unsigned v = r.version();
+  auto refuse = [&](std::string why) {
+    m_verify_refused_.inc();
+    return error_response(err(Errc::invalid_token, std::move(why)), v);
+  };
+  std::string token(bearer(r.req[field::authorization]));
+  if (token.empty()) token = cookie(r.req[field::cookie], "anteroom_token");
+  if (token.empty()) co_return refuse("no admission token (cookie anteroom_token or Bearer)");
+  auto claims = signer_.verify(token, wall_ms() / 1000);
+  if (!claims) co_return refuse(claims.error().message);
+  std::string expect = query_param(r.query, "queue");
+  if (expect.empty()) expect = std::string(r.req["X-Anteroom-Expect-Queue"]);
+  if (!expect.empty() && expect != claims->queue) co_return refuse("token is for another queue");
+  auto t = co_await store_.get_ticket(claims->queue, claims->ticket, false, wall_ms());
+  if (!t) {
+    if (t.error().code == Errc::unavailable) co_return error_response(t.error(), v);
+    co_return refuse("the admission is unknown");
+  }
+  if (t->state != TicketState::active) co_return refuse("the session has ended");
+  m_verify_ok_.inc();
+  Response res{bhttp::status::no_content, v};
+  res.set("X-Anteroom-Queue", claims->queue);
+  res.set("X-Anteroom-Ticket", claims->ticket);
+  res.set(field::cache_control, "no-store");
+  co_return res;
+}
+
+std::string Server::queue_json(const QueueInfo& i) {
+  json::object c;
+  c["admit_per_s"] = number(i.config.admit_per_s);
+  c["max_active"] = i.config.max_active;
+  c["session_ttl_s"] = i.config.session_ttl_s;
+  c["abandon_after_s"] = i.config.abandon_after_s;
+  c["paused"] = i.config.paused;
+  c["target_url"] = i.config.target_url;
+  Millis now = wall_ms();
+  json::object s;
+  s["waiting"] = i.stats.waiting;
+  s["active"] = i.stats.active;
+  s["admitted_total"] = i.stats.admitted_total;
+  s["abandoned_total"] = i.stats.abandoned_total;
+  s["expired_total"] = i.stats.expired_total;
+  s["completed_total"] = i.stats.completed_total;
+  s["left_total"] = i.stats.left_total;
+  s["admit_rate"] = number(hub_.admit_rate(i.name, now));
+  s["oldest_wait_s"] = i.stats.oldest_joined_ms ? (now - i.stats.oldest_joined_ms) / 1000 : 0;
+  json::object o;
+  o["name"] = i.name;
+  o["closed"] = i.closed;
+  o["seq"] = i.seq;
+  o["config"] = std::move(c);
+  o["stats"] = std::move(s);
+  return json::serialize(o);
+}
+
+asio::awaitable<Server::Response> Server::put_queue(Request& r, const std::string& q) {
+  const unsigned v = r.version();
+  if (!r.admin_ok(cfg_.admin_token))
+    co_return error_response(err(Errc::unauthorized, "a valid admin token is required"), v);
+  auto patch = parse_patch(r.req.body());
+  if (!patch) co_return error_response(patch.error(), v);
+  auto before = co_await store_.get_queue(q);
+  bool existed = before.ok();
+  auto i = co_await store_.put_queue(q, *patch, wall_ms());
+  if (!i) co_return error_response(i.error(), v);
+  co_return json_response(existed ? bhttp::status::ok : bhttp::status::created, queue_json(*i), v);
+}
+
+asio::awaitable<Server::Response> Server::queues(Request& r, const std::string& q, int method) {
+  const unsigned v = r.version();
+  if (!r.admin_ok(cfg_.admin_token))
+    co_return error_response(err(Errc::unauthorized, "a valid admin token is required"), v);
+  if (q.empty()) {
+    auto all = co_await store_.list_queues();
+    if (!all) co_return error_response(all.error(), v);
+    std::string out = "{\"queues\":[";
+    for (size_t k = 0; k < all->size(); ++k) {
+      if (k) out += ',';
+      out += queue_json((*all)[k]);
+    }
+    out += "]}";
+    co_return json_response(bhttp::status::ok, std::move(out), v);
+  }
+  Result<QueueInfo> i = err(Errc::internal, "unreached");
+  if (method == 1) i = co_await store_.get_queue(q);
+  else i = co_await store_.close_queue(q, wall_ms());
+  if (!i) co_return error_response(i.error(), v);
+  co_return json_response(bhttp::status::ok, queue_json(*i), v);
+}
+
+Server::Response Server::page(Request& r, const std::string& q) {
+  Response res{bhttp::status::ok, r.version()};
+  res.set(field::content_type, "text/html; charset=utf-8");
+  res.set(field::cache_control, "no-cache");
+  res.set("Content-Security-Policy",
+          "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'");
+  if (r.req.method() != verb::head) res.body() = render_page(q);
+  return res;
+}
+
+Server::Response Server::metrics_text(Request& r) {
+  Response res{bhttp::status::ok, r.version()};
+  res.set(field::content_type, "text/plain; version=0.0.4");
+  res.body() = metrics_.render();
+  return res;
+}
+
+// An SSE session: the hub fills the stream; this coroutine writes what is due, and a second
+// one watches the socket so that a client that goes away is noticed at once.
+asio::awaitable<void> Server::serve_events(beast::tcp_stream& stream, Request& r, std::string q,
+                                           std::string t) {
+  auto write_error = [&](const Error& e) -> asio::awaitable<void> {
+    auto res = error_response(e, r.version());
+    res.keep_alive(false);
+    stream.expires_after(cfg_.write_timeout);
+    co_await bhttp::async_write(stream, res, use_tuple);
+  };
+  if (!rules::valid_queue_name(q)) {
+    co_await write_error(err(Errc::invalid_queue_name, "queue names match [a-z0-9][a-z0-9-]{0,63}"));
+    co_return;
+  }
+  if (!rules::valid_ticket_id(t)) {
+    co_await write_error(err(Errc::ticket_not_found, "no such ticket in this queue"));
+    co_return;
+  }
+  auto opened = co_await hub_.open(q, t);
+  if (!opened) {
+    co_await write_error(opened.error());
+    co_return;
+  }
+  std::shared_ptr<Stream> sp = *opened;
+  struct Closer {
+    Hub& hub;
+    std::shared_ptr<Stream> sp;
+    ~Closer() { hub.close(sp); }
+  } closer{hub_, sp};
+
+  stream.expires_never();
+  auto& sock = stream.socket();
+  std::string out =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+      "X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: " +
+      std::to_string(cfg_.sse_retry.count()) + "\n\n";
+
+  asio::steady_timer wake(io_);
+  sp->wake = [&wake] { wake.cancel(); };
+
+  auto writer = [&]() -> asio::awaitable<void> {
+    asio::steady_timer deadline(io_);
+    for (;;) {
+      auto hold = sp->drain(out);
+      if (!out.empty()) {
+        deadline.expires_after(cfg_.write_timeout);
+        auto res = co_await (asio::async_write(sock, asio::buffer(out), use_tuple) ||
+                             deadline.async_wait(use_tuple));
+        if (res.index() == 1) co_return;  // the client stopped reading: give up on it
+        if (std::get<0>(std::get<0>(res))) co_return;
+        out.clear();
+      }
+      if (sp->finished()) co_return;
+      if (sp->has_output() && !hold) continue;
+      if (hold) wake.expires_at(*hold);
+      else wake.expires_at(asio::steady_timer::time_point::max());
+      co_await wake.async_wait(use_tuple);
+    }
+  };
+  auto watcher = [&]() -> asio::awaitable<void> {
+    char scratch[512];
+    for (;;) {
+      auto [ec, n] = co_await sock.async_read_some(asio::buffer(scratch), use_tuple);
+      if (ec) co_return;  // the client went away
+    }
+  };
+  co_await (writer() || watcher());
+  sp->wake = nullptr;
+}
+
+}  // namespace anteroom::http

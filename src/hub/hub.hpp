@@ -1,0 +1,138 @@
+#pragma once
+// The per-process registry of open SSE streams. It receives every event of every queue (from the
+// local bus or the distributed pipeline) in seq order, keeps each queue's waiting line as a
+// PositionIndex, and tells each local stream what to send: positions (coalesced), admission,
+// end. A seq gap makes it resynchronise that queue from the store.
+//
+// Threading: everything runs on the one io_context given at construction; publish() must be
+// called on it. Streams are shared between the hub and their HTTP session: the session owns
+// the socket, the hub only fills the stream's outgoing state and calls wake().
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/event_sink.hpp"
+#include "core/position_index.hpp"
+#include "core/rules.hpp"
+#include "metrics/metrics.hpp"
+#include "store/queue_store.hpp"
+#include "token/jwt.hpp"
+
+namespace anteroom {
+
+struct HubConfig {
+  std::chrono::milliseconds heartbeat{10'000};  // a comment line at least this often
+  int64_t near_position = 100;                  // closer than this: every change is sent
+  std::chrono::milliseconds far_interval{1000};  // further back: at most one position per this
+  std::chrono::milliseconds touch_floor{250};    // keepalive batches no more often than this
+};
+
+// One visitor's open event stream. Filled by the hub, drained by the HTTP session.
+class Stream {
+ public:
+  const std::string& queue() const { return queue_; }
+  const std::string& ticket() const { return ticket_; }
+
+  // Appends what is due now to `out` (frames already queued, then the latest position if the
+  // coalescing allows). Returns the time at which a held-back position may go, or nullopt.
+  std::optional<std::chrono::steady_clock::time_point> drain(std::string& out);
+  bool has_output() const { return !frames_.empty() || position_dirty_; }
+  // After drain(): the stream has said its last word (ended) and should be closed.
+  bool finished() const { return finished_ && frames_.empty(); }
+
+  // Called by the hub whenever there is something new; set by the session.
+  std::function<void()> wake;
+
+ private:
+  friend class Hub;
+  Stream(std::string q, std::string t, const HubConfig& cfg) : queue_(q), ticket_(t), cfg_(cfg) {}
+  void queue_frame(std::string frame);
+  void notify() {
+    if (wake) wake();
+  }
+
+  std::string queue_, ticket_;
+  const HubConfig& cfg_;
+  bool started_ = false;       // initial state sent
+  TicketState state_ = TicketState::waiting;
+  uint64_t order_ = 0;
+  uint64_t seq_ = 0;           // the seq of the last state this stream was told
+  std::string frames_;         // encoded frames waiting to be written
+  bool finished_ = false;
+  // Coalesced position: only the latest matters.
+  bool position_dirty_ = false;
+  int64_t position_ = -1;
+  std::string position_frame_;
+  std::chrono::steady_clock::time_point position_sent_{};
+};
+
+class Hub final : public EventSink {
+ public:
+  Hub(boost::asio::io_context& io, QueueStore& store, const TokenSigner& signer,
+      metrics::Registry& metrics, HubConfig cfg = {});
+  ~Hub() override;
+
+  // EventSink: one committed event. Events of one queue must come in seq order; duplicates are
+  // dropped and a gap triggers a resync.
+  void publish(const Event& e) override;
+
+  // Opens a stream for a ticket, reads its current state from the store and queues it as the
+  // first frame. Fails with the store's error (ticket_not_found, ...).
+  boost::asio::awaitable<Result<std::shared_ptr<Stream>>> open(std::string queue,
+                                                               std::string ticket);
+  void close(const std::shared_ptr<Stream>& s);
+
+  // Observed-rate ETA for a position in a queue this process knows.
+  int64_t eta(const std::string& queue, const QueueConfig& c, int64_t position, Millis now);
+  double admit_rate(const std::string& queue, Millis now);
+  // The queue's config as this process last read it, or nullptr if it has not yet.
+  const QueueConfig* config(const std::string& queue) const;
+
+  // Graceful shutdown: every stream gets `retry: <ms>` and is finished.
+  void shutdown(std::chrono::milliseconds retry);
+  size_t stream_count() const { return streams_total_; }
+
+  // Resynchronise one queue from the store (also used by the distributed pipeline when its
+  // subscription was interrupted).
+  void resync(const std::string& queue);
+
+ private:
+  struct View;
+  View& view(const std::string& q);
+  void apply(View& v, const Event& e);
+  void start(View& v, Stream& s, const Ticket& t);
+  void tell_admitted(View& v, Stream& s, const std::string& ticket, Millis expires_ms,
+                     uint64_t seq);
+  void tell_ended(Stream& s, EndReason r, uint64_t seq);
+  void schedule_flush(View& v);
+  void flush();
+  boost::asio::awaitable<void> resync_task(std::string queue);
+  boost::asio::awaitable<void> refresh_config(std::string queue);
+  boost::asio::awaitable<void> heartbeat_loop();
+  boost::asio::awaitable<void> touch_loop();
+  std::string position_frame(const View& v, int64_t position, uint64_t id, Millis now);
+
+  boost::asio::io_context& io_;
+  QueueStore& store_;
+  const TokenSigner& signer_;
+  HubConfig cfg_;
+  std::unordered_map<std::string, std::unique_ptr<View>> views_;
+  std::unordered_set<View*> dirty_;
+  bool flush_scheduled_ = false;
+  bool stopping_ = false;
+  size_t streams_total_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+  metrics::Counter& m_events_;
+  metrics::Counter& m_duplicates_;
+  metrics::Counter& m_resyncs_;
+  metrics::Counter& m_positions_sent_;
+  metrics::Counter& m_admissions_sent_;
+};
+
+}  // namespace anteroom

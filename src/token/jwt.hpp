@@ -1,0 +1,37 @@
+#pragma once
+// Admission tokens: compact JWTs (HS256) with claims queue, ticket, exp (Unix seconds). Any
+// process with the same secret signs the same token for the same admission, and a protected
+// site can check one offline with that secret.
+//
+// Thread-safe (immutable after construction).
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+
+namespace anteroom {
+
+struct TokenClaims {
+  std::string queue;
+  std::string ticket;
+  int64_t exp = 0;
+};
+
+class TokenSigner {
+ public:
+  explicit TokenSigner(std::string secret);
+  std::string sign(const TokenClaims& c) const;
+  // unauthorized on a bad shape, signature, algorithm or an exp not after now_s.
+  Result<TokenClaims> verify(std::string_view token, int64_t now_s) const;
+
+ private:
+  std::string mac(std::string_view signing_input) const;
+  std::string secret_;
+};
+
+std::string base64url_encode(std::string_view in);
+// Empty optional-like: returns false on invalid input.
+bool base64url_decode(std::string_view in, std::string& out);
+
+}  // namespace anteroom
