@@ -87,6 +87,14 @@ Config parse(int argc, char** argv) {
       ->envname(env("LOG_LEVEL"));
   app.add_option("--redis", c.redis_url, "redis://HOST:PORT[/DB]: distributed mode")
       ->envname(env("REDIS"));
+  app.add_option("--kafka", c.kafka_brokers,
+                 "Kafka bootstrap servers (host:port,...): events go outbox → Kafka → Redis "
+                 "Pub/Sub (needs --redis)")
+      ->envname(env("KAFKA"));
+  app.add_option("--kafka-topic", c.kafka_topic, "Kafka topic of queue events")
+      ->envname(env("KAFKA_TOPIC"));
+  app.add_option("--kafka-group", c.kafka_group, "Kafka consumer group shared by every process")
+      ->envname(env("KAFKA_GROUP"));
 
   try {
     app.parse(argc, argv);
@@ -121,6 +129,8 @@ Config parse(int argc, char** argv) {
   if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0)
     fail("--redis must look like redis://HOST:PORT[/DB]");
 
+  if (!c.kafka_brokers.empty() && c.redis_url.empty()) fail("--kafka needs --redis");
+  if (c.kafka_topic.empty() || c.kafka_group.empty()) fail("--kafka-topic and --kafka-group must not be empty");
   c.tick = std::chrono::milliseconds(tick_ms);
   c.shutdown_grace = std::chrono::seconds(grace_s);
   c.hub.heartbeat = std::chrono::seconds(heartbeat_s);

@@ -20,7 +20,10 @@ struct Config {
   std::chrono::milliseconds tick{100};
   std::chrono::seconds shutdown_grace{5};
   std::string log_level = "info";
-  std::string redis_url;  // distributed mode (step 2)
+  std::string redis_url;  // distributed mode
+  std::string kafka_brokers;  // the outbox → Kafka → Pub/Sub pipeline (needs redis_url)
+  std::string kafka_topic = "queueing-system";
+  std::string kafka_group = "queue-event-group";
 };
 
 // Parses argv (+ env + config file). On --help prints usage and exits 0; on invalid settings

@@ -12,8 +12,13 @@
 #include "hub/hub.hpp"
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
+#include "pipeline/consumer.hpp"
 #include "pipeline/local_bus.hpp"
+#include "pipeline/pubsub_feed.hpp"
+#include "pipeline/relay.hpp"
+#include "pipeline/outbox_tailer.hpp"
 #include "store/memory_store.hpp"
+#include "store/redis_store.hpp"
 #include "store/ticker.hpp"
 #include "token/jwt.hpp"
 
@@ -60,27 +65,63 @@ int main(int argc, char** argv) {
   }
   if (cfg.server.admin_token.empty())
     spdlog::warn("no --admin-token: operator endpoints will refuse every request");
-  if (!cfg.redis_url.empty()) {
-    std::fprintf(stderr, "anteroom: --redis is not available in this build yet\n");
-    return 2;
-  }
-
   asio::io_context io(1);
   metrics::Registry metrics;
   TokenSigner signer(cfg.token_secret);
+
+  // Embedded: MemoryStore → LocalBus → hub. Distributed: RedisStore (outbox in Redis) and an
+  // event feed from the outbox to the hub.
   LocalBus bus;
-  MemoryStore store(bus, cfg.limits);
-  Hub hub(io, store, signer, metrics, cfg.hub);
+  std::unique_ptr<redis::RedisClient> redis_client;
+  std::unique_ptr<QueueStore> store;
+  redis::RedisOptions redis_opts;
+  if (cfg.redis_url.empty()) {
+    store = std::make_unique<MemoryStore>(bus, cfg.limits);
+  } else {
+    auto opts = redis::RedisOptions::from_url(cfg.redis_url);
+    if (!opts) {
+      std::fprintf(stderr, "anteroom: invalid configuration: --redis: %s\n", opts.error().message.c_str());
+      return 2;
+    }
+    redis_opts = *opts;
+    redis_client = std::make_unique<redis::RedisClient>(io, redis_opts);
+    store = std::make_unique<RedisStore>(*redis_client, cfg.limits);
+  }
+  Hub hub(io, *store, signer, metrics, cfg.hub);
   bus.subscribe(hub);
-  http::Server server(io, cfg.server, store, hub, signer, metrics);
-  Ticker ticker(io, store, cfg.tick);
+  // Redis only: every process tails the outbox. With Kafka: the seed's topology, lossless —
+  // outbox → relay → Kafka → one consumer per event → Redis Pub/Sub → every process's hub.
+  std::unique_ptr<OutboxTailer> tailer;
+  std::unique_ptr<Relay> relay;
+  std::unique_ptr<EventConsumer> consumer;
+  std::unique_ptr<PubSubFeed> feed;
+  if (redis_client && cfg.kafka_brokers.empty()) {
+    tailer = std::make_unique<OutboxTailer>(io, redis_opts, hub, metrics, [&hub] { hub.resync_all(); });
+    tailer->start();
+  } else if (redis_client) {
+    kafka::KafkaOptions kopts{cfg.kafka_brokers, cfg.kafka_topic, cfg.kafka_group};
+    try {
+      relay = std::make_unique<Relay>(io, redis_opts, kopts, cfg.node_id, metrics);
+      consumer = std::make_unique<EventConsumer>(io, *redis_client, kopts, cfg.node_id, metrics);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "anteroom: invalid configuration: %s\n", e.what());
+      return 2;
+    }
+    feed = std::make_unique<PubSubFeed>(io, redis_opts, kEventsChannel, hub, metrics,
+                                        [&hub] { hub.resync_all(); });
+    feed->start();
+    relay->start();
+    consumer->start();
+  }
+  http::Server server(io, cfg.server, *store, hub, signer, metrics);
+  Ticker ticker(io, *store, cfg.tick);
 
   if (!cfg.server.demo_queue.empty()) {
     ConfigPatch demo;
     demo.admit_per_s = 2;
     demo.max_active = 20;
     demo.session_ttl_s = 120;
-    asio::co_spawn(io, store.put_queue(cfg.server.demo_queue, demo, wall_ms()), asio::detached);
+    asio::co_spawn(io, store->put_queue(cfg.server.demo_queue, demo, wall_ms()), asio::detached);
   }
 
   uint16_t port;
@@ -98,6 +139,9 @@ int main(int argc, char** argv) {
     if (ec) return;
     spdlog::info("signal {}: shutting down (grace {}s)", sig, cfg.shutdown_grace.count());
     ticker.stop();
+    if (tailer) tailer->stop();
+    if (consumer) consumer->stop();
+    if (relay) asio::co_spawn(io, relay->stop(cfg.shutdown_grace / 2), asio::detached);
     server.stop();
     drain_then_stop(io, server, std::chrono::steady_clock::now() + cfg.shutdown_grace);
   });
@@ -106,7 +150,9 @@ int main(int argc, char** argv) {
                                                                     : cfg.server.host;
   std::printf("anteroom listening on http://%s:%u\n", host.c_str(), port);
   std::fflush(stdout);
-  spdlog::info("embedded mode, node {}, tick {}ms", cfg.node_id, cfg.tick.count());
+  spdlog::info("{} mode, node {}, tick {}ms",
+               !redis_client ? "embedded" : relay ? "distributed (redis + kafka)" : "distributed (redis)",
+               cfg.node_id, cfg.tick.count());
   io.run();
   spdlog::info("stopped");
   return 0;

@@ -325,6 +325,12 @@ void Hub::shutdown(std::chrono::milliseconds retry) {
     }
 }
 
+void Hub::resync_all() {
+  std::vector<std::string> names;
+  for (auto& [name, _] : views_) names.push_back(name);
+  for (auto& n : names) resync(n);
+}
+
 void Hub::resync(const std::string& q) {
   View& v = view(q);
   if (v.loading) return;
@@ -342,6 +348,8 @@ asio::awaitable<void> Hub::resync_task(std::string q) {
       View& v = view(q);
       v.index.assign(snap->waiting_orders);
       v.seq = snap->info.seq;
+      // After a store restart seq may have gone back: streams must accept what follows.
+      for (auto& [s, _] : v.streams) s->seq_ = std::min(s->seq_, v.seq);
       v.config = snap->info.config;
       v.closed = snap->info.closed;
       v.known = true;

@@ -100,6 +100,8 @@ class Hub final : public EventSink {
   // Resynchronise one queue from the store (also used by the distributed pipeline when its
   // subscription was interrupted).
   void resync(const std::string& queue);
+  // Every queue this process knows (after its event feed was interrupted).
+  void resync_all();
 
  private:
   struct View;

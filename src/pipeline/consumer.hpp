@@ -1,0 +1,55 @@
+#pragma once
+// EventConsumer: this process's member of the Kafka consumer group `queue-event-group`. Each
+// event reaches one member of the group, which re-broadcasts it on the Redis Pub/Sub channel
+// (kChannel) so that every process's hub gets it (the seed's fan-out). The Kafka offset is
+// stored for commit only after the PUBLISH succeeded: a crash or rebalance replays, never skips.
+// Also hands each event to `local` (e.g. webhooks), once per consumed message.
+//
+// Threading: runs on the io_context given. stop() before destroying.
+#include <librdkafka/rdkafka.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <memory>
+
+#include "metrics/metrics.hpp"
+#include "pipeline/kafka_io.hpp"
+#include "store/redis/redis_client.hpp"
+
+namespace anteroom {
+
+inline constexpr const char* kEventsChannel = "aq:events";
+
+class EventConsumer {
+ public:
+  // Throws std::runtime_error if the consumer cannot be created.
+  EventConsumer(boost::asio::io_context& io, redis::RedisClient& redis, kafka::KafkaOptions kopts,
+                std::string node_id, metrics::Registry& m);
+  ~EventConsumer();
+  void start();
+  // Leaves the group cleanly (its partitions move to the others at once).
+  void stop();
+  // Partitions currently assigned to this member.
+  int assigned() const { return assigned_; }
+
+ private:
+  boost::asio::awaitable<void> loop();
+  void update_lag();
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* parts, void* opaque);
+
+  boost::asio::io_context& io_;
+  redis::RedisClient& redis_;
+  kafka::KafkaOptions kopts_;
+  rd_kafka_t* rk_ = nullptr;
+  std::unique_ptr<kafka::QueueWaker> waker_;
+  std::shared_ptr<bool> running_ = std::make_shared<bool>(false);
+  int assigned_ = 0;
+  bool closed_ = false;
+  metrics::Counter& m_consumed_;
+  metrics::Counter& m_publish_errors_;
+  metrics::Counter& m_rebalances_;
+  metrics::Gauge& m_lag_;
+};
+
+}  // namespace anteroom

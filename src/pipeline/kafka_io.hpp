@@ -1,0 +1,43 @@
+#pragma once
+// Glue between librdkafka and Boost.Asio: librdkafka writes a byte to a pipe whenever one of its
+// queues becomes non-empty (rd_kafka_queue_io_event_enable); we wait on the pipe's read end and
+// then serve the queue on the io_context thread. No thread of ours ever blocks in librdkafka.
+#include <librdkafka/rdkafka.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace anteroom::kafka {
+
+struct KafkaOptions {
+  std::string brokers;
+  std::string topic = "queueing-system";
+  std::string group = "queue-event-group";
+};
+
+// Builds an rd_kafka_conf_t from key/value pairs; the error names the bad setting.
+Result<rd_kafka_conf_t*> make_conf(const std::vector<std::pair<std::string, std::string>>& kv);
+
+// Owns a pipe whose read end becomes readable when `queue` has events.
+class QueueWaker {
+ public:
+  QueueWaker(boost::asio::io_context& io, rd_kafka_queue_t* queue);
+  ~QueueWaker();
+  // Completes when the queue may have events, or after `max_wait` at the latest.
+  boost::asio::awaitable<void> wait(std::chrono::milliseconds max_wait);
+  void cancel();
+
+ private:
+  rd_kafka_queue_t* queue_;
+  boost::asio::posix::stream_descriptor rd_;
+  int wr_ = -1;
+};
+
+}  // namespace anteroom::kafka

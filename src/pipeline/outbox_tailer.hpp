@@ -1,0 +1,49 @@
+#pragma once
+// OutboxTailer: the event path of Redis-only distributed mode (--redis without --kafka). Every
+// process reads every queue's outbox stream (XREAD BLOCK on its own connection) and hands the
+// events to its EventSink (the hub), which drops duplicates and resynchronises on a gap. The
+// outbox is trimmed to the newest `keep` entries by whoever runs trim(): a process that falls
+// further behind sees a seq gap and resyncs from the store, so trimming never loses state.
+//
+// Threading: runs on the io_context given. Lifetime: stop() before destroying; the client is
+// owned by the tailer.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/event_sink.hpp"
+#include "metrics/metrics.hpp"
+#include "store/redis/redis_client.hpp"
+
+namespace anteroom {
+
+class OutboxTailer {
+ public:
+  // `on_reconnect` is called after the connection to Redis came back (state may have moved on
+  // without us, or gone back after a restart: resync everything).
+  OutboxTailer(boost::asio::io_context& io, redis::RedisOptions opts, EventSink& sink,
+               metrics::Registry& m, std::function<void()> on_reconnect);
+  ~OutboxTailer();
+  void start();
+  void stop();
+
+  static constexpr int64_t kKeep = 10'000;  // outbox entries kept per queue in Redis-only mode
+
+ private:
+  boost::asio::awaitable<void> loop();
+  boost::asio::awaitable<void> refresh_queues();
+
+  boost::asio::io_context& io_;
+  std::unique_ptr<redis::RedisClient> client_;
+  EventSink& sink_;
+  std::function<void()> on_reconnect_;
+  std::map<std::string, std::string> last_id_;  // queue -> last stream id read
+  std::shared_ptr<bool> running_ = std::make_shared<bool>(false);
+  metrics::Counter& m_events_;
+  metrics::Counter& m_errors_;
+};
+
+}  // namespace anteroom

@@ -1,0 +1,307 @@
+#include "pipeline/relay.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+
+#include "pipeline/event_codec.hpp"
+#include "store/redis/keys.hpp"
+#include "store/redis/outbox.hpp"
+
+namespace anteroom {
+
+namespace asio = boost::asio;
+using Argv = std::vector<std::string>;
+
+namespace {
+constexpr const char* kGroup = "relay";
+constexpr int64_t kMaxInflight = 200'000;
+
+Millis wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+std::string lease_key(const std::string& q) { return redis_keys::prefix(q) + "relay"; }
+
+const redis::RedisScript& renew_script() {
+  static const redis::RedisScript s(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+      "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end");
+  return s;
+}
+const redis::RedisScript& release_script() {
+  static const redis::RedisScript s(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
+      "else return 0 end");
+  return s;
+}
+
+asio::awaitable<void> sleep_for(asio::io_context& io, std::chrono::milliseconds d) {
+  asio::steady_timer t(io, d);
+  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+}  // namespace
+
+struct Relay::Owned {
+  std::string cursor = "0-0";  // an id: still reading our pending history; ">": new entries
+  bool rewind = false;         // a delivery failed: re-read pending once nothing is in flight
+  int64_t inflight = 0;
+  uint64_t epoch = 0;
+};
+
+struct Relay::Delivery {
+  Relay* relay;
+  std::string queue;
+  std::string id;
+  uint64_t epoch;
+  Millis at;
+};
+
+Relay::Relay(asio::io_context& io, redis::RedisOptions ropts, kafka::KafkaOptions kopts,
+             std::string node_id, metrics::Registry& m)
+    : io_(io),
+      kopts_(std::move(kopts)),
+      node_(std::move(node_id)),
+      m_produced_(m.counter("relay_produced_total", "Outbox entries handed to the Kafka producer")),
+      m_delivered_(m.counter("relay_delivered_total", "Outbox entries confirmed by Kafka and removed")),
+      m_errors_(m.counter("relay_produce_errors_total", "Failed Kafka deliveries (entries stay in the outbox)")),
+      m_claimed_(m.counter("relay_claimed_total", "Pending outbox entries claimed from another relay")),
+      m_backlog_(m.gauge("outbox_backlog", "Outbox entries not yet confirmed by Kafka (queues this process relays)")),
+      m_lag_ms_(m.gauge("relay_lag_ms", "Age of the newest event when Kafka confirmed it")) {
+  auto read_opts = ropts;
+  read_opts.command_timeout = std::chrono::milliseconds(5000);
+  reader_ = std::make_unique<redis::RedisClient>(io, read_opts);
+  ctl_ = std::make_unique<redis::RedisClient>(io, ropts);
+
+  auto conf = kafka::make_conf({{"bootstrap.servers", kopts_.brokers},
+                                {"enable.idempotence", "true"},
+                                {"acks", "all"},
+                                {"message.timeout.ms", "600000"},  // an outage waits, not fails
+                                {"linger.ms", "1"},
+                                {"queue.buffering.max.messages", "1000000"},
+                                {"partitioner", "murmur2_random"},
+                                {"log_level", "4"}});
+  if (!conf) throw std::runtime_error(conf.error().message);
+  rd_kafka_conf_set_dr_msg_cb(*conf, &Relay::on_delivery);
+  rd_kafka_conf_set_opaque(*conf, this);
+  char errstr[512];
+  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, errstr, sizeof errstr);
+  if (!rk_) throw std::runtime_error(std::string("kafka producer: ") + errstr);
+  topic_ = rd_kafka_topic_new(rk_, kopts_.topic.c_str(), nullptr);
+  waker_ = std::make_unique<kafka::QueueWaker>(io, rd_kafka_queue_get_main(rk_));
+}
+
+Relay::~Relay() {
+  *running_ = false;
+  waker_.reset();
+  if (topic_) rd_kafka_topic_destroy(topic_);
+  if (rk_) rd_kafka_destroy(rk_);
+}
+
+void Relay::start() {
+  *running_ = true;
+  asio::co_spawn(io_, lease_loop(), asio::detached);
+  asio::co_spawn(io_, read_loop(), asio::detached);
+  asio::co_spawn(io_, delivery_loop(), asio::detached);
+}
+
+void Relay::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* d = static_cast<Delivery*>(m->_private);
+  static_cast<Relay*>(opaque)->delivered(d, m->err);
+}
+
+void Relay::delivered(Delivery* d, rd_kafka_resp_err_t e) {
+  std::unique_ptr<Delivery> own(d);
+  --inflight_;
+  auto it = owned_.find(d->queue);
+  Owned* o = it != owned_.end() && it->second->epoch == d->epoch ? it->second.get() : nullptr;
+  if (o) --o->inflight;
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    m_delivered_.inc();
+    m_lag_ms_.set(static_cast<double>(wall_ms() - d->at));
+    to_ack_[d->queue].push_back(d->id);
+    return;
+  }
+  m_errors_.inc();
+  spdlog::warn("relay: delivery of {} {} failed: {}", d->queue, d->id, rd_kafka_err2str(e));
+  if (o) o->rewind = true;
+}
+
+asio::awaitable<void> Relay::flush_acks() {
+  auto acks = std::move(to_ack_);
+  to_ack_.clear();
+  for (auto& [q, ids] : acks) {
+    Argv ack{"XACK", redis_keys::outbox(q), kGroup};
+    Argv del{"XDEL", redis_keys::outbox(q)};
+    for (auto& id : ids) {
+      ack.push_back(id);
+      del.push_back(id);
+    }
+    // Both may fail if Redis is down; the entries then stay pending and are produced again
+    // later (a duplicate in Kafka, dropped by seq downstream). Never lost.
+    (void)co_await ctl_->command(std::move(ack));
+    (void)co_await ctl_->command(std::move(del));
+  }
+}
+
+asio::awaitable<void> Relay::delivery_loop() {
+  auto running = running_;
+  while (*running) {
+    co_await waker_->wait(std::chrono::milliseconds(100));
+    if (!*running) co_return;
+    while (rd_kafka_poll(rk_, 0) > 0) {
+    }
+    co_await flush_acks();
+  }
+}
+
+asio::awaitable<void> Relay::take_over(std::string q) {
+  Argv create{"XGROUP", "CREATE", redis_keys::outbox(q), kGroup, "0", "MKSTREAM"};
+  auto c = co_await ctl_->command(std::move(create));
+  if (!c || (c->is_error() && c->str.rfind("BUSYGROUP", 0) != 0)) co_return;
+  std::string cursor = "0-0";
+  for (;;) {
+    Argv claim{"XAUTOCLAIM", redis_keys::outbox(q), kGroup, node_, "0", cursor, "COUNT", "1000", "JUSTID"};
+    auto r = co_await ctl_->command(std::move(claim));
+    if (!r || !r->is_array() || r->elements.size() < 2) co_return;
+    m_claimed_.inc(static_cast<int64_t>(r->elements[1].elements.size()));
+    cursor = r->elements[0].str;
+    if (cursor == "0-0") break;
+  }
+  auto& o = owned_[q];
+  uint64_t epoch = o ? o->epoch + 1 : 1;
+  o = std::make_unique<Owned>();
+  o->epoch = epoch;
+  spdlog::info("relay: now relaying queue {}", q);
+}
+
+asio::awaitable<void> Relay::lease_loop() {
+  auto running = running_;
+  while (*running) {
+    Argv smembers{"SMEMBERS", std::string(redis_keys::kQueues)};
+    auto names = co_await ctl_->command(std::move(smembers));
+    if (names && names->is_array()) {
+      double backlog = 0;
+      for (auto& n : names->elements) {
+        const std::string& q = n.str;
+        if (owned_.count(q)) {
+          Argv keys{lease_key(q)}, args{node_, std::to_string(kLeaseMs)};
+          auto r = co_await ctl_->eval(renew_script(), std::move(keys), std::move(args));
+          if (r && r->as_int().value_or(0) == 0) {
+            spdlog::warn("relay: lost the lease of queue {}", q);
+            owned_.erase(q);
+            continue;
+          }
+          Argv xlen{"XLEN", redis_keys::outbox(q)};
+          auto len = co_await ctl_->command(std::move(xlen));
+          int64_t l = len ? len->as_int().value_or(0) : 0;
+          backlog += static_cast<double>(l);
+          if (l > kOutboxAlarm)
+            spdlog::error("ALARM relay: outbox of {} holds {} unconfirmed events (is Kafka down?)", q, l);
+        } else {
+          Argv set{"SET", lease_key(q), node_, "NX", "PX", std::to_string(kLeaseMs)};
+          auto r = co_await ctl_->command(std::move(set));
+          if (r && r->type == redis::RedisReply::Type::status && r->str == "OK") co_await take_over(q);
+        }
+        if (!*running) co_return;
+      }
+      m_backlog_.set(backlog);
+    }
+    co_await sleep_for(io_, std::chrono::milliseconds(1000));
+  }
+}
+
+asio::awaitable<void> Relay::read_loop() {
+  auto running = running_;
+  while (*running) {
+    Argv keys, ids;
+    for (auto& [q, o] : owned_) {
+      if (o->rewind) {
+        if (o->inflight > 0) continue;
+        o->rewind = false;
+        o->cursor = "0-0";
+        ++o->epoch;
+      }
+      keys.push_back(redis_keys::outbox(q));
+      ids.push_back(o->cursor);
+    }
+    if (keys.empty() || inflight_ > kMaxInflight) {
+      co_await sleep_for(io_, std::chrono::milliseconds(20));
+      continue;
+    }
+    Argv argv{"XREADGROUP", "GROUP", kGroup, node_, "COUNT", "1000", "BLOCK", "200", "STREAMS"};
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), ids.begin(), ids.end());
+    auto r = co_await reader_->command(std::move(argv));
+    if (!*running) co_return;
+    if (!r || r->is_error()) {
+      if (r && r->str.rfind("NOGROUP", 0) == 0) owned_.clear();  // Redis lost it: take over anew
+      co_await sleep_for(io_, std::chrono::milliseconds(100));
+      continue;
+    }
+    if (!r->is_array()) continue;  // timed out, nothing new
+    std::map<std::string, size_t> seen;
+    for (auto& stream : r->elements) {
+      const std::string& key = stream.elements[0].str;
+      std::string q = key.substr(key.find('{') + 1, key.find('}') - key.find('{') - 1);
+      auto it = owned_.find(q);
+      if (it == owned_.end()) continue;
+      Owned& o = *it->second;
+      seen[q] = stream.elements[1].elements.size();
+      for (auto& entry : stream.elements[1].elements) {
+        const std::string& id = entry.elements[0].str;
+        if (o.cursor != ">") o.cursor = id;
+        if (entry.elements.size() < 2 || !entry.elements[1].is_array()) {
+          to_ack_[q].push_back(id);  // deleted while pending: just clear it from the group
+          continue;
+        }
+        auto e = redis::parse_outbox_fields(q, entry.elements[1]);
+        if (!e) {
+          spdlog::error("relay: unreadable outbox entry {} {}: {}", q, id, e.error().message);
+          continue;
+        }
+        std::string value = encode_event(*e);
+        auto* d = new Delivery{this, q, id, o.epoch, e->at_ms};
+        if (rd_kafka_produce(topic_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, value.data(),
+                             value.size(), q.data(), q.size(), d) != 0) {
+          delete d;
+          m_errors_.inc();
+          o.rewind = true;  // produce it again, in order, once the producer has room
+          break;
+        }
+        m_produced_.inc();
+        ++inflight_;
+        ++o.inflight;
+      }
+    }
+    // A history read that came back empty: our pending entries are all in flight; go on with new.
+    for (auto& [q, o] : owned_)
+      if (o->cursor != ">" && !o->rewind && seen.count(q) && seen[q] == 0) o->cursor = ">";
+  }
+}
+
+asio::awaitable<void> Relay::stop(std::chrono::milliseconds grace) {
+  *running_ = false;
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (inflight_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    while (rd_kafka_poll(rk_, 0) > 0) {
+    }
+    co_await flush_acks();
+    co_await sleep_for(io_, std::chrono::milliseconds(10));
+  }
+  while (rd_kafka_poll(rk_, 0) > 0) {
+  }
+  co_await flush_acks();
+  for (auto& [q, _] : owned_) {
+    Argv keys{lease_key(q)}, args{node_};
+    (void)co_await ctl_->eval(release_script(), std::move(keys), std::move(args));
+  }
+  owned_.clear();
+}
+
+}  // namespace anteroom

@@ -1,0 +1,77 @@
+#pragma once
+// Relay: drains the per-queue outbox streams in Redis into the Kafka topic (key = queue name,
+// idempotent producer, acks=all), and removes an entry (XACK + XDEL) only after Kafka's delivery
+// report said it is stored. What is in the outbox is therefore exactly what Kafka has not
+// confirmed yet.
+//
+// One relay at a time per queue: a process holds a lease (aq:{q}:relay, renewed every second,
+// lost after kLeaseMs) for each queue it relays, so one queue's events reach Kafka in seq order
+// from one producer. A process that takes over a queue first claims the previous holder's
+// pending entries (XAUTOCLAIM) and produces them again, in order, before new ones; Kafka may
+// then hold an event twice (same id), which consumers drop by seq.
+//
+// Kafka down: the producer keeps messages and retries (message.timeout.ms is long); the outbox
+// keeps every entry until it is confirmed. A delivery that fails for good rewinds the queue:
+// its pending entries are produced again once nothing is in flight.
+//
+// Threading: everything on the io_context given. stop() before destroying.
+#include <librdkafka/rdkafka.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "metrics/metrics.hpp"
+#include "pipeline/kafka_io.hpp"
+#include "store/redis/redis_client.hpp"
+
+namespace anteroom {
+
+class Relay {
+ public:
+  static constexpr int64_t kLeaseMs = 5000;
+  static constexpr int64_t kOutboxAlarm = 1'000'000;  // backlog per queue that logs an alarm
+
+  // Throws std::runtime_error if the Kafka producer cannot be created (bad settings).
+  Relay(boost::asio::io_context& io, redis::RedisOptions ropts, kafka::KafkaOptions kopts,
+        std::string node_id, metrics::Registry& m);
+  ~Relay();
+  void start();
+  // Stops reading, waits up to `grace` for in-flight deliveries, gives up its leases.
+  boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
+
+ private:
+  struct Owned;
+  struct Delivery;
+  boost::asio::awaitable<void> lease_loop();
+  boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<void> delivery_loop();
+  boost::asio::awaitable<void> take_over(std::string queue);
+  boost::asio::awaitable<void> flush_acks();
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
+  void delivered(Delivery* d, rd_kafka_resp_err_t e);
+
+  boost::asio::io_context& io_;
+  kafka::KafkaOptions kopts_;
+  std::string node_;
+  std::unique_ptr<redis::RedisClient> reader_;  // XREADGROUP BLOCK
+  std::unique_ptr<redis::RedisClient> ctl_;     // leases, acks, claims
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_topic_t* topic_ = nullptr;
+  std::unique_ptr<kafka::QueueWaker> waker_;
+  std::map<std::string, std::unique_ptr<Owned>> owned_;
+  std::map<std::string, std::vector<std::string>> to_ack_;  // queue -> confirmed entry ids
+  int64_t inflight_ = 0;
+  std::shared_ptr<bool> running_ = std::make_shared<bool>(false);
+
+  metrics::Counter& m_produced_;
+  metrics::Counter& m_delivered_;
+  metrics::Counter& m_errors_;
+  metrics::Counter& m_claimed_;
+  metrics::Gauge& m_backlog_;
+  metrics::Gauge& m_lag_ms_;
+};
+
+}  // namespace anteroom

@@ -1,0 +1,8 @@
+-- Leaves the line or gives the active slot back; an ended ticket is returned as is.
+-- ARGV: now, ticket id.
+local now, id = tonumber(ARGV[1]), ARGV[2]
+if not queue_exists() then return {'queue_not_found'} end
+local state = redis.call('HGET', tkey(id), 'state')
+if not state then return {'ticket_not_found'} end
+if state ~= 'ended' then end_ticket(id, 'left', now) end
+return {'ok', view(id)}

@@ -1,0 +1,129 @@
+-- Shared by every queue script: RedisStore loads each script as
+--   <generated constants> .. lib.lua .. <script>.lua
+-- The generated constants are RETENTION_MS (rules::kEndedRetentionMs).
+--
+-- KEYS[1..7] are the queue's keys (redis/keys.hpp, script_keys). Ticket hashes are not declared
+-- keys (scripts find their ids in the sorted sets), but they carry the same {q} hash tag, so
+-- they live in the queue's Cluster slot.
+local K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_OUTBOX =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local PREFIX = string.sub(K_META, 1, -5)  -- 'aq:{q}:' from 'aq:{q}:meta'
+
+-- Numbers are always written as explicit strings: Lua's own conversion would turn a large
+-- integer into '1.7e+14' and round a double to 14 digits.
+local function I(x) return string.format('%d', x) end
+local function F(x) return string.format('%.17g', x) end
+
+local function tkey(id) return PREFIX .. 't:' .. id end
+local function queue_exists() return redis.call('EXISTS', K_META) == 1 end
+local function current_seq() return tonumber(redis.call('HGET', K_META, 'seq')) end
+
+-- Appends one event to the outbox with the queue's next seq. Called in the same script as the
+-- state change it describes, so both commit together or not at all.
+local function emit(type, id, order, now, exp)
+  local seq = redis.call('HINCRBY', K_META, 'seq', 1)
+  redis.call('XADD', K_OUTBOX, '*', 'seq', I(seq), 'type', type, 'ticket', id,
+             'order', I(order), 'at', I(now), 'exp', I(exp))
+end
+
+local function load_cfg()
+  local c = redis.call('HMGET', K_CFG, 'admit_per_s', 'max_active', 'session_ttl_s',
+                       'abandon_after_s', 'paused')
+  return {rate = tonumber(c[1]), max_active = tonumber(c[2]), ttl = tonumber(c[3]),
+          abandon = tonumber(c[4]), paused = c[5] == '1'}
+end
+
+-- rules::admission_count, line for line (src/core/rules.cpp): the same doubles, the same
+-- cap max(1, rate), the same floor with 1e-9. The bucket (tokens, last_ms) lives in the meta
+-- hash; it is written back on every call because a refill changes it even when nobody is let in.
+local function admission_count(cfg, active, waiting, now)
+  local b = redis.call('HMGET', K_META, 'tokens', 'last_ms')
+  local tokens = tonumber(b[1]) or 0
+  local last_ms = tonumber(b[2]) or 0
+  local cap = math.max(1.0, cfg.rate)
+  if last_ms == 0 then last_ms = now end
+  if now > last_ms then
+    tokens = math.min(cap, tokens + (now - last_ms) * cfg.rate / 1000.0)
+    last_ms = now
+  end
+  local n = 0
+  if not cfg.paused then
+    n = math.floor(tokens + 1e-9)
+    n = math.min(n, math.max(0, cfg.max_active - active), waiting)
+    if n > 0 then
+      tokens = tokens - n
+    else
+      n = 0
+    end
+  end
+  redis.call('HSET', K_META, 'tokens', F(tokens), 'last_ms', I(last_ms))
+  return n
+end
+
+local function admit(id, cfg, now)
+  local k = tkey(id)
+  local exp = now + cfg.ttl * 1000
+  redis.call('ZREM', K_WAIT, id)
+  redis.call('ZREM', K_SEEN, id)
+  redis.call('HSET', k, 'state', 'active', 'admitted', I(now), 'expires', I(exp))
+  redis.call('ZADD', K_ACTIVE, I(exp), id)
+  redis.call('HINCRBY', K_META, 'admitted_total', 1)
+  emit('admitted', id, tonumber(redis.call('HGET', k, 'order')), now, exp)
+end
+
+local END_TOTAL = {left = 'left_total', expired = 'expired_total',
+                   completed = 'completed_total', abandoned = 'abandoned_total'}
+
+-- Ends a waiting or active ticket. `why` is the event type, which is also the end reason.
+-- Tickets ended by a queue close get no event of their own (one `closed` event covers them).
+local function end_ticket(id, why, now)
+  local k = tkey(id)
+  local t = redis.call('HMGET', k, 'state', 'order', 'expires', 'key')
+  redis.call('ZREM', K_WAIT, id)
+  redis.call('ZREM', K_SEEN, id)
+  redis.call('ZREM', K_ACTIVE, id)
+  if not t[1] then return end  -- hash gone (only if someone deleted keys by hand)
+  redis.call('HSET', k, 'state', 'ended', 'reason', why)
+  redis.call('PEXPIRE', k, RETENTION_MS)
+  local key = t[4]
+  if key and key ~= '' and redis.call('HGET', K_DEDUPE, key) == id then
+    redis.call('HDEL', K_DEDUPE, key)
+  end
+  if END_TOTAL[why] then redis.call('HINCRBY', K_META, END_TOTAL[why], 1) end
+  if why ~= 'closed' then emit(why, id, tonumber(t[2]) or 0, now, tonumber(t[3]) or 0) end
+end
+
+-- A ticket as RedisStore parses it: id state reason order joined admitted expires position seq.
+local function view(id)
+  local t = redis.call('HMGET', tkey(id), 'state', 'reason', 'order', 'joined', 'admitted',
+                       'expires')
+  local pos = 0
+  if t[1] == 'waiting' then
+    local rank = redis.call('ZRANK', K_WAIT, id)
+    if rank then pos = rank + 1 end
+  end
+  return {id, t[1] or 'ended', t[2] or 'none', t[3] or '0', t[4] or '0', t[5] or '0',
+          t[6] or '0', I(pos), redis.call('HGET', K_META, 'seq')}
+end
+
+-- Queue info as RedisStore parses it (16 strings): closed seq admitted_total abandoned_total
+-- expired_total completed_total left_total admit_per_s max_active session_ttl_s
+-- abandon_after_s paused target_url waiting active oldest_joined_ms.
+local function info()
+  local out = redis.call('HMGET', K_META, 'closed', 'seq', 'admitted_total', 'abandoned_total',
+                         'expired_total', 'completed_total', 'left_total')
+  for i = 1, 7 do out[i] = out[i] or '0' end
+  local c = redis.call('HMGET', K_CFG, 'admit_per_s', 'max_active', 'session_ttl_s',
+                       'abandon_after_s', 'paused', 'target_url')
+  for i = 1, 6 do out[#out + 1] = c[i] or '' end
+  local waiting = redis.call('ZCARD', K_WAIT)
+  local oldest = '0'
+  if waiting > 0 then
+    local head = redis.call('ZRANGE', K_WAIT, 0, 0)
+    oldest = redis.call('HGET', tkey(head[1]), 'joined') or '0'
+  end
+  out[#out + 1] = I(waiting)
+  out[#out + 1] = I(redis.call('ZCARD', K_ACTIVE))
+  out[#out + 1] = oldest
+  return out
+end

@@ -1,0 +1,39 @@
+#pragma once
+// The Redis key layout of anteroom, defined once. Every key of one queue carries the hash tag
+// {q}, so a queue lives in one Redis Cluster slot and its Lua scripts stay single-slot.
+// (Only the global queue list, kQueues, is outside any queue's slot.)
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace anteroom::redis_keys {
+
+// SET of queue names: list_queues and the queue limit.
+inline constexpr std::string_view kQueues = "aq:queues";
+
+inline std::string prefix(std::string_view q) { return "aq:{" + std::string(q) + "}:"; }
+// HASH seq, orders, closed, tokens, last_ms, *_total counters.
+inline std::string meta(std::string_view q) { return prefix(q) + "meta"; }
+// HASH admit_per_s, max_active, session_ttl_s, abandon_after_s, paused, target_url.
+inline std::string cfg(std::string_view q) { return prefix(q) + "cfg"; }
+// ZSET waiting ticket ids, score = join order.
+inline std::string wait(std::string_view q) { return prefix(q) + "wait"; }
+// ZSET active ticket ids, score = expires_ms.
+inline std::string active(std::string_view q) { return prefix(q) + "active"; }
+// ZSET waiting ticket ids, score = last_seen_ms (abandonment).
+inline std::string seen(std::string_view q) { return prefix(q) + "seen"; }
+// HASH dedupe key (user id / Idempotency-Key) -> ticket id, for waiting and active tickets.
+inline std::string dedupe(std::string_view q) { return prefix(q) + "dedupe"; }
+// STREAM of committed events (the transactional outbox); fields seq type ticket order at exp.
+inline std::string outbox(std::string_view q) { return prefix(q) + "outbox"; }
+// HASH state reason order joined admitted expires key; PEXPIREd once the ticket has ended.
+inline std::string ticket(std::string_view q, std::string_view id) {
+  return prefix(q) + "t:" + std::string(id);
+}
+
+// KEYS[1..7] of every queue script, in the order lua/lib.lua expects.
+inline std::vector<std::string> script_keys(std::string_view q) {
+  return {meta(q), cfg(q), wait(q), active(q), seen(q), dedupe(q), outbox(q)};
+}
+
+}  // namespace anteroom::redis_keys

@@ -1,0 +1,113 @@
+#pragma once
+// RedisClient: one hiredis connection, driven by an io_context, shared by every caller.
+//
+// Pipelining: commands issued while others are in flight go out together (hiredis buffers them
+// into one write) and replies come back in order, so concurrent coroutines pipeline for free.
+// Never issue blocking commands (BLPOP, XREAD BLOCK, SUBSCRIBE) on a shared client: everything
+// queued behind them would wait, and the command timeout would drop the connection.
+//
+// Failure: the constructor starts connecting; whenever the connection drops (EOF, I/O error, a
+// failed handshake, or no reply for command_timeout) the client reconnects by itself with
+// jittered exponential backoff. While no connection is up, command() fails at once with
+// Errc::unavailable; a command issued during a connect attempt waits for it (at most
+// connect_timeout). A command in flight when the connection drops fails with Errc::unavailable
+// and may or may not have run on the server. Error replies from Redis (including script errors)
+// are not failures of the call: they come back as a RedisReply of type error.
+//
+// Threading: every hiredis call happens on the client's io_context, which must be run by exactly
+// one thread. command() may be called from any thread or executor; it completes on the caller's
+// executor (the awaiting coroutine's), never inline.
+// Lifetime: destroy the client on its io thread or while its io_context is not running. Commands
+// still pending then complete with Errc::unavailable.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace anteroom::redis {
+
+// A RESP2 reply that owns its data (copied out of hiredis' reply in the callback).
+struct RedisReply {
+  enum class Type : uint8_t { nil, status, error, integer, string, array };
+
+  Type type = Type::nil;
+  int64_t integer = 0;               // integer
+  std::string str;                   // status, error, string
+  std::vector<RedisReply> elements;  // array
+
+  bool is_error() const { return type == Type::error; }
+  bool is_nil() const { return type == Type::nil; }
+  bool is_array() const { return type == Type::array; }
+  // An integer reply, or a string/status reply holding a whole decimal number.
+  std::optional<int64_t> as_int() const;
+  // An integer reply, or a string/status reply holding a number.
+  std::optional<double> as_double() const;
+};
+
+struct RedisOptions {
+  std::string host = "127.0.0.1";  // resolved with a blocking lookup: prefer an IP address
+  int port = 6379;
+  int db = 0;
+  std::string user;      // ACL user for AUTH (empty: the default user)
+  std::string password;  // empty: no AUTH
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds command_timeout{5000};  // the oldest unanswered command's patience
+  std::chrono::milliseconds backoff_min{50};
+  std::chrono::milliseconds backoff_max{1000};
+  size_t max_held = 100'000;  // commands waiting for a connect attempt beyond this fail at once
+
+  // redis://[[user]:password@]host[:port][/db]
+  static Result<RedisOptions> from_url(std::string_view url);
+};
+
+// A Lua script with its SHA1, computed locally so EVALSHA needs no prior round trip.
+class RedisScript {
+ public:
+  explicit RedisScript(std::string source);
+  const std::string& source() const { return source_; }
+  const std::string& sha() const { return sha_; }
+
+ private:
+  std::string source_;
+  std::string sha_;
+};
+
+class RedisClient {
+ public:
+  RedisClient(boost::asio::io_context& io, RedisOptions options);
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  // Sends one command (argv[0] is the command name; arguments are binary-safe).
+  boost::asio::awaitable<Result<RedisReply>> command(std::vector<std::string> argv);
+
+  // EVALSHA; on NOSCRIPT (a restarted or flushed server) loads the script and retries once.
+  // `script` must outlive the call.
+  boost::asio::awaitable<Result<RedisReply>> eval(const RedisScript& script,
+                                                  std::vector<std::string> keys,
+                                                  std::vector<std::string> args);
+
+  struct Stats {
+    uint64_t connects = 0;     // handshakes completed
+    uint64_t disconnects = 0;  // established connections lost or dropped
+    uint64_t timeouts = 0;     // connections dropped because Redis stopped answering
+  };
+  // Call on the io thread only.
+  Stats stats() const;
+  bool connected() const;
+  const RedisOptions& options() const;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace anteroom::redis

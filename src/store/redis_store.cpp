@@ -1,0 +1,338 @@
+#include "store/redis_store.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+#include "core/rules.hpp"
+#include "store/redis/keys.hpp"
+#include "store/redis/lua_scripts.hpp"
+
+namespace anteroom {
+namespace {
+
+using redis::RedisReply;
+using redis::RedisScript;
+
+struct Scripts {
+  RedisScript put_queue, get_queue, close_queue, join, get_ticket, leave, complete, touch, tick,
+      snapshot;
+};
+
+// Each script is its constants, then lib.lua, then its own file; built once per process.
+const Scripts& scripts() {
+  static const Scripts s = [] {
+    std::string head = "local RETENTION_MS = " + std::to_string(rules::kEndedRetentionMs) + "\n";
+    head += redis::embedded_lua("lib");
+    auto make = [&](std::string_view name) {
+      std::string_view body = redis::embedded_lua(name);
+      if (body.empty()) throw std::logic_error("missing embedded Lua script " + std::string(name));
+      return RedisScript(head + "\n-- " + std::string(name) + ".lua\n" + std::string(body));
+    };
+    return Scripts{make("put_queue"),  make("get_queue"), make("close_queue"), make("join"),
+                   make("get_ticket"), make("leave"),     make("complete"),    make("touch"),
+                   make("tick"),       make("snapshot")};
+  }();
+  return s;
+}
+
+std::string num(int64_t v) { return std::to_string(v); }
+// Shortest text that reads back as the same double (Lua's tonumber and strtod agree).
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+Error queue_not_found(const std::string& q) {
+  return err(Errc::queue_not_found, "no queue named '" + q + "'");
+}
+
+// The status word a script returns instead of 'ok'.
+Error script_error(const std::string& status, const std::string& q) {
+  if (status == "queue_not_found") return queue_not_found(q);
+  if (status == "queue_closed") return err(Errc::queue_closed, "this queue is closed");
+  if (status == "ticket_not_found")
+    return err(Errc::ticket_not_found, "no such ticket in this queue");
+  if (status == "too_many_queues")
+    return err(Errc::too_many_queues, "the queue limit of this installation is reached");
+  if (status == "bad_request")
+    return err(Errc::bad_request, "a waiting ticket cannot complete; it was never admitted");
+  return err(Errc::internal, "redis script failed: " + status);
+}
+
+// Error replies that mean "Redis cannot serve right now" rather than a bug.
+Error reply_error(const RedisReply& r) {
+  static constexpr std::string_view kTransient[] = {
+      "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "OOM"};
+  for (auto prefix : kTransient)
+    if (r.str.starts_with(prefix)) return err(Errc::unavailable, "redis: " + r.str);
+  return err(Errc::internal, "redis: " + r.str);
+}
+
+Error malformed() { return err(Errc::internal, "redis script returned an unexpected reply"); }
+
+// Reads the flat string/integer fields of a script reply; remembers whether any was malformed.
+class Fields {
+ public:
+  explicit Fields(const RedisReply& r) : r_(r), ok_(r.is_array()) {}
+  bool ok() const { return ok_; }
+  size_t size() const { return r_.elements.size(); }
+  int64_t i(size_t k) {
+    auto v = k < size() ? r_.elements[k].as_int() : std::nullopt;
+    ok_ = ok_ && v.has_value();
+    return v.value_or(0);
+  }
+  double d(size_t k) {
+    auto v = k < size() ? r_.elements[k].as_double() : std::nullopt;
+    ok_ = ok_ && v.has_value();
+    return v.value_or(0);
+  }
+  const std::string& s(size_t k) {
+    static const std::string kEmpty;
+    ok_ = ok_ && k < size();
+    return k < size() ? r_.elements[k].str : kEmpty;
+  }
+
+ private:
+  const RedisReply& r_;
+  bool ok_;
+};
+
+// See info() in lua/lib.lua for the field order.
+Result<QueueInfo> parse_info(const std::string& q, const RedisReply& r) {
+  Fields f(r);
+  QueueInfo i;
+  i.name = q;
+  i.closed = f.s(0) == "1";
+  i.seq = static_cast<uint64_t>(f.i(1));
+  i.stats.admitted_total = f.i(2);
+  i.stats.abandoned_total = f.i(3);
+  i.stats.expired_total = f.i(4);
+  i.stats.completed_total = f.i(5);
+  i.stats.left_total = f.i(6);
+  i.config.admit_per_s = f.d(7);
+  i.config.max_active = f.i(8);
+  i.config.session_ttl_s = f.i(9);
+  i.config.abandon_after_s = f.i(10);
+  i.config.paused = f.s(11) == "1";
+  i.config.target_url = f.s(12);
+  i.stats.waiting = f.i(13);
+  i.stats.active = f.i(14);
+  i.stats.oldest_joined_ms = f.i(15);
+  if (!f.ok() || f.size() != 16) return malformed();
+  return i;
+}
+
+// See view() in lua/lib.lua for the field order.
+Result<Ticket> parse_ticket(const std::string& q, const RedisReply& r) {
+  Fields f(r);
+  Ticket t;
+  t.id = f.s(0);
+  t.queue = q;
+  auto state = ticket_state_from(f.s(1));
+  auto reason = end_reason_from(f.s(2));
+  t.order = static_cast<uint64_t>(f.i(3));
+  t.joined_ms = f.i(4);
+  t.admitted_ms = f.i(5);
+  t.expires_ms = f.i(6);
+  t.position = f.i(7);
+  t.seq = static_cast<uint64_t>(f.i(8));
+  if (!f.ok() || f.size() != 9 || !state || !reason) return malformed();
+  t.state = *state;
+  t.reason = *reason;
+  return t;
+}
+
+}  // namespace
+
+RedisStore::RedisStore(redis::RedisClient& client, StoreLimits limits)
+    : client_(client), limits_(limits) {
+  (void)scripts();  // fail at construction, not at the first call, if a script is missing
+}
+
+static std::unique_ptr<redis::RedisClient> client_for(boost::asio::io_context& io,
+                                                      std::string_view url) {
+  auto opts = redis::RedisOptions::from_url(url);
+  if (!opts) throw std::invalid_argument(opts.error().message);
+  return std::make_unique<redis::RedisClient>(io, std::move(opts).value());
+}
+
+RedisStore::RedisStore(boost::asio::io_context& io, std::string_view url, StoreLimits limits)
+    : owned_(client_for(io, url)), client_(*owned_), limits_(limits) {
+  (void)scripts();
+}
+
+RedisStore::~RedisStore() = default;
+
+Task<RedisReply> RedisStore::run(const RedisScript& script, const std::string& q,
+                                 std::vector<std::string> args, bool with_queue_list) {
+  auto keys = redis_keys::script_keys(q);
+  if (with_queue_list) keys.emplace_back(redis_keys::kQueues);
+  auto r = co_await client_.eval(script, std::move(keys), std::move(args));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return reply_error(*r);
+  if (!r->is_array() || r->elements.empty()) co_return malformed();
+  const std::string& status = r->elements[0].str;
+  if (status != "ok") co_return script_error(status, q);
+  co_return std::move(r).value();
+}
+
+Task<QueueInfo> RedisStore::put_queue(std::string q, ConfigPatch patch, Millis now) {
+  if (!rules::valid_queue_name(q))
+    co_return err(Errc::invalid_queue_name, "queue names match [a-z0-9][a-z0-9-]{0,63}");
+  if (auto s = rules::validate(patch); !s) co_return s.error();
+  const QueueConfig d;
+  std::vector<std::string> args{num(now),
+                                q,
+                                num(limits_.max_queues),
+                                num(d.admit_per_s),
+                                num(d.max_active),
+                                num(d.session_ttl_s),
+                                num(d.abandon_after_s),
+                                d.paused ? "1" : "0",
+                                d.target_url};
+  auto field = [&](const char* name, std::string value) {
+    args.emplace_back(name);
+    args.push_back(std::move(value));
+  };
+  if (patch.admit_per_s) field("admit_per_s", num(*patch.admit_per_s));
+  if (patch.max_active) field("max_active", num(*patch.max_active));
+  if (patch.session_ttl_s) field("session_ttl_s", num(*patch.session_ttl_s));
+  if (patch.abandon_after_s) field("abandon_after_s", num(*patch.abandon_after_s));
+  if (patch.paused) field("paused", *patch.paused ? "1" : "0");
+  if (patch.target_url) field("target_url", *patch.target_url);
+  auto r = co_await run(scripts().put_queue, q, std::move(args), /*with_queue_list=*/true);
+  if (!r) co_return r.error();
+  if (r->elements.size() != 2) co_return malformed();
+  co_return parse_info(q, r->elements[1]);
+}
+
+Task<QueueInfo> RedisStore::get_queue(std::string q) {
+  // A name that could not have been created cannot exist; it must not reach a key either.
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  std::vector<std::string> args{};
+  auto r = co_await run(scripts().get_queue, q, std::move(args));
+  if (!r) co_return r.error();
+  if (r->elements.size() != 2) co_return malformed();
+  co_return parse_info(q, r->elements[1]);
+}
+
+Task<std::vector<QueueInfo>> RedisStore::list_queues() {
+  std::vector<std::string> smembers{"SMEMBERS", std::string(redis_keys::kQueues)};
+  auto names = co_await client_.command(std::move(smembers));
+  if (!names) co_return names.error();
+  if (names->is_error()) co_return reply_error(*names);
+  std::vector<std::string> sorted;  // MemoryStore lists by name
+  for (auto& n : names->elements) sorted.push_back(n.str);
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<QueueInfo> out;
+  out.reserve(sorted.size());
+  // One script per queue: a queue's keys live in its own slot, so no single script may read
+  // them all. Not one snapshot across queues, like every multi-queue read in a sharded store.
+  for (auto& q : sorted) {
+    auto i = co_await get_queue(q);
+    if (!i && i.error().code == Errc::queue_not_found) continue;
+    if (!i) co_return i.error();
+    out.push_back(std::move(i).value());
+  }
+  co_return out;
+}
+
+Task<QueueInfo> RedisStore::close_queue(std::string q, Millis now) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  std::vector<std::string> args{num(now)};
+  auto r = co_await run(scripts().close_queue, q, std::move(args));
+  if (!r) co_return r.error();
+  if (r->elements.size() != 2) co_return malformed();
+  co_return parse_info(q, r->elements[1]);
+}
+
+Task<Ticket> RedisStore::join(std::string q, std::string dedupe_key, Millis now) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  std::vector<std::string> args{num(now), new_ticket_id(), std::move(dedupe_key)};
+  auto r = co_await run(scripts().join, q, std::move(args));
+  if (!r) co_return r.error();
+  if (r->elements.size() != 3) co_return malformed();
+  auto t = parse_ticket(q, r->elements[1]);
+  if (!t) co_return t.error();
+  t->created = r->elements[2].as_int() == 1;
+  co_return t;
+}
+
+Task<Ticket> RedisStore::get_ticket(std::string q, std::string id, bool touch, Millis now) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  std::vector<std::string> args{num(now), std::move(id), touch ? "1" : "0"};
+  auto r = co_await run(scripts().get_ticket, q, std::move(args));
+  if (!r) co_return r.error();
+  if (r->elements.size() != 2) co_return malformed();
+  co_return parse_ticket(q, r->elements[1]);
+}
+
+Task<Ticket> RedisStore::leave(std::string q, std::string id, Millis now) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  std::vector<std::string> args{num(now), std::move(id)};
+  auto r = co_await run(scripts().leave, q, std::move(args));
+  if (!r) co_return r.error();
+  if (r->elements.size() != 2) co_return malformed();
+  co_return parse_ticket(q, r->elements[1]);
+}
+
+Task<Ticket> RedisStore::complete(std::string q, std::string id, Millis now) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  std::vector<std::string> args{num(now), std::move(id)};
+  auto r = co_await run(scripts().complete, q, std::move(args));
+  if (!r) co_return r.error();
+  if (r->elements.size() != 2) co_return malformed();
+  co_return parse_ticket(q, r->elements[1]);
+}
+
+Task<Ok> RedisStore::touch(std::string q, std::vector<std::string> ids, Millis now) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  std::vector<std::string> args;
+  args.reserve(ids.size() + 1);
+  args.push_back(num(now));
+  for (auto& id : ids) args.push_back(std::move(id));
+  auto r = co_await run(scripts().touch, q, std::move(args));
+  if (!r) co_return r.error();
+  co_return Ok{};
+}
+
+Task<int64_t> RedisStore::tick(std::string q, Millis now) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  std::vector<std::string> args{num(now), num(kTickBatch)};
+  auto r = co_await run(scripts().tick, q, std::move(args));
+  if (!r) co_return r.error();
+  auto n = r->elements.size() == 2 ? r->elements[1].as_int() : std::nullopt;
+  if (!n) co_return malformed();
+  co_return *n;
+}
+
+Task<QueueSnapshot> RedisStore::snapshot(std::string q) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  std::vector<std::string> args{};
+  auto r = co_await run(scripts().snapshot, q, std::move(args));
+  if (!r) co_return r.error();
+  if (r->elements.size() != 3 || !r->elements[2].is_array()) co_return malformed();
+  auto info = parse_info(q, r->elements[1]);
+  if (!info) co_return info.error();
+  QueueSnapshot s;
+  s.info = std::move(info).value();
+  s.waiting_orders.reserve(r->elements[2].elements.size());
+  for (auto& o : r->elements[2].elements) {
+    auto v = o.as_int();
+    if (!v) co_return malformed();
+    s.waiting_orders.push_back(static_cast<uint64_t>(*v));
+  }
+  co_return s;
+}
+
+Task<Ok> RedisStore::ping() {
+  std::vector<std::string> ping{"PING"};
+  auto r = co_await client_.command(std::move(ping));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return reply_error(*r);
+  co_return Ok{};
+}
+
+}  // namespace anteroom

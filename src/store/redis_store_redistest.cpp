@@ -1,0 +1,452 @@
+// RedisStore against a real redis-server: the store conformance suite (unchanged, one fresh
+// server per test) plus what only a shared, fallible Redis can show: ticks from several
+// processes, outages, a hung server, a lost script cache, bounded work per tick.
+#include <signal.h>
+
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "core/rules.hpp"
+#include "store/conformance/harness.hpp"
+#include "store/redis/keys.hpp"
+#include "store/redis/outbox.hpp"
+#include "store/redis_store.hpp"
+#include "support/redis_server.hpp"
+
+namespace anteroom {
+namespace {
+
+redis::RedisOptions options_for(const testing::RedisServer& server) {
+  redis::RedisOptions o;
+  o.port = server.port();
+  return o;
+}
+
+}  // namespace
+
+namespace conformance {
+namespace {
+
+using redis::RedisClient;
+using testing::RedisServer;
+
+// ---------------------------------------------------------------------------------------------
+// The conformance suite.
+
+class RedisHarness : public StoreHarness {
+ public:
+  RedisHarness()
+      : client_(io, options_for(server_)), store_(client_, StoreLimits{.max_queues = 3}) {}
+  QueueStore& store() override { return store_; }
+
+  // The outbox stream is the event log: XRANGE it and decode each entry.
+  std::vector<Event> events(const std::string& q) override {
+    auto r = run(client_.command({"XRANGE", redis_keys::outbox(q), "-", "+"}));
+    if (!r) {
+      ADD_FAILURE() << r.error().message;
+      return {};
+    }
+    auto events = redis::parse_outbox_range(q, *r);
+    if (!events) {
+      ADD_FAILURE() << events.error().message;
+      return {};
+    }
+    return std::move(events).value();
+  }
+
+ private:
+  RedisServer server_;
+  RedisClient client_;
+  RedisStore store_;
+};
+
+std::unique_ptr<StoreHarness> make_redis() { return std::make_unique<RedisHarness>(); }
+
+INSTANTIATE_TEST_SUITE_P(Redis, StoreConformance, ::testing::Values(&make_redis), harness_name);
+
+}  // namespace
+}  // namespace conformance
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using redis::RedisClient;
+using redis::RedisOptions;
+using redis::RedisReply;
+using testing::RedisServer;
+using Clock = std::chrono::steady_clock;
+
+constexpr Millis T0 = 1'700'000'000'000;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the Redis-specific tests.
+
+// Runs one coroutine on `io` until it finishes. Throws (gtest reports the test as failed) if it
+// is still running after `limit`, so a hang fails the test instead of freezing it.
+template <class T>
+T run_for(asio::io_context& io, asio::awaitable<T> a, std::chrono::milliseconds limit = 10s) {
+  auto fut = asio::co_spawn(io, std::move(a), asio::use_future);
+  io.restart();
+  const auto deadline = Clock::now() + limit;
+  while (fut.wait_for(0s) != std::future_status::ready) {
+    if (Clock::now() >= deadline)
+      throw std::runtime_error("call did not finish within " + std::to_string(limit.count()) +
+                               " ms");
+    io.run_one_for(10ms);
+  }
+  return fut.get();
+}
+
+// Runs coroutines concurrently (their commands pipeline on the shared connection).
+template <class T>
+std::vector<T> run_all(asio::io_context& io, std::vector<asio::awaitable<T>> tasks) {
+  std::vector<std::future<T>> futs;
+  for (auto& t : tasks) futs.push_back(asio::co_spawn(io, std::move(t), asio::use_future));
+  io.restart();
+  const auto deadline = Clock::now() + 30s;
+  auto all_ready = [&] {
+    for (auto& f : futs)
+      if (f.wait_for(0s) != std::future_status::ready) return false;
+    return true;
+  };
+  while (!all_ready() && Clock::now() < deadline) io.run_one_for(10ms);
+  std::vector<T> out;
+  for (auto& f : futs)
+    if (f.wait_for(0s) == std::future_status::ready) out.push_back(f.get());
+  return out;
+}
+
+asio::awaitable<int> wait_on(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+  co_return 0;
+}
+
+// Polls `cond` (running `io` between polls, so the client can reconnect) until it holds or the
+// deadline passes.
+bool eventually(asio::io_context& io, const std::function<bool()>& cond,
+                std::chrono::milliseconds limit = 10s) {
+  const auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    if (cond()) return true;
+    run_for(io, wait_on(20ms));
+  }
+  return cond();
+}
+
+// The integer after "<name>:" (or "<name>:count=") in an INFO section; -1 if absent.
+int64_t info_field(asio::io_context& io, RedisClient& client, const std::string& section,
+                   const std::string& name) {
+  auto r = run_for(io, client.command({"INFO", section}));
+  if (!r.ok()) return -1;
+  const std::string& text = r->str;
+  for (const std::string& prefix : {name + ":count=", name + ":"}) {
+    auto at = text.find("\n" + prefix);
+    if (at == std::string::npos && text.starts_with(prefix))
+      at = 0;
+    else if (at != std::string::npos)
+      ++at;
+    if (at != std::string::npos) return std::stoll(text.substr(at + prefix.size()));
+  }
+  return -1;
+}
+
+ConfigPatch config(double rate, int64_t max_active, int64_t abandon_after_s = 3600) {
+  ConfigPatch p;
+  p.admit_per_s = rate;
+  p.max_active = max_active;
+  p.session_ttl_s = 3600;
+  p.abandon_after_s = abandon_after_s;
+  return p;
+}
+
+std::vector<Event> outbox(asio::io_context& io, RedisClient& client, const std::string& q) {
+  auto r = run_for(io, client.command({"XRANGE", redis_keys::outbox(q), "-", "+"}));
+  if (!r.ok()) return {};
+  auto events = redis::parse_outbox_range(q, r.value());
+  return events ? std::move(events).value() : std::vector<Event>{};
+}
+
+// `n` joins issued at once on one store.
+std::vector<Result<Ticket>> join_many(asio::io_context& io, RedisStore& store, const std::string& q,
+                                      int n, Millis now) {
+  std::vector<asio::awaitable<Result<Ticket>>> joins;
+  for (int i = 0; i < n; ++i) joins.push_back(store.join(q, "", now));
+  return run_all(io, std::move(joins));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+// Two stores with their own connections (as two processes would have) tick one queue at once.
+// The bucket lives in Redis, so together they admit 100/s x 3 s = 300 (two private buckets would
+// make 600), each ticket once, in join order.
+TEST(RedisStore, ConcurrentTicksFromTwoStoresShareOneBucketAndNeverAdmitTwice) {
+  RedisServer server;
+  constexpr int kWaiting = 600;
+  constexpr int kTicks = 300;  // every 10 ms of the callers' clock, T0+10 .. T0+3000
+  {
+    asio::io_context io;
+    RedisClient client(io, options_for(server));
+    RedisStore store(client);
+    ASSERT_TRUE(run_for(io, store.put_queue("q", config(100, 100'000), T0)).ok());
+    auto joined = join_many(io, store, "q", kWaiting, T0);
+    ASSERT_EQ(joined.size(), static_cast<size_t>(kWaiting));
+    for (auto& t : joined) ASSERT_TRUE(t.ok());
+  }
+
+  std::atomic<int64_t> events_made{0};
+  std::atomic<int> failures{0};
+  auto worker = [&] {
+    asio::io_context io;
+    RedisClient client(io, options_for(server));
+    RedisStore store(client);
+    for (int k = 1; k <= kTicks; ++k) {
+      auto r = run_for(io, store.tick("q", T0 + 10 * k));
+      if (!r.ok()) {
+        ++failures;
+        return;
+      }
+      events_made += r.value();
+    }
+  };
+  std::thread a(worker);
+  std::thread b(worker);
+  a.join();
+  b.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  auto info = run_for(io, store.get_queue("q"));
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->stats.admitted_total, 300);
+  EXPECT_EQ(info->stats.active, 300);
+  EXPECT_EQ(info->stats.waiting, kWaiting - 300);
+  EXPECT_EQ(events_made.load(), 300);
+
+  std::set<std::string> admitted;
+  std::set<uint64_t> orders;
+  for (auto& e : outbox(io, client, "q")) {
+    if (e.type != EventType::admitted) continue;
+    admitted.insert(e.ticket);
+    orders.insert(e.order);
+  }
+  EXPECT_EQ(admitted.size(), 300u);  // 300 admitted events, 300 distinct tickets
+  ASSERT_EQ(orders.size(), 300u);
+  EXPECT_EQ(*orders.begin(), 1u);  // FIFO: exactly the first 300 in line
+  EXPECT_EQ(*orders.rbegin(), 300u);
+}
+
+// Redis killed: calls come back unavailable at once (no hang) - the one that finds the socket
+// dead and the ones during reconnect backoff. After a restart the client reconnects by itself,
+// and with AOF the line is still there.
+TEST(RedisStore, CallsFailFastWhileRedisIsDownAndWorkAgainAfterRestart) {
+  RedisServer::Options aof;
+  aof.appendonly = true;
+  RedisServer server(aof);
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10), T0)).ok());
+  auto first = run_for(io, store.join("q", "", T0));
+  ASSERT_TRUE(first.ok());
+
+  server.kill9();
+  // 3 s: far above a refused connect on loopback, far below "hangs".
+  auto get = run_for(io, store.get_queue("q"), 3s);
+  ASSERT_FALSE(get.ok());
+  EXPECT_EQ(get.error().code, Errc::unavailable);
+  EXPECT_EQ(run_for(io, store.join("q", "", T0), 3s).error().code, Errc::unavailable);
+  EXPECT_EQ(run_for(io, store.tick("q", T0), 3s).error().code, Errc::unavailable);
+  EXPECT_EQ(run_for(io, store.get_ticket("q", first->id, true, T0), 3s).error().code,
+            Errc::unavailable);
+  EXPECT_EQ(run_for(io, store.ping(), 3s).error().code, Errc::unavailable);
+
+  server.restart();
+  ASSERT_TRUE(eventually(io, [&] { return run_for(io, store.ping(), 3s).ok(); }))
+      << "the client did not reconnect after Redis came back";
+  auto info = run_for(io, store.get_queue("q"));
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->stats.waiting, 1);  // from the AOF
+  auto again = run_for(io, store.get_ticket("q", first->id, false, T0));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->position, 1);
+  auto second = run_for(io, store.join("q", "", T0 + 1));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->position, 2);
+  EXPECT_GE(client.stats().disconnects, 1u);
+  EXPECT_GE(client.stats().connects, 2u);
+}
+
+// A Redis that accepts but never answers (SIGSTOP) must not hang callers either: the command
+// timeout drops the connection, the call fails as unavailable, and the client recovers.
+TEST(RedisStore, HungRedisTimesOutAsUnavailableAndRecovers) {
+  RedisServer server;
+  RedisOptions o = options_for(server);
+  o.command_timeout = 300ms;
+  o.connect_timeout = 300ms;
+  asio::io_context io;
+  RedisClient client(io, o);
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10), T0)).ok());
+
+  ASSERT_EQ(::kill(server.pid(), SIGSTOP), 0);
+  std::optional<Result<QueueInfo>> r;
+  try {
+    r = run_for(io, store.get_queue("q"), 5s);
+  } catch (const std::exception&) {
+  }
+  ::kill(server.pid(), SIGCONT);
+  ASSERT_TRUE(r.has_value()) << "get_queue hung on a stopped Redis";
+  ASSERT_FALSE(r->ok());
+  EXPECT_EQ(r->error().code, Errc::unavailable);
+  EXPECT_GE(client.stats().timeouts, 1u);
+
+  ASSERT_TRUE(eventually(io, [&] { return run_for(io, store.get_queue("q"), 3s).ok(); }));
+}
+
+// SCRIPT FLUSH (like a failover to a replica without the scripts) makes EVALSHA fail with
+// NOSCRIPT; the client loads the script and retries, and the caller never notices.
+TEST(RedisStore, ReloadsScriptsAfterScriptFlush) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10), T0)).ok());
+  ASSERT_TRUE(run_for(io, store.join("q", "", T0)).ok());
+  const int64_t noscript_before =
+      std::max<int64_t>(0, info_field(io, client, "errorstats", "errorstat_NOSCRIPT"));
+
+  auto flushed = run_for(io, client.command({"SCRIPT", "FLUSH"}));
+  ASSERT_TRUE(flushed.ok() && !flushed->is_error());
+  ASSERT_EQ(info_field(io, client, "memory", "number_of_cached_scripts"), 0);
+
+  auto t = run_for(io, store.join("q", "", T0 + 1));
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->position, 2);
+  // The NOSCRIPT path really ran (once) and left the script cached again.
+  EXPECT_EQ(info_field(io, client, "errorstats", "errorstat_NOSCRIPT"), noscript_before + 1);
+  EXPECT_EQ(info_field(io, client, "memory", "number_of_cached_scripts"), 1);
+}
+
+// Expiry, abandonment and admission each end at most kTickBatch tickets per call; the rest is
+// left for the next tick (and admission keeps its unused tokens). The 2500 joins are issued at
+// once and share the store's one connection.
+TEST(RedisStore, TickWorkIsBoundedPerCall) {
+  static_assert(RedisStore::kTickBatch == 1000);
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+
+  ASSERT_TRUE(run_for(io, store.put_queue("idle", config(0, 1'000'000, 30), T0)).ok());
+  const int64_t connections = info_field(io, client, "stats", "total_connections_received");
+  auto joined = join_many(io, store, "idle", 2500, T0);
+  ASSERT_EQ(joined.size(), 2500u);
+  for (auto& t : joined) ASSERT_TRUE(t.ok());
+  EXPECT_EQ(info_field(io, client, "clients", "connected_clients"), 1);
+  EXPECT_EQ(info_field(io, client, "stats", "total_connections_received"), connections);
+  std::vector<int64_t> abandoned;
+  for (int i = 0; i < 4; ++i)
+    abandoned.push_back(run_for(io, store.tick("idle", T0 + 30'000)).value());
+  EXPECT_EQ(abandoned, (std::vector<int64_t>{1000, 1000, 500, 0}));
+  EXPECT_EQ(run_for(io, store.get_queue("idle")).value().stats.abandoned_total, 2500);
+
+  ASSERT_TRUE(run_for(io, store.put_queue("fast", config(1'000'000, 1'000'000), T0)).ok());
+  ASSERT_EQ(join_many(io, store, "fast", 2500, T0).size(), 2500u);
+  std::vector<int64_t> admitted;
+  for (int i = 0; i < 4; ++i)
+    admitted.push_back(run_for(io, store.tick("fast", T0 + 1000)).value());
+  EXPECT_EQ(admitted, (std::vector<int64_t>{1000, 1000, 500, 0}));
+  EXPECT_EQ(run_for(io, store.get_queue("fast")).value().stats.active, 2500);
+}
+
+// Ended tickets stay readable for the retention period, then Redis forgets them by itself;
+// tickets that are still waiting or active never expire.
+TEST(RedisStore, EndedTicketsExpireAfterTheRetention) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10), T0)).ok());
+  auto a = run_for(io, store.join("q", "u:a", T0)).value();
+  auto b = run_for(io, store.join("q", "", T0)).value();
+  ASSERT_TRUE(run_for(io, store.leave("q", a.id, T0 + 1)).ok());
+  auto pttl = [&](const std::string& id) {
+    return run_for(io, client.command({"PTTL", redis_keys::ticket("q", id)})).value().integer;
+  };
+  EXPECT_GT(pttl(a.id), 0);
+  EXPECT_LE(pttl(a.id), rules::kEndedRetentionMs);
+  EXPECT_EQ(pttl(b.id), -1);
+  // The ended ticket's dedupe key is released with it.
+  auto hexists = run_for(io, client.command({"HEXISTS", redis_keys::dedupe("q"), "u:a"}));
+  EXPECT_EQ(hexists.value().integer, 0);
+}
+
+// The outbox entry format the relay decodes (src/pipeline): fields in this order, integers as
+// decimal text, queue-level events with an empty ticket.
+TEST(RedisStore, OutboxEntriesHaveTheDocumentedFields) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10), T0)).ok());
+  auto t = run_for(io, store.join("q", "", T0 + 5)).value();
+  auto r = run_for(io, client.command({"XRANGE", redis_keys::outbox("q"), "-", "+"})).value();
+  ASSERT_EQ(r.elements.size(), 2u);
+  auto fields = [&](size_t i) {
+    std::vector<std::string> out;
+    for (auto& f : r.elements[i].elements[1].elements) out.push_back(f.str);
+    return out;
+  };
+  EXPECT_EQ(fields(0),
+            (std::vector<std::string>{"seq", "1", "type", "config_changed", "ticket", "", "order",
+                                      "0", "at", std::to_string(T0), "exp", "0"}));
+  EXPECT_EQ(fields(1),
+            (std::vector<std::string>{"seq", "2", "type", "joined", "ticket", t.id, "order", "1",
+                                      "at", std::to_string(T0 + 5), "exp", "0"}));
+}
+
+TEST(RedisStore, UrlsAreParsed) {
+  auto o = RedisOptions::from_url("redis://:secret@10.0.0.7:6380/2");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->host, "10.0.0.7");
+  EXPECT_EQ(o->port, 6380);
+  EXPECT_EQ(o->db, 2);
+  EXPECT_EQ(o->password, "secret");
+  auto d = RedisOptions::from_url("redis://localhost");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->port, 6379);
+  EXPECT_EQ(d->db, 0);
+  EXPECT_FALSE(RedisOptions::from_url("http://localhost:6379").ok());
+  EXPECT_FALSE(RedisOptions::from_url("redis://localhost:99999").ok());
+  EXPECT_FALSE(RedisOptions::from_url("redis://localhost/x").ok());
+  asio::io_context io;
+  EXPECT_THROW(RedisStore(io, "not a url"), std::invalid_argument);
+}
+
+// A store built from a URL selects its database before any command of its own runs.
+TEST(RedisStore, UrlDatabaseIsSelected) {
+  RedisServer server;
+  asio::io_context io;
+  RedisStore store(io, server.url() + "/3");
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10), T0)).ok());
+  RedisOptions db0 = options_for(server);
+  RedisClient plain(io, db0);
+  auto in_db0 = run_for(io, plain.command({"EXISTS", redis_keys::meta("q")}));
+  EXPECT_EQ(in_db0.value().integer, 0);
+  auto in_db3 = run_for(io, store.client().command({"EXISTS", redis_keys::meta("q")}));
+  EXPECT_EQ(in_db3.value().integer, 1);
+}
+
+}  // namespace
+}  // namespace anteroom
