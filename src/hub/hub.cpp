@@ -22,6 +22,12 @@ Millis wall_ms() {
       .count();
 }
 
+// Frames differ in their id line only: compare what follows it.
+bool same_payload(std::string_view a, std::string_view b) {
+  auto body = [](std::string_view f) { return f.substr(std::min(f.find('\n'), f.size())); };
+  return !b.empty() && body(a) == body(b);
+}
+
 std::string frame(std::string_view event, uint64_t id, std::string_view data) {
   std::string f;
   f.reserve(32 + event.size() + data.size());
@@ -84,7 +90,10 @@ Hub::Hub(asio::io_context& io, QueueStore& store, const TokenSigner& signer,
       m_duplicates_(m.counter("hub_duplicates_dropped_total", "Events dropped as duplicates")),
       m_resyncs_(m.counter("hub_resyncs_total", "Queue resynchronisations from the store")),
       m_positions_sent_(m.counter("sse_positions_total", "Position updates queued to streams")),
-      m_admissions_sent_(m.counter("sse_admissions_total", "Admissions told to open streams")) {
+      m_admissions_sent_(m.counter("sse_admissions_total", "Admissions told to open streams")),
+      m_admit_latency_(m.histogram("admission_to_sse_ms",
+                                   "From the admission (store time) to the frame queued on a local stream",
+                                   {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000})) {
   m.gauge_fn("sse_streams", "Open SSE streams", [this] { return double(streams_total_); });
   asio::co_spawn(io_, heartbeat_loop(), asio::detached);
   asio::co_spawn(io_, touch_loop(), asio::detached);
@@ -133,7 +142,7 @@ void Hub::apply(View& v, const Event& e) {
     case EventType::admitted:
       v.index.erase(e.order);
       v.rate.record(e.at_ms);
-      for_ticket([&](Stream& s) { tell_admitted(v, s, e.ticket, e.expires_ms, e.seq); });
+      for_ticket([&](Stream& s) { tell_admitted(v, s, e.ticket, e.expires_ms, e.seq, e.at_ms); });
       break;
     case EventType::left:
     case EventType::abandoned:
@@ -158,7 +167,7 @@ void Hub::apply(View& v, const Event& e) {
 }
 
 void Hub::tell_admitted(View& v, Stream& s, const std::string& ticket, Millis expires_ms,
-                        uint64_t seq) {
+                        uint64_t seq, Millis admitted_at) {
   if (seq <= s.seq_ || s.state_ == TicketState::ended) return;
   Admission a = admission_for(signer_, v.name, ticket, expires_ms, v.config.target_url);
   boost::json::object o;
@@ -170,6 +179,7 @@ void Hub::tell_admitted(View& v, Stream& s, const std::string& ticket, Millis ex
   s.position_dirty_ = false;
   s.seq_ = seq;
   m_admissions_sent_.inc();
+  if (admitted_at > 0) m_admit_latency_.observe(static_cast<double>(wall_ms() - admitted_at));
   s.notify();
 }
 
@@ -217,8 +227,11 @@ void Hub::flush() {
       if (!v->index.contains(s->order_)) continue;  // its admitted/ended event will tell it
       int64_t pos = v->index.rank(s->order_);
       if (pos == s->position_ && !force) continue;
+      std::string f = position_frame(*v, pos, v->seq, now);
+      // A forced refresh (config change, resync) that shows nothing new is not sent.
+      if (pos == s->position_ && same_payload(f, s->position_frame_)) continue;
       s->position_ = pos;
-      s->position_frame_ = position_frame(*v, pos, v->seq, now);
+      s->position_frame_ = std::move(f);
       s->position_dirty_ = true;
       s->seq_ = v->seq;
       m_positions_sent_.inc();
@@ -238,13 +251,14 @@ void Hub::start(View& v, Stream& s, const Ticket& t) {
     case TicketState::waiting:
       s.state_ = TicketState::waiting;
       s.position_ = t.position;
-      s.queue_frame(position_frame(v, t.position, t.seq, wall_ms()));
+      s.position_frame_ = position_frame(v, t.position, t.seq, wall_ms());
+      s.queue_frame(s.position_frame_);
       s.position_sent_ = Clock::now();
       s.notify();
       break;
     case TicketState::active:
       s.seq_ = t.seq - 1;  // let tell_admitted accept this seq
-      tell_admitted(v, s, t.id, t.expires_ms, t.seq);
+      tell_admitted(v, s, t.id, t.expires_ms, t.seq, 0);
       break;
     case TicketState::ended:
       s.seq_ = t.seq - 1;
@@ -371,7 +385,7 @@ asio::awaitable<void> Hub::resync_task(std::string q) {
         if (!*alive) co_return;
         if (!t) continue;
         View& vv = view(q);
-        if (t->state == TicketState::active) tell_admitted(vv, *sp, t->id, t->expires_ms, t->seq);
+        if (t->state == TicketState::active) tell_admitted(vv, *sp, t->id, t->expires_ms, t->seq, 0);
         if (t->state == TicketState::ended) tell_ended(*sp, t->reason, t->seq);
       }
       co_return;

@@ -109,7 +109,7 @@ class Hub final : public EventSink {
   void apply(View& v, const Event& e);
   void start(View& v, Stream& s, const Ticket& t);
   void tell_admitted(View& v, Stream& s, const std::string& ticket, Millis expires_ms,
-                     uint64_t seq);
+                     uint64_t seq, Millis admitted_at);
   void tell_ended(Stream& s, EndReason r, uint64_t seq);
   void schedule_flush(View& v);
   void flush();
@@ -135,6 +135,7 @@ class Hub final : public EventSink {
   metrics::Counter& m_resyncs_;
   metrics::Counter& m_positions_sent_;
   metrics::Counter& m_admissions_sent_;
+  metrics::Histogram& m_admit_latency_;
 };
 
 }  // namespace anteroom
