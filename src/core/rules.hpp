@@ -32,6 +32,12 @@ struct Bucket {
   Millis last_ms = 0;
 };
 
+// A new queue's bucket: full (one second's worth, at least one token; none at rate 0), so the
+// first visitor of an idle queue with room is let in at once.
+inline Bucket full_bucket(const QueueConfig& c, Millis now) {
+  return Bucket{c.admit_per_s <= 0 ? 0.0 : c.admit_per_s > 1 ? c.admit_per_s : 1.0, now};
+}
+
 // Refills `b` up to `now` and returns how many tickets to admit now, consuming that many tokens.
 // Never more than waiting, never letting active exceed max_active, zero when paused.
 int64_t admission_count(Bucket& b, const QueueConfig& c, int64_t active, int64_t waiting,

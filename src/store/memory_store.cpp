@@ -129,8 +129,9 @@ Task<QueueInfo> MemoryStore::put_queue(std::string q, ConfigPatch patch, Millis 
       co_return err(Errc::too_many_queues, "the queue limit of this installation is reached");
     auto qu = std::make_unique<Queue>();
     qu->name = q;
-    qu->bucket.last_ms = now;  // the bucket starts empty when the queue is created
     it = queues_.emplace(q, std::move(qu)).first;
+    patch.apply_to(it->second->config);
+    it->second->bucket = rules::full_bucket(it->second->config, now);
   }
   Queue& qu = *it->second;
   qu.closed = false;

@@ -241,7 +241,7 @@ Task<std::vector<QueueInfo>> RedisStore::list_queues() {
 
 Task<QueueInfo> RedisStore::close_queue(std::string q, Millis now) {
   if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
-  std::vector<std::string> args{num(now)};
+  std::vector<std::string> args{num(now), num(kTickBatch)};
   auto r = co_await run(scripts().close_queue, q, std::move(args));
   if (!r) co_return r.error();
   if (r->elements.size() != 2) co_return malformed();

@@ -7,6 +7,8 @@
 // Behaves like MemoryStore (both pass store/conformance), with these differences:
 // - tick() ends or admits at most kTickBatch tickets per step (expiry, abandonment, admission),
 //   so one call on a huge queue never blocks Redis for long; the next tick continues.
+// - close_queue() is O(1): waiting tickets read as closed at once, while their bookkeeping is
+//   drained kTickBatch at a time by close_queue() and tick() - so closed queues must be ticked.
 // - Ended tickets are forgotten by Redis (PEXPIRE) rules::kEndedRetentionMs after they ended,
 //   measured on the Redis server's clock instead of the callers' `now`.
 // - Events are not pushed anywhere: they wait in the outbox for the relay (src/pipeline).

@@ -3,6 +3,7 @@
 // processes, outages, a hung server, a lost script cache, bounded work per tick.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -159,12 +160,20 @@ int64_t info_field(asio::io_context& io, RedisClient& client, const std::string&
   return -1;
 }
 
-ConfigPatch config(double rate, int64_t max_active, int64_t abandon_after_s = 3600) {
+ConfigPatch config(double rate, int64_t max_active, int64_t abandon_after_s = 3600,
+                   bool paused = false) {
   ConfigPatch p;
   p.admit_per_s = rate;
   p.max_active = max_active;
   p.session_ttl_s = 3600;
   p.abandon_after_s = abandon_after_s;
+  p.paused = paused;
+  return p;
+}
+
+ConfigPatch unpause() {
+  ConfigPatch p;
+  p.paused = false;
   return p;
 }
 
@@ -186,20 +195,22 @@ std::vector<Result<Ticket>> join_many(asio::io_context& io, RedisStore& store, c
 // ---------------------------------------------------------------------------------------------
 
 // Two stores with their own connections (as two processes would have) tick one queue at once.
-// The bucket lives in Redis, so together they admit 100/s x 3 s = 300 (two private buckets would
-// make 600), each ticket once, in join order.
+// The bucket lives in Redis, so together they admit what it held when ticking began (100, a
+// second's worth) plus 100/s x 3 s: 400 in all (two private buckets would make up to 800), each
+// ticket once, in join order. The line fills while paused so that nobody goes in at join.
 TEST(RedisStore, ConcurrentTicksFromTwoStoresShareOneBucketAndNeverAdmitTwice) {
   RedisServer server;
   constexpr int kWaiting = 600;
-  constexpr int kTicks = 300;  // every 10 ms of the callers' clock, T0+10 .. T0+3000
+  constexpr int kTicks = 301;  // every 10 ms of the callers' clock, T0 .. T0+3000
   {
     asio::io_context io;
     RedisClient client(io, options_for(server));
     RedisStore store(client);
-    ASSERT_TRUE(run_for(io, store.put_queue("q", config(100, 100'000), T0)).ok());
+    ASSERT_TRUE(run_for(io, store.put_queue("q", config(100, 100'000, 3600, true), T0)).ok());
     auto joined = join_many(io, store, "q", kWaiting, T0);
     ASSERT_EQ(joined.size(), static_cast<size_t>(kWaiting));
     for (auto& t : joined) ASSERT_TRUE(t.ok());
+    ASSERT_TRUE(run_for(io, store.put_queue("q", unpause(), T0)).ok());
   }
 
   std::atomic<int64_t> events_made{0};
@@ -208,7 +219,7 @@ TEST(RedisStore, ConcurrentTicksFromTwoStoresShareOneBucketAndNeverAdmitTwice) {
     asio::io_context io;
     RedisClient client(io, options_for(server));
     RedisStore store(client);
-    for (int k = 1; k <= kTicks; ++k) {
+    for (int k = 0; k < kTicks; ++k) {
       auto r = run_for(io, store.tick("q", T0 + 10 * k));
       if (!r.ok()) {
         ++failures;
@@ -228,10 +239,10 @@ TEST(RedisStore, ConcurrentTicksFromTwoStoresShareOneBucketAndNeverAdmitTwice) {
   RedisStore store(client);
   auto info = run_for(io, store.get_queue("q"));
   ASSERT_TRUE(info.ok());
-  EXPECT_EQ(info->stats.admitted_total, 300);
-  EXPECT_EQ(info->stats.active, 300);
-  EXPECT_EQ(info->stats.waiting, kWaiting - 300);
-  EXPECT_EQ(events_made.load(), 300);
+  EXPECT_EQ(info->stats.admitted_total, 400);
+  EXPECT_EQ(info->stats.active, 400);
+  EXPECT_EQ(info->stats.waiting, kWaiting - 400);
+  EXPECT_EQ(events_made.load(), 400);
 
   std::set<std::string> admitted;
   std::set<uint64_t> orders;
@@ -240,10 +251,10 @@ TEST(RedisStore, ConcurrentTicksFromTwoStoresShareOneBucketAndNeverAdmitTwice) {
     admitted.insert(e.ticket);
     orders.insert(e.order);
   }
-  EXPECT_EQ(admitted.size(), 300u);  // 300 admitted events, 300 distinct tickets
-  ASSERT_EQ(orders.size(), 300u);
-  EXPECT_EQ(*orders.begin(), 1u);  // FIFO: exactly the first 300 in line
-  EXPECT_EQ(*orders.rbegin(), 300u);
+  EXPECT_EQ(admitted.size(), 400u);  // 400 admitted events, 400 distinct tickets
+  ASSERT_EQ(orders.size(), 400u);
+  EXPECT_EQ(*orders.begin(), 1u);  // FIFO: exactly the first 400 in line
+  EXPECT_EQ(*orders.rbegin(), 400u);
 }
 
 // Redis killed: calls come back unavailable at once (no hang) - the one that finds the socket
@@ -361,13 +372,71 @@ TEST(RedisStore, TickWorkIsBoundedPerCall) {
   EXPECT_EQ(abandoned, (std::vector<int64_t>{1000, 1000, 500, 0}));
   EXPECT_EQ(run_for(io, store.get_queue("idle")).value().stats.abandoned_total, 2500);
 
-  ASSERT_TRUE(run_for(io, store.put_queue("fast", config(1'000'000, 1'000'000), T0)).ok());
+  ASSERT_TRUE(
+      run_for(io, store.put_queue("fast", config(1'000'000, 1'000'000, 3600, true), T0)).ok());
   ASSERT_EQ(join_many(io, store, "fast", 2500, T0).size(), 2500u);
+  ASSERT_TRUE(run_for(io, store.put_queue("fast", unpause(), T0)).ok());
   std::vector<int64_t> admitted;
   for (int i = 0; i < 4; ++i)
     admitted.push_back(run_for(io, store.tick("fast", T0 + 1000)).value());
   EXPECT_EQ(admitted, (std::vector<int64_t>{1000, 1000, 500, 0}));
   EXPECT_EQ(run_for(io, store.get_queue("fast")).value().stats.active, 2500);
+}
+
+// Closing is O(1) in Redis whatever the length of the line: every waiting ticket reads as
+// closed the moment close returns, while the per-ticket bookkeeping (state, retention, dedupe
+// key) is drained kTickBatch at a time by close and by each tick. A reopen during the drain
+// starts a fresh line, and a dedupe key of a closed ticket joins anew.
+TEST(RedisStore, CloseIsImmediateForReadersAndDrainsInBatches) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10), T0)).ok());
+  auto keyed = run_for(io, store.join("q", "u:kim", T0)).value();
+  auto joined = join_many(io, store, "q", 2499, T0);
+  ASSERT_EQ(joined.size(), 2499u);
+  const std::string last = joined.back().value().id;
+  auto closing = [&] {
+    return run_for(io, client.command({"ZCARD", redis_keys::closing("q")})).value().integer;
+  };
+
+  auto closed = run_for(io, store.close_queue("q", T0 + 1));
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(closed->stats.waiting, 0);
+  EXPECT_EQ(closing(), 1500);  // close itself drained the first batch
+  for (const auto& id : {keyed.id, last}) {
+    auto t = run_for(io, store.get_ticket("q", id, true, T0 + 2)).value();
+    EXPECT_EQ(t.state, TicketState::ended);
+    EXPECT_EQ(t.reason, EndReason::closed);
+    EXPECT_EQ(t.position, 0);
+  }
+  // Leaving or completing a closed ticket changes nothing.
+  EXPECT_EQ(run_for(io, store.leave("q", last, T0 + 2)).value().reason, EndReason::closed);
+  EXPECT_EQ(run_for(io, store.get_queue("q")).value().stats.left_total, 0);
+  EXPECT_EQ(run_for(io, store.complete("q", last, T0 + 2)).value().reason, EndReason::closed);
+
+  // Reopened before the drain finished: the closed key joins anew, at the front of a new line.
+  ASSERT_TRUE(run_for(io, store.put_queue("q", {}, T0 + 3)).ok());
+  auto again = run_for(io, store.join("q", "u:kim", T0 + 4)).value();
+  EXPECT_TRUE(again.created);
+  EXPECT_NE(again.id, keyed.id);
+  EXPECT_EQ(again.position, 1);
+
+  EXPECT_EQ(run_for(io, store.tick("q", T0 + 5)).value(), 0);  // draining makes no events
+  EXPECT_EQ(closing(), 500);
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 6)).ok());
+  EXPECT_EQ(closing(), 0);
+  auto pttl = run_for(io, client.command({"PTTL", redis_keys::ticket("q", last)})).value();
+  EXPECT_GT(pttl.integer, 0);  // drained tickets are ended for real and expire
+  EXPECT_EQ(run_for(io, store.get_ticket("q", again.id, false, T0 + 7)).value().position, 1);
+  auto info = run_for(io, store.get_queue("q")).value();
+  EXPECT_EQ(info.stats.waiting, 1);
+  EXPECT_EQ(info.stats.left_total + info.stats.abandoned_total, 0);
+  auto ev = outbox(io, client, "q");
+  EXPECT_EQ(std::count_if(ev.begin(), ev.end(),
+                          [](const Event& e) { return e.type == EventType::closed; }),
+            1);
 }
 
 // Ended tickets stay readable for the retention period, then Redis forgets them by itself;

@@ -105,44 +105,66 @@ TEST_P(StoreConformance, LeaveShiftsThoseBehind) {
             Errc::ticket_not_found);
 }
 
-TEST_P(StoreConformance, AdmissionIsFifoAtTheRateAndCapacity) {
+TEST_P(StoreConformance, AdmissionIsFifoWithinCapacity) {
   ASSERT_TRUE(run(s().put_queue("q", cfg(10, 3), T0)).ok());
   std::vector<std::string> ids;
   for (int i = 0; i < 6; ++i) ids.push_back(run(s().join("q", "", T0 + 1))->id);
-  // The first joined into an empty line but the bucket starts empty: nobody admitted yet.
-  EXPECT_EQ(run(s().get_ticket("q", ids[0], false, T0))->state, TicketState::waiting);
-  // 200 ms at 10/s = 2 tokens.
-  EXPECT_EQ(run(s().tick("q", T0 + 201)).value(), 2);
-  EXPECT_EQ(run(s().get_ticket("q", ids[0], false, T0))->state, TicketState::active);
-  EXPECT_EQ(run(s().get_ticket("q", ids[1], false, T0))->state, TicketState::active);
-  EXPECT_EQ(run(s().get_ticket("q", ids[2], false, T0))->position, 1);
-  // A full second more: capacity 3 allows only one more.
-  EXPECT_EQ(run(s().tick("q", T0 + 1201)).value(), 1);
+  // While nobody waited and there was room, joiners went straight in: capacity 3.
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(run(s().get_ticket("q", ids[i], false, T0))->state, TicketState::active);
+  for (int i = 3; i < 6; ++i)
+    EXPECT_EQ(run(s().get_ticket("q", ids[i], false, T0))->position, i - 2);
+  EXPECT_EQ(run(s().get_ticket("q", ids[1], false, T0))->expires_ms, T0 + 1 + 60'000);
+  // Full: nobody more, however long we wait.
+  EXPECT_EQ(run(s().tick("q", T0 + 5000)).value(), 0);
   auto info = run(s().get_queue("q"));
   EXPECT_EQ(info->stats.active, 3);
   EXPECT_EQ(info->stats.waiting, 3);
   EXPECT_EQ(info->stats.admitted_total, 3);
-  auto a = run(s().get_ticket("q", ids[0], false, T0));
-  EXPECT_EQ(a->expires_ms, T0 + 201 + 60'000);
-  // Completing frees a slot for the next in line.
-  EXPECT_EQ(run(s().complete("q", ids[0], T0 + 1300))->reason, EndReason::completed);
-  EXPECT_EQ(run(s().tick("q", T0 + 1400)).value(), 1);
+  // Completing frees a slot for the head of the line, not for a newcomer.
+  EXPECT_EQ(run(s().complete("q", ids[0], T0 + 5001))->reason, EndReason::completed);
+  auto late = run(s().join("q", "", T0 + 5001));
+  EXPECT_EQ(late->state, TicketState::waiting);
+  EXPECT_EQ(run(s().tick("q", T0 + 5002)).value(), 1);
   EXPECT_EQ(run(s().get_ticket("q", ids[3], false, T0))->state, TicketState::active);
   EXPECT_EQ(run(s().get_ticket("q", ids[4], false, T0))->position, 1);
+  EXPECT_EQ(run(s().get_ticket("q", late->id, false, T0))->position, 3);
+}
+
+TEST_P(StoreConformance, AdmissionRateIsTheBucketRate) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(10, 1000), T0)).ok());
+  // While nobody waits, each joiner goes straight in: the full bucket (10) lets 10 in at once.
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(run(s().join("q", "", T0)).ok());
+  EXPECT_EQ(run(s().get_queue("q"))->stats.admitted_total, 10);
+  // Then 10 per second from the head: 50 in 5 s, in ticks of 100 ms.
+  for (Millis t = T0 + 100; t <= T0 + 5000; t += 100) ASSERT_EQ(run(s().tick("q", t)).value(), 1);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.admitted_total, 60);
 }
 
 TEST_P(StoreConformance, JoiningAnEmptyLineWithRoomIsAdmittedAtOnce) {
   ASSERT_TRUE(run(s().put_queue("q", cfg(10, 5), T0)).ok());
-  ASSERT_EQ(run(s().tick("q", T0 + 1000)).value(), 0);  // fills the bucket
-  auto t = run(s().join("q", "", T0 + 1000));
+  auto t = run(s().join("q", "", T0 + 1));
   ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->created);
   EXPECT_EQ(t->state, TicketState::active);
   EXPECT_EQ(t->position, 0);
+  EXPECT_EQ(t->expires_ms, T0 + 1 + 60'000);
   auto ev = h_->events("q");
   ASSERT_GE(ev.size(), 2u);
   EXPECT_EQ(ev[ev.size() - 2].type, EventType::joined);
   EXPECT_EQ(ev.back().type, EventType::admitted);
   EXPECT_EQ(ev.back().ticket, t->id);
+  // Somebody waiting: a newcomer never jumps the line, even with tokens and room.
+  ConfigPatch pause;
+  pause.paused = true;
+  ASSERT_TRUE(run(s().put_queue("q", pause, T0 + 2)).ok());
+  auto w = run(s().join("q", "", T0 + 3));
+  pause.paused = false;
+  ASSERT_TRUE(run(s().put_queue("q", pause, T0 + 4)).ok());
+  auto late = run(s().join("q", "", T0 + 5));
+  EXPECT_EQ(late->state, TicketState::waiting);
+  EXPECT_EQ(late->position, 2);
+  EXPECT_EQ(run(s().get_ticket("q", w->id, false, T0))->state, TicketState::waiting);
 }
 
 TEST_P(StoreConformance, PausedQueueAdmitsNobody) {
@@ -158,8 +180,8 @@ TEST_P(StoreConformance, PausedQueueAdmitsNobody) {
 
 TEST_P(StoreConformance, SessionsExpireAfterTtl) {
   ASSERT_TRUE(run(s().put_queue("q", cfg(10, 10), T0)).ok());
-  auto t = run(s().join("q", "", T0));
-  ASSERT_EQ(run(s().tick("q", T0 + 1000)).value(), 1);
+  auto t = run(s().join("q", "", T0 + 1000));  // admitted at once
+  ASSERT_EQ(t->state, TicketState::active);
   ASSERT_EQ(run(s().tick("q", T0 + 1000 + 59'999)).value(), 0);
   ASSERT_EQ(run(s().tick("q", T0 + 1000 + 60'000)).value(), 1);
   auto e = run(s().get_ticket("q", t->id, false, T0));
@@ -207,9 +229,9 @@ TEST_P(StoreConformance, CloseEndsTheWaitingAndRefusesJoins) {
 
 TEST_P(StoreConformance, EventsCarrySeqInOrderAndDescribeEveryChange) {
   ASSERT_TRUE(run(s().put_queue("q", cfg(1000, 1), T0)).ok());
-  auto a = run(s().join("q", "", T0));
+  auto a = run(s().join("q", "", T0));  // admitted at once
   auto b = run(s().join("q", "", T0));
-  ASSERT_EQ(run(s().tick("q", T0 + 1000)).value(), 1);
+  ASSERT_EQ(run(s().tick("q", T0 + 1000)).value(), 0);  // capacity 1 is taken
   ASSERT_TRUE(run(s().leave("q", b->id, T0 + 1001)).ok());
   ASSERT_TRUE(run(s().complete("q", a->id, T0 + 1002)).ok());
   auto ev = h_->events("q");
@@ -219,14 +241,15 @@ TEST_P(StoreConformance, EventsCarrySeqInOrderAndDescribeEveryChange) {
     EXPECT_EQ(ev[i].queue, "q");
     types.push_back(ev[i].type);
   }
-  std::vector<EventType> want{EventType::config_changed, EventType::joined, EventType::joined,
-                              EventType::admitted,       EventType::left,   EventType::completed};
+  std::vector<EventType> want{EventType::config_changed, EventType::joined,
+                              EventType::admitted,       EventType::joined,
+                              EventType::left,           EventType::completed};
   EXPECT_EQ(types, want);
   EXPECT_EQ(ev[1].ticket, a->id);
-  EXPECT_EQ(ev[1].order + 1, ev[2].order);
-  EXPECT_EQ(ev[3].ticket, a->id);
-  EXPECT_EQ(ev[3].expires_ms, T0 + 1000 + 60'000);
-  EXPECT_EQ(ev[3].id(), "q:4");
+  EXPECT_EQ(ev[1].order + 1, ev[3].order);
+  EXPECT_EQ(ev[2].ticket, a->id);
+  EXPECT_EQ(ev[2].expires_ms, T0 + 60'000);
+  EXPECT_EQ(ev[2].id(), "q:3");
 }
 
 TEST_P(StoreConformance, SnapshotMatchesTheLine) {

@@ -1,7 +1,7 @@
 -- Ends an active session early. A waiting ticket cannot complete. ARGV: now, ticket id.
 local now, id = tonumber(ARGV[1]), ARGV[2]
 if not queue_exists() then return {'queue_not_found'} end
-local state = redis.call('HGET', tkey(id), 'state')
+local state = ticket_state(id)
 if not state then return {'ticket_not_found'} end
 if state == 'waiting' then return {'bad_request'} end
 if state == 'active' then end_ticket(id, 'completed', now) end

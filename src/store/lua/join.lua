@@ -7,15 +7,16 @@ if redis.call('HGET', K_META, 'closed') == '1' then return {'queue_closed'} end
 if dkey ~= '' then
   local old = redis.call('HGET', K_DEDUPE, dkey)
   if old then
-    local state = redis.call('HGET', tkey(old), 'state')
+    local state = ticket_state(old)
     if state == 'waiting' or state == 'active' then return {'ok', view(old), 0} end
-    redis.call('HDEL', K_DEDUPE, dkey)  -- stale: ending a ticket normally removes its key
+    redis.call('HDEL', K_DEDUPE, dkey)  -- its ticket ended (closed, not yet drained)
   end
 end
 if redis.call('EXISTS', tkey(id)) == 1 then return {'id_collision'} end
 local order = redis.call('HINCRBY', K_META, 'orders', 1)
 redis.call('HSET', tkey(id), 'state', 'waiting', 'reason', 'none', 'order', I(order),
-           'joined', I(now), 'admitted', '0', 'expires', '0', 'key', dkey)
+           'joined', I(now), 'admitted', '0', 'expires', '0', 'key', dkey,
+           'ep', I(current_epoch()))
 if dkey ~= '' then redis.call('HSET', K_DEDUPE, dkey, id) end
 local nobody_waits = redis.call('ZCARD', K_WAIT) == 0
 redis.call('ZADD', K_WAIT, I(order), id)

@@ -2,7 +2,7 @@
 -- ARGV: now, ticket id.
 local now, id = tonumber(ARGV[1]), ARGV[2]
 if not queue_exists() then return {'queue_not_found'} end
-local state = redis.call('HGET', tkey(id), 'state')
+local state = ticket_state(id)
 if not state then return {'ticket_not_found'} end
 if state ~= 'ended' then end_ticket(id, 'left', now) end
 return {'ok', view(id)}

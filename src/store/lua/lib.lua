@@ -2,11 +2,11 @@
 --   <generated constants> .. lib.lua .. <script>.lua
 -- The generated constants are RETENTION_MS (rules::kEndedRetentionMs).
 --
--- KEYS[1..7] are the queue's keys (redis/keys.hpp, script_keys). Ticket hashes are not declared
+-- KEYS[1..8] are the queue's keys (redis/keys.hpp, script_keys). Ticket hashes are not declared
 -- keys (scripts find their ids in the sorted sets), but they carry the same {q} hash tag, so
 -- they live in the queue's Cluster slot.
-local K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_OUTBOX =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_OUTBOX, K_CLOSING =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local PREFIX = string.sub(K_META, 1, -5)  -- 'aq:{q}:' from 'aq:{q}:meta'
 
 -- Numbers are always written as explicit strings: Lua's own conversion would turn a large
@@ -17,6 +17,22 @@ local function F(x) return string.format('%.17g', x) end
 local function tkey(id) return PREFIX .. 't:' .. id end
 local function queue_exists() return redis.call('EXISTS', K_META) == 1 end
 local function current_seq() return tonumber(redis.call('HGET', K_META, 'seq')) end
+local function current_epoch() return tonumber(redis.call('HGET', K_META, 'epoch')) or 0 end
+
+-- Closing a queue is O(1) (see close_queue.lua): it bumps meta.epoch and moves the waiting line
+-- aside without touching the tickets. A ticket still marked waiting from an earlier epoch was
+-- closed; every read applies this, so a close is complete the moment it commits.
+local function effective(state, reason, ep)
+  if state == 'waiting' and (tonumber(ep) or 0) < current_epoch() then return 'ended', 'closed' end
+  return state, reason
+end
+
+-- The ticket's state and reason as callers see them; nil if there is no such ticket.
+local function ticket_state(id)
+  local t = redis.call('HMGET', tkey(id), 'state', 'reason', 'ep')
+  if not t[1] then return nil end
+  return effective(t[1], t[2], t[3])
+end
 
 -- Appends one event to the outbox with the queue's next seq. Called in the same script as the
 -- state change it describes, so both commit together or not at all.
@@ -96,14 +112,25 @@ end
 -- A ticket as RedisStore parses it: id state reason order joined admitted expires position seq.
 local function view(id)
   local t = redis.call('HMGET', tkey(id), 'state', 'reason', 'order', 'joined', 'admitted',
-                       'expires')
+                       'expires', 'ep')
+  local state, reason = effective(t[1] or 'ended', t[2] or 'none', t[7])
   local pos = 0
-  if t[1] == 'waiting' then
+  if state == 'waiting' then
     local rank = redis.call('ZRANK', K_WAIT, id)
     if rank then pos = rank + 1 end
   end
-  return {id, t[1] or 'ended', t[2] or 'none', t[3] or '0', t[4] or '0', t[5] or '0',
-          t[6] or '0', I(pos), redis.call('HGET', K_META, 'seq')}
+  return {id, state, reason, t[3] or '0', t[4] or '0', t[5] or '0', t[6] or '0', I(pos),
+          redis.call('HGET', K_META, 'seq')}
+end
+
+-- Finishes up to `limit` tickets of earlier closes (K_CLOSING): marks them ended, starts their
+-- retention and frees their dedupe keys. Makes no events: the queue's `closed` event covers them.
+local function drain_closed(limit, now)
+  local ids = redis.call('ZRANGE', K_CLOSING, 0, limit - 1)
+  for _, id in ipairs(ids) do
+    redis.call('ZREM', K_CLOSING, id)
+    if redis.call('HGET', tkey(id), 'state') == 'waiting' then end_ticket(id, 'closed', now) end
+  end
 end
 
 -- Queue info as RedisStore parses it (16 strings): closed seq admitted_total abandoned_total

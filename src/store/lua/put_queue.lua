@@ -1,15 +1,17 @@
--- Creates the queue (bucket empty, as of now) or updates its config; reopens a closed queue.
--- KEYS[8] = aq:queues. ARGV: now, name, max_queues, six defaults (admit_per_s max_active
+-- Creates the queue (bucket full: one second's worth, see rules::full_bucket) or updates its
+-- config; reopens a closed queue.
+-- KEYS[9] = aq:queues. ARGV: now, name, max_queues, six defaults (admit_per_s max_active
 -- session_ttl_s abandon_after_s paused target_url), then patch field/value pairs.
 local now, name, max_queues = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local K_QUEUES = KEYS[8]
-if not queue_exists() then
+local K_QUEUES = KEYS[9]
+local created = not queue_exists()
+if created then
   if redis.call('SISMEMBER', K_QUEUES, name) == 0 and
       redis.call('SCARD', K_QUEUES) >= max_queues then
     return {'too_many_queues'}
   end
-  redis.call('HSET', K_META, 'seq', '0', 'orders', '0', 'closed', '0', 'tokens', '0',
-             'last_ms', I(now), 'admitted_total', '0', 'abandoned_total', '0',
+  redis.call('HSET', K_META, 'seq', '0', 'orders', '0', 'closed', '0', 'epoch', '0',
+             'tokens', '0', 'last_ms', I(now), 'admitted_total', '0', 'abandoned_total', '0',
              'expired_total', '0', 'completed_total', '0', 'left_total', '0')
   redis.call('HSET', K_CFG, 'admit_per_s', ARGV[4], 'max_active', ARGV[5],
              'session_ttl_s', ARGV[6], 'abandon_after_s', ARGV[7], 'paused', ARGV[8],
@@ -17,6 +19,10 @@ if not queue_exists() then
   redis.call('SADD', K_QUEUES, name)
 end
 for i = 10, #ARGV, 2 do redis.call('HSET', K_CFG, ARGV[i], ARGV[i + 1]) end
+if created then
+  local rate = tonumber(redis.call('HGET', K_CFG, 'admit_per_s'))
+  redis.call('HSET', K_META, 'tokens', F(rate <= 0 and 0 or math.max(1.0, rate)))
+end
 redis.call('HSET', K_META, 'closed', '0')
 emit('config_changed', '', 0, now, 0)
 return {'ok', info()}

@@ -1,4 +1,5 @@
--- Expires sessions, drops abandoned tickets, then admits from the head: MemoryStore::tick with
+-- Finishes closes (drain_closed, no events), expires sessions, drops abandoned tickets, then
+-- admits from the head: MemoryStore::tick with
 -- each step bounded to ARGV[2] tickets per call, so a huge queue never blocks Redis for long
 -- (the rest is done by the next tick). The admission bound is rules::admission_count with
 -- `waiting` clamped to the bound: tokens not used stay in the bucket.
@@ -7,6 +8,7 @@ local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 if not queue_exists() then return {'queue_not_found'} end
 local seq_before = current_seq()
 local cfg = load_cfg()
+drain_closed(limit, now)
 local expired = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', I(now), 'LIMIT', 0, limit)
 for _, id in ipairs(expired) do end_ticket(id, 'expired', now) end
 -- rules::abandoned: last_seen + abandon_after_s * 1000 <= now

@@ -12,7 +12,7 @@ namespace anteroom::redis_keys {
 inline constexpr std::string_view kQueues = "aq:queues";
 
 inline std::string prefix(std::string_view q) { return "aq:{" + std::string(q) + "}:"; }
-// HASH seq, orders, closed, tokens, last_ms, *_total counters.
+// HASH seq, orders, closed, epoch, tokens, last_ms, *_total counters.
 inline std::string meta(std::string_view q) { return prefix(q) + "meta"; }
 // HASH admit_per_s, max_active, session_ttl_s, abandon_after_s, paused, target_url.
 inline std::string cfg(std::string_view q) { return prefix(q) + "cfg"; }
@@ -24,16 +24,19 @@ inline std::string active(std::string_view q) { return prefix(q) + "active"; }
 inline std::string seen(std::string_view q) { return prefix(q) + "seen"; }
 // HASH dedupe key (user id / Idempotency-Key) -> ticket id, for waiting and active tickets.
 inline std::string dedupe(std::string_view q) { return prefix(q) + "dedupe"; }
+// ZSET ticket ids that were waiting when the queue closed, not yet marked ended (drained by
+// close and tick, kTickBatch at a time; until then readers treat them as closed by their epoch).
+inline std::string closing(std::string_view q) { return prefix(q) + "closing"; }
 // STREAM of committed events (the transactional outbox); fields seq type ticket order at exp.
 inline std::string outbox(std::string_view q) { return prefix(q) + "outbox"; }
-// HASH state reason order joined admitted expires key; PEXPIREd once the ticket has ended.
+// HASH state reason order joined admitted expires key ep; PEXPIREd once the ticket has ended.
 inline std::string ticket(std::string_view q, std::string_view id) {
   return prefix(q) + "t:" + std::string(id);
 }
 
-// KEYS[1..7] of every queue script, in the order lua/lib.lua expects.
+// KEYS[1..8] of every queue script, in the order lua/lib.lua expects.
 inline std::vector<std::string> script_keys(std::string_view q) {
-  return {meta(q), cfg(q), wait(q), active(q), seen(q), dedupe(q), outbox(q)};
+  return {meta(q), cfg(q), wait(q), active(q), seen(q), dedupe(q), outbox(q), closing(q)};
 }
 
 }  // namespace anteroom::redis_keys

@@ -15,7 +15,9 @@
 #include <charconv>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <random>
+#include <stdexcept>
 
 #include "store/redis/asio_adapter.hpp"
 
@@ -186,6 +188,10 @@ class RedisClient::Impl : public std::enable_shared_from_this<Impl> {
 
   // Runs on the io thread.
   void submit(std::vector<std::string> argv, std::unique_ptr<Pending> p) {
+    if (argv.empty()) {
+      p->complete(err(Errc::internal, "redis: empty command"));
+      return;
+    }
     switch (state_) {
       case State::ready:
         send(argv, std::move(p));

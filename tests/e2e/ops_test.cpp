@@ -1,0 +1,82 @@
+// Operational endpoints and the waiting-room page.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "support/anteroom_process.hpp"
+
+namespace anteroom::testing {
+namespace {
+
+TEST(Ops, HealthAndReadiness) {
+  AnteroomProcess server;
+  HttpResponse health = server.Request("GET", "/healthz");
+  EXPECT_EQ(health.status, 200) << health;
+  HttpResponse ready = server.Request("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200) << ready;
+}
+
+TEST(Ops, MetricsArePrometheusText) {
+  AnteroomProcess server;
+  server.MustPutQueue("line", {{"max_active", 0}});
+  server.MustJoin("line");
+  HttpResponse m = server.Metrics();
+  ASSERT_EQ(m.status, 200) << m;
+  EXPECT_EQ(m.Header("Content-Type").rfind("text/plain", 0), 0u) << m.Header("Content-Type");
+  static const std::regex kSample(R"(^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? )"
+                                  R"([-+]?([0-9.]+([eE][-+]?[0-9]+)?|NaN|Inf)( -?[0-9]+)?$)");
+  static const std::regex kMeta(R"(^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .*$)");
+  std::istringstream in(m.body);
+  std::string line;
+  int anteroom_samples = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    if (line[0] == '#') {
+      bool meta = line.rfind("# HELP", 0) == 0 || line.rfind("# TYPE", 0) == 0;
+      EXPECT_TRUE(!meta || std::regex_match(line, kMeta)) << "malformed metadata line: " << line;
+      continue;
+    }
+    EXPECT_TRUE(std::regex_match(line, kSample)) << "not a Prometheus sample: " << line;
+    if (line.rfind("anteroom_", 0) == 0) ++anteroom_samples;
+  }
+  EXPECT_GT(anteroom_samples, 0) << m.body;
+}
+
+TEST(Ops, KeepAliveAndPipelining) {
+  AnteroomProcess server;
+  HttpConnection conn(server.port());
+  for (int i = 0; i < 3; ++i) {
+    HttpResponse r = conn.Request("GET", "/healthz");
+    EXPECT_EQ(r.status, 200) << "request " << i + 1 << " on one connection: " << r;
+  }
+  conn.WriteRaw(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto first = conn.ReadResponse();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200) << *first;
+  auto second = conn.ReadResponse();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 404) << *second;
+}
+
+TEST(Ops, WaitingRoomPages) {
+  AnteroomProcess server({"--demo-queue", "demo"});
+  HttpResponse root = server.Request("GET", "/");
+  EXPECT_EQ(root.status, 200) << root;
+  EXPECT_EQ(root.Header("Content-Type").rfind("text/html", 0), 0u) << root;
+  EXPECT_NE(root.body.find("<html"), std::string::npos) << root;
+
+  HttpResponse page = server.Request("GET", "/q/demo");
+  EXPECT_EQ(page.status, 200) << page;
+  EXPECT_EQ(page.Header("Content-Type").rfind("text/html", 0), 0u) << page;
+  EXPECT_NE(page.body.find("demo"), std::string::npos) << page;
+
+  // The demo queue exists and takes visitors.
+  HttpResponse join = server.Join("demo");
+  EXPECT_TRUE(join.status == 201) << join;
+}
+
+}  // namespace
+}  // namespace anteroom::testing

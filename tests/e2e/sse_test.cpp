@@ -1,0 +1,187 @@
+// The visitor's live event stream: initial state, position updates, reconnects, heartbeats.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <string>
+
+#include "support/anteroom_process.hpp"
+
+namespace anteroom::testing {
+namespace {
+
+namespace json = boost::json;
+
+TEST(Events, ConnectSendsRetryAndCurrentStateAtOnce) {
+  AnteroomProcess server;
+  server.MustPutQueue("line", {{"max_active", 0}});
+  server.MustJoin("line");
+  std::string b = server.MustJoin("line");
+  auto stream = server.Events("line", b);
+  ASSERT_EQ(stream->status(), 200) << stream->error_body();
+  EXPECT_EQ(stream->Header("Content-Type").rfind("text/event-stream", 0), 0u)
+      << stream->Header("Content-Type");
+
+  // Nothing changes in the queue, so whatever arrives is the state sent on connect.
+  auto first = stream->Next();
+  ASSERT_TRUE(first) << "no event on connect; received: " << stream->raw();
+  EXPECT_EQ(first->event, "position") << first->Describe();
+  EXPECT_GE(EventSeq(*first), 0);
+  json::value data = first->Json();
+  EXPECT_EQ(Int(data, "position"), 2) << first->Describe();
+  EXPECT_TRUE(Num(data, "eta_s").has_value()) << first->Describe();
+  EXPECT_EQ(Bool(data, "paused"), false) << first->Describe();
+  ASSERT_FALSE(stream->retries().empty()) << "no retry: before the first event: " << stream->raw();
+  EXPECT_EQ(stream->retries().front(), 2000) << stream->raw();
+}
+
+TEST(Events, PositionMovesUpAsPeopleAheadLeave) {
+  AnteroomProcess server;
+  server.MustPutQueue("line", {{"max_active", 0}});
+  std::string t1 = server.MustJoin("line");
+  std::string t2 = server.MustJoin("line");
+  std::string t3 = server.MustJoin("line");
+  auto stream = server.Events("line", t3);
+  ASSERT_EQ(stream->status(), 200) << stream->error_body();
+  auto initial = stream->Next();
+  ASSERT_TRUE(initial) << stream->raw();
+  ASSERT_EQ(initial->event, "position") << initial->Describe();
+  EXPECT_EQ(Int(initial->Json(), "position"), 3) << initial->Describe();
+  long long seq = EventSeq(*initial);
+
+  long long expected = 2;
+  for (const std::string& leaver : {t1, t2}) {
+    HttpResponse left = server.Leave("line", leaver);
+    ASSERT_EQ(left.status, 200) << left;
+    // Skip repeats of the old position; the first change must be exactly one step.
+    auto e = stream->WaitFor([&](const SseEvent& ev) {
+      return ev.event != "position" || Int(ev.Json(), "position") != expected + 1;
+    });
+    ASSERT_TRUE(e) << "no position change after a leave; received: " << stream->raw();
+    EXPECT_EQ(e->event, "position") << e->Describe();
+    EXPECT_EQ(Int(e->Json(), "position"), expected) << e->Describe();
+    long long next_seq = EventSeq(*e);
+    EXPECT_GT(next_seq, seq) << "event ids must grow: " << e->Describe();
+    seq = next_seq;
+    --expected;
+  }
+}
+
+TEST(Events, ReconnectWithLastEventIdGetsCurrentStateAtOnce) {
+  AnteroomProcess server;
+  server.MustPutQueue("line", {{"max_active", 0}});
+  std::string t1 = server.MustJoin("line");
+  std::string t2 = server.MustJoin("line");
+  auto stream = server.Events("line", t2);
+  auto initial = stream->Next();
+  ASSERT_TRUE(initial) << stream->raw();
+  EXPECT_EQ(Int(initial->Json(), "position"), 2) << initial->Describe();
+  long long seen = EventSeq(*initial);
+  stream->Close();
+
+  ASSERT_EQ(server.Leave("line", t1).status, 200);  // happens while t2 is disconnected
+
+  auto resumed = server.Events("line", t2, initial->id);
+  ASSERT_EQ(resumed->status(), 200) << resumed->error_body();
+  auto now = resumed->Next();
+  ASSERT_TRUE(now) << resumed->raw();
+  EXPECT_EQ(now->event, "position") << now->Describe();
+  EXPECT_EQ(Int(now->Json(), "position"), 1) << now->Describe();
+  EXPECT_GT(EventSeq(*now), seen) << now->Describe();
+
+  // An id the server never issued is no reason to refuse the visitor.
+  auto odd = server.Events("line", t2, "not-an-id");
+  ASSERT_EQ(odd->status(), 200) << odd->error_body();
+  auto odd_first = odd->Next();
+  ASSERT_TRUE(odd_first) << odd->raw();
+  EXPECT_EQ(Int(odd_first->Json(), "position"), 1) << odd_first->Describe();
+
+  // Reconnecting with the newest id still gets the current state at once.
+  auto again = server.Events("line", t2, now->id);
+  auto same = again->Next();
+  ASSERT_TRUE(same) << again->raw();
+  EXPECT_EQ(same->event, "position") << same->Describe();
+  EXPECT_EQ(Int(same->Json(), "position"), 1) << same->Describe();
+}
+
+TEST(Events, HeartbeatCommentsKeepTheStreamAlive) {
+  AnteroomProcess server({"--heartbeat-s", "1"});
+  server.MustPutQueue("line", {{"max_active", 0}});
+  std::string t = server.MustJoin("line");
+  auto stream = server.Events("line", t);
+  ASSERT_EQ(stream->status(), 200) << stream->error_body();
+  EXPECT_TRUE(stream->WaitForComments(1, DeadlineIn(std::chrono::seconds(5))))
+      << "no comment heartbeat within 5 s with --heartbeat-s 1; received: " << stream->raw();
+  EXPECT_FALSE(stream->closed());
+}
+
+TEST(Events, UnknownTicketStreamIs404Json) {
+  AnteroomProcess server;
+  server.MustPutQueue("line", {{"max_active", 0}});
+  SseClient stream(server.port(), AnteroomProcess::EventsPath("line", "AAAAAAAAAAAAAAAAAAAAAA"));
+  EXPECT_EQ(stream.status(), 404) << stream.error_body();
+  HttpResponse as_response{stream.status(), {}, stream.error_body()};
+  EXPECT_EQ(as_response.ErrorCode(), "ticket_not_found") << stream.error_body();
+}
+
+TEST(Events, LeavingEndsTheStream) {
+  AnteroomProcess server;
+  server.MustPutQueue("line", {{"max_active", 0}});
+  std::string t = server.MustJoin("line");
+  auto stream = server.Events("line", t);
+  ASSERT_TRUE(WaitForPosition(*stream, 1)) << stream->raw();
+  ASSERT_EQ(server.Leave("line", t).status, 200);
+  auto ended = stream->WaitFor("ended");
+  ASSERT_TRUE(ended) << stream->raw();
+  EXPECT_EQ(Str(ended->Json(), "reason"), "left") << ended->Describe();
+  EXPECT_TRUE(stream->WaitClosed());
+}
+
+TEST(Events, StreamOfAnEndedTicketSaysEndedAndCloses) {
+  AnteroomProcess server;
+  server.MustPutQueue("line", {{"max_active", 0}});
+  std::string t = server.MustJoin("line");
+  ASSERT_EQ(server.Leave("line", t).status, 200);
+  auto stream = server.Events("line", t);
+  ASSERT_EQ(stream->status(), 200) << stream->error_body();
+  auto first = stream->Next();
+  ASSERT_TRUE(first) << stream->raw();
+  EXPECT_EQ(first->event, "ended") << first->Describe();
+  EXPECT_EQ(Str(first->Json(), "reason"), "left") << first->Describe();
+  EXPECT_TRUE(stream->WaitClosed());
+}
+
+// Visitors further back than 100 get at most one position event a second, always the latest.
+TEST(Events, FarBackPositionsAreCoalescedToTheLatest) {
+  AnteroomProcess server;
+  server.MustPutQueue("line", {{"max_active", 0}});
+  std::vector<std::string> tickets;
+  for (int i = 0; i < 130; ++i) tickets.push_back(server.MustJoin("line"));
+  auto stream = server.Events("line", tickets.back());
+  ASSERT_TRUE(WaitForPosition(*stream, 130)) << stream->raw();
+  std::size_t initial_events = stream->history().size();
+
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(server.Leave("line", tickets[i]).status, 200);
+  ASSERT_TRUE(WaitForPosition(*stream, 120))
+      << "never shown the latest position; got: " << stream->raw();
+
+  std::vector<SseEvent> changes(stream->history().begin() + initial_events,
+                                stream->history().end());
+  long long previous = 130;
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    EXPECT_EQ(changes[i].event, "position") << changes[i].Describe();
+    long long pos = Int(changes[i].Json(), "position").value_or(-1);
+    EXPECT_LT(pos, previous) << "positions must only move forward: " << changes[i].Describe();
+    previous = pos;
+    if (i > 0) {
+      auto gap = changes[i].received - changes[i - 1].received;
+      EXPECT_GE(gap, std::chrono::milliseconds(500))
+          << "two position events less than a second apart for a visitor at ~125: "
+          << changes[i - 1].Describe() << " then " << changes[i].Describe();
+    }
+  }
+  EXPECT_LE(changes.size(), 3u) << "10 changes within milliseconds were not coalesced: "
+                                << stream->raw();
+}
+
+}  // namespace
+}  // namespace anteroom::testing
