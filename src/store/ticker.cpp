@@ -37,8 +37,8 @@ asio::awaitable<void> Ticker::loop() {
     auto queues = co_await store_.list_queues();
     if (!*running) co_return;
     if (!queues) continue;  // store unavailable: try again next tick
+    // Closed queues too: their active sessions still expire.
     for (auto& q : *queues) {
-      if (q.closed) continue;
       (void)co_await store_.tick(q.name, now);
       if (!*running) co_return;
     }
