@@ -44,6 +44,7 @@ Config parse(int argc, char** argv) {
   long long tick_ms = 100, grace_s = 5, heartbeat_s = 10, max_header = 8192, max_body = 16384;
   long long max_conns = 18000, max_conns_ip = 1000, max_queues = 1000;
   double join_rate = 20, join_burst = 40;
+  long long wh_window_s = 3600, wh_backoff_max_ms = 60000, wh_timeout_ms = 5000;
 
   app.add_option("--listen", listen, "Address to serve HTTP on (HOST:PORT; port 0 = any free)")
       ->envname(env("LISTEN"));
@@ -87,6 +88,14 @@ Config parse(int argc, char** argv) {
       ->envname(env("LOG_LEVEL"));
   app.add_option("--redis", c.redis_url, "redis://HOST:PORT[/DB]: distributed mode")
       ->envname(env("REDIS"));
+  app.add_option("--webhook-retry-window-s", wh_window_s,
+                 "Retry a failing webhook this long, then dead-letter it (1..604800)")
+      ->envname(env("WEBHOOK_RETRY_WINDOW_S"));
+  app.add_option("--webhook-backoff-max-ms", wh_backoff_max_ms,
+                 "Longest wait between two attempts of one webhook (100..3600000)")
+      ->envname(env("WEBHOOK_BACKOFF_MAX_MS"));
+  app.add_option("--webhook-timeout-ms", wh_timeout_ms, "Deadline of one webhook POST (100..60000)")
+      ->envname(env("WEBHOOK_TIMEOUT_MS"));
   app.add_option("--kafka", c.kafka_brokers,
                  "Kafka bootstrap servers (host:port,...): events go outbox → Kafka → Redis "
                  "Pub/Sub (needs --redis)")
@@ -131,6 +140,14 @@ Config parse(int argc, char** argv) {
 
   if (!c.kafka_brokers.empty() && c.redis_url.empty()) fail("--kafka needs --redis");
   if (c.kafka_topic.empty() || c.kafka_group.empty()) fail("--kafka-topic and --kafka-group must not be empty");
+  if (wh_window_s < 1 || wh_window_s > 604800) fail("--webhook-retry-window-s must be between 1 and 604800");
+  if (wh_backoff_max_ms < 100 || wh_backoff_max_ms > 3600000)
+    fail("--webhook-backoff-max-ms must be between 100 and 3600000");
+  if (wh_timeout_ms < 100 || wh_timeout_ms > 60000) fail("--webhook-timeout-ms must be between 100 and 60000");
+  c.webhooks.retry_window = std::chrono::seconds(wh_window_s);
+  c.webhooks.backoff_max = std::chrono::milliseconds(wh_backoff_max_ms);
+  c.webhooks.backoff_min = std::min(c.webhooks.backoff_min, c.webhooks.backoff_max);
+  c.webhooks.timeout = std::chrono::milliseconds(wh_timeout_ms);
   c.tick = std::chrono::milliseconds(tick_ms);
   c.shutdown_grace = std::chrono::seconds(grace_s);
   c.hub.heartbeat = std::chrono::seconds(heartbeat_s);

@@ -8,6 +8,7 @@
 #include "http/server.hpp"
 #include "hub/hub.hpp"
 #include "store/queue_store.hpp"
+#include "webhooks/dispatcher.hpp"
 
 namespace anteroom::app {
 
@@ -15,6 +16,7 @@ struct Config {
   http::ServerConfig server;
   HubConfig hub;
   StoreLimits limits;
+  WebhookOptions webhooks;
   std::string token_secret;
   std::string node_id;
   std::chrono::milliseconds tick{100};

@@ -21,6 +21,9 @@
 #include "store/redis_store.hpp"
 #include "store/ticker.hpp"
 #include "token/jwt.hpp"
+#include "webhooks/dispatcher.hpp"
+#include "webhooks/memory_job_store.hpp"
+#include "webhooks/redis_job_store.hpp"
 
 using namespace anteroom;
 namespace asio = boost::asio;
@@ -89,6 +92,15 @@ int main(int argc, char** argv) {
   }
   Hub hub(io, *store, signer, metrics, cfg.hub);
   bus.subscribe(hub);
+  // Webhook jobs live where the queues live. Embedded and Redis-only: every event on the bus
+  // goes to the dispatcher (the job store drops events it took in before). With Kafka: the
+  // consumer hands it each event once, before committing.
+  std::unique_ptr<WebhookJobStore> jobs;
+  if (redis_client) jobs = std::make_unique<RedisJobStore>(*redis_client);
+  else jobs = std::make_unique<MemoryJobStore>();
+  WebhookDispatcher webhooks(io, *store, *jobs, cfg.webhooks, metrics);
+  if (cfg.kafka_brokers.empty()) bus.subscribe(webhooks);
+  webhooks.start();
   // Redis only: every process tails the outbox. With Kafka: the seed's topology, lossless —
   // outbox → relay → Kafka → one consumer per event → Redis Pub/Sub → every process's hub.
   std::unique_ptr<OutboxTailer> tailer;
@@ -96,7 +108,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<EventConsumer> consumer;
   std::unique_ptr<PubSubFeed> feed;
   if (redis_client && cfg.kafka_brokers.empty()) {
-    tailer = std::make_unique<OutboxTailer>(io, redis_opts, hub, metrics, [&hub] { hub.resync_all(); });
+    tailer = std::make_unique<OutboxTailer>(io, redis_opts, bus, metrics, [&hub] { hub.resync_all(); });
     tailer->start();
   } else if (redis_client) {
     kafka::KafkaOptions kopts{cfg.kafka_brokers, cfg.kafka_topic, cfg.kafka_group};
@@ -109,11 +121,12 @@ int main(int argc, char** argv) {
     }
     feed = std::make_unique<PubSubFeed>(io, redis_opts, kEventsChannel, hub, metrics,
                                         [&hub] { hub.resync_all(); });
+    consumer->on_event([&webhooks](Event e) { return webhooks.accept(std::move(e)); });
     feed->start();
     relay->start();
     consumer->start();
   }
-  http::Server server(io, cfg.server, *store, hub, signer, metrics);
+  http::Server server(io, cfg.server, *store, hub, signer, metrics, jobs.get());
   Ticker ticker(io, *store, cfg.tick);
 
   if (!cfg.server.demo_queue.empty()) {
@@ -139,6 +152,7 @@ int main(int argc, char** argv) {
     if (ec) return;
     spdlog::info("signal {}: shutting down (grace {}s)", sig, cfg.shutdown_grace.count());
     ticker.stop();
+    webhooks.stop();
     if (tailer) tailer->stop();
     if (consumer) consumer->stop();
     if (relay) asio::co_spawn(io, relay->stop(cfg.shutdown_grace / 2), asio::detached);

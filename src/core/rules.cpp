@@ -43,7 +43,43 @@ Status validate(const ConfigPatch& p) {
       if (static_cast<unsigned char>(c) < 0x21 || c == '"' || c == '<' || c == '>')
         return err(Errc::bad_request, "target_url contains a character not allowed in a URL");
   }
+  if (p.webhooks) {
+    if (p.webhooks->size() > kMaxWebhooks)
+      return err(Errc::bad_request, "at most 8 webhooks per queue");
+    for (const auto& h : *p.webhooks) {
+      if (h.url.size() > kMaxTargetUrl || (h.url.rfind("http://", 0) != 0 && h.url.rfind("https://", 0) != 0))
+        return err(Errc::bad_request, "webhook urls must be http(s) URLs of at most 2048 characters");
+      for (char c : h.url)
+        if (static_cast<unsigned char>(c) < 0x21 || c == '"' || c == '<' || c == '>')
+          return err(Errc::bad_request, "webhook url contains a character not allowed in a URL");
+      if (h.secret.size() > kMaxWebhookSecret)
+        return err(Errc::bad_request, "webhook secrets are at most 256 characters");
+      for (char c : h.secret)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+          return err(Errc::bad_request, "webhook secrets must be printable");
+    }
+  }
   return Ok{};
+}
+
+std::string encode_webhooks(const std::vector<WebhookTarget>& hooks) {
+  std::string out;
+  for (const auto& h : hooks) out += h.url + "\t" + h.secret + "\n";
+  return out;
+}
+
+std::vector<WebhookTarget> decode_webhooks(std::string_view s) {
+  std::vector<WebhookTarget> out;
+  while (!s.empty()) {
+    auto nl = s.find('\n');
+    std::string_view line = s.substr(0, nl);
+    auto tab = line.find('\t');
+    if (tab != std::string_view::npos)
+      out.push_back({std::string(line.substr(0, tab)), std::string(line.substr(tab + 1))});
+    if (nl == std::string_view::npos) break;
+    s.remove_prefix(nl + 1);
+  }
+  return out;
 }
 
 int64_t admission_count(Bucket& b, const QueueConfig& c, int64_t active, int64_t waiting,

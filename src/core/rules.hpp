@@ -15,6 +15,8 @@ constexpr double kMaxAdmitPerS = 1'000'000;
 constexpr int64_t kMaxActive = 100'000'000;
 constexpr int64_t kMaxTtlS = 7 * 24 * 3600;
 constexpr size_t kMaxTargetUrl = 2048;
+constexpr size_t kMaxWebhooks = 8;
+constexpr size_t kMaxWebhookSecret = 256;
 // Ended tickets stay readable (GET shows the reason) this long, then are forgotten.
 constexpr Millis kEndedRetentionMs = 3600 * 1000;
 
@@ -24,6 +26,16 @@ bool valid_queue_name(std::string_view name);
 bool valid_ticket_id(std::string_view id);
 // Checks a patch's values against their bounds (rate >= 0, ttl >= 1, url http(s) ...).
 Status validate(const ConfigPatch& p);
+
+// Webhook lists as one string for stores that keep config as flat fields: one "url\tsecret"
+// line per hook (validate() guarantees neither contains a tab or a line break).
+std::string encode_webhooks(const std::vector<WebhookTarget>& hooks);
+std::vector<WebhookTarget> decode_webhooks(std::string_view s);
+// Which events are POSTed to webhooks.
+inline bool webhook_event(EventType t) {
+  return t == EventType::admitted || t == EventType::expired || t == EventType::completed ||
+         t == EventType::abandoned;
+}
 
 // Token bucket of the admission rate: `tokens` refill at admit_per_s, capped at one second's
 // worth (at least 1), so a queue that was idle admits at most one second's batch at once.

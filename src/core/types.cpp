@@ -46,6 +46,7 @@ void ConfigPatch::apply_to(QueueConfig& c) const {
   if (abandon_after_s) c.abandon_after_s = *abandon_after_s;
   if (paused) c.paused = *paused;
   if (target_url) c.target_url = *target_url;
+  if (webhooks) c.webhooks = *webhooks;
 }
 
 }  // namespace anteroom

@@ -37,6 +37,13 @@ std::optional<TicketState> ticket_state_from(std::string_view s);
 // What a ticket ending with this event was ended for (none if the event ends no ticket).
 EndReason end_reason_of(EventType t);
 
+// A subscriber of a queue's admitted/expired/completed/abandoned events (SPEC §5).
+struct WebhookTarget {
+  std::string url;     // http:// or https://
+  std::string secret;  // HMAC-SHA256 key for the signature header; empty: unsigned
+  bool operator==(const WebhookTarget&) const = default;
+};
+
 struct QueueConfig {
   double admit_per_s = 10;        // tokens per second of the global admission bucket
   int64_t max_active = 100;       // cap on concurrently active sessions
@@ -44,6 +51,7 @@ struct QueueConfig {
   int64_t abandon_after_s = 120;  // a waiting ticket unseen this long is dropped
   bool paused = false;            // paused: nobody is admitted, joins still wait
   std::string target_url;         // where an admitted visitor is sent (token appended)
+  std::vector<WebhookTarget> webhooks;
 };
 
 // A partial update from PUT /v1/queues/{q}; absent fields keep their value.
@@ -54,6 +62,7 @@ struct ConfigPatch {
   std::optional<int64_t> abandon_after_s;
   std::optional<bool> paused;
   std::optional<std::string> target_url;
+  std::optional<std::vector<WebhookTarget>> webhooks;
 
   void apply_to(QueueConfig& c) const;
 };

@@ -134,6 +134,27 @@ Result<ConfigPatch> parse_patch(const std::string& body) {
     } else if (k == "target_url") {
       s = want(val.is_string(), "a string");
       if (s) p.target_url = std::string(val.as_string());
+    } else if (k == "webhooks") {
+      // [{"url": "...", "secret": "..."}] or ["url", ...]
+      s = want(val.is_array(), "a list of {\"url\",\"secret\"} objects");
+      if (!s) return s.error();
+      std::vector<WebhookTarget> hooks;
+      for (auto& h : val.as_array()) {
+        WebhookTarget t;
+        if (h.is_string()) {
+          t.url = std::string(h.as_string());
+        } else if (h.is_object()) {
+          for (auto& [hk, hv] : h.as_object()) {
+            if ((hk != "url" && hk != "secret") || !hv.is_string())
+              return err(Errc::bad_request, "a webhook is {\"url\": string, \"secret\": string}");
+            (hk == "url" ? t.url : t.secret) = std::string(hv.as_string());
+          }
+        } else {
+          return err(Errc::bad_request, "a webhook is {\"url\": string, \"secret\": string}");
+        }
+        hooks.push_back(std::move(t));
+      }
+      p.webhooks = std::move(hooks);
     } else {
       return err(Errc::bad_request, "unknown field '" + std::string(k) + "'");
     }
@@ -158,13 +179,14 @@ struct Server::Request {
 };
 
 Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& hub,
-               const TokenSigner& signer, metrics::Registry& m)
+               const TokenSigner& signer, metrics::Registry& m, WebhookJobStore* jobs)
     : io_(io),
       cfg_(std::move(cfg)),
       store_(store),
       hub_(hub),
       signer_(signer),
       metrics_(m),
+      jobs_(jobs),
       acceptor_(io),
       conns_(cfg_.max_connections, cfg_.max_conns_per_ip),
       join_limiter_(cfg_.join_rate_per_ip, cfg_.join_burst_per_ip),
@@ -350,6 +372,12 @@ asio::awaitable<Server::Response> Server::handle(Request& r) {
       if (m == verb::delete_) co_return co_await queues(r, q, 2);
       co_return not_allowed();
     }
+    if (seg[3] == "webhooks" && seg.size() >= 5 && seg[4] == "dead") {
+      if (seg.size() == 5 && m == verb::get) co_return co_await dead_letters(r, q, false);
+      if (seg.size() == 6 && seg[5] == "redrive" && m == verb::post)
+        co_return co_await dead_letters(r, q, true);
+      if (seg.size() <= 6) co_return not_allowed();
+    }
     if (seg[3] == "tickets") {
       if (seg.size() == 4) {
         if (m != verb::post) co_return not_allowed();
@@ -501,6 +529,10 @@ std::string Server::queue_json(const QueueInfo& i) {
   c["abandon_after_s"] = i.config.abandon_after_s;
   c["paused"] = i.config.paused;
   c["target_url"] = i.config.target_url;
+  json::array hooks;  // secrets are write-only
+  for (const auto& h : i.config.webhooks)
+    hooks.push_back(json::object{{"url", h.url}, {"signed", !h.secret.empty()}});
+  c["webhooks"] = std::move(hooks);
   Millis now = wall_ms();
   json::object s;
   s["waiting"] = i.stats.waiting;
@@ -554,6 +586,34 @@ asio::awaitable<Server::Response> Server::queues(Request& r, const std::string& 
   else i = co_await store_.close_queue(q, wall_ms());
   if (!i) co_return error_response(i.error(), v);
   co_return json_response(bhttp::status::ok, queue_json(*i), v);
+}
+
+asio::awaitable<Server::Response> Server::dead_letters(Request& r, const std::string& q,
+                                                       bool redrive) {
+  const unsigned v = r.version();
+  if (!r.admin_ok(cfg_.admin_token))
+    co_return error_response(err(Errc::unauthorized, "a valid admin token is required"), v);
+  auto qi = co_await store_.get_queue(q);
+  if (!qi) co_return error_response(qi.error(), v);
+  if (!jobs_) co_return json_response(bhttp::status::ok, redrive ? R"({"redriven":0})" : R"({"dead":[]})", v);
+  if (redrive) {
+    auto n = co_await jobs_->redrive(q, wall_ms());
+    if (!n) co_return error_response(n.error(), v);
+    co_return json_response(bhttp::status::ok, "{\"redriven\":" + std::to_string(*n) + "}", v);
+  }
+  auto dead = co_await jobs_->dead(q);
+  if (!dead) co_return error_response(dead.error(), v);
+  json::array list;
+  for (auto& j : *dead) {
+    boost::system::error_code ec;
+    list.push_back(json::object{{"id", j.event_id},
+                                {"type", j.type},
+                                {"url", j.url},
+                                {"attempts", j.attempts},
+                                {"last_error", j.last_error},
+                                {"body", json::parse(j.body, ec)}});
+  }
+  co_return json_response(bhttp::status::ok, json::serialize(json::object{{"dead", std::move(list)}}), v);
 }
 
 Server::Response Server::page(Request& r, const std::string& q) {

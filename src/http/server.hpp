@@ -19,6 +19,7 @@
 #include "metrics/metrics.hpp"
 #include "store/queue_store.hpp"
 #include "token/jwt.hpp"
+#include "webhooks/job_store.hpp"
 
 namespace anteroom::http {
 
@@ -41,8 +42,9 @@ struct ServerConfig {
 
 class Server {
  public:
+  // `jobs` (may be null): the webhook job store behind the dead-letter endpoints.
   Server(boost::asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& hub,
-         const TokenSigner& signer, metrics::Registry& metrics);
+         const TokenSigner& signer, metrics::Registry& metrics, WebhookJobStore* jobs = nullptr);
   ~Server();
 
   // Binds and starts accepting; returns the bound port. Throws on bind failure.
@@ -73,6 +75,7 @@ class Server {
   boost::asio::awaitable<Response> verify(Request& r);
   boost::asio::awaitable<Response> put_queue(Request& r, const std::string& q);
   boost::asio::awaitable<Response> queues(Request& r, const std::string& q, int method);
+  boost::asio::awaitable<Response> dead_letters(Request& r, const std::string& q, bool redrive);
   Response page(Request& r, const std::string& q);
   Response metrics_text(Request& r);
   boost::asio::awaitable<std::string> ticket_json(const Ticket& t);
@@ -84,6 +87,7 @@ class Server {
   Hub& hub_;
   const TokenSigner& signer_;
   metrics::Registry& metrics_;
+  WebhookJobStore* jobs_;
   boost::asio::ip::tcp::acceptor acceptor_;
   ConnectionLimiter conns_;
   RateLimiter join_limiter_;

@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 
+#include "pipeline/event_codec.hpp"
+
 namespace anteroom {
 
 namespace asio = boost::asio;
@@ -131,6 +133,16 @@ asio::awaitable<void> EventConsumer::loop() {
         co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
       }
       if (!*running) co_return;
+      if (hook_) {
+        auto e = decode_event(payload);
+        for (int attempt = 0; e && *running; ++attempt) {
+          auto s = co_await hook_(*e);
+          if (s) break;
+          backoff.expires_after(std::chrono::milliseconds(std::min(1000, 20 << std::min(attempt, 6))));
+          co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        if (!*running) co_return;
+      }
       rd_kafka_offset_store(msg->rkt, msg->partition, msg->offset);
       m_consumed_.inc();
     }

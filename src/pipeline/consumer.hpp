@@ -10,7 +10,10 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <memory>
+
+#include "core/types.hpp"
 
 #include "metrics/metrics.hpp"
 #include "pipeline/kafka_io.hpp"
@@ -29,6 +32,9 @@ class EventConsumer {
   void start();
   // Leaves the group cleanly (its partitions move to the others at once).
   void stop();
+  // Also hands each consumed event to `hook` (webhooks) and waits until it succeeded before the
+  // offset is stored: a crash replays the event, whose consumers drop what they took in before.
+  void on_event(std::function<boost::asio::awaitable<Status>(Event)> hook) { hook_ = std::move(hook); }
   // Partitions currently assigned to this member.
   int assigned() const { return assigned_; }
 
@@ -45,6 +51,7 @@ class EventConsumer {
   std::unique_ptr<kafka::QueueWaker> waker_;
   std::shared_ptr<bool> running_ = std::make_shared<bool>(false);
   int assigned_ = 0;
+  std::function<boost::asio::awaitable<Status>(Event)> hook_;
   bool closed_ = false;
   metrics::Counter& m_consumed_;
   metrics::Counter& m_publish_errors_;

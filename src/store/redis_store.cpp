@@ -117,10 +117,11 @@ Result<QueueInfo> parse_info(const std::string& q, const RedisReply& r) {
   i.config.abandon_after_s = f.i(10);
   i.config.paused = f.s(11) == "1";
   i.config.target_url = f.s(12);
-  i.stats.waiting = f.i(13);
-  i.stats.active = f.i(14);
-  i.stats.oldest_joined_ms = f.i(15);
-  if (!f.ok() || f.size() != 16) return malformed();
+  i.config.webhooks = rules::decode_webhooks(f.s(13));
+  i.stats.waiting = f.i(14);
+  i.stats.active = f.i(15);
+  i.stats.oldest_joined_ms = f.i(16);
+  if (!f.ok() || f.size() != 17) return malformed();
   return i;
 }
 
@@ -202,6 +203,7 @@ Task<QueueInfo> RedisStore::put_queue(std::string q, ConfigPatch patch, Millis n
   if (patch.abandon_after_s) field("abandon_after_s", num(*patch.abandon_after_s));
   if (patch.paused) field("paused", *patch.paused ? "1" : "0");
   if (patch.target_url) field("target_url", *patch.target_url);
+  if (patch.webhooks) field("webhooks", rules::encode_webhooks(*patch.webhooks));
   auto r = co_await run(scripts().put_queue, q, std::move(args), /*with_queue_list=*/true);
   if (!r) co_return r.error();
   if (r->elements.size() != 2) co_return malformed();

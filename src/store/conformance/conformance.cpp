@@ -39,8 +39,12 @@ TEST_P(StoreConformance, PutCreatesThenPatches) {
   EXPECT_EQ(a->config.admit_per_s, 5);
   ConfigPatch p;
   p.target_url = "https://shop.example/";
+  p.webhooks = std::vector<WebhookTarget>{{"http://127.0.0.1:9/hook", "s3cret"},
+                                          {"https://tickets.example/anteroom", ""}};
   auto b = run(s().put_queue("q", p, T0));
   ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->config.webhooks, *p.webhooks);
+  EXPECT_EQ(run(s().get_queue("q"))->config.webhooks, *p.webhooks);
   EXPECT_EQ(b->config.admit_per_s, 5);
   EXPECT_EQ(b->config.max_active, 10);
   EXPECT_EQ(b->config.target_url, "https://shop.example/");

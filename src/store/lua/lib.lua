@@ -141,8 +141,8 @@ local function info()
                          'expired_total', 'completed_total', 'left_total')
   for i = 1, 7 do out[i] = out[i] or '0' end
   local c = redis.call('HMGET', K_CFG, 'admit_per_s', 'max_active', 'session_ttl_s',
-                       'abandon_after_s', 'paused', 'target_url')
-  for i = 1, 6 do out[#out + 1] = c[i] or '' end
+                       'abandon_after_s', 'paused', 'target_url', 'webhooks')
+  for i = 1, 7 do out[#out + 1] = c[i] or '' end
   local waiting = redis.call('ZCARD', K_WAIT)
   local oldest = '0'
   if waiting > 0 then
