@@ -43,8 +43,12 @@ void OutboxTailer::start() {
 
 void OutboxTailer::stop() { *running_ = false; }
 
-// New queues start at their stream's current end: older events are covered by the hub's
-// resync from the store, which it does on its first gap anyway.
+// The queues that exist when tailing begins start at their stream's current end: older events
+// are covered by the hub's resync from the store (on a stream's open, or its first gap). A queue
+// that appears later is read from the start of its outbox: it was created after we began, so
+// all of its events are news, and skipping them would leave a stream opened in between without
+// the events (an admission) that committed before this refresh found the queue, and without a
+// gap to notice it by until the queue's next event.
 asio::awaitable<void> OutboxTailer::refresh_queues() {
   // (GCC 12 cannot take braced string lists inside co_await: build argv first.)
   std::vector<std::string> smembers{"SMEMBERS", std::string(redis_keys::kQueues)};
@@ -52,11 +56,16 @@ asio::awaitable<void> OutboxTailer::refresh_queues() {
   if (!names || !names->is_array()) co_return;
   for (auto& n : names->elements) {
     if (last_id_.count(n.str)) continue;
+    if (primed_) {
+      last_id_[n.str] = "0-0";
+      continue;
+    }
     std::vector<std::string> argv{"XREVRANGE", redis_keys::outbox(n.str), "+", "-", "COUNT", "1"};
     auto last = co_await client_->command(std::move(argv));
     if (!last || !last->is_array()) co_return;
     last_id_[n.str] = last->elements.empty() ? "0-0" : last->elements[0].elements[0].str;
   }
+  primed_ = true;
 }
 
 asio::awaitable<void> OutboxTailer::loop() {

@@ -41,6 +41,7 @@ class OutboxTailer {
   EventSink& sink_;
   std::function<void()> on_reconnect_;
   std::map<std::string, std::string> last_id_;  // queue -> last stream id read
+  bool primed_ = false;  // the queues that existed when tailing began are known
   std::shared_ptr<bool> running_ = std::make_shared<bool>(false);
   metrics::Counter& m_events_;
   metrics::Counter& m_errors_;

@@ -41,9 +41,10 @@ std::string ExitStatus::Describe() const {
 }
 
 Process::Process(Options options) : options_(std::move(options)) {
-  int out[2], err[2], exec_err[2];
+  int out[2], err[2], exec_err[2], in[2] = {-1, -1};
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 ||
-      ::pipe2(exec_err, O_CLOEXEC) != 0 || ::pipe2(wake_pipe_, O_CLOEXEC) != 0) {
+      ::pipe2(exec_err, O_CLOEXEC) != 0 || ::pipe2(wake_pipe_, O_CLOEXEC) != 0 ||
+      (options_.pipe_stdin && ::pipe2(in, O_CLOEXEC) != 0)) {
     throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
   }
 
@@ -69,8 +70,12 @@ Process::Process(Options options) : options_(std::move(options)) {
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(err[1], STDERR_FILENO);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    if (in[0] >= 0) {
+      ::dup2(in[0], STDIN_FILENO);
+    } else {
+      int devnull = ::open("/dev/null", O_RDONLY);
+      if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    }
     ::execve(argv[0], argv.data(), envp.data());
     int e = errno;
     [[maybe_unused]] auto n = ::write(exec_err[1], &e, sizeof e);
@@ -80,6 +85,8 @@ Process::Process(Options options) : options_(std::move(options)) {
   ::close(out[1]);
   ::close(err[1]);
   ::close(exec_err[1]);
+  if (in[0] >= 0) ::close(in[0]);
+  stdin_fd_ = in[1];
   int exec_errno = 0;
   ssize_t n;
   do {
@@ -96,12 +103,14 @@ Process::Process(Options options) : options_(std::move(options)) {
     CloseFd(err_.fd);
     CloseFd(wake_pipe_[0]);
     CloseFd(wake_pipe_[1]);
+    CloseFd(stdin_fd_);
     throw std::runtime_error("cannot execute " + options_.path + ": " + std::strerror(exec_errno));
   }
   reader_ = std::thread([this] { ReaderLoop(); });
 }
 
 Process::~Process() {
+  CloseStdin();
   if (Running()) {
     Signal(SIGKILL);
     WaitExit(DeadlineIn(std::chrono::seconds(10)));
@@ -209,6 +218,39 @@ std::optional<std::vector<std::string>> Process::WaitForLine(const std::regex& r
       return std::nullopt;
     }
   }
+}
+
+bool Process::WriteStdin(std::string_view bytes) {
+  std::lock_guard lock(stdin_mu_);
+  if (stdin_fd_ < 0) return false;
+  // A child that is gone would raise SIGPIPE: block it on this thread, and swallow the one a
+  // failed write left pending, so the test process survives and gets EPIPE instead.
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  bool ok = true;
+  while (!bytes.empty()) {
+    ssize_t n = ::write(stdin_fd_, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (!ok) {
+    timespec zero{0, 0};
+    while (::sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return ok;
+}
+
+void Process::CloseStdin() {
+  std::lock_guard lock(stdin_mu_);
+  CloseFd(stdin_fd_);
 }
 
 void Process::Signal(int sig) {

@@ -17,6 +17,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -47,6 +48,7 @@ class Process {
     std::vector<std::string> args;             // argv[1..]
     std::vector<std::string> extra_env;        // "NAME=value", added to the test's environment
     std::size_t max_captured_bytes = 8 << 20;  // per stream; the oldest output is dropped
+    bool pipe_stdin = false;  // true: WriteStdin() feeds the child; false: stdin is /dev/null
   };
 
   // Starts the child. Throws std::runtime_error if it cannot be spawned (e.g. no such file).
@@ -65,6 +67,12 @@ class Process {
 
   // Sends `sig` to the child if it has not been reaped yet.
   void Signal(int sig);
+
+  // Writes `bytes` to the child's stdin (Options::pipe_stdin). False if there is no such pipe
+  // or the child stopped reading (closed its end). Never raises SIGPIPE in the test process.
+  bool WriteStdin(std::string_view bytes);
+  // Closes the child's stdin (it sees end of input).
+  void CloseStdin();
 
   // Waits for the child to exit and reaps it. Returns nullopt if still running at the deadline.
   // Once reaped, every later call returns the same status at once.
@@ -99,6 +107,8 @@ class Process {
   Stream err_;
   std::size_t stdout_scan_pos_ = 0;  // absolute offset of the first line not yet matched
   int wake_pipe_[2] = {-1, -1};      // written by the destructor to stop the reader thread
+  std::mutex stdin_mu_;
+  int stdin_fd_ = -1;                // write end of the child's stdin (pipe_stdin)
   std::thread reader_;
 };
 
