@@ -5,6 +5,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
+#include <functional>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -38,18 +39,20 @@ Millis wall_ms() {
       .count();
 }
 
-// Polls until every connection has finished or the deadline passed, then stops the loop.
-void drain_then_stop(asio::io_context& io, http::Server& server,
+// Polls until every connection has finished and `idle()` holds (the relay has handed over what
+// it could), or the deadline passed, then stops the loop.
+void drain_then_stop(asio::io_context& io, http::Server& server, std::function<bool()> idle,
                      std::chrono::steady_clock::time_point deadline) {
   auto t = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(20));
-  t->async_wait([&io, &server, deadline, t](auto) {
-    if (server.connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
-      if (server.connections() > 0)
+  t->async_wait([&io, &server, idle, deadline, t](auto) {
+    bool done = server.connections() == 0 && idle();
+    if (done || std::chrono::steady_clock::now() >= deadline) {
+      if (!done)
         spdlog::warn("shutdown deadline reached with {} connections open", server.connections());
       io.stop();
       return;
     }
-    drain_then_stop(io, server, deadline);
+    drain_then_stop(io, server, idle, deadline);
   });
 }
 
@@ -147,6 +150,7 @@ int main(int argc, char** argv) {
   }
   ticker.start();
 
+  bool relay_stopped = false;
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
@@ -155,9 +159,14 @@ int main(int argc, char** argv) {
     webhooks.stop();
     if (tailer) tailer->stop();
     if (consumer) consumer->stop();
-    if (relay) asio::co_spawn(io, relay->stop(cfg.shutdown_grace / 2), asio::detached);
+    if (feed) feed->stop();
+    if (relay)
+      asio::co_spawn(io, relay->stop(cfg.shutdown_grace / 2),
+                     [&relay_stopped](std::exception_ptr) { relay_stopped = true; });
+    else relay_stopped = true;
     server.stop();
-    drain_then_stop(io, server, std::chrono::steady_clock::now() + cfg.shutdown_grace);
+    drain_then_stop(io, server, [&relay_stopped] { return relay_stopped; },
+                    std::chrono::steady_clock::now() + cfg.shutdown_grace);
   });
 
   std::string host = cfg.server.host.find(':') != std::string::npos ? "[" + cfg.server.host + "]"
