@@ -9,6 +9,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "core/encoding.hpp"
 #include "app/config.hpp"
 #include "hub/hub.hpp"
 #include "http/server.hpp"
@@ -33,11 +34,6 @@ namespace {
 
 std::string random_secret() { return new_ticket_id() + new_ticket_id(); }
 
-Millis wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Polls until every connection has finished and `idle()` holds (the relay has handed over what
 // it could), or the deadline passed, then stops the loop.

@@ -1,3 +1,4 @@
+#include "core/encoding.hpp"
 #include "http/server.hpp"
 
 #include <openssl/crypto.h>
@@ -32,11 +33,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-Millis wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> out;

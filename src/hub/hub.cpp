@@ -1,3 +1,4 @@
+#include "core/encoding.hpp"
 #include "hub/hub.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -16,11 +17,6 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-Millis wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Frames differ in their id line only: compare what follows it.
 bool same_payload(std::string_view a, std::string_view b) {

@@ -1,3 +1,4 @@
+#include "core/encoding.hpp"
 #include "pipeline/relay.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -21,11 +22,6 @@ namespace {
 constexpr const char* kGroup = "relay";
 constexpr int64_t kMaxInflight = 200'000;
 
-Millis wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 std::string lease_key(const std::string& q) { return redis_keys::prefix(q) + "relay"; }
 
 const redis::RedisScript& renew_script() {

@@ -1,5 +1,7 @@
 #include "store/ticker.hpp"
 
+#include "core/encoding.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -31,9 +33,7 @@ asio::awaitable<void> Ticker::loop() {
     t.expires_at(next);
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     if (!*running) co_return;
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+    Millis now = wall_ms();
     auto queues = co_await store_.list_queues();
     if (!*running) co_return;
     if (!queues) continue;  // store unavailable: try again next tick

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/encoding.hpp"
 #include "core/error.hpp"
 
 namespace anteroom {
@@ -30,8 +31,5 @@ class TokenSigner {
   std::string secret_;
 };
 
-std::string base64url_encode(std::string_view in);
-// Empty optional-like: returns false on invalid input.
-bool base64url_decode(std::string_view in, std::string& out);
 
 }  // namespace anteroom

@@ -1,3 +1,4 @@
+#include "core/encoding.hpp"
 #include "webhooks/dispatcher.hpp"
 
 #include <openssl/evp.h>
@@ -24,11 +25,6 @@ namespace json = boost::json;
 
 namespace {
 
-Millis wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string hmac_hex(const std::string& key, const std::string& msg) {
   unsigned char md[EVP_MAX_MD_SIZE];
