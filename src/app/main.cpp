@@ -107,7 +107,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<EventConsumer> consumer;
   std::unique_ptr<PubSubFeed> feed;
   if (redis_client && cfg.kafka_brokers.empty()) {
-    tailer = std::make_unique<OutboxTailer>(io, redis_opts, bus, metrics, [&hub] { hub.resync_all(); });
+    tailer = std::make_unique<OutboxTailer>(
+        io, redis_opts, bus, metrics, [&hub] { hub.resync_all(); },
+        [&hub](const std::string& q) { hub.resync(q); });
     tailer->start();
   } else if (redis_client) {
     kafka::KafkaOptions kopts{cfg.kafka_brokers, cfg.kafka_topic, cfg.kafka_group};

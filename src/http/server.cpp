@@ -616,8 +616,10 @@ Server::Response Server::page(Request& r, const std::string& q) {
   Response res{bhttp::status::ok, r.version()};
   res.set(field::content_type, "text/html; charset=utf-8");
   res.set(field::cache_control, "no-cache");
+  // The same policy as the page's own <meta> (web/index.html): inline code, same-origin API.
   res.set("Content-Security-Policy",
-          "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'");
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+          "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'");
   if (r.req.method() != verb::head) res.body() = render_page(q);
   return res;
 }

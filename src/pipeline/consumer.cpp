@@ -33,6 +33,7 @@ EventConsumer::EventConsumer(asio::io_context& io, redis::RedisClient& redis,
                                 {"session.timeout.ms", "6000"},
                                 {"heartbeat.interval.ms", "500"},
                                 {"fetch.wait.max.ms", "20"},
+                                {"reconnect.backoff.max.ms", "1000"},  // as the relay's
                                 {"statistics.interval.ms", "0"},
                                 {"log_level", "4"}});
   if (!conf) throw std::runtime_error(conf.error().message);

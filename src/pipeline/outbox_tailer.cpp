@@ -23,10 +23,12 @@ std::string queue_of(const std::string& key) {
 }  // namespace
 
 OutboxTailer::OutboxTailer(asio::io_context& io, redis::RedisOptions opts, EventSink& sink,
-                           metrics::Registry& m, std::function<void()> on_reconnect)
+                           metrics::Registry& m, std::function<void()> on_reconnect,
+                           std::function<void(const std::string&)> on_new_queue)
     : io_(io),
       sink_(sink),
       on_reconnect_(std::move(on_reconnect)),
+      on_new_queue_(std::move(on_new_queue)),
       m_events_(m.counter("outbox_tail_events_total", "Events read from outbox streams")),
       m_errors_(m.counter("outbox_tail_errors_total", "Failed outbox reads")) {
   // XREAD BLOCK holds the connection for up to a second: give it its own, with patience.
@@ -64,6 +66,7 @@ asio::awaitable<void> OutboxTailer::refresh_queues() {
     auto last = co_await client_->command(std::move(argv));
     if (!last || !last->is_array()) co_return;
     last_id_[n.str] = last->elements.empty() ? "0-0" : last->elements[0].elements[0].str;
+    if (on_new_queue_) on_new_queue_(n.str);
   }
   primed_ = true;
 }
@@ -82,20 +85,21 @@ asio::awaitable<void> OutboxTailer::loop() {
     }
     if (std::chrono::steady_clock::now() >= next_refresh) {
       co_await refresh_queues();
-      if (++refreshes % 5 == 0)
+      if (++refreshes % 20 == 0)
         for (auto& [q, _] : last_id_) {
           std::vector<std::string> argv{"XTRIM", redis_keys::outbox(q), "MAXLEN", "~",
                                         std::to_string(kKeep)};
           (void)co_await client_->command(std::move(argv));
         }
-      next_refresh = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      next_refresh = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
     }
     if (last_id_.empty()) {
       backoff.expires_after(std::chrono::milliseconds(200));
       co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    std::vector<std::string> argv{"XREAD", "COUNT", "1000", "BLOCK", "1000", "STREAMS"};
+    // Short blocks: new queues are noticed between reads.
+    std::vector<std::string> argv{"XREAD", "COUNT", "1000", "BLOCK", "250", "STREAMS"};
     for (auto& [q, _] : last_id_) argv.push_back(redis_keys::outbox(q));
     for (auto& [_, id] : last_id_) argv.push_back(id);
     auto r = co_await client_->command(std::move(argv));

@@ -23,9 +23,12 @@ namespace anteroom {
 class OutboxTailer {
  public:
   // `on_reconnect` is called after the connection to Redis came back (state may have moved on
-  // without us, or gone back after a restart: resync everything).
+  // without us, or gone back after a restart: resync everything). `on_new_queue` is called when
+  // a queue is first followed, after its read position was fixed: events before that position
+  // never come through here, so the receiver must resync that queue from the store.
   OutboxTailer(boost::asio::io_context& io, redis::RedisOptions opts, EventSink& sink,
-               metrics::Registry& m, std::function<void()> on_reconnect);
+               metrics::Registry& m, std::function<void()> on_reconnect,
+               std::function<void(const std::string&)> on_new_queue);
   ~OutboxTailer();
   void start();
   void stop();
@@ -40,6 +43,7 @@ class OutboxTailer {
   std::unique_ptr<redis::RedisClient> client_;
   EventSink& sink_;
   std::function<void()> on_reconnect_;
+  std::function<void(const std::string&)> on_new_queue_;
   std::map<std::string, std::string> last_id_;  // queue -> last stream id read
   bool primed_ = false;  // the queues that existed when tailing began are known
   std::shared_ptr<bool> running_ = std::make_shared<bool>(false);

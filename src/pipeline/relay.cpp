@@ -79,6 +79,10 @@ Relay::Relay(asio::io_context& io, redis::RedisOptions ropts, kafka::KafkaOption
                                 {"acks", "all"},
                                 {"message.timeout.ms", "600000"},  // an outage waits, not fails
                                 {"linger.ms", "1"},
+                                // After an outage, reconnect within a second of Kafka's return
+                                // (librdkafka's default backoff grows to 10 s, which held every
+                                // waiting event, and visitors' admissions, back that long).
+                                {"reconnect.backoff.max.ms", "1000"},
                                 {"queue.buffering.max.messages", "1000000"},
                                 {"partitioner", "murmur2_random"},
                                 {"log_level", "4"}});

@@ -1,0 +1,564 @@
+#!/usr/bin/env node
+// The visitor's journey in a real browser: Chromium (the Debian package, driven by
+// playwright-core) → nginx (examples/nginx, auth_request) → two anteroom processes sharing one
+// queue through one redis-server → a protected static site.
+//
+// Everything is started here, for real, on free loopback ports under a fresh temp folder:
+// redis-server, two `anteroom --redis` processes, nginx with the example config filled in.
+// Scenarios (each one asserted; every wait is for a page state, a response or a metric, with a
+// timeout):
+//   1. opening the protected URL without a token lands on the waiting page;
+//   2. the position on the page goes down as visitors ahead are admitted (and a pause shows);
+//   3. on admission the browser ends up on the protected page (200 through nginx), no click;
+//   4. a tampered token cookie is sent back to the waiting page;
+//   5. kill -9 of the anteroom process serving the page's event stream: the page reconnects
+//      through nginx to the other process and is still admitted;
+//   6. the ended and closed states, and re-joining with the keyboard;
+//   7. a site that keeps bouncing an admitted visitor back gets no endless redirect loop.
+// A screenshot of each state is saved in the output folder; their paths are printed.
+// Chromium gets a fresh profile (playwright's launch() makes a new temporary --user-data-dir
+// and deletes it on close); contexts are new for each visitor.
+//
+// Usage: node journey.test.mjs [--anteroom PATH] [--out DIR] [--chromium PATH] [--nginx PATH]
+//        [--keep]   (keep the temp folder with configs and logs)
+// Exits 0 only if every scenario passed; the last line is `N passed, M failed`. Missing
+// prerequisites (chromium, nginx, redis-server, node_modules, the anteroom binary) are failures.
+
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const QUEUE = 'shop';
+const ADMIN = 'browser-test-admin';
+const SECRET = 'browser-test-secret-0123456789abcdef';
+const WAIT_MS = 15000;       // longest wait for any single condition
+const DEADLINE_MS = 150000;  // the whole run, however it goes
+
+// ---- arguments --------------------------------------------------------------------------------
+function parseArgs(argv) {
+  const a = {
+    anteroom: process.env.ANTEROOM_BINARY || path.join(ROOT, 'build/anteroom'),
+    out: path.join(ROOT, 'build/tests/browser-output'),
+    chromium: process.env.CHROMIUM || '/usr/bin/chromium',
+    nginx: process.env.NGINX || '',
+    keep: false,
+  };
+  for (let i = 2; i < argv.length; i++) {
+    const k = argv[i];
+    if (k === '--keep') a.keep = true;
+    else if (['--anteroom', '--out', '--chromium', '--nginx'].includes(k) && i + 1 < argv.length) a[k.slice(2)] = argv[++i];
+    else throw new Error(`unknown argument ${k}`);
+  }
+  return a;
+}
+
+function which(name) {
+  for (const dir of (process.env.PATH || '').split(':').concat(['/usr/sbin', '/sbin'])) {
+    const p = path.join(dir || '.', name);
+    try { fs.accessSync(p, fs.constants.X_OK); return p; } catch {}
+  }
+  return '';
+}
+
+// ---- reporting --------------------------------------------------------------------------------
+let passed = 0, failed = 0, broken = false;
+let diagnose = null;  // set once the servers run: prints their view of the queue after a failure
+const screenshots = [];
+const log = (...m) => console.log(...m);
+
+async function scenario(name, fn) {
+  const n = passed + failed + 1;
+  if (broken) { failed++; log(`not ok ${n} - ${name} # not run: an earlier scenario failed`); return; }
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    log(`ok ${n} - ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    failed++; broken = true;
+    log(`not ok ${n} - ${name}\n  ${String(e && e.stack || e).split('\n').join('\n  ')}`);
+    if (diagnose) await diagnose().catch((d) => log(`# (diagnostics failed: ${d.message})`));
+  }
+}
+
+function assert(cond, msg) { if (!cond) throw new Error(`assertion failed: ${msg}`); }
+function assertEq(got, want, msg) {
+  if (JSON.stringify(got) !== JSON.stringify(want))
+    throw new Error(`assertion failed: ${msg}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+}
+
+// Polls `fn` until it returns a truthy value; throws with `what` after `ms`. An error thrown by
+// `fn` counts as "not yet", unless it is marked `fatal`.
+async function until(what, fn, ms = WAIT_MS) {
+  const end = Date.now() + ms;
+  let last;
+  for (;;) {
+    try { const v = await fn(); if (v) return v; } catch (e) { if (e.fatal) throw e; last = e; }
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// ---- processes --------------------------------------------------------------------------------
+const children = [];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+// Starts a child whose output goes to `logFile`; resolves with the first match of `ready` in its
+// stdout/stderr (or once it runs, if `ready` is null), rejects if it exits first or stays silent
+// for WAIT_MS.
+function start(name, cmd, args, logFile, ready) {
+  return new Promise((resolve, reject) => {
+    const out = fs.openSync(logFile, 'a');
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = { name, p, exited: false, logFile, code: null, signal: null };
+    children.push(child);
+    let buf = '', done = false;
+    const finish = (err, m) => { if (done) return; done = true; clearTimeout(timer); err ? reject(err) : resolve({ child, match: m }); };
+    const onData = (d) => {
+      fs.writeSync(out, d);
+      if (done) return;
+      buf += d.toString();
+      const m = ready ? ready.exec(buf) : null;
+      if (m) finish(null, m);
+    };
+    p.stdout.on('data', onData);
+    p.stderr.on('data', onData);
+    if (!ready) p.on('spawn', () => finish(null, null));
+    p.on('error', (e) => finish(new Error(`${name}: cannot start ${cmd}: ${e.message}`)));
+    p.on('exit', (code, sig) => {
+      child.exited = true; child.code = code; child.signal = sig;
+      finish(new Error(`${name} exited at startup (code ${code}, signal ${sig}); output:\n${buf.slice(-2000)}`));
+    });
+    const timer = setTimeout(() => finish(new Error(`${name} did not get ready in ${WAIT_MS} ms; output:\n${buf.slice(-2000)}`)), WAIT_MS);
+  });
+}
+
+function exited(child) {
+  return child.exited ? Promise.resolve() : new Promise((r) => child.p.once('exit', () => r()));
+}
+
+async function stopAll() {
+  await Promise.all(children.filter((c) => !c.exited).map(async (c) => {
+    c.p.kill('SIGTERM');
+    const t = setTimeout(() => { if (!c.exited) c.p.kill('SIGKILL'); }, 3000);
+    await exited(c);
+    clearTimeout(t);
+  }));
+}
+process.on('exit', () => { for (const c of children) if (!c.exited) try { c.p.kill('SIGKILL'); } catch {} });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { log(`interrupted by ${sig}`); process.exit(1); });
+
+// ---- HTTP helpers -----------------------------------------------------------------------------
+async function http(method, url, { body, headers = {}, admin = false } = {}) {
+  const h = { Accept: 'application/json', ...headers };
+  if (admin) h.Authorization = `Bearer ${ADMIN}`;
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  const r = await fetch(url, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual' });
+  const text = await r.text();
+  let json = null; try { json = text ? JSON.parse(text) : null; } catch {}
+  return { status: r.status, headers: r.headers, text, json };
+}
+
+async function metric(port, name) {
+  const r = await http('GET', `http://127.0.0.1:${port}/metrics`);
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(r.text);
+  if (!m) throw new Error(`metric ${name} not found on :${port}`);
+  return Number(m[1]);
+}
+
+// ---- main -------------------------------------------------------------------------------------
+async function main() {
+  const args = parseArgs(process.argv);
+  fs.mkdirSync(args.out, { recursive: true });
+  for (const f of fs.readdirSync(args.out)) if (/\.(png|log|conf)$/.test(f)) fs.rmSync(path.join(args.out, f));
+
+  // Prerequisites: a missing one is a failure, never a skip.
+  const missing = [];
+  const nginxBin = args.nginx || which('nginx');
+  const redisBin = which('redis-server');
+  if (!fs.existsSync(args.anteroom)) missing.push(`anteroom binary (${args.anteroom}; build it first)`);
+  if (!fs.existsSync(args.chromium)) missing.push(`chromium (${args.chromium}; Debian package chromium)`);
+  if (!nginxBin || !fs.existsSync(nginxBin)) missing.push(`nginx (${nginxBin || 'not in PATH'}; Debian package nginx-light)`);
+  if (!redisBin) missing.push('redis-server (Debian package redis-server)');
+  let chromium;
+  try { ({ chromium } = await import('playwright-core')); } catch (e) {
+    missing.push(`playwright-core (run: npm ci --prefix tests/browser): ${e.message.split('\n')[0]}`);
+  }
+  if (missing.length) {
+    log(`not ok 1 - prerequisites\n  missing: ${missing.join('\n  missing: ')}\n  (./dev test installs them)`);
+    failed = 1;
+    return;
+  }
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anteroom-browser-'));
+  for (const d of ['conf', 'logs', 'temp', 'redis', 'site/shop']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
+  log(`# temp folder: ${tmp}`);
+  let browser;
+  try {
+    // redis-server: the shared queue state.
+    const redisPort = await freePort();
+    await start('redis', redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', path.join(tmp, 'redis')], path.join(tmp, 'logs/redis.log'), /Ready to accept connections/);
+
+    // Two anteroom processes sharing it.
+    const nodes = [];
+    for (const id of ['a', 'b']) {
+      const { child, match } = await start(`anteroom-${id}`, args.anteroom, [
+        '--listen', '127.0.0.1:0', '--redis', `redis://127.0.0.1:${redisPort}`, '--admin-token', ADMIN,
+        '--token-secret', SECRET, '--node-id', `browser-${id}`, '--tick-ms', '50', '--join-rate-per-ip', '0',
+        '--trust-proxy'], path.join(tmp, `logs/anteroom-${id}.log`), /anteroom listening on http:\/\/127\.0\.0\.1:(\d+)/);
+      nodes.push({ id, child, port: Number(match[1]) });
+    }
+
+    // The protected site: one static page.
+    fs.writeFileSync(path.join(tmp, 'site/shop/index.html'), `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>The shop</title></head>
+<body style="font:18px/1.5 system-ui,sans-serif;margin:2rem">
+<h1 id="shop">Welcome to the shop</h1><p>You are past the waiting room. This page is served by nginx only to visitors with a valid admission token.</p>
+</body></html>\n`);
+
+    // nginx with the example config.
+    const nginxPort = await freePort();
+    // Fills @NAME@ placeholders outside comment lines; an unknown one is an error.
+    const fill = (text, vars) => text.split('\n').map((line) => /^\s*#/.test(line) ? line
+      : line.replace(/@([A-Z_]+)@/g, (m, k) => { if (!(k in vars)) throw new Error(`no value for ${m}`); return vars[k]; })).join('\n');
+    const siteConf = path.join(tmp, 'conf/anteroom-site.conf');
+    fs.writeFileSync(siteConf, fill(fs.readFileSync(path.join(ROOT, 'examples/nginx/anteroom-site.conf.in'), 'utf8'), {
+      LISTEN: `127.0.0.1:${nginxPort}`, QUEUE, SITE_ROOT: path.join(tmp, 'site'),
+      ANTEROOM_SERVERS: nodes.map((n) => `server 127.0.0.1:${n.port} max_fails=1 fail_timeout=10s;`).join('\n    '),
+    }));
+    const mainConf = path.join(tmp, 'conf/nginx.conf');
+    fs.writeFileSync(mainConf, fill(fs.readFileSync(path.join(ROOT, 'examples/nginx/nginx.conf.in'), 'utf8'), {
+      USER: os.userInfo().username, SITE_CONF: siteConf,
+    }));
+    const nginxArgs = ['-p', tmp, '-c', mainConf, '-e', path.join(tmp, 'logs/error.log')];
+    try { execFileSync(nginxBin, [...nginxArgs, '-t'], { stdio: 'pipe' }); } catch (e) {
+      throw new Error(`nginx -t refused the generated config:\n${e.stderr}`);
+    }
+    const nginx = (await start('nginx', nginxBin, nginxArgs, path.join(tmp, 'logs/nginx.out'), null)).child;
+    const site = `http://127.0.0.1:${nginxPort}`;
+    await until('nginx to answer', async () => {
+      if (nginx.exited) throw Object.assign(new Error(`nginx exited; see error.log in ${args.out}`), { fatal: true });
+      return (await http('GET', `${site}/shop/`)).status === 302;
+    });
+
+    const admin = async (patch) => {
+      const r = await http('PUT', `${site}/v1/queues/${QUEUE}`, { admin: true, body: patch });
+      assert(r.status === 200 || r.status === 201, `PUT /v1/queues/${QUEUE} ${JSON.stringify(patch)} → ${r.status} ${r.text}`);
+      return r.json;
+    };
+    // Nobody is let in until the test opens capacity step by step.
+    const config = { admit_per_s: 50, max_active: 0, session_ttl_s: 600, abandon_after_s: 300, paused: false, target_url: '/shop/' };
+    await admin(config);
+    // Like an operator who sets a queue up before the sale, let every process pick the new queue
+    // up first: a process follows a queue's outbox only from the moment it notices the queue
+    // (up to ~2 s after creation), and an event committed before that reaches its streams only
+    // when a later event of the queue reveals the gap (see tests/browser/README.md, "Known
+    // server issue"). Each PUT commits a config event; wait until every process has read one.
+    let lastPut = Date.now();
+    await until('every anteroom process to follow the new queue', async () => {
+      const read = await Promise.all(nodes.map((n) => metric(n.port, 'anteroom_outbox_tail_events_total')));
+      if (read.every((v) => v > 0)) return true;
+      if (Date.now() - lastPut > 250) { lastPut = Date.now(); await admin(config); }
+      return false;
+    });
+
+    browser = await chromium.launch({
+      executablePath: args.chromium,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+        '--no-first-run', '--disable-quic', '--disable-sync', '--no-proxy-server'],
+    });
+    const pageErrors = [];
+    const watch = (page, who) => {
+      page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+      page.on('console', (m) => { if (m.type() === 'error') log(`# ${who} console error: ${m.text()}`); });
+    };
+    const shot = async (page, file, what) => {
+      const p = path.join(args.out, file);
+      await page.screenshot({ path: p, fullPage: true, animations: 'disabled' });
+      screenshots.push([p, what]);
+    };
+    const isShop = (r) => new URL(r.url()).pathname === '/shop/' && r.request().isNavigationRequest() && r.request().frame().parentFrame() === null;
+
+    const ahead = [];
+    const pages = [];
+    diagnose = async () => {
+      for (const n of nodes) {
+        if (n.child.exited) { log(`# anteroom-${n.id}: not running`); continue; }
+        const q = await http('GET', `http://127.0.0.1:${n.port}/v1/queues/${QUEUE}`, { admin: true });
+        log(`# anteroom-${n.id} (:${n.port}) queue: ${q.text}`);
+        const m = await http('GET', `http://127.0.0.1:${n.port}/metrics`);
+        log(`# anteroom-${n.id} metrics: ${m.text.split('\n').filter((l) => /^anteroom_(sse|hub|outbox|redis|events|resync|positions|admissions)/.test(l)).join(' | ')}`);
+        for (const [who, pg] of pages) {
+          if (pg.isClosed()) continue;
+          const t = await pg.evaluate((k) => localStorage.getItem(k), `anteroom:${QUEUE}`).catch(() => null);
+          if (t) log(`# anteroom-${n.id} ${who} ticket ${t}: ${(await http('GET', `http://127.0.0.1:${n.port}/v1/queues/${QUEUE}/tickets/${t}`)).text}`);
+        }
+      }
+      for (const [who, pg] of pages) {
+        if (pg.isClosed()) continue;
+        const st = await pg.evaluate(() => {
+          const pos = document.getElementById('position');
+          return `state=${document.body && document.body.dataset.state} position=${pos && pos.dataset.value}`;
+        }).catch((e) => `(${e.message.split('\n')[0]})`);
+        log(`# ${who} page: ${pg.url()} ${st}`);
+      }
+    };
+    // Every visitor has "reduce motion" set: the page then draws the progress bar without its
+    // transition, so each screenshot shows the bar's final fill (the transition runs on a
+    // pseudo-element that Playwright's animations:'disabled' does not reach).
+    const still = { reducedMotion: 'reduce' };
+    // Visitor 1 on a phone-sized screen, and a recorder of every position the page shows.
+    const phone = await browser.newContext({ ...still, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    await phone.addInitScript(() => {
+      window.__positions = [];
+      document.addEventListener('DOMContentLoaded', () => {
+        const el = document.getElementById('position');
+        if (!el) return;
+        new MutationObserver(() => {
+          const v = Number(el.getAttribute('data-value'));
+          if (v && window.__positions[window.__positions.length - 1] !== v) window.__positions.push(v);
+        }).observe(el, { attributes: true, attributeFilter: ['data-value'] });
+      });
+    });
+    const page = await phone.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    watch(page, 'visitor 1');
+    pages.push(['visitor 1', page]);
+
+    let myTicket = '', myToken = '';
+
+    await scenario('opening the protected URL without a token lands on the waiting page', async () => {
+      for (let i = 0; i < 3; i++) {
+        const r = await http('POST', `${site}/v1/queues/${QUEUE}/tickets`);
+        assertEq(r.status, 201, 'join ahead');
+        ahead.push(r.json.ticket);
+      }
+      const resp = await page.goto(`${site}/shop/`);
+      assertEq(new URL(page.url()).pathname, `/q/${QUEUE}`, 'landed on');
+      assertEq(resp.status(), 200, 'waiting page status');
+      const from = resp.request().redirectedFrom();
+      assert(from && new URL(from.url()).pathname === '/shop/', 'the waiting page was reached by a redirect from /shop/');
+      assertEq((await from.response()).status(), 302, 'status of /shop/ without a token');
+      await page.waitForSelector('body[data-state="waiting"] #position[data-value]');
+      assertEq(await page.textContent('#queue'), QUEUE, '#queue');
+      assertEq(await page.getAttribute('#position', 'data-value'), '4', 'position behind 3 visitors');
+      assert((await page.textContent('#eta')).trim() !== '', '#eta is shown');
+      assert(await page.isVisible('#progress'), 'progress bar visible');
+      assertEq(await page.getAttribute('#live', 'aria-live'), 'polite', '#live is a polite live region');
+      assertEq(await page.getAttribute('#live', 'role'), 'status', '#live role');
+      assert(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scrolling on a phone');
+      await until('the live region to announce the position', async () => /number 4 in line/.test(await page.textContent('#live')));
+      myTicket = await page.evaluate((k) => localStorage.getItem(k), `anteroom:${QUEUE}`);
+      assert(/^[A-Za-z0-9_-]{22}$/.test(myTicket || ''), `ticket stored by the page: ${myTicket}`);
+      await shot(page, '01-waiting-page.png', 'visitor 1 (phone) sent from /shop/ to the waiting page: number 4 in line, nobody let in yet (max_active 0), so no ETA yet');
+    });
+
+    await scenario('the position goes down as visitors ahead are admitted', async () => {
+      for (let k = 1; k <= 3; k++) {
+        await admin({ max_active: k });
+        await page.waitForSelector(`#position[data-value="${4 - k}"]`);
+        const p = await page.$eval('#progress', (e) => [e.max, e.value]);
+        assertEq(p, [4, k], `progress [max, value] at position ${4 - k}`);
+        if (k === 2) {
+          await shot(page, '02-position-2.png', 'visitor 1 moved up to number 2; progress bar half full; ETA shown');
+          // Paused: the place is kept and the page says so.
+          await admin({ paused: true });
+          await page.waitForSelector('body[data-state="paused"]');
+          assertEq(await page.textContent('#eta'), 'waiting for the sale to resume', '#eta while paused');
+          assertEq(await page.getAttribute('#position', 'data-value'), '2', 'position while paused');
+          await shot(page, '03-paused.png', 'the operator paused the queue: visitor 1 keeps number 2, told the sale is paused');
+          await admin({ paused: false });
+          await page.waitForSelector('body[data-state="waiting"]');
+        }
+      }
+      assertEq(await page.evaluate(() => window.__positions), [4, 3, 2, 1], 'positions shown, in order');
+      assertEq(await page.getAttribute('body', 'data-state'), 'waiting', 'state');
+      assert(/number 1 in line/.test(await page.textContent('#line')), '#line reads "number 1 in line"');
+      await shot(page, '04-position-1.png', 'visitor 1 is next: position 1, progress bar 3/4');
+    });
+
+    await scenario('on admission the browser ends up on the protected page, no click', async () => {
+      const landed = page.waitForResponse(isShop);
+      await admin({ max_active: 4 });
+      const resp = await landed;
+      assertEq(resp.status(), 200, 'protected page status through nginx');
+      const h = resp.headers();
+      assertEq(h['x-anteroom-queue'], QUEUE, 'X-Anteroom-Queue passed on by nginx');
+      assertEq(h['x-anteroom-ticket'], myTicket, 'X-Anteroom-Ticket passed on by nginx');
+      await page.waitForSelector('#shop');
+      const cookie = (await phone.cookies(site)).find((c) => c.name === 'anteroom_token');
+      assert(cookie && cookie.path === '/', 'the page set the anteroom_token cookie on path /');
+      myToken = cookie.value;
+      assertEq(new URL(page.url()).searchParams.get('anteroom_token'), myToken, 'redirect carries the same token');
+      // The cookie alone (no query parameter) opens the site too.
+      const again = await page.goto(`${site}/shop/`);
+      assertEq(again.status(), 200, '/shop/ with the cookie only');
+      assertEq(again.request().redirectedFrom(), null, 'no redirect with a valid cookie');
+      await shot(page, '05-protected-page.png', 'visitor 1 admitted: on /shop/ (200 through nginx auth_request), no click');
+    });
+
+    // Visitor 2 (desktop) arrives with a forged token: visitor 1's, claiming another ticket.
+    const desk = await browser.newContext({ ...still, viewport: { width: 1280, height: 800 } });
+    const page2 = await desk.newPage();
+    page2.setDefaultTimeout(WAIT_MS);
+    watch(page2, 'visitor 2');
+    pages.push(['visitor 2', page2]);
+    let ticket2 = '';
+
+    await scenario('a tampered token cookie is sent back to the waiting page', async () => {
+      const [h, p, s] = myToken.split('.');
+      const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+      claims.ticket = ahead[0];  // someone else's admission, same signature
+      const forged = [h, Buffer.from(JSON.stringify(claims)).toString('base64url'), s].join('.');
+      // Control: the genuine token opens the site, the forged one does not.
+      assertEq((await http('GET', `${site}/shop/`, { headers: { Cookie: `anteroom_token=${myToken}` } })).status, 200, 'genuine cookie');
+      const direct = await http('GET', `${site}/shop/`, { headers: { Cookie: `anteroom_token=${forged}` } });
+      assertEq([direct.status, direct.headers.get('location')], [302, `/q/${QUEUE}`], 'forged cookie → 302 to the waiting page');
+      await desk.addCookies([{ name: 'anteroom_token', value: forged, url: site }]);
+      const resp = await page2.goto(`${site}/shop/`);
+      assertEq(new URL(page2.url()).pathname, `/q/${QUEUE}`, 'landed on');
+      const from = resp.request().redirectedFrom();
+      assert(from && new URL(from.url()).pathname === '/shop/', 'redirected from /shop/');
+      assertEq((await from.response()).status(), 302, 'status of /shop/ with the forged cookie');
+      await page2.waitForSelector('body[data-state="waiting"] #position[data-value="1"]');
+      ticket2 = await page2.evaluate((k) => localStorage.getItem(k), `anteroom:${QUEUE}`);
+      await shot(page2, '06-tampered-cookie.png', 'visitor 2 (desktop) with a forged cookie: sent to the waiting page, position 1');
+    });
+
+    await scenario('kill -9 of the process serving the stream: the page reconnects and is still admitted', async () => {
+      // The one process holding the page's SSE stream (visitor 1's stream is closed by now).
+      const counts = async () => Promise.all(nodes.map((n) => metric(n.port, 'anteroom_sse_streams')));
+      const serving = await until('exactly one open stream', async () => {
+        const c = await counts();
+        return c[0] + c[1] === 1 ? nodes[c.indexOf(1)] : null;
+      });
+      const other = nodes.find((n) => n !== serving);
+      log(`# visitor 2's stream is on anteroom-${serving.id} (:${serving.port}); kill -9 it`);
+      serving.child.p.kill('SIGKILL');
+      await exited(serving.child);
+      await page2.waitForSelector('#conn', { state: 'visible' });
+      await shot(page2, '07-reconnecting.png', `visitor 2 after kill -9 of anteroom-${serving.id}: "Reconnecting…" shown, place kept`);
+      await until(`the stream to reopen on anteroom-${other.id}`, async () => (await metric(other.port, 'anteroom_sse_streams')) === 1);
+      await page2.waitForSelector('#conn', { state: 'hidden' });
+      assertEq(await page2.getAttribute('body', 'data-state'), 'waiting', 'state after reconnect');
+      assertEq(await page2.getAttribute('#position', 'data-value'), '1', 'position after reconnect');
+      await shot(page2, '08-reconnected.png', `visitor 2 reconnected through nginx to anteroom-${other.id}: position 1`);
+      const landed = page2.waitForResponse(isShop);
+      await admin({ max_active: 5 });
+      const resp = await landed;
+      assertEq(resp.status(), 200, 'protected page status through nginx');
+      assertEq(resp.headers()['x-anteroom-ticket'], ticket2, 'X-Anteroom-Ticket');
+      await page2.waitForSelector('#shop');
+      await shot(page2, '09-admitted-after-failover.png', 'visitor 2 admitted by the surviving process: on /shop/ (200)');
+    });
+
+    await scenario('leaving and closing: ended and closed states, re-join with the keyboard', async () => {
+      const ctx = await browser.newContext({ ...still, viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+      const p3 = await ctx.newPage();
+      p3.setDefaultTimeout(WAIT_MS);
+      watch(p3, 'visitor 3');
+      pages.push(['visitor 3', p3]);
+      await p3.goto(`${site}/shop/`);
+      await p3.waitForSelector('body[data-state="waiting"] #position[data-value="1"]');
+      const t3 = await p3.evaluate((k) => localStorage.getItem(k), `anteroom:${QUEUE}`);
+      // The ticket leaves the line (as from another tab): the page says so and offers to re-join.
+      assertEq((await http('DELETE', `${site}/v1/queues/${QUEUE}/tickets/${t3}`)).status, 200, 'leave');
+      await p3.waitForSelector('body[data-state="ended"] #action:visible');
+      assertEq(await p3.textContent('#action'), 'Join the line again', '#action label');
+      assert(/left the line/i.test(await p3.textContent('#live')), 'the live region announced the end at once');
+      await shot(p3, '10-ended.png', 'visitor 3 (360 px wide) left the line: "You left the line", button to join again');
+      await p3.keyboard.press('Tab');
+      assertEq(await p3.evaluate(() => document.activeElement && document.activeElement.id), 'action', 'Tab reaches the button');
+      await p3.keyboard.press('Enter');
+      await p3.waitForSelector('body[data-state="waiting"] #position[data-value="1"]');
+      assert((await p3.evaluate((k) => localStorage.getItem(k), `anteroom:${QUEUE}`)) !== t3, 'a new ticket after re-joining');
+      // The operator closes the sale: every waiting visitor is told.
+      assertEq((await http('DELETE', `${site}/v1/queues/${QUEUE}`, { admin: true })).status, 200, 'close the queue');
+      await p3.waitForSelector('body[data-state="closed"]');
+      assertEq(await p3.textContent('#head'), 'This sale has closed', '#head when closed');
+      await shot(p3, '11-closed.png', 'the operator closed the queue: visitor 3 sees "This sale has closed"');
+      await ctx.close();
+    });
+
+    await scenario('a site that keeps sending an admitted visitor back causes no redirect loop', async () => {
+      await admin({ ...config, max_active: 100 });  // reopens the closed queue, with room
+      const ctx = await browser.newContext({ ...still, viewport: { width: 1280, height: 800 } });
+      // This site refuses every visitor (as if the browser dropped the cookie): straight back.
+      const bounced = [];
+      await ctx.route((u) => u.pathname === '/shop/', (route) => {
+        bounced.push(route.request().url());
+        return route.fulfill({ status: 302, headers: { Location: `/q/${QUEUE}`, 'Cache-Control': 'no-store' } });
+      });
+      const p4 = await ctx.newPage();
+      p4.setDefaultTimeout(WAIT_MS);
+      watch(p4, 'visitor 4');
+      pages.push(['visitor 4', p4]);
+      await p4.goto(`${site}/q/${QUEUE}`);
+      await p4.waitForSelector('body[data-state="admitted"] #action:visible');
+      assertEq(await p4.textContent('#action'), 'Continue to the site', '#action label');
+      // The page now holds a stream open for the session (the surviving process has it) and
+      // has heard the admission again from it, without leaving.
+      const live = nodes.find((n) => !n.child.exited);
+      await until('the stopped page to hold its stream', async () => (await metric(live.port, 'anteroom_sse_streams')) >= 1);
+      await p4.waitForFunction(() => document.getElementById('conn').hidden);
+      assertEq(bounced.length, 3, 'round trips to the site before the page stopped');
+      assertEq(await p4.getAttribute('body', 'data-state'), 'admitted', 'state stays');
+      await shot(p4, '12-redirect-loop-stopped.png', 'visitor 4, admitted but bounced back by the site 3 times: the page stops and offers "Continue to the site"');
+      await ctx.close();
+    });
+
+    if (pageErrors.length) {
+      failed++; broken = true;
+      log(`not ok ${passed + failed} - no JavaScript errors on the pages\n  ${pageErrors.join('\n  ')}`);
+    }
+  } catch (e) {
+    failed++;
+    log(`not ok ${passed + failed} - test setup\n  ${String(e && e.stack || e).split('\n').join('\n  ')}`);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    const stopping = children.filter((c) => !c.exited);
+    await stopAll();
+    // anteroom promises a clean exit (status 0) on SIGTERM; a crash or a sanitizer report
+    // during the journey shows here.
+    for (const c of stopping) {
+      if (c.name.startsWith('anteroom') && c.code !== 0) {
+        failed++;
+        log(`not ok ${passed + failed} - ${c.name} exits cleanly on SIGTERM\n  exit code ${c.code}, signal ${c.signal}; see ${path.basename(c.logFile)} in ${args.out}`);
+      }
+    }
+    // Keep the evidence next to the screenshots.
+    for (const f of fs.readdirSync(path.join(tmp, 'logs'))) if (f.endsWith('.log')) fs.copyFileSync(path.join(tmp, 'logs', f), path.join(args.out, f));
+    for (const f of fs.readdirSync(path.join(tmp, 'conf'))) fs.copyFileSync(path.join(tmp, 'conf', f), path.join(args.out, f));
+    if (!args.keep) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  for (const [p, what] of screenshots) log(`# screenshot: ${p} — ${what}`);
+  log(`# logs and generated nginx config: ${args.out}`);
+}
+
+const t0 = Date.now();
+const deadline = setTimeout(() => {
+  log(`not ok - the whole run took longer than ${DEADLINE_MS / 1000} s`);
+  log(`${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+}, DEADLINE_MS);
+try { await main(); } catch (e) { failed++; log(`not ok - ${e.stack || e}`); }
+clearTimeout(deadline);
+log(`# took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+log(`${passed} passed, ${failed} failed`);
+process.exit(failed || !passed ? 1 : 0);
