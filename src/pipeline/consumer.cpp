@@ -22,7 +22,8 @@ EventConsumer::EventConsumer(asio::io_context& io, redis::RedisClient& redis,
       m_consumed_(m.counter("consumer_events_total", "Events consumed from Kafka and re-published")),
       m_publish_errors_(m.counter("consumer_publish_errors_total", "Failed PUBLISHes (retried)")),
       m_rebalances_(m.counter("consumer_rebalances_total", "Consumer group rebalances seen")),
-      m_lag_(m.gauge("consumer_lag", "Messages behind the end of the assigned partitions")) {
+      m_lag_(m.gauge("consumer_lag", "Messages behind the end of the assigned partitions")),
+      m_assigned_(m.gauge("consumer_assigned_partitions", "Kafka partitions assigned to this member")) {
   auto conf = kafka::make_conf({{"bootstrap.servers", kopts_.brokers},
                                 {"group.id", kopts_.group},
                                 {"client.id", node_id},
@@ -62,10 +63,12 @@ void EventConsumer::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     rd_kafka_assign(rk, parts);
     self->assigned_ = parts->cnt;
+    self->m_assigned_.set(parts->cnt);
     spdlog::info("consumer: assigned {} partitions", parts->cnt);
   } else {
     rd_kafka_assign(rk, nullptr);
     self->assigned_ = 0;
+    self->m_assigned_.set(0);
   }
 }
 

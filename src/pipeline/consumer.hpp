@@ -57,6 +57,7 @@ class EventConsumer {
   metrics::Counter& m_publish_errors_;
   metrics::Counter& m_rebalances_;
   metrics::Gauge& m_lag_;
+  metrics::Gauge& m_assigned_;
 };
 
 }  // namespace anteroom

@@ -51,7 +51,6 @@ std::string body_of(const Event& e) {
   return json::serialize(o);
 }
 
-constexpr Millis kLeaseMs = 60'000;  // > timeout: a claimed job is ours while we POST it
 
 }  // namespace
 
@@ -141,7 +140,10 @@ asio::awaitable<void> WebhookDispatcher::worker() {
     if (!*running) co_return;
     int64_t room = opts_.max_in_flight - in_flight_;
     if (room <= 0) continue;
-    auto due = co_await jobs_.claim_due(wall_ms(), room, kLeaseMs);
+    // A claimed job is ours while we POST it (lease > timeout); if we die, another process
+    // takes it when the lease runs out.
+    const Millis lease = 2 * opts_.timeout.count() + 1000;
+    auto due = co_await jobs_.claim_due(wall_ms(), room, lease);
     if (!*running) co_return;
     if (!due) continue;  // store unavailable: next round
     Millis now = wall_ms();

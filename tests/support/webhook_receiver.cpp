@@ -130,7 +130,8 @@ void WebhookReceiver::serve() {
       {
         std::lock_guard lk(mu_);
         got_.push_back({header(head, "Idempotency-Key"), header(head, "X-Anteroom-Event"),
-                        header(head, "X-Anteroom-Signature"), body});
+                        header(head, "X-Anteroom-Signature"), body,
+                        std::chrono::steady_clock::now()});
         accepted_.push_back(st >= 200 && st < 300);
       }
       std::string resp = "HTTP/1.1 " + std::to_string(st) + " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";

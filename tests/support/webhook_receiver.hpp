@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
@@ -22,6 +23,7 @@ struct ReceivedHook {
   std::string event;      // X-Anteroom-Event
   std::string signature;  // X-Anteroom-Signature
   std::string body;
+  std::chrono::steady_clock::time_point at;  // when it arrived
 };
 
 class WebhookReceiver {
