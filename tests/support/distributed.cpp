@@ -1,0 +1,119 @@
+#include "support/distributed.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <sstream>
+
+namespace anteroom::testing {
+
+std::optional<double> MetricValue(const AnteroomProcess& p, std::string_view name) {
+  HttpResponse r;
+  try {
+    r = p.Metrics();
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (r.status != 200) return std::nullopt;
+  std::optional<double> sum;
+  std::istringstream in(r.body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::size_t end = line.find_first_of("{ ");
+    if (end == std::string::npos || std::string_view(line).substr(0, end) != name) continue;
+    std::size_t value_at = line.find(' ', line[end] == '{' ? line.find('}', end) : end);
+    if (value_at == std::string::npos) continue;
+    try {
+      sum = sum.value_or(0) + std::stod(line.substr(value_at + 1));
+    } catch (const std::exception&) {
+    }
+  }
+  return sum;
+}
+
+std::string SanitizerFindings(const Process& p) {
+  std::istringstream in(p.Stderr());
+  std::string line, found;
+  while (std::getline(in, line)) {
+    if (line.find("AddressSanitizer") != std::string::npos ||
+        line.find("LeakSanitizer") != std::string::npos ||
+        line.find("UndefinedBehaviorSanitizer") != std::string::npos ||
+        line.find("runtime error:") != std::string::npos) {
+      found += line + "\n";
+    }
+  }
+  return found;
+}
+
+void StopAndCheck(const std::vector<AnteroomProcess*>& processes, Deadline deadline) {
+  std::vector<bool> signalled;
+  for (AnteroomProcess* p : processes) {
+    bool running = p != nullptr && p->process().Running();
+    if (running) p->process().Signal(SIGTERM);
+    signalled.push_back(running);
+  }
+  for (std::size_t i = 0; i < processes.size(); ++i) {
+    if (processes[i] == nullptr) continue;
+    Process& proc = processes[i]->process();
+    if (signalled[i]) {
+      auto status = proc.WaitExit(deadline);
+      if (!status) {
+        ADD_FAILURE() << "anteroom pid " << proc.pid() << " did not exit after SIGTERM; stderr:\n"
+                      << proc.StderrTail();
+      } else if (!status->exited || status->code != 0) {
+        ADD_FAILURE() << "anteroom pid " << proc.pid() << " " << status->Describe()
+                      << " after SIGTERM; stderr:\n"
+                      << proc.StderrTail();
+      }
+    }
+    std::string findings = SanitizerFindings(proc);
+    EXPECT_TRUE(findings.empty()) << "sanitizer findings in anteroom pid " << proc.pid() << ":\n"
+                                  << findings << "\nstderr tail:\n"
+                                  << proc.StderrTail(200);
+  }
+}
+
+std::vector<OutboxEvent> ReadOutbox(RedisConn& redis, const std::string& queue) {
+  std::vector<OutboxEvent> out;
+  std::string key = "aq:{" + queue + "}:outbox";
+  std::string from = "-";
+  while (true) {
+    RespValue r = redis.Command({"XRANGE", key, from, "+", "COUNT", "5000"});
+    if (r.type != RespValue::Type::array) {
+      ADD_FAILURE() << "XRANGE " << key << ": " << r.Describe();
+      return out;
+    }
+    if (r.elements.empty()) break;
+    for (const RespValue& entry : r.elements) {
+      OutboxEvent e;
+      e.stream_id = entry.elements.at(0).str;
+      const auto& fields = entry.elements.at(1).elements;
+      for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+        const std::string& f = fields[i].str;
+        const std::string& v = fields[i + 1].str;
+        if (f == "seq") e.seq = std::stoll(v);
+        else if (f == "type") e.type = v;
+        else if (f == "ticket") e.ticket = v;
+        else if (f == "order") e.order = std::stoll(v);
+      }
+      out.push_back(std::move(e));
+    }
+    from = "(" + out.back().stream_id;
+  }
+  return out;
+}
+
+std::map<std::string, long long> WaitingLine(RedisConn& redis, const std::string& queue) {
+  std::map<std::string, long long> line;
+  RespValue r = redis.Command({"ZRANGE", "aq:{" + queue + "}:wait", "0", "-1"});
+  if (r.type != RespValue::Type::array) {
+    ADD_FAILURE() << "ZRANGE of the waiting line of " << queue << ": " << r.Describe();
+    return line;
+  }
+  long long pos = 0;
+  for (const RespValue& id : r.elements) line[id.str] = ++pos;
+  return line;
+}
+
+}  // namespace anteroom::testing
