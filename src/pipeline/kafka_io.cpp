@@ -36,6 +36,7 @@ QueueWaker::QueueWaker(asio::io_context& io, rd_kafka_queue_t* queue) : queue_(q
 
 QueueWaker::~QueueWaker() {
   rd_kafka_queue_io_event_enable(queue_, -1, nullptr, 0);
+  rd_kafka_queue_destroy(queue_);  // the reference rd_kafka_queue_get_* gave us
   boost::system::error_code ec;
   rd_.close(ec);
   if (wr_ >= 0) ::close(wr_);

@@ -25,7 +25,9 @@ struct KafkaOptions {
 // Builds an rd_kafka_conf_t from key/value pairs; the error names the bad setting.
 Result<rd_kafka_conf_t*> make_conf(const std::vector<std::pair<std::string, std::string>>& kv);
 
-// Owns a pipe whose read end becomes readable when `queue` has events.
+// Owns a pipe whose read end becomes readable when `queue` has events, and the queue handle
+// itself (from rd_kafka_queue_get_*), released on destruction: destroy the waker before
+// rd_kafka_destroy().
 class QueueWaker {
  public:
   QueueWaker(boost::asio::io_context& io, rd_kafka_queue_t* queue);

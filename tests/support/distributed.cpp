@@ -92,10 +92,14 @@ std::vector<OutboxEvent> ReadOutbox(RedisConn& redis, const std::string& queue) 
       for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
         const std::string& f = fields[i].str;
         const std::string& v = fields[i + 1].str;
-        if (f == "seq") e.seq = std::stoll(v);
-        else if (f == "type") e.type = v;
-        else if (f == "ticket") e.ticket = v;
-        else if (f == "order") e.order = std::stoll(v);
+        if (f == "seq")
+          e.seq = std::stoll(v);
+        else if (f == "type")
+          e.type = v;
+        else if (f == "ticket")
+          e.ticket = v;
+        else if (f == "order")
+          e.order = std::stoll(v);
       }
       out.push_back(std::move(e));
     }

@@ -96,8 +96,7 @@ std::vector<KafkaRecord> ReadTopic(const std::string& brokers, const std::string
                              {"enable.auto.offset.store", "false"},
                              {"auto.offset.reset", "earliest"},
                              {"log_level", "3"}}) {
-    if (k.rd_kafka_conf_set(conf, name, value.c_str(), errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK) {
+    if (k.rd_kafka_conf_set(conf, name, value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       k.rd_kafka_conf_destroy(conf);
       throw std::runtime_error(std::string("kafka reader setting ") + name + ": " + errstr);
     }
@@ -139,8 +138,8 @@ std::vector<KafkaRecord> ReadTopic(const std::string& brokers, const std::string
   for (auto& [p, hi] : end) {
     int64_t lo = 0;
     rd_kafka_resp_err_t e;
-    while ((e = k.rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi,
-                                                   MsLeft(deadline))) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    while ((e = k.rd_kafka_query_watermark_offsets(
+                rk, topic.c_str(), p, &lo, &hi, MsLeft(deadline))) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (Clock::now() >= deadline) {
         throw std::runtime_error("kafka reader: watermarks of " + topic + "/" + std::to_string(p) +
                                  ": " + k.rd_kafka_err2str(e));
@@ -148,11 +147,12 @@ std::vector<KafkaRecord> ReadTopic(const std::string& brokers, const std::string
     }
   }
 
-  rd_kafka_topic_partition_list_t* parts = k.rd_kafka_topic_partition_list_new(
-      static_cast<int>(end.size()));
+  rd_kafka_topic_partition_list_t* parts =
+      k.rd_kafka_topic_partition_list_new(static_cast<int>(end.size()));
   for (auto& [p, hi] : end) {
-    if (hi > 0) k.rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
+    if (hi > 0)
+      k.rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset =
+          RD_KAFKA_OFFSET_BEGINNING;
   }
   rd_kafka_resp_err_t ae = k.rd_kafka_assign(rk, parts);
   k.rd_kafka_topic_partition_list_destroy(parts);
@@ -162,8 +162,8 @@ std::vector<KafkaRecord> ReadTopic(const std::string& brokers, const std::string
   auto done = [&] {
     for (auto& [p, hi] : end) {
       auto it = by_partition.find(p);
-      int64_t next = it == by_partition.end() || it->second.empty() ? 0
-                                                                     : it->second.back().offset + 1;
+      int64_t next =
+          it == by_partition.end() || it->second.empty() ? 0 : it->second.back().offset + 1;
       if (next < hi) return false;
     }
     return true;
@@ -173,8 +173,8 @@ std::vector<KafkaRecord> ReadTopic(const std::string& brokers, const std::string
       std::string where;
       for (auto& [p, hi] : end) {
         auto& v = by_partition[p];
-        where += " p" + std::to_string(p) + ":" + std::to_string(v.size()) + "/" +
-                 std::to_string(hi);
+        where +=
+            " p" + std::to_string(p) + ":" + std::to_string(v.size()) + "/" + std::to_string(hi);
       }
       throw std::runtime_error("kafka reader: deadline before the end of " + topic + ":" + where);
     }

@@ -14,11 +14,16 @@ namespace anteroom::testing {
 
 std::string RespValue::Describe() const {
   switch (type) {
-    case Type::nil: return "(nil)";
-    case Type::status: return "+" + str;
-    case Type::error: return "-" + str;
-    case Type::integer: return "(integer) " + std::to_string(integer);
-    case Type::bulk: return "\"" + str + "\"";
+    case Type::nil:
+      return "(nil)";
+    case Type::status:
+      return "+" + str;
+    case Type::error:
+      return "-" + str;
+    case Type::integer:
+      return "(integer) " + std::to_string(integer);
+    case Type::bulk:
+      return "\"" + str + "\"";
     case Type::array: {
       std::string s = "[";
       for (std::size_t i = 0; i < elements.size(); ++i) {
@@ -47,7 +52,8 @@ RedisConn::RedisConn(int port, std::chrono::milliseconds timeout) {
     std::string why = std::strerror(errno);
     ::close(fd_);
     fd_ = -1;
-    throw std::runtime_error("cannot connect to redis on port " + std::to_string(port) + ": " + why);
+    throw std::runtime_error("cannot connect to redis on port " + std::to_string(port) + ": " +
+                             why);
   }
 }
 

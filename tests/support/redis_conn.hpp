@@ -19,7 +19,7 @@ namespace anteroom::testing {
 struct RespValue {
   enum class Type { nil, status, error, integer, bulk, array };
   Type type = Type::nil;
-  std::string str;   // status, error, bulk
+  std::string str;  // status, error, bulk
   long long integer = 0;
   std::vector<RespValue> elements;
 

@@ -63,8 +63,8 @@ SseFleet::~SseFleet() {
   thread_.join();
 }
 
-SseFleet::Id SseFleet::Open(std::uint16_t port, const std::string& queue,
-                            const std::string& ticket, std::optional<std::string> last_event_id) {
+SseFleet::Id SseFleet::Open(std::uint16_t port, const std::string& queue, const std::string& ticket,
+                            std::optional<std::string> last_event_id) {
   std::shared_ptr<Conn> c;
   {
     std::lock_guard lock(mu_);
@@ -160,6 +160,8 @@ void SseFleet::OnLine(Id id, std::string_view line, SseFrame& block, bool& has_f
   }
   if (line.front() == ':') {
     ++v.comments;
+    ++version_;
+    cv_.notify_all();
     return;
   }
   std::string_view name = line, value;
@@ -169,9 +171,12 @@ void SseFleet::OnLine(Id id, std::string_view line, SseFrame& block, bool& has_f
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   }
   has_fields = true;
-  if (name == "id") block.id = value;
-  else if (name == "event") block.event = value;
-  else if (name == "data") block.data += (block.data.empty() ? "" : "\n") + std::string(value);
+  if (name == "id")
+    block.id = value;
+  else if (name == "event")
+    block.event = value;
+  else if (name == "data")
+    block.data += (block.data.empty() ? "" : "\n") + std::string(value);
 }
 
 void SseFleet::Start(std::shared_ptr<Conn> c) {

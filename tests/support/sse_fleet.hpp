@@ -37,16 +37,16 @@ struct StreamView {
   std::uint16_t port = 0;
   std::string queue, ticket;
   std::optional<std::string> sent_last_event_id;
-  Clock::time_point opened;     // when Open() was called
-  int status = 0;               // HTTP status; 0 until the response head arrived
-  std::string error_body;       // the body of a non-200 answer
-  std::string failure;          // connect or I/O failure (not a normal end of stream)
-  bool closed = false;          // the stream is over (server ended it, failure, or Close())
+  Clock::time_point opened;  // when Open() was called
+  int status = 0;            // HTTP status; 0 until the response head arrived
+  std::string error_body;    // the body of a non-200 answer
+  std::string failure;       // connect or I/O failure (not a normal end of stream)
+  bool closed = false;       // the stream is over (server ended it, failure, or Close())
   Clock::time_point closed_at;
   int events = 0;
   int comments = 0;
-  std::optional<SseFrame> first;  // the first event (the state sent on connect)
-  std::optional<SseFrame> last;   // the latest event
+  std::optional<SseFrame> first;      // the first event (the state sent on connect)
+  std::optional<SseFrame> last;       // the latest event
   std::optional<long long> position;  // from the latest `position` event
   std::optional<SseFrame> admitted;   // the first `admitted` event
   int admitted_count = 0;
@@ -79,8 +79,7 @@ class SseFleet {
   void With(const std::function<void(const std::deque<StreamView>&)>& fn) const;
   // Polls `pred` (under the lock) whenever a stream changed, at most every `interval`, until it
   // holds or the deadline passes. Returns its last value.
-  bool WaitUntil(const std::function<bool(const std::deque<StreamView>&)>& pred,
-                 Deadline deadline,
+  bool WaitUntil(const std::function<bool(const std::deque<StreamView>&)>& pred, Deadline deadline,
                  std::chrono::milliseconds interval = std::chrono::milliseconds(20)) const;
 
  private:
