@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# anteroom benchmarks against baselines measured in the same run (see bench/README.md).
+#   bench/run.sh [--quick] [--only 1,2,...]
+# Needs a Release build in $BENCH_BUILD_DIR (default build/) with anteroom, kafka-mock, sse-load;
+# ./dev bench builds it and installs the packages first. Writes bench/results/latest.md and the
+# PNG plots next to it (--quick: bench/results/quick/).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BENCH_BUILD_DIR:-$ROOT/build}
+QUICK=0
+ONLY=1,2,3,4,5,6
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --only) ONLY=$2; shift ;;
+    *) echo "usage: bench/run.sh [--quick] [--only 1,3,...]" >&2; exit 2 ;;
+  esac
+  shift
+done
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+for b in anteroom kafka-mock sse-load; do [ -x "$BIN/$b" ] || die "$BIN/$b is missing (./dev bench builds it)"; done
+for t in wrk nginx redis-server redis-benchmark redis-cli gnuplot curl; do
+  command -v "$t" >/dev/null || die "$t is missing (./dev bench installs it)"
+done
+
+if [ $QUICK = 1 ]; then
+  OUT=$ROOT/bench/results/quick
+  WRK_SECS=3 REPEAT=1 STREAMS=15000 ROUNDS=3 ADMITS=150 BIG=1000000 TICK_SECS=2
+else
+  OUT=$ROOT/bench/results
+  WRK_SECS=10 REPEAT=2 STREAMS=15000 ROUNDS=5 ADMITS=400 BIG=1000000 TICK_SECS=4
+fi
+WRK_CONNS=50
+SMALL=1000
+mkdir -p "$OUT"
+TMP=$(mktemp -d /tmp/bench-run.XXXXXX)
+trap 'cleanup; rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
+
+START=$(date +%s)
+LOAD_BEFORE=$(uptime)
+log "anteroom benchmarks ($([ $QUICK = 1 ] && echo quick || echo full)); binaries: $BIN; scratch: $TMP"
+log "machine: $(nproc) cores; $LOAD_BEFORE"
+
+# ---------------------------------------------------------------------------------------------
+bench_join_embedded() {
+  log "[1/6] join req/s, embedded, vs nginx static 200 (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, best of $REPEAT)"
+  start_nginx NG1
+  start_anteroom A1
+  put_queue "$A1_URL" bench '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
+  local best_a=0 best_n=0 r a n
+  wrk -t1 -c"$WRK_CONNS" -d1s -s "$ROOT/bench/post.lua" "$A1_URL/v1/queues/bench/tickets" >/dev/null  # warm-up
+  for r in $(seq "$REPEAT"); do
+    wrk_run "$TMP/wrk-nginx-$r.txt" "http://127.0.0.1:$NG1_PORT/v1/queues/bench/tickets"
+    n=$(wrk_rps "$TMP/wrk-nginx-$r.txt")
+    wrk_run "$TMP/wrk-join-$r.txt" "$A1_URL/v1/queues/bench/tickets"
+    a=$(wrk_rps "$TMP/wrk-join-$r.txt")
+    log "  run $r: anteroom $a joins/s, nginx $n req/s"
+    [ "$a" -gt "$best_a" ] && best_a=$a && cp "$TMP/wrk-join-$r.txt" "$TMP/wrk-join.txt"
+    [ "$n" -gt "$best_n" ] && best_n=$n
+  done
+  local p99
+  p99=$(wrk_pct_ms "$TMP/wrk-join.txt" 99%)
+  local rt
+  rt=$(ratio "$best_a" "$best_n")
+  row join_embedded_rps "$best_a" "$best_n" "$rt" "ratio ≥ 0.7" "$(meets "$rt" '>=' 0.7)" "req/s" \
+    "wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s POST /v1/queues/bench/tickets; nginx 1 worker \`return 200\`; anteroom join p99 ${p99} ms"
+  stop_pids "$A1_PID" "$NG1_PID"
+}
+
+# ---------------------------------------------------------------------------------------------
+bench_join_redis() {
+  log "[2/6] join req/s, Redis store, vs redis-benchmark running the same join script"
+  start_redis R2
+  start_anteroom A2 --redis "redis://127.0.0.1:$R2_PORT"
+  put_queue "$A2_URL" bench '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
+  put_queue "$A2_URL" base '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
+  wrk -t1 -c"$WRK_CONNS" -d1s -s "$ROOT/bench/post.lua" "$A2_URL/v1/queues/bench/tickets" >/dev/null
+  local best_a=0 r a
+  for r in $(seq "$REPEAT"); do
+    wrk_run "$TMP/wrk-rjoin-$r.txt" "$A2_URL/v1/queues/bench/tickets"
+    a=$(wrk_rps "$TMP/wrk-rjoin-$r.txt")
+    log "  run $r: anteroom (Redis store) $a joins/s"
+    [ "$a" -gt "$best_a" ] && best_a=$a && cp "$TMP/wrk-rjoin-$r.txt" "$TMP/wrk-rjoin.txt"
+  done
+  local p99
+  p99=$(wrk_pct_ms "$TMP/wrk-rjoin.txt" 99%)
+  compose_lua join
+  local sha
+  sha=$(lua_sha join)
+  [ "$(redis-cli -p "$R2_PORT" script exists "$sha")" = 1 ] ||
+    die "bench/lib.sh compose_lua no longer builds the server's join script (sha $sha unknown to Redis; is $BIN/anteroom built from this tree?)"
+  # The baseline runs without anteroom on the machine: Redis and redis-benchmark get both cores.
+  stop_pids "$A2_PID"
+  local now n=$((WRK_SECS * 60000))
+  now=$(($(date +%s) * 1000))
+  # shellcheck disable=SC2046
+  redis-benchmark -p "$R2_PORT" -c "$WRK_CONNS" -n "$n" -P 16 -r 100000000000 -q \
+    EVALSHA "$sha" $(queue_keys base) "$now" "bench00000__rand_int__" "" >"$TMP/rb-join.txt" 2>&1
+  local b
+  b=$(tr '\r' '\n' <"$TMP/rb-join.txt" | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1 | cut -d. -f1)
+  [ -n "$b" ] || { cat "$TMP/rb-join.txt" >&2; die "redis-benchmark failed"; }
+  local made
+  made=$(redis-cli -p "$R2_PORT" zcard "aq:{base}:wait")
+  [ "$made" -gt $((n * 99 / 100)) ] || die "the baseline made only $made tickets of $n"
+  # ZADD alone, for scale.
+  redis-benchmark -p "$R2_PORT" -c "$WRK_CONNS" -n "$n" -P 16 -r 100000000000 -q \
+    ZADD zbench __rand_int__ "m__rand_int__" >"$TMP/rb-zadd.txt" 2>&1
+  local z
+  z=$(tr '\r' '\n' <"$TMP/rb-zadd.txt" | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1 | cut -d. -f1)
+  local rt
+  rt=$(ratio "$best_a" "$b")
+  row join_redis_rps "$best_a" "$b" "$rt" "≥ 50000 joins/s" "$(meets "$best_a" '>=' 50000)" "req/s" \
+    "baseline: redis-benchmark -c$WRK_CONNS -P16 EVALSHA of the server's own join script (ZADD alone: $z/s); anteroom join p99 ${p99} ms"
+  stop_pids "$R2_PID"
+}
+
+# ---------------------------------------------------------------------------------------------
+bench_fanout() {
+  log "[3+4/6] fan-out to $STREAMS waiting visitors and memory per idle stream, vs nginx + nchan"
+  start_anteroom A3
+  # One admission every 2 s: each measured round starts after a quiet second (far-back visitors
+  # are coalesced to one update a second; the first after a quiet second goes at once).
+  put_queue "$A3_URL" fan '{"admit_per_s":0.5,"max_active":1000000,"abandon_after_s":3600,"session_ttl_s":3600}'
+  "$BIN/sse-load" fanout --url "$A3_URL" --queue fan --streams "$STREAMS" --rounds "$ROUNDS" \
+    --server-pid "$A3_PID" --lat-out "$TMP/fanout-anteroom.txt" | tee "$TMP/fanout-anteroom.log" >&2
+  local ra rn
+  ra=$(grep '^RESULT' "$TMP/fanout-anteroom.log")
+  stop_pids "$A3_PID"
+  start_nginx NG3
+  "$BIN/sse-load" nchan --url "http://127.0.0.1:$NG3_PORT" --sub /sub --pub /pub --streams "$STREAMS" \
+    --rounds "$ROUNDS" --server-pid "$NG3_WORKERS" --lat-out "$TMP/fanout-nchan.txt" |
+    tee "$TMP/fanout-nchan.log" >&2
+  rn=$(grep '^RESULT' "$TMP/fanout-nchan.log")
+  stop_pids "$NG3_PID"
+  local a b rt
+  a=$(result_field "$ra" all_ms_median)
+  b=$(result_field "$rn" all_ms_median)
+  rt=$(ratio "$a" "$b")
+  local ok=no
+  [ "$(meets "$a" '<=' 100)" = yes ] && [ "$(meets "$rt" '<=' 0.5)" = yes ] && ok=yes
+  row fanout_15k_ms "$a" "$b" "$rt" "≤ 100 ms and ratio ≤ 0.5" "$ok" "ms" \
+    "time until all $STREAMS streams have the update, median of $ROUNDS rounds (worst: anteroom $(result_field "$ra" all_ms_worst), nchan $(result_field "$rn" all_ms_worst)); per-stream p50/p99: anteroom $(result_field "$ra" p50_ms)/$(result_field "$ra" p99_ms), nchan $(result_field "$rn" p50_ms)/$(result_field "$rn" p99_ms) ms"
+  a=$(result_field "$ra" bytes_per_stream)
+  b=$(result_field "$rn" bytes_per_stream)
+  rt=$(ratio "$a" "$b")
+  row mem_per_stream_bytes "$a" "$b" "$rt" "≤ 4096 bytes" "$(meets "$a" '<=' 4096)" "bytes" \
+    "server RSS growth / $STREAMS idle streams (anteroom: after the joins, before the streams; nchan: its one worker)"
+  plot_cdf "$OUT/fanout.png" "Fan-out of one update to $STREAMS SSE streams ($ROUNDS rounds)" \
+    "ms after the admission (anteroom) / the publish (nchan)" \
+    "$TMP/fanout-anteroom.txt" "anteroom (embedded, 1 io thread)" "$TMP/fanout-nchan.txt" "nginx + nchan (1 worker)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Three anteroom processes on one Redis; with --kafka the events go outbox → relay → Kafka →
+# consumer → Redis Pub/Sub → every process; without, every process tails the outbox itself.
+admission_run() {  # tag kafka(0/1) → sets ADM_RESULT
+  local tag=$1 kafka=$2 extra=() i
+  start_redis "R5$tag"
+  local rport_var="R5${tag}_PORT"
+  local rport=${!rport_var}
+  if [ "$kafka" = 1 ]; then
+    rm -f "$TMP/km.in"
+    mkfifo "$TMP/km.in"
+    "$BIN/kafka-mock" <"$TMP/km.in" >"$TMP/km.out" 2>"$TMP/km.err" &
+    PIDS+=("$!")
+    KM_PID=$!
+    exec 9>"$TMP/km.in"
+    local brokers=""
+    for _ in $(seq 100); do
+      brokers=$(sed -n 's/^BROKERS=//p' "$TMP/km.out" 2>/dev/null || true)
+      [ -n "$brokers" ] && break
+      sleep 0.05
+    done
+    [ -n "$brokers" ] || die "kafka-mock did not start"
+    extra=(--kafka "$brokers")
+  fi
+  local urls=() pids=()
+  for i in 1 2 3; do
+    start_anteroom "P$tag$i" --redis "redis://127.0.0.1:$rport" "${extra[@]}" --tick-ms 10 --log-level info
+    local u="P$tag${i}_URL" p="P$tag${i}_PID"
+    urls+=(--url "${!u}")
+    pids+=("${!p}")
+  done
+  local first="P${tag}1_URL"
+  put_queue "${!first}" adm '{"admit_per_s":1000,"max_active":0,"abandon_after_s":3600,"session_ttl_s":3600}'
+  # Redis-only: give each process's outbox tailer the second it takes to discover a new queue.
+  [ "$kafka" = 1 ] || sleep 1.5
+  if [ "$kafka" = 1 ]; then
+    log "  waiting for the Kafka consumer group to assign partitions to all three processes"
+    for _ in $(seq 300); do
+      local n=0
+      for i in 1 2 3; do grep -q "consumer: assigned" "$TMP/P$tag$i.err" && n=$((n + 1)); done
+      [ $n = 3 ] && break
+      sleep 0.1
+    done
+  fi
+  "$BIN/sse-load" admit "${urls[@]}" --queue adm --streams "$ADMITS" --admin-token "$ADMIN" \
+    --interval-ms 20 --warmup 10 --lat-out "$TMP/admit-$tag.txt" | tee "$TMP/admit-$tag.log" >&2
+  ADM_RESULT=$(grep '^RESULT' "$TMP/admit-$tag.log")
+  stop_pids "${pids[@]}"
+  if [ "$kafka" = 1 ]; then
+    echo quit >&9 || true
+    exec 9>&-
+    stop_pids "$KM_PID"
+  fi
+  local rp="R5${tag}_PID"
+  stop_pids "${!rp}"
+}
+
+bench_admission() {
+  log "[5/6] admission → SSE on another process: Kafka + Pub/Sub pipeline, vs Redis-only (outbox tailing)"
+  admission_run k 1
+  local rk=$ADM_RESULT
+  admission_run r 0
+  local rr=$ADM_RESULT
+  local a b rt
+  a=$(result_field "$rk" p99_ms)
+  b=$(result_field "$rr" p99_ms)
+  rt=$(ratio "$a" "$b")
+  row admission_sse_p99_ms "$a" "$b" "$rt" "p99 ≤ 25 ms" "$(meets "$a" '<=' 25)" "ms" \
+    "client-side, from sending the PUT that allows one more admission to its \`admitted\` event on a stream (3 processes, --tick-ms 10, $ADMITS admissions, one per 20 ms); baseline: the same through Redis outbox tailing without Kafka"
+  a=$(result_field "$rk" p50_ms)
+  b=$(result_field "$rr" p50_ms)
+  row admission_sse_p50_ms "$a" "$b" "$(ratio "$a" "$b")" "—" "—" "ms" "as above, median"
+  a=$(result_field "$rk" server_p99_ms)
+  b=$(result_field "$rr" server_p99_ms)
+  row admission_sse_server_p99_ms "$a" "$b" "$(ratio "$a" "$b")" "p99 ≤ 25 ms" "$(meets "$a" '<=' 25)" "ms" \
+    "server-side: anteroom_admission_to_sse_ms of all 3 processes merged (store time of the admission → frame queued on the stream; interpolated in buckets); within 25 ms: $(result_field "$rk" server_within_25ms_pct)% (Redis-only $(result_field "$rr" server_within_25ms_pct)%); server p50 $(result_field "$rk" server_p50_ms) ms"
+  plot_cdf "$OUT/admission.png" "Admission → SSE on another process ($ADMITS admissions, 3 processes)" \
+    "ms from the PUT that allows the admission to the admitted event" \
+    "$TMP/admit-k.txt" "Kafka + Pub/Sub pipeline" "$TMP/admit-r.txt" "Redis outbox tailing (no Kafka)"
+}
+
+# ---------------------------------------------------------------------------------------------
+bench_million() {
+  log "[6/6] a queue of $BIG waiting tickets (Redis store) vs a queue of $SMALL"
+  start_redis R6
+  start_anteroom A6 --redis "redis://127.0.0.1:$R6_PORT"
+  local cfg='{"admit_per_s":0,"max_active":100000000,"abandon_after_s":604800,"session_ttl_s":604800}'
+  put_queue "$A6_URL" small "$cfg"
+  put_queue "$A6_URL" big "$cfg"
+  curl -sf -X POST "$A6_URL/v1/queues/small/tickets" >/dev/null
+  curl -sf -X POST "$A6_URL/v1/queues/big/tickets" >/dev/null
+  compose_lua join
+  local jsha
+  jsha=$(lua_sha join)
+  [ "$(redis-cli -p "$R6_PORT" script exists "$jsha")" = 1 ] ||
+    die "bench/lib.sh compose_lua no longer builds the server's join script"
+  sleep 1.5  # the tailer has picked up both queues and trimmed nothing yet
+  local m0
+  m0=$(redis_mem "$R6_PORT")
+  # Fill: the server's own join script, pipelined (not HTTP): redis-benchmark with random ids.
+  log "  filling: $BIG joins with redis-benchmark -P 100 EVALSHA <join script> (the script the server runs)"
+  local now t0 t1
+  now=$(($(date +%s) * 1000))
+  t0=$(date +%s.%N)
+  # shellcheck disable=SC2046
+  redis-benchmark -p "$R6_PORT" -c 4 -n "$SMALL" -P 100 -r 100000000000 -q \
+    EVALSHA "$jsha" $(queue_keys small) "$now" "small00000__rand_int__" "" >/dev/null 2>&1
+  # shellcheck disable=SC2046
+  redis-benchmark -p "$R6_PORT" -c 4 -n "$BIG" -P 100 -r 100000000000 -q \
+    EVALSHA "$jsha" $(queue_keys big) "$now" "big0000000__rand_int__" "" 2>&1 |
+    tr '\r' '\n' | sed -n 's/.*: \(rps=.*\)/\1/p; s/.*: \([0-9.]* requests per second.*\)/\1/p' |
+    awk 'NR % 20 == 0 || /requests per second/ {print "  fill: " $0; fflush()}' >&2
+  t1=$(date +%s.%N)
+  local nbig nsmall
+  nbig=$(redis-cli -p "$R6_PORT" zcard "aq:{big}:wait")
+  nsmall=$(redis-cli -p "$R6_PORT" zcard "aq:{small}:wait")
+  log "  filled: big $nbig, small $nsmall waiting, in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s"
+  [ "$nbig" -ge $((BIG * 99 / 100)) ] || die "the fill made only $nbig tickets"
+  # A filled ticket must look like one the server made (same hash fields).
+  local made filled
+  made=$(redis-cli -p "$R6_PORT" --scan --pattern 'aq:{small}:t:*' | grep -v 'small00000' | head -1)
+  filled=$(redis-cli -p "$R6_PORT" zrange "aq:{big}:wait" 5 5)
+  [ "$(redis-cli -p "$R6_PORT" hkeys "$made" | sort | tr '\n' ' ')" = \
+    "$(redis-cli -p "$R6_PORT" hkeys "aq:{big}:t:$filled" | sort | tr '\n' ' ')" ] ||
+    die "a filled ticket differs from a server-made one"
+  # The outbox is not part of a ticket's steady state: the relay deletes what Kafka acknowledged
+  # and Redis-only mode trims it (about 10k entries per 5 s). Its size is taken out exactly.
+  sleep 1
+  local m1 ob per perob
+  m1=$(redis_mem "$R6_PORT")
+  ob=$(redis-cli -p "$R6_PORT" memory usage "aq:{big}:outbox" samples 0)
+  ob=$((ob + $(redis-cli -p "$R6_PORT" memory usage "aq:{small}:outbox" samples 0)))
+  local obn
+  obn=$(($(redis-cli -p "$R6_PORT" xlen "aq:{big}:outbox") + $(redis-cli -p "$R6_PORT" xlen "aq:{small}:outbox")))
+  per=$(awk -v a="$m0" -v b="$m1" -v o="$ob" -v n="$((nbig + nsmall - 2))" 'BEGIN {printf "%.0f", (b - a - o) / n}')
+  perob=$(awk -v o="$ob" -v n="$obn" 'BEGIN {printf "%.0f", n ? o / n : 0}')
+  local mem_wait mem_seen
+  mem_wait=$(redis-cli -p "$R6_PORT" memory usage "aq:{big}:wait" samples 0)
+  mem_seen=$(redis-cli -p "$R6_PORT" memory usage "aq:{big}:seen" samples 0)
+
+  log "  join latency on the big and the small queue (wrk -t1 -c8 -d${WRK_SECS}s, alternating, twice each)"
+  local jb=999999 js=999999 r v
+  for r in 1 2; do
+    WRK_CONNS=8 wrk_run "$TMP/wrk-big-$r.txt" "$A6_URL/v1/queues/big/tickets"
+    WRK_CONNS=8 wrk_run "$TMP/wrk-small-$r.txt" "$A6_URL/v1/queues/small/tickets"
+    v=$(wrk_pct_ms "$TMP/wrk-big-$r.txt" 99%)
+    jb=$(awk -v a="$jb" -v b="$v" 'BEGIN {print (b + 0 < a + 0) ? b : a}')
+    v=$(wrk_pct_ms "$TMP/wrk-small-$r.txt" 99%)
+    js=$(awk -v a="$js" -v b="$v" 'BEGIN {print (b + 0 < a + 0) ? b : a}')
+  done
+  row join_p99_1M_ms "$jb" "$js" "$(ratio "$jb" "$js")" "— (O(log n): ≈ 1)" "—" "ms" \
+    "join p99 (lower of two wrk runs each) with $nbig waiting vs $nsmall waiting, HTTP through anteroom (Redis store), wrk -c8; $(wrk_rps "$TMP/wrk-big-2.txt") vs $(wrk_rps "$TMP/wrk-small-2.txt") joins/s"
+
+  log "  admission tick cost: ${TICK_SECS}s of ticks admitting ~10 each (admit_per_s 100), timed by Redis SLOWLOG"
+  compose_lua tick
+  local tsha
+  tsha=$(lua_sha tick)
+  [ "$(redis-cli -p "$R6_PORT" script exists "$tsha")" = 1 ] ||
+    die "bench/lib.sh compose_lua no longer builds the server's tick script"
+  redis-cli -p "$R6_PORT" config set slowlog-log-slower-than 0 >/dev/null
+  redis-cli -p "$R6_PORT" config set slowlog-max-len 1000000 >/dev/null
+  redis-cli -p "$R6_PORT" slowlog reset >/dev/null
+  put_queue "$A6_URL" small '{"admit_per_s":100}'
+  put_queue "$A6_URL" big '{"admit_per_s":100}'
+  sleep "$TICK_SECS"
+  put_queue "$A6_URL" small '{"admit_per_s":0}'
+  put_queue "$A6_URL" big '{"admit_per_s":0}'
+  local sb ss
+  sb=$("$BIN/sse-load" slowlog --redis "127.0.0.1:$R6_PORT" --sha "$tsha" --match '{big}' --lat-out "$TMP/tick-big.txt" | grep '^RESULT')
+  ss=$("$BIN/sse-load" slowlog --redis "127.0.0.1:$R6_PORT" --sha "$tsha" --match '{small}' --lat-out "$TMP/tick-small.txt" | grep '^RESULT')
+  local tb ts
+  tb=$(result_field "$sb" p50_us)
+  ts=$(result_field "$ss" p50_us)
+  row tick_cost_1M_us "$tb" "$ts" "$(ratio "$tb" "$ts")" "— (O(log n): ≈ 1)" "—" "µs" \
+    "Redis time of one tick script (median of $(result_field "$sb" n) vs $(result_field "$ss" n) ticks; p99 $(result_field "$sb" p99_us) vs $(result_field "$ss" p99_us) µs) on the queue of $nbig vs $nsmall"
+  plot_cdf "$OUT/tick.png" "Admission tick (Redis script time), queue of $nbig vs $nsmall waiting" \
+    "µs per tick" "$TMP/tick-big.txt" "$nbig waiting" "$TMP/tick-small.txt" "$nsmall waiting"
+
+  # A process that opens a stream on the big queue first loads the line (snapshot script).
+  log "  position index load: a fresh process opens one stream on the big queue"
+  compose_lua snapshot
+  local ssha
+  ssha=$(lua_sha snapshot)
+  redis-cli -p "$R6_PORT" slowlog reset >/dev/null
+  start_anteroom A6b --redis "redis://127.0.0.1:$R6_PORT"
+  local tk
+  tk=$(curl -sf -X POST "$A6b_URL/v1/queues/big/tickets" | sed -n 's/.*"ticket":"\([^"]*\)".*/\1/p')
+  local ttfb
+  ttfb=$(curl -s -o /dev/null --max-time 3 -w '%{time_starttransfer}' "$A6b_URL/v1/queues/big/tickets/$tk/events" || true)
+  sleep 2
+  local sn rs
+  sn=$("$BIN/sse-load" slowlog --redis "127.0.0.1:$R6_PORT" --sha "$ssha" --match '{big}' | grep '^RESULT')
+  rs=$(awk -v u="$(result_field "$sn" max_us)" 'BEGIN {printf "%.1f", u / 1000}')
+  row snapshot_1M_ms "$rs" "—" "—" "—" "—" "ms" \
+    "Redis time of the snapshot script a process runs to load the line of $nbig into its position index (Redis serves nothing else meanwhile); the stream's first byte came after $(awk -v t="$ttfb" 'BEGIN {printf "%.0f", t * 1000}') ms"
+  row redis_bytes_per_ticket "$per" "—" "—" "—" "—" "bytes" \
+    "Redis used_memory growth per waiting ticket, outbox excluded (MEMORY USAGE); of it the wait zset $((mem_wait / nbig)) B and the seen zset $((mem_seen / nbig)) B; each outbox entry not yet deleted/trimmed adds $perob B"
+  stop_pids "$A6b_PID" "$A6_PID" "$R6_PID"
+}
+
+# ---------------------------------------------------------------------------------------------
+# plot_cdf PNG TITLE XLABEL FILE1 LABEL1 FILE2 LABEL2: CDF of sorted values, one per line.
+plot_cdf() {
+  local png=$1 title=$2 xl=$3 f1=$4 l1=$5 f2=$6 l2=$7
+  [ -s "$f1" ] && [ -s "$f2" ] || return 0
+  local n1 n2
+  n1=$(wc -l <"$f1")
+  n2=$(wc -l <"$f2")
+  gnuplot <<EOF || log "gnuplot failed for $png"
+set terminal pngcairo size 900,500 font ",10" noenhanced
+set output "$png"
+set title "$title"
+set xlabel "$xl"
+set ylabel "fraction of samples"
+set grid
+set key bottom right
+set yrange [0:1]
+plot "$f1" using 1:((\$0+1)/$n1) with lines lw 2 title "$l1", \
+     "$f2" using 1:((\$0+1)/$n2) with lines lw 2 title "$l2"
+EOF
+}
+
+# (if, not &&: errexit must stay on inside the benchmark functions)
+if want 1; then bench_join_embedded; fi
+if want 2; then bench_join_redis; fi
+if want 3 || want 4; then bench_fanout; fi
+if want 5; then bench_admission; fi
+if want 6; then bench_million; fi
+
+LOAD_AFTER=$(uptime)
+ELAPSED=$(($(date +%s) - START))
+log "done in ${ELAPSED}s; $LOAD_AFTER"
+
+# ---------------------------------------------------------------------------------------------
+{
+  echo "# anteroom benchmarks — $([ $QUICK = 1 ] && echo "quick run" || echo "full run")"
+  echo
+  echo "- command: \`./dev bench$([ $QUICK = 1 ] && echo " --quick")\` ($ELAPSED s)"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "- machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), open-file limit $(ulimit -n)"
+  echo "- load before: \`$(echo "$LOAD_BEFORE" | sed 's/^ *//')\`"
+  echo "- load after: \`$(echo "$LOAD_AFTER" | sed 's/^ *//')\`"
+  echo "- every server is started by the run on loopback; baselines are measured in the same run on the same machine"
+  echo
+  echo "| figure | anteroom | baseline | ratio | goal | met? |"
+  echo "|---|---|---|---|---|---|"
+  for r in "${ROWS[@]}"; do
+    IFS='|' read -r name a b rt goal met unit note <<<"$r"
+    echo "| $name ($unit) | $a | $b | $rt | $goal | $met |"
+  done
+  echo
+  echo "## What each figure is"
+  echo
+  for r in "${ROWS[@]}"; do
+    IFS='|' read -r name a b rt goal met unit note <<<"$r"
+    echo "- \`$name\`: $note."
+  done
+  echo
+  echo "## Plots"
+  echo
+  for p in fanout admission tick; do
+    [ -f "$OUT/$p.png" ] && echo "![${p}]($p.png)"
+  done
+  echo
+  echo "How each benchmark is run and what it measures: [bench/README.md](../README.md)."
+} >"$OUT/latest.md"
+log "wrote $OUT/latest.md"
