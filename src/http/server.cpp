@@ -7,7 +7,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -28,7 +27,6 @@ namespace json = boost::json;
 using tcp = asio::ip::tcp;
 using bhttp::field;
 using bhttp::verb;
-using namespace asio::experimental::awaitable_operators;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
@@ -198,7 +196,6 @@ Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& h
   m.gauge_fn("http_connections", "Open HTTP connections", [this] { return double(conns_.total()); });
 }
 
-Server::~Server() = default;
 
 uint16_t Server::start() {
   tcp::endpoint ep(asio::ip::make_address(cfg_.host), cfg_.port);
@@ -251,10 +248,15 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     co_return;
   }
+  // The connection's slot is given back when the session ends — or, for an event stream, when
+  // the hub ends the stream that took over the socket.
   struct Release {
     ConnectionLimiter& c;
     std::string ip;
-    ~Release() { c.release(ip); }
+    bool handed_over = false;
+    ~Release() {
+      if (!handed_over) c.release(ip);
+    }
   } release{conns_, ip};
 
   beast::flat_buffer buf;
@@ -306,7 +308,13 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
     auto seg = split_path(r.path);
     if (req.method() == verb::get && seg.size() == 6 && seg[0] == "v1" && seg[1] == "queues" &&
         seg[3] == "tickets" && seg[5] == "events") {
-      co_await serve_events(stream, r, std::string(seg[2]), std::string(seg[4]));
+      // (Arguments are named first: GCC 12 mishandles temporaries inside co_await.)
+      std::function<void()> on_detach = [this, ip, alive = alive_] {
+        if (*alive) conns_.release(ip);
+      };
+      std::string q(seg[2]), t(seg[4]);
+      bool handed = co_await serve_events(stream, r, std::move(q), std::move(t), std::move(on_detach));
+      release.handed_over = handed;
       break;
     }
     Response res = co_await handle(r);
@@ -318,9 +326,12 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
     auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
     if (wec || !keep) break;
   }
+  if (release.handed_over) co_return;  // the socket is the hub's now
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream.close();
 }
+
+Server::~Server() { *alive_ = false; }
 
 asio::awaitable<Server::Response> Server::handle(Request& r) {
   auto seg = split_path(r.path);
@@ -631,10 +642,10 @@ Server::Response Server::metrics_text(Request& r) {
   return res;
 }
 
-// An SSE session: the hub fills the stream; this coroutine writes what is due, and a second
-// one watches the socket so that a client that goes away is noticed at once.
-asio::awaitable<void> Server::serve_events(beast::tcp_stream& stream, Request& r, std::string q,
-                                           std::string t) {
+// An event stream: the hub opens it (current state from the store), then owns the socket and
+// writes every frame itself. Returns true if the connection was handed over.
+asio::awaitable<bool> Server::serve_events(beast::tcp_stream& stream, Request& r, std::string q,
+                                           std::string t, std::function<void()> on_detach) {
   auto write_error = [&](const Error& e) -> asio::awaitable<void> {
     auto res = error_response(e, r.version());
     res.keep_alive(false);
@@ -643,62 +654,29 @@ asio::awaitable<void> Server::serve_events(beast::tcp_stream& stream, Request& r
   };
   if (!rules::valid_queue_name(q)) {
     co_await write_error(err(Errc::invalid_queue_name, "queue names match [a-z0-9][a-z0-9-]{0,63}"));
-    co_return;
+    co_return false;
   }
   if (!rules::valid_ticket_id(t)) {
     co_await write_error(err(Errc::ticket_not_found, "no such ticket in this queue"));
-    co_return;
+    co_return false;
   }
   auto opened = co_await hub_.open(q, t);
   if (!opened) {
     co_await write_error(opened.error());
-    co_return;
+    co_return false;
   }
-  std::shared_ptr<Stream> sp = *opened;
-  struct Closer {
-    Hub& hub;
-    std::shared_ptr<Stream> sp;
-    ~Closer() { hub.close(sp); }
-  } closer{hub_, sp};
-
-  stream.expires_never();
-  auto& sock = stream.socket();
-  std::string out =
+  if (stopping_) {
+    hub_.close(*opened);
+    co_await write_error(err(Errc::over_capacity, "shutting down; retry shortly"));
+    co_return false;
+  }
+  std::string head =
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
       "X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: " +
       std::to_string(cfg_.sse_retry.count()) + "\n\n";
-
-  asio::steady_timer wake(io_);
-  sp->wake = [&wake] { wake.cancel(); };
-
-  auto writer = [&]() -> asio::awaitable<void> {
-    asio::steady_timer deadline(io_);
-    for (;;) {
-      auto hold = sp->drain(out);
-      if (!out.empty()) {
-        deadline.expires_after(cfg_.write_timeout);
-        auto res = co_await (asio::async_write(sock, asio::buffer(out), use_tuple) ||
-                             deadline.async_wait(use_tuple));
-        if (res.index() == 1) co_return;  // the client stopped reading: give up on it
-        if (std::get<0>(std::get<0>(res))) co_return;
-        out.clear();
-      }
-      if (sp->finished()) co_return;
-      if (sp->has_output() && !hold) continue;
-      if (hold) wake.expires_at(*hold);
-      else wake.expires_at(asio::steady_timer::time_point::max());
-      co_await wake.async_wait(use_tuple);
-    }
-  };
-  auto watcher = [&]() -> asio::awaitable<void> {
-    char scratch[512];
-    for (;;) {
-      auto [ec, n] = co_await sock.async_read_some(asio::buffer(scratch), use_tuple);
-      if (ec) co_return;  // the client went away
-    }
-  };
-  co_await (writer() || watcher());
-  sp->wake = nullptr;
+  stream.expires_never();
+  hub_.attach(*opened, stream.release_socket(), std::move(head), std::move(on_detach));
+  co_return true;
 }
 
 }  // namespace anteroom::http

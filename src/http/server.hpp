@@ -10,6 +10,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -64,8 +65,9 @@ class Server {
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket sock);
   boost::asio::awaitable<Response> handle(Request& r);
-  boost::asio::awaitable<void> serve_events(boost::beast::tcp_stream& stream, Request& r,
-                                            std::string q, std::string t);
+  boost::asio::awaitable<bool> serve_events(boost::beast::tcp_stream& stream, Request& r,
+                                            std::string q, std::string t,
+                                            std::function<void()> on_detach);
 
   boost::asio::awaitable<Response> join(Request& r, const std::string& q);
   boost::asio::awaitable<Response> ticket_status(Request& r, const std::string& q,
@@ -93,6 +95,7 @@ class Server {
   RateLimiter join_limiter_;
   std::unordered_set<boost::beast::tcp_stream*> idle_;  // keep-alive connections between requests
   bool stopping_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool ready_ = true;
 
   metrics::Counter& m_requests_;

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 
@@ -56,22 +57,18 @@ struct Hub::View {
 
 // ---- Stream ----
 
-void Stream::queue_frame(std::string f) {
-  if (frames_.empty()) frames_ = std::move(f);
-  else frames_ += f;
-}
+void Stream::notify() { hub_.pump(*this); }
 
-std::optional<Clock::time_point> Stream::drain(std::string& out) {
+bool Stream::drain(std::string& out) {
   out += frames_;
   frames_.clear();
-  if (!position_dirty_) return std::nullopt;
+  if (!position_dirty_) return false;
   auto now = Clock::now();
-  if (position_ > cfg_.near_position && now - position_sent_ < cfg_.far_interval)
-    return position_sent_ + cfg_.far_interval;
+  if (position_ > cfg_.near_position && now - position_sent_ < cfg_.far_interval) return true;
   out += position_frame_;
   position_dirty_ = false;
   position_sent_ = now;
-  return std::nullopt;
+  return false;
 }
 
 // ---- Hub ----
@@ -93,6 +90,7 @@ Hub::Hub(asio::io_context& io, QueueStore& store, const TokenSigner& signer,
   m.gauge_fn("sse_streams", "Open SSE streams", [this] { return double(streams_total_); });
   asio::co_spawn(io_, heartbeat_loop(), asio::detached);
   asio::co_spawn(io_, touch_loop(), asio::detached);
+  asio::co_spawn(io_, hold_loop(), asio::detached);
 }
 
 Hub::~Hub() { *alive_ = false; }
@@ -265,7 +263,7 @@ void Hub::start(View& v, Stream& s, const Ticket& t) {
 
 asio::awaitable<Result<std::shared_ptr<Stream>>> Hub::open(std::string q, std::string t) {
   if (stopping_) co_return err(Errc::over_capacity, "shutting down");
-  std::shared_ptr<Stream> sp(new Stream(q, t, cfg_));
+  std::shared_ptr<Stream> sp(new Stream(*this, q, t, cfg_));
   {
     View& v = view(q);
     v.by_ticket.emplace(t, sp.get());
@@ -302,8 +300,123 @@ void Hub::close(const std::shared_ptr<Stream>& sp) {
       v.by_ticket.erase(i);
       break;
     }
-  sp->wake = nullptr;
+  held_.erase(sp.get());
   --streams_total_;
+}
+
+std::shared_ptr<Stream> Hub::shared(Stream& s) {
+  auto it = views_.find(s.queue_);
+  if (it == views_.end()) return nullptr;
+  auto st = it->second->streams.find(&s);
+  return st == it->second->streams.end() ? nullptr : st->second;
+}
+
+void Hub::attach(const std::shared_ptr<Stream>& sp, asio::ip::tcp::socket sock, std::string head,
+                 std::function<void()> on_detach) {
+  boost::system::error_code ec;
+  sock.non_blocking(true, ec);
+  sp->sock_ = std::make_unique<asio::ip::tcp::socket>(std::move(sock));
+  sp->out_ = std::move(head);
+  sp->on_detach_ = std::move(on_detach);
+  watch_close(sp);
+  pump(*sp);
+}
+
+// Writes what is due: a non-blocking send of everything at once; what the socket does not take
+// goes out with one async write, and later frames wait in frames_ meanwhile.
+void Hub::pump(Stream& s) {
+  if (!s.sock_ || s.closed_ || s.writing_) return;
+  if (s.drain(s.out_)) held_.insert(&s);
+  if (s.out_.empty()) {
+    if (s.finished()) end_stream(s);
+    return;
+  }
+  boost::system::error_code ec;
+  size_t n = s.sock_->write_some(asio::buffer(s.out_), ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    end_stream(s);
+    return;
+  }
+  s.out_.erase(0, n);
+  if (s.out_.empty()) {
+    if (s.finished()) end_stream(s);
+    return;
+  }
+  auto self = shared(s);
+  if (!self) return;
+  s.writing_ = true;
+  s.blocked_since_ = Clock::now();
+  asio::async_write(*s.sock_, asio::buffer(s.out_),
+                    [this, self, alive = alive_](boost::system::error_code ec, size_t) {
+                      if (!*alive) return;
+                      self->writing_ = false;
+                      if (ec) {
+                        end_stream(*self);
+                        return;
+                      }
+                      self->out_.clear();
+                      pump(*self);
+                    });
+}
+
+// A client that goes away is noticed at once: the socket becomes readable (EOF). Clients send
+// nothing on an event stream; anything they do send is read and dropped.
+void Hub::watch_close(std::shared_ptr<Stream> sp) {
+  Stream* s = sp.get();
+  s->sock_->async_wait(asio::socket_base::wait_read,
+                       [this, sp = std::move(sp), alive = alive_](boost::system::error_code ec) {
+                         if (!*alive || sp->closed_) return;
+                         if (ec) {
+                           end_stream(*sp);
+                           return;
+                         }
+                         char buf[256];
+                         boost::system::error_code rec;
+                         size_t n = sp->sock_->read_some(asio::buffer(buf), rec);
+                         if (rec == asio::error::would_block || rec == asio::error::try_again) {
+                           watch_close(sp);
+                           return;
+                         }
+                         if (rec || n == 0) {
+                           end_stream(*sp);
+                           return;
+                         }
+                         watch_close(sp);
+                       });
+}
+
+// Closes the connection and forgets the stream. The removal from the hub's maps is posted, so
+// it is safe from inside a loop over them.
+void Hub::end_stream(Stream& s) {
+  if (s.closed_) return;
+  s.closed_ = true;
+  held_.erase(&s);
+  boost::system::error_code ec;
+  if (s.sock_) {
+    s.sock_->shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    s.sock_->close(ec);
+  }
+  if (auto detach = std::move(s.on_detach_)) detach();
+  if (auto sp = shared(s))
+    asio::post(io_, [this, sp, alive = alive_] {
+      if (*alive) close(sp);
+    });
+}
+
+// Positions held back by the coalescing go out when their second is up.
+asio::awaitable<void> Hub::hold_loop() {
+  auto alive = alive_;
+  asio::steady_timer t(io_);
+  while (*alive && !stopping_) {
+    t.expires_after(std::chrono::milliseconds(50));
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!*alive) co_return;
+    if (held_.empty()) continue;
+    std::vector<Stream*> due(held_.begin(), held_.end());
+    held_.clear();
+    for (Stream* s : due) pump(*s);  // held again if its time has not come
+  }
 }
 
 int64_t Hub::eta(const std::string& q, const QueueConfig& c, int64_t position, Millis now) {
@@ -333,6 +446,7 @@ void Hub::shutdown(std::chrono::milliseconds retry) {
       s->position_dirty_ = false;
       s->notify();
     }
+  held_.clear();
 }
 
 void Hub::resync_all() {
@@ -415,9 +529,14 @@ asio::awaitable<void> Hub::heartbeat_loop() {
     boost::system::error_code ec;
     co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (!*alive || stopping_) co_return;
+    auto now = Clock::now();
     for (auto& [_, v] : views_)
       for (auto& [s, __] : v->streams) {
         if (!s->started_) continue;
+        if (s->writing_ && now - s->blocked_since_ > cfg_.write_timeout) {
+          end_stream(*s);  // it stopped reading: do not hold its data forever
+          continue;
+        }
         s->queue_frame(": hb\n\n");
         s->notify();
       }
