@@ -40,6 +40,7 @@ local function emit(type, id, order, now, exp)
   local seq = redis.call('HINCRBY', K_META, 'seq', 1)
   redis.call('XADD', K_OUTBOX, '*', 'seq', I(seq), 'type', type, 'ticket', id,
              'order', I(order), 'at', I(now), 'exp', I(exp))
+  return seq
 end
 
 local function load_cfg()
