@@ -104,6 +104,9 @@ Config parse(int argc, char** argv) {
       ->envname(env("KAFKA_TOPIC"));
   app.add_option("--kafka-group", c.kafka_group, "Kafka consumer group shared by every process")
       ->envname(env("KAFKA_GROUP"));
+  app.add_option("--kafka-fetch-wait-ms", c.kafka_fetch_wait_ms,
+                 "Longest wait of one Kafka fetch (1..500); a floor on latency with the mock broker")
+      ->envname(env("KAFKA_FETCH_WAIT_MS"));
 
   try {
     app.parse(argc, argv);
@@ -139,6 +142,8 @@ Config parse(int argc, char** argv) {
     fail("--redis must look like redis://HOST:PORT[/DB]");
 
   if (!c.kafka_brokers.empty() && c.redis_url.empty()) fail("--kafka needs --redis");
+  if (c.kafka_fetch_wait_ms < 1 || c.kafka_fetch_wait_ms > 500)
+    fail("--kafka-fetch-wait-ms must be between 1 and 500");
   if (c.kafka_topic.empty() || c.kafka_group.empty()) fail("--kafka-topic and --kafka-group must not be empty");
   if (wh_window_s < 1 || wh_window_s > 604800) fail("--webhook-retry-window-s must be between 1 and 604800");
   if (wh_backoff_max_ms < 100 || wh_backoff_max_ms > 3600000)

@@ -26,6 +26,7 @@ struct Config {
   std::string kafka_brokers;  // the outbox → Kafka → Pub/Sub pipeline (needs redis_url)
   std::string kafka_topic = "queueing-system";
   std::string kafka_group = "queue-event-group";
+  int kafka_fetch_wait_ms = 10;
 };
 
 // Parses argv (+ env + config file). On --help prints usage and exits 0; on invalid settings

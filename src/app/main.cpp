@@ -112,7 +112,8 @@ int main(int argc, char** argv) {
         [&hub](const std::string& q) { hub.resync(q); });
     tailer->start();
   } else if (redis_client) {
-    kafka::KafkaOptions kopts{cfg.kafka_brokers, cfg.kafka_topic, cfg.kafka_group};
+    kafka::KafkaOptions kopts{cfg.kafka_brokers, cfg.kafka_topic, cfg.kafka_group,
+                              cfg.kafka_fetch_wait_ms};
     try {
       relay = std::make_unique<Relay>(io, redis_opts, kopts, cfg.node_id, metrics);
       consumer = std::make_unique<EventConsumer>(io, *redis_client, kopts, cfg.node_id, metrics);

@@ -86,7 +86,7 @@ Hub::Hub(asio::io_context& io, QueueStore& store, const TokenSigner& signer,
       m_admissions_sent_(m.counter("sse_admissions_total", "Admissions told to open streams")),
       m_admit_latency_(m.histogram("admission_to_sse_ms",
                                    "From the admission (store time) to the frame queued on a local stream",
-                                   {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000})) {
+                                   {1, 2, 3, 5, 7.5, 10, 15, 20, 25, 50, 100, 250, 500, 1000, 5000})) {
   m.gauge_fn("sse_streams", "Open SSE streams", [this] { return double(streams_total_); });
   asio::co_spawn(io_, heartbeat_loop(), asio::detached);
   asio::co_spawn(io_, touch_loop(), asio::detached);

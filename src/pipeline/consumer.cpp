@@ -33,7 +33,7 @@ EventConsumer::EventConsumer(asio::io_context& io, redis::RedisClient& redis,
                                 {"auto.offset.reset", "earliest"},
                                 {"session.timeout.ms", "6000"},
                                 {"heartbeat.interval.ms", "500"},
-                                {"fetch.wait.max.ms", "20"},
+                                {"fetch.wait.max.ms", std::to_string(kopts_.fetch_wait_ms)},
                                 {"reconnect.backoff.max.ms", "1000"},  // as the relay's
                                 {"statistics.interval.ms", "0"},
                                 {"log_level", "4"}});

@@ -20,6 +20,9 @@ struct KafkaOptions {
   std::string brokers;
   std::string topic = "queueing-system";
   std::string group = "queue-event-group";
+  // How long a fetch may wait for data. A real broker answers as soon as data arrives; the
+  // librdkafka mock always waits this long, so it is a floor on delivery latency there.
+  int fetch_wait_ms = 10;
 };
 
 // Builds an rd_kafka_conf_t from key/value pairs; the error names the bad setting.
