@@ -49,7 +49,9 @@ class QueueStore {
   // Expires sessions, drops abandoned tickets and admits from the head, per the rules.
   // Safe to call from any number of processes at once. Returns how many events it made.
   virtual Task<int64_t> tick(std::string q, Millis now) = 0;
-  // The waiting line (join orders) and queue info at one seq, for rebuilding a local index.
+  // The waiting line (join orders) and queue info, for rebuilding a local index. The line is
+  // read no earlier than info.seq and may already show later changes; applying every event
+  // after info.seq to it (inserts and removals are idempotent) gives the exact line.
   virtual Task<QueueSnapshot> snapshot(std::string q) = 0;
   // Ready to serve (the backing server answers).
   virtual Task<Ok> ping() = 0;

@@ -15,8 +15,7 @@ using redis::RedisReply;
 using redis::RedisScript;
 
 struct Scripts {
-  RedisScript put_queue, get_queue, close_queue, join, get_ticket, leave, complete, touch, tick,
-      snapshot;
+  RedisScript put_queue, get_queue, close_queue, join, get_ticket, leave, complete, touch, tick;
 };
 
 // Each script is its constants, then lib.lua, then its own file; built once per process.
@@ -31,7 +30,7 @@ const Scripts& scripts() {
     };
     return Scripts{make("put_queue"),  make("get_queue"), make("close_queue"), make("join"),
                    make("get_ticket"), make("leave"),     make("complete"),    make("touch"),
-                   make("tick"),       make("snapshot")};
+                   make("tick")};
   }();
   return s;
 }
@@ -310,21 +309,31 @@ Task<int64_t> RedisStore::tick(std::string q, Millis now) {
   co_return *n;
 }
 
+// Not one script: a line of a million would block Redis for seconds (bench: snapshot_1M_ms).
+// The queue's info (and seq S) comes first, then the line in chunks by join order; a chunk may
+// already show changes made after S, which the caller's replay of the events after S settles
+// (set insertions and removals are idempotent: see QueueSnapshot).
 Task<QueueSnapshot> RedisStore::snapshot(std::string q) {
-  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
-  std::vector<std::string> args{};
-  auto r = co_await run(scripts().snapshot, q, std::move(args));
-  if (!r) co_return r.error();
-  if (r->elements.size() != 3 || !r->elements[2].is_array()) co_return malformed();
-  auto info = parse_info(q, r->elements[1]);
+  auto info = co_await get_queue(q);
   if (!info) co_return info.error();
   QueueSnapshot s;
   s.info = std::move(info).value();
-  s.waiting_orders.reserve(r->elements[2].elements.size());
-  for (auto& o : r->elements[2].elements) {
-    auto v = o.as_int();
-    if (!v) co_return malformed();
-    s.waiting_orders.push_back(static_cast<uint64_t>(*v));
+  s.waiting_orders.reserve(static_cast<size_t>(s.info.stats.waiting));
+  std::string from = "-inf";
+  for (;;) {
+    std::vector<std::string> argv{"ZRANGE", redis_keys::wait(q), from, "+inf", "BYSCORE",
+                                  "LIMIT", "0", std::to_string(kSnapshotChunk), "WITHSCORES"};
+    auto r = co_await client_.command(std::move(argv));
+    if (!r) co_return r.error();
+    if (r->is_error()) co_return reply_error(*r);
+    if (!r->is_array()) co_return malformed();
+    for (size_t i = 1; i < r->elements.size(); i += 2) {
+      auto v = r->elements[i].as_int();
+      if (!v) co_return malformed();
+      s.waiting_orders.push_back(static_cast<uint64_t>(*v));
+    }
+    if (static_cast<int64_t>(r->elements.size() / 2) < kSnapshotChunk) break;
+    from = "(" + std::to_string(s.waiting_orders.back());
   }
   co_return s;
 }

@@ -31,6 +31,8 @@ class RedisStore final : public QueueStore {
  public:
   // Most tickets one tick() ends per step (expire, abandon) and admits.
   static constexpr int64_t kTickBatch = 1000;
+  // Waiting orders read per round trip by snapshot().
+  static constexpr int64_t kSnapshotChunk = 5000;
 
   // Uses a client owned by the caller (several stores and the relay may share one).
   explicit RedisStore(redis::RedisClient& client, StoreLimits limits = {});

@@ -22,7 +22,7 @@
 //       the wait for the next admission tick). Also reads every process's
 //       anteroom_admission_to_sse_ms histogram before and after, and reports the merged delta
 //       (server-side: from the admission's store time to the frame queued on the stream).
-//   sse-load slowlog --redis HOST:PORT --sha SHA [--match TEXT]
+//   sse-load slowlog --redis HOST:PORT (--sha SHA | --command NAME) [--match TEXT]
 //       Durations (µs, server-side) of the EVALSHA SHA calls in Redis' SLOWLOG whose arguments
 //       contain TEXT. (Set slowlog-log-slower-than 0 first.)
 //
@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <numeric>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
@@ -830,7 +831,9 @@ class RespReader {
 
 void run_slowlog(asio::io_context& io, const Options& o, std::string& result) {
   auto url = parse_url(io, o.need("redis"));
-  std::string sha = o.need("sha"), match = o.get("match");
+  // Either EVALSHA of one script (--sha) or every call of one command (--command zrange).
+  std::string sha = o.get("sha"), command = o.get("command"), match = o.get("match");
+  if (sha.empty() == command.empty()) die("slowlog needs --sha or --command");
   tcp::socket s(io);
   s.connect(url.ep);
   std::string cmd = "*3\r\n$7\r\nSLOWLOG\r\n$3\r\nGET\r\n$2\r\n-1\r\n";
@@ -845,7 +848,8 @@ void run_slowlog(asio::io_context& io, const Options& o, std::string& result) {
     if (args.size() < 2) continue;
     std::string c0 = args[0].s;
     for (auto& ch : c0) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (c0 != "evalsha" || args[1].s != sha) continue;
+    if (!sha.empty() && (c0 != "evalsha" || args[1].s != sha)) continue;
+    if (!command.empty() && c0 != command) continue;
     bool hit = match.empty();
     for (auto& a : args) hit = hit || a.s.find(match) != std::string::npos;
     if (hit) us.push_back(static_cast<double>(e.a[2].i));
@@ -855,7 +859,8 @@ void run_slowlog(asio::io_context& io, const Options& o, std::string& result) {
   std::printf("%s us\n", summary("slowlog: ", us).c_str());
   result = "RESULT mode=slowlog n=" + std::to_string(us.size()) + " p50_us=" + fmt(pct(us, 0.5), 1) +
            " p90_us=" + fmt(pct(us, 0.9), 1) + " p99_us=" + fmt(pct(us, 0.99), 1) +
-           " max_us=" + fmt(us.empty() ? NAN : us.back(), 1);
+           " max_us=" + fmt(us.empty() ? NAN : us.back(), 1) +
+           " sum_us=" + fmt(std::accumulate(us.begin(), us.end(), 0.0), 1);
 }
 
 }  // namespace
