@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
   if (redis_client && cfg.kafka_brokers.empty()) {
     tailer = std::make_unique<OutboxTailer>(
         io, redis_opts, bus, metrics, [&hub] { hub.resync_all(); },
-        [&hub](const std::string& q) { hub.resync(q); });
+        [&hub](const std::string& q) { hub.resync_if_known(q); });
     tailer->start();
   } else if (redis_client) {
     kafka::KafkaOptions kopts{cfg.kafka_brokers, cfg.kafka_topic, cfg.kafka_group,

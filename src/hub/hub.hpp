@@ -115,6 +115,11 @@ class Hub final : public EventSink {
   // Resynchronise one queue from the store (also used by the distributed pipeline when its
   // subscription was interrupted).
   void resync(const std::string& queue);
+  // Only if this process already follows the queue (a queue it has not seen yet is loaded when
+  // its first event or stream comes).
+  void resync_if_known(const std::string& queue) {
+    if (views_.count(queue)) resync(queue);
+  }
   // Every queue this process knows (after its event feed was interrupted).
   void resync_all();
 
