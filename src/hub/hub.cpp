@@ -302,6 +302,9 @@ void Hub::close(const std::shared_ptr<Stream>& sp) {
     }
   held_.erase(sp.get());
   --streams_total_;
+  // A stream asked for a queue this process never heard of (e.g. a made-up name): forget the
+  // empty view again, so such requests cost no memory.
+  if (v.streams.empty() && !v.known && v.seq == 0 && !v.loading) views_.erase(it);
 }
 
 std::shared_ptr<Stream> Hub::shared(Stream& s) {
