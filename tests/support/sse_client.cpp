@@ -141,12 +141,7 @@ void SseClient::HandleLine(std::string_view line) {
     ++comments_;
     return;
   }
-  std::string_view name = line, value;
-  if (auto colon = line.find(':'); colon != std::string_view::npos) {
-    name = line.substr(0, colon);
-    value = line.substr(colon + 1);
-    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  }
+  auto [name, value] = SplitSseField(line);
   block_has_fields_ = true;
   if (name == "id") {
     block_.id = value;

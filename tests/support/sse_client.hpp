@@ -18,12 +18,23 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "support/http_client.hpp"
 #include "support/process.hpp"
 
 namespace anteroom::testing {
+
+// One event-stream line "name: value" split per the SSE spec (one optional space after the
+// colon; no colon: the whole line is the name).
+inline std::pair<std::string_view, std::string_view> SplitSseField(std::string_view line) {
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos) return {line, {}};
+  std::string_view value = line.substr(colon + 1);
+  if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  return {line.substr(0, colon), value};
+}
 
 struct SseEvent {
   std::string id;     // the block's `id:` field, "" if none

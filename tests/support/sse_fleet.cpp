@@ -1,5 +1,7 @@
 #include "support/sse_fleet.hpp"
 
+#include "support/sse_client.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -164,12 +166,7 @@ void SseFleet::OnLine(Id id, std::string_view line, SseFrame& block, bool& has_f
     cv_.notify_all();
     return;
   }
-  std::string_view name = line, value;
-  if (auto colon = line.find(':'); colon != std::string_view::npos) {
-    name = line.substr(0, colon);
-    value = line.substr(colon + 1);
-    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  }
+  auto [name, value] = SplitSseField(line);
   has_fields = true;
   if (name == "id")
     block.id = value;
