@@ -169,6 +169,13 @@ Task<QueueInfo> MemoryStore::get_queue(std::string q) {
   co_return info(**qu);
 }
 
+Task<std::vector<std::string>> MemoryStore::queue_names() {
+  std::vector<std::string> out;
+  out.reserve(queues_.size());
+  for (auto& [name, _] : queues_) out.push_back(name);
+  co_return out;
+}
+
 Task<std::vector<QueueInfo>> MemoryStore::list_queues() {
   std::vector<QueueInfo> out;
   out.reserve(queues_.size());

@@ -24,6 +24,7 @@ class MemoryStore final : public QueueStore {
   Task<QueueInfo> put_queue(std::string q, ConfigPatch patch, Millis now) override;
   Task<QueueInfo> get_queue(std::string q) override;
   Task<std::vector<QueueInfo>> list_queues() override;
+  Task<std::vector<std::string>> queue_names() override;
   Task<QueueInfo> close_queue(std::string q, Millis now) override;
   Task<Ticket> join(std::string q, std::string dedupe_key, Millis now) override;
   Task<Ticket> get_ticket(std::string q, std::string id, bool touch, Millis now) override;

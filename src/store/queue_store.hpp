@@ -30,6 +30,8 @@ class QueueStore {
   virtual Task<QueueInfo> put_queue(std::string q, ConfigPatch patch, Millis now) = 0;
   virtual Task<QueueInfo> get_queue(std::string q) = 0;
   virtual Task<std::vector<QueueInfo>> list_queues() = 0;
+  // Just the names, sorted (cheap: what the admission ticker needs every tick).
+  virtual Task<std::vector<std::string>> queue_names() = 0;
   // Ends every waiting ticket (reason closed, one `closed` event); further joins get queue_closed.
   virtual Task<QueueInfo> close_queue(std::string q, Millis now) = 0;
 

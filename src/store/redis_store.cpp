@@ -219,7 +219,7 @@ Task<QueueInfo> RedisStore::get_queue(std::string q) {
   co_return parse_info(q, r->elements[1]);
 }
 
-Task<std::vector<QueueInfo>> RedisStore::list_queues() {
+Task<std::vector<std::string>> RedisStore::queue_names() {
   std::vector<std::string> smembers{"SMEMBERS", std::string(redis_keys::kQueues)};
   auto names = co_await client_.command(std::move(smembers));
   if (!names) co_return names.error();
@@ -227,6 +227,13 @@ Task<std::vector<QueueInfo>> RedisStore::list_queues() {
   std::vector<std::string> sorted;  // MemoryStore lists by name
   for (auto& n : names->elements) sorted.push_back(n.str);
   std::sort(sorted.begin(), sorted.end());
+  co_return sorted;
+}
+
+Task<std::vector<QueueInfo>> RedisStore::list_queues() {
+  auto names = co_await queue_names();
+  if (!names) co_return names.error();
+  std::vector<std::string>& sorted = *names;
   std::vector<QueueInfo> out;
   out.reserve(sorted.size());
   // One script per queue: a queue's keys live in its own slot, so no single script may read

@@ -34,12 +34,12 @@ asio::awaitable<void> Ticker::loop() {
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     if (!*running) co_return;
     Millis now = wall_ms();
-    auto queues = co_await store_.list_queues();
+    auto queues = co_await store_.queue_names();
     if (!*running) co_return;
     if (!queues) continue;  // store unavailable: try again next tick
     // Closed queues too: their active sessions still expire.
     for (auto& q : *queues) {
-      (void)co_await store_.tick(q.name, now);
+      (void)co_await store_.tick(q, now);
       if (!*running) co_return;
     }
     // Never try to catch up a backlog of missed ticks in a burst.

@@ -53,6 +53,8 @@ TEST_P(StoreConformance, PutCreatesThenPatches) {
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].name, "q");
+  ASSERT_TRUE(run(s().put_queue("a", {}, T0)).ok());
+  EXPECT_EQ(run(s().queue_names()).value(), (std::vector<std::string>{"a", "q"}));
 }
 
 TEST_P(StoreConformance, JoinsGetPositionsOneToN) {
