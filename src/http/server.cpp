@@ -165,10 +165,13 @@ struct Server::Request {
   std::string ip;
   std::string_view path, query;
   unsigned version() const { return req.version(); }
-  bool admin_ok(const std::string& token) const {
+  // The 401 for a request without the operator's Bearer token (compared in constant time).
+  std::optional<Response> refuse_non_admin(const std::string& token) const {
     auto b = bearer(req[field::authorization]);
-    return !token.empty() && b.size() == token.size() &&
-           CRYPTO_memcmp(b.data(), token.data(), b.size()) == 0;
+    if (!token.empty() && b.size() == token.size() &&
+        CRYPTO_memcmp(b.data(), token.data(), b.size()) == 0)
+      return std::nullopt;
+    return error_response(err(Errc::unauthorized, "a valid admin token is required"), version());
   }
 };
 
@@ -491,8 +494,7 @@ asio::awaitable<Server::Response> Server::ticket_status(Request& r, const std::s
 asio::awaitable<Server::Response> Server::complete(Request& r, const std::string& q,
                                                    const std::string& id) {
   const unsigned v = r.version();
-  if (!r.admin_ok(cfg_.admin_token))
-    co_return error_response(err(Errc::unauthorized, "a valid admin token is required"), v);
+  if (auto refused = r.refuse_non_admin(cfg_.admin_token)) co_return std::move(*refused);
   if (!rules::valid_ticket_id(id))
     co_return error_response(err(Errc::ticket_not_found, "no such ticket in this queue"), v);
   auto t = co_await store_.complete(q, id, wall_ms());
@@ -562,8 +564,7 @@ std::string Server::queue_json(const QueueInfo& i) {
 
 asio::awaitable<Server::Response> Server::put_queue(Request& r, const std::string& q) {
   const unsigned v = r.version();
-  if (!r.admin_ok(cfg_.admin_token))
-    co_return error_response(err(Errc::unauthorized, "a valid admin token is required"), v);
+  if (auto refused = r.refuse_non_admin(cfg_.admin_token)) co_return std::move(*refused);
   auto patch = parse_patch(r.req.body());
   if (!patch) co_return error_response(patch.error(), v);
   auto before = co_await store_.get_queue(q);
@@ -575,8 +576,7 @@ asio::awaitable<Server::Response> Server::put_queue(Request& r, const std::strin
 
 asio::awaitable<Server::Response> Server::queues(Request& r, const std::string& q, int method) {
   const unsigned v = r.version();
-  if (!r.admin_ok(cfg_.admin_token))
-    co_return error_response(err(Errc::unauthorized, "a valid admin token is required"), v);
+  if (auto refused = r.refuse_non_admin(cfg_.admin_token)) co_return std::move(*refused);
   if (q.empty()) {
     auto all = co_await store_.list_queues();
     if (!all) co_return error_response(all.error(), v);
@@ -598,8 +598,7 @@ asio::awaitable<Server::Response> Server::queues(Request& r, const std::string& 
 asio::awaitable<Server::Response> Server::dead_letters(Request& r, const std::string& q,
                                                        bool redrive) {
   const unsigned v = r.version();
-  if (!r.admin_ok(cfg_.admin_token))
-    co_return error_response(err(Errc::unauthorized, "a valid admin token is required"), v);
+  if (auto refused = r.refuse_non_admin(cfg_.admin_token)) co_return std::move(*refused);
   auto qi = co_await store_.get_queue(q);
   if (!qi) co_return error_response(qi.error(), v);
   if (!jobs_) co_return json_response(bhttp::status::ok, redrive ? R"({"redriven":0})" : R"({"dead":[]})", v);

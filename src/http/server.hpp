@@ -55,9 +55,6 @@ class Server {
   void stop();
   int64_t connections() const { return conns_.total(); }
 
-  // Readiness (the store answers).
-  bool ready() const { return ready_; }
-  void set_ready(bool r) { ready_ = r; }
 
  private:
   struct Request;
@@ -96,7 +93,6 @@ class Server {
   std::unordered_set<boost::beast::tcp_stream*> idle_;  // keep-alive connections between requests
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  bool ready_ = true;
 
   metrics::Counter& m_requests_;
   metrics::Counter& m_joins_;

@@ -110,7 +110,6 @@ class Hub final : public EventSink {
 
   // Graceful shutdown: every stream gets `retry: <ms>` and is finished.
   void shutdown(std::chrono::milliseconds retry);
-  size_t stream_count() const { return streams_total_; }
 
   // Resynchronise one queue from the store (also used by the distributed pipeline when its
   // subscription was interrupted).

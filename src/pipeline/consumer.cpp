@@ -62,12 +62,10 @@ void EventConsumer::on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   self->m_rebalances_.inc();
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     rd_kafka_assign(rk, parts);
-    self->assigned_ = parts->cnt;
     self->m_assigned_.set(parts->cnt);
     spdlog::info("consumer: assigned {} partitions", parts->cnt);
   } else {
     rd_kafka_assign(rk, nullptr);
-    self->assigned_ = 0;
     self->m_assigned_.set(0);
   }
 }

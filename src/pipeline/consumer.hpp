@@ -35,8 +35,6 @@ class EventConsumer {
   // Also hands each consumed event to `hook` (webhooks) and waits until it succeeded before the
   // offset is stored: a crash replays the event, whose consumers drop what they took in before.
   void on_event(std::function<boost::asio::awaitable<Status>(Event)> hook) { hook_ = std::move(hook); }
-  // Partitions currently assigned to this member.
-  int assigned() const { return assigned_; }
 
  private:
   boost::asio::awaitable<void> loop();
@@ -50,7 +48,6 @@ class EventConsumer {
   rd_kafka_t* rk_ = nullptr;
   std::unique_ptr<kafka::QueueWaker> waker_;
   std::shared_ptr<bool> running_ = std::make_shared<bool>(false);
-  int assigned_ = 0;
   std::function<boost::asio::awaitable<Status>(Event)> hook_;
   bool closed_ = false;
   metrics::Counter& m_consumed_;

@@ -61,8 +61,6 @@ PubSubFeed::PubSubFeed(asio::io_context& io, redis::RedisOptions opts, std::stri
 
 PubSubFeed::~PubSubFeed() { stop(); }
 
-bool PubSubFeed::subscribed() const { return conn_ && conn_->subscribed && !conn_->dead; }
-
 void PubSubFeed::start() {
   *running_ = true;
   asio::co_spawn(io_, loop(), asio::detached);

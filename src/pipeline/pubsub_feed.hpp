@@ -25,7 +25,6 @@ class PubSubFeed {
   ~PubSubFeed();
   void start();
   void stop();
-  bool subscribed() const;
   // Called from the hiredis callback with one message's payload.
   void deliver(std::string_view payload);
 
