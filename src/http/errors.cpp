@@ -51,18 +51,17 @@ std::string_view code_of(Errc c) {
   return "internal";
 }
 
-Response error_response(const Error& e, unsigned version) {
-  Response res{status_of(e.code), version};
-  res.set(bhttp::field::content_type, "application/json");
-  res.set(bhttp::field::cache_control, "no-store");
-  if (e.code == Errc::rate_limited) res.set(bhttp::field::retry_after, "1");
-  if (e.code == Errc::over_capacity || e.code == Errc::unavailable)
-    res.set(bhttp::field::retry_after, "2");
+HttpResponse error_response(const Error& e) {
+  HttpResponse res;
+  res.status = status_of(e.code);
+  res.content_type = "application/json";
+  res.cache_control = "no-store";
+  if (e.code == Errc::rate_limited) res.set("Retry-After", "1");
+  if (e.code == Errc::over_capacity || e.code == Errc::unavailable) res.set("Retry-After", "2");
   boost::json::object o;
   o["error"] = code_of(e.code);
   o["message"] = e.message;
-  res.body() = boost::json::serialize(o);
-  res.prepare_payload();
+  res.body = boost::json::serialize(o);
   return res;
 }
 

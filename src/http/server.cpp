@@ -11,7 +11,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -22,18 +21,27 @@
 namespace anteroom::http {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace json = boost::json;
 using tcp = asio::ip::tcp;
-using bhttp::field;
 using bhttp::verb;
+using Clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
 
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> out;
+// The segments of a path, without allocating; more than kMax segments match no route.
+struct Segments {
+  static constexpr size_t kMax = 8;
+  std::string_view s[kMax];
+  size_t n = 0;
+  size_t size() const { return n; }
+  bool empty() const { return n == 0; }
+  std::string_view operator[](size_t i) const { return s[i]; }
+};
+
+Segments split_path(std::string_view path) {
+  Segments out;
   size_t i = 0;
   while (i < path.size()) {
     if (path[i] == '/') {
@@ -42,7 +50,8 @@ std::vector<std::string_view> split_path(std::string_view path) {
     }
     size_t j = path.find('/', i);
     if (j == std::string_view::npos) j = path.size();
-    out.push_back(path.substr(i, j - i));
+    if (out.n == Segments::kMax) return Segments{{""}, 1};  // too deep: one segment no route has
+    out.s[out.n++] = path.substr(i, j - i);
     i = j;
   }
   return out;
@@ -80,11 +89,12 @@ std::string_view bearer(std::string_view auth) {
   return {};
 }
 
-Response json_response(bhttp::status st, std::string body, unsigned version) {
-  Response res{st, version};
-  res.set(field::content_type, "application/json");
-  res.set(field::cache_control, "no-store");
-  res.body() = std::move(body);
+HttpResponse json_response(bhttp::status st, std::string body) {
+  HttpResponse res;
+  res.status = st;
+  res.content_type = "application/json";
+  res.cache_control = "no-store";
+  res.body = std::move(body);
   return res;
 }
 
@@ -161,18 +171,25 @@ Result<ConfigPatch> parse_patch(const std::string& body) {
 }  // namespace
 
 struct Server::Request {
-  bhttp::request<bhttp::string_body>& req;
+  const HttpRequest& req;
   std::string ip;
   std::string_view path, query;
-  unsigned version() const { return req.version(); }
+  unsigned version() const { return req.version; }
   // The 401 for a request without the operator's Bearer token (compared in constant time).
   std::optional<Response> refuse_non_admin(const std::string& token) const {
-    auto b = bearer(req[field::authorization]);
+    auto b = bearer(req.header("Authorization"));
     if (!token.empty() && b.size() == token.size() &&
         CRYPTO_memcmp(b.data(), token.data(), b.size()) == 0)
       return std::nullopt;
-    return error_response(err(Errc::unauthorized, "a valid admin token is required"), version());
+    return error_response(err(Errc::unauthorized, "a valid admin token is required"));
   }
+};
+
+// A running session, seen by the sweeper (deadlines) and by stop() (idle keep-alives).
+struct Server::Conn {
+  tcp::socket sock;
+  Clock::time_point deadline = Clock::time_point::max();
+  bool idle = false;  // waiting for the first byte of a request
 };
 
 Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& hub,
@@ -185,6 +202,7 @@ Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& h
       metrics_(m),
       jobs_(jobs),
       acceptor_(io),
+      sweeper_(io),
       conns_(cfg_.max_connections, cfg_.max_conns_per_ip),
       join_limiter_(cfg_.join_rate_per_ip, cfg_.join_burst_per_ip),
       m_requests_(m.counter("http_requests_total", "HTTP requests handled")),
@@ -207,6 +225,7 @@ uint16_t Server::start() {
   acceptor_.bind(ep);
   acceptor_.listen(asio::socket_base::max_listen_connections);
   asio::co_spawn(io_, accept_loop(), asio::detached);
+  asio::co_spawn(io_, sweep_loop(), asio::detached);
   return acceptor_.local_endpoint().port();
 }
 
@@ -214,8 +233,8 @@ void Server::stop() {
   stopping_ = true;
   boost::system::error_code ec;
   acceptor_.close(ec);
-  for (auto* s : idle_) s->socket().close(ec);
-  idle_.clear();
+  for (auto* c : live_)
+    if (c->idle) c->sock.close(ec);
   hub_.shutdown(std::chrono::milliseconds(1000));
 }
 
@@ -234,113 +253,159 @@ asio::awaitable<void> Server::accept_loop() {
   }
 }
 
+// Once a second, closes the sessions past their deadline (a read or write that took too long):
+// one timer for all connections instead of one per request.
+asio::awaitable<void> Server::sweep_loop() {
+  while (!stopping_ || !live_.empty()) {
+    sweeper_.expires_after(std::chrono::seconds(1));
+    co_await sweeper_.async_wait(use_tuple);
+    auto now = Clock::now();
+    boost::system::error_code ec;
+    for (auto* c : live_)
+      if (c->deadline < now) c->sock.close(ec);
+  }
+}
+
+// Writes all of `bytes`: straight away if the socket takes them (the usual case), else waiting
+// under the write deadline. False if the connection is gone.
+asio::awaitable<bool> Server::send(Conn& c, std::string_view bytes) {
+  boost::system::error_code ec;
+  size_t n = c.sock.write_some(asio::buffer(bytes.data(), bytes.size()), ec);
+  if (ec == asio::error::would_block) n = 0, ec = {};
+  if (ec) co_return false;
+  if (n == bytes.size()) co_return true;
+  c.deadline = Clock::now() + cfg_.write_timeout;
+  auto [wec, wn] = co_await asio::async_write(c.sock, asio::buffer(bytes.data() + n, bytes.size() - n), use_tuple);
+  c.deadline = Clock::time_point::max();
+  co_return !wec;
+}
+
 asio::awaitable<void> Server::session(tcp::socket sock) {
   boost::system::error_code ec;
   auto remote = sock.remote_endpoint(ec);
   if (ec) co_return;
   std::string ip = remote.address().to_string();
   sock.set_option(tcp::no_delay(true), ec);
-  beast::tcp_stream stream(std::move(sock));
+  sock.non_blocking(true, ec);
+  Conn conn{std::move(sock)};
+  std::string out;  // serialized responses
 
   if (!conns_.acquire(ip)) {
     m_rej_conn_.inc();
     auto res = error_response(err(Errc::over_capacity, "too many connections; retry shortly"));
-    res.keep_alive(false);
-    stream.expires_after(std::chrono::seconds(5));
-    co_await bhttp::async_write(stream, res, use_tuple);
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    serialize(res, 11, false, false, out);
+    live_.insert(&conn);
+    co_await send(conn, out);
+    live_.erase(&conn);
+    conn.sock.shutdown(tcp::socket::shutdown_send, ec);
     co_return;
   }
   // The connection's slot is given back when the session ends — or, for an event stream, when
   // the hub ends the stream that took over the socket.
   struct Release {
     ConnectionLimiter& c;
+    std::unordered_set<Conn*>& live;
+    Conn* conn;
     std::string ip;
     bool handed_over = false;
     ~Release() {
+      live.erase(conn);
       if (!handed_over) c.release(ip);
     }
-  } release{conns_, ip};
+  } release{conns_, live_, &conn, ip};
+  live_.insert(&conn);
 
-  beast::flat_buffer buf;
+  const WireLimits limits{cfg_.max_header_bytes, cfg_.max_body_bytes};
+  std::string buf(1024, '\0');  // bytes read; [0, have) are unparsed requests
+  size_t have = 0;
+  HttpRequest req;
   for (;;) {
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(cfg_.max_header_bytes));
-    parser.body_limit(cfg_.max_body_bytes);
-    stream.expires_after(cfg_.idle_timeout);
-    idle_.insert(&stream);
-    auto [rec, n] = co_await bhttp::async_read(stream, buf, parser, use_tuple);
-    idle_.erase(&stream);
-    if (rec) {
-      std::optional<Error> e;
-      if (rec == bhttp::error::header_limit) {
-        m_rej_header_.inc();
-        e = err(Errc::headers_too_large, "request headers exceed the limit");
-      } else if (rec == bhttp::error::body_limit) {
-        m_rej_body_.inc();
-        e = err(Errc::payload_too_large, "request body exceeds the limit");
-      } else if (rec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() &&
-                 rec != bhttp::error::end_of_stream && rec != bhttp::error::partial_message) {
-        m_bad_requests_.inc();
-        e = err(Errc::bad_request, "malformed HTTP request: " + rec.message());
+    // Read until one whole request is buffered (often it already is: pipelining).
+    conn.deadline = Clock::now() + cfg_.idle_timeout;
+    ParseOutcome parsed;
+    bool sent_continue = false;
+    for (;;) {
+      parsed = parse_request(std::string_view(buf.data(), have), limits, req);
+      if (parsed.state != ParseOutcome::incomplete) break;
+      if (parsed.headers_done && req.expect_continue && !sent_continue) {
+        sent_continue = true;
+        if (!co_await send(conn, "HTTP/1.1 100 Continue\r\n\r\n")) break;
       }
-      if (e && !stopping_) {
-        auto res = error_response(*e);
-        res.keep_alive(false);
-        stream.expires_after(cfg_.write_timeout);
-        co_await bhttp::async_write(stream, res, use_tuple);
+      if (have == buf.size()) {
+        if (buf.size() >= max_request_bytes(limits)) {
+          parsed = ParseOutcome{ParseOutcome::failed, 0, false,
+                                err(Errc::payload_too_large, "request body exceeds the limit")};
+          break;
+        }
+        buf.resize(std::min(buf.size() * 2, max_request_bytes(limits)));
+      }
+      conn.idle = have == 0;
+      auto [rec, n] = co_await conn.sock.async_read_some(asio::buffer(buf.data() + have, buf.size() - have), use_tuple);
+      conn.idle = false;
+      if (rec) break;  // closed, reset, or closed by the sweeper / stop()
+      have += n;
+    }
+    if (parsed.state == ParseOutcome::incomplete) break;
+    if (parsed.state == ParseOutcome::failed) {
+      if (parsed.error->code == Errc::headers_too_large) m_rej_header_.inc();
+      else if (parsed.error->code == Errc::payload_too_large) m_rej_body_.inc();
+      else m_bad_requests_.inc();
+      if (!stopping_) {
+        out.clear();
+        serialize(error_response(*parsed.error), 11, false, false, out);
+        co_await send(conn, out);
       }
       break;
     }
-    auto& req = parser.get();
+    conn.deadline = Clock::time_point::max();  // handling: the store has its own timeouts
     std::string client = ip;
     if (cfg_.trust_proxy) {
-      if (auto h = req["X-Real-IP"]; !h.empty()) client = std::string(h);
-      else if (auto x = req["X-Forwarded-For"]; !x.empty()) {
+      if (auto h = req.header("X-Real-IP"); !h.empty()) client = std::string(h);
+      else if (auto x = req.header("X-Forwarded-For"); !x.empty()) {
         auto last = x.substr(x.rfind(',') == std::string_view::npos ? 0 : x.rfind(',') + 1);
         while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
         client = std::string(last);
       }
     }
-    std::string_view target = req.target();
+    std::string_view target = req.target;
     auto qm = target.find('?');
     Request r{req, client, target.substr(0, qm),
               qm == std::string_view::npos ? std::string_view{} : target.substr(qm + 1)};
     m_requests_.inc();
 
     auto seg = split_path(r.path);
-    if (req.method() == verb::get && seg.size() == 6 && seg[0] == "v1" && seg[1] == "queues" &&
+    if (req.method == verb::get && seg.size() == 6 && seg[0] == "v1" && seg[1] == "queues" &&
         seg[3] == "tickets" && seg[5] == "events") {
       // (Arguments are named first: GCC 12 mishandles temporaries inside co_await.)
       std::function<void()> on_detach = [this, ip, alive = alive_] {
         if (*alive) conns_.release(ip);
       };
       std::string q(seg[2]), t(seg[4]);
-      bool handed = co_await serve_events(stream, r, std::move(q), std::move(t), std::move(on_detach));
+      bool handed = co_await serve_events(conn, r, std::move(q), std::move(t), std::move(on_detach));
       release.handed_over = handed;
       break;
     }
     Response res = co_await handle(r);
-    if (static_cast<unsigned>(res.result()) >= 400) m_bad_requests_.inc();
-    bool keep = req.keep_alive() && !stopping_;
-    res.keep_alive(keep);
-    res.prepare_payload();
-    stream.expires_after(cfg_.write_timeout);
-    auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
-    if (wec || !keep) break;
+    if (static_cast<unsigned>(res.status) >= 400) m_bad_requests_.inc();
+    bool keep = req.keep_alive && !stopping_;
+    out.clear();
+    serialize(res, req.version, keep, req.method == verb::head, out);
+    if (!co_await send(conn, out) || !keep) break;
+    // The next pipelined request (if any) moves to the front.
+    have -= parsed.consumed;
+    if (have) std::memmove(buf.data(), buf.data() + parsed.consumed, have);
   }
   if (release.handed_over) co_return;  // the socket is the hub's now
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.close();
+  conn.sock.shutdown(tcp::socket::shutdown_send, ec);
+  conn.sock.close(ec);
 }
 
 Server::~Server() { *alive_ = false; }
 
 asio::awaitable<Server::Response> Server::handle(Request& r) {
   auto seg = split_path(r.path);
-  auto m = r.req.method();
-  const unsigned v = r.version();
-  auto fail = [&](Errc c, std::string msg) { return error_response(err(c, std::move(msg)), v); };
+  auto m = r.req.method;
+  auto fail = [&](Errc c, std::string msg) { return error_response(err(c, std::move(msg))); };
   auto not_allowed = [&] { return fail(Errc::method_not_allowed, "method not allowed here"); };
 
   if (seg.empty()) {
@@ -362,7 +427,7 @@ asio::awaitable<Server::Response> Server::handle(Request& r) {
       auto p = co_await store_.ping();
       if (!p || stopping_) co_return fail(Errc::unavailable, stopping_ ? "shutting down" : p.error().message);
     }
-    co_return json_response(bhttp::status::ok, R"({"status":"ok"})", v);
+    co_return json_response(bhttp::status::ok, R"({"status":"ok"})");
   }
   if (seg.size() >= 2 && seg[0] == "v1" && seg[1] == "verify" && seg.size() == 2) {
     if (m != verb::get && m != verb::head) co_return not_allowed();
@@ -441,92 +506,89 @@ asio::awaitable<std::string> Server::ticket_json(const Ticket& t) {
 }
 
 asio::awaitable<Server::Response> Server::join(Request& r, const std::string& q) {
-  const unsigned v = r.version();
   if (!join_limiter_.allow(r.ip, wall_ms())) {
     m_rej_rate_.inc();
-    co_return error_response(err(Errc::rate_limited, "too many joins from this address; retry shortly"), v);
+    co_return error_response(err(Errc::rate_limited, "too many joins from this address; retry shortly"));
   }
   std::string key;
-  const auto& body = r.req.body();
+  const auto& body = r.req.body;
   if (!body.empty()) {
     boost::system::error_code ec;
     json::value j = json::parse(body, ec);
-    if (ec) co_return error_response(bad_json("the body is not valid JSON: " + ec.message()), v);
-    if (!j.is_object()) co_return error_response(err(Errc::bad_request, "the body must be a JSON object"), v);
+    if (ec) co_return error_response(bad_json("the body is not valid JSON: " + ec.message()));
+    if (!j.is_object()) co_return error_response(err(Errc::bad_request, "the body must be a JSON object"));
     for (auto& [k, val] : j.as_object()) {
       if (k != "user")
-        co_return error_response(err(Errc::bad_request, "unknown field '" + std::string(k) + "'"), v);
+        co_return error_response(err(Errc::bad_request, "unknown field '" + std::string(k) + "'"));
       if (!val.is_string() || val.as_string().empty() || val.as_string().size() > rules::kMaxUserKey)
-        co_return error_response(err(Errc::bad_request, "user must be a string of 1 to 256 characters"), v);
+        co_return error_response(err(Errc::bad_request, "user must be a string of 1 to 256 characters"));
       key = "u:" + std::string(val.as_string());
     }
   }
   if (key.empty()) {
-    auto ik = r.req["Idempotency-Key"];
+    auto ik = r.req.header("Idempotency-Key");
     if (ik.size() > rules::kMaxUserKey)
-      co_return error_response(err(Errc::bad_request, "Idempotency-Key is longer than 256 characters"), v);
+      co_return error_response(err(Errc::bad_request, "Idempotency-Key is longer than 256 characters"));
     if (!ik.empty()) key = "k:" + std::string(ik);
   }
   auto t = co_await store_.join(q, key, wall_ms());
-  if (!t) co_return error_response(t.error(), v);
+  if (!t) co_return error_response(t.error());
   if (t->created) m_joins_.inc();
   std::string out = co_await ticket_json(*t);
   out.pop_back();  // add events_url to the object
   out += ",\"events_url\":\"/v1/queues/" + q + "/tickets/" + t->id + "/events\"}";
-  auto res = json_response(t->created ? bhttp::status::created : bhttp::status::ok, std::move(out), v);
-  res.set(field::location, "/v1/queues/" + q + "/tickets/" + t->id);
+  auto res = json_response(t->created ? bhttp::status::created : bhttp::status::ok, std::move(out));
+  res.set("Location", "/v1/queues/" + q + "/tickets/" + t->id);
   co_return res;
 }
 
 asio::awaitable<Server::Response> Server::ticket_status(Request& r, const std::string& q,
                                                         const std::string& id, int method) {
-  const unsigned v = r.version();
   if (!rules::valid_ticket_id(id))
-    co_return error_response(err(Errc::ticket_not_found, "no such ticket in this queue"), v);
+    co_return error_response(err(Errc::ticket_not_found, "no such ticket in this queue"));
   // (GCC 12 miscompiles co_await inside ?:, hence the plain if.)
   Result<Ticket> t = err(Errc::internal, "unreached");
   if (method == 0) t = co_await store_.get_ticket(q, id, true, wall_ms());
   else t = co_await store_.leave(q, id, wall_ms());
-  if (!t) co_return error_response(t.error(), v);
-  co_return json_response(bhttp::status::ok, co_await ticket_json(*t), v);
+  if (!t) co_return error_response(t.error());
+  co_return json_response(bhttp::status::ok, co_await ticket_json(*t));
 }
 
 asio::awaitable<Server::Response> Server::complete(Request& r, const std::string& q,
                                                    const std::string& id) {
-  const unsigned v = r.version();
   if (auto refused = r.refuse_non_admin(cfg_.admin_token)) co_return std::move(*refused);
   if (!rules::valid_ticket_id(id))
-    co_return error_response(err(Errc::ticket_not_found, "no such ticket in this queue"), v);
+    co_return error_response(err(Errc::ticket_not_found, "no such ticket in this queue"));
   auto t = co_await store_.complete(q, id, wall_ms());
-  if (!t) co_return error_response(t.error(), v);
-  co_return json_response(bhttp::status::ok, co_await ticket_json(*t), v);
+  if (!t) co_return error_response(t.error());
+  co_return json_response(bhttp::status::ok, co_await ticket_json(*t));
 }
 
 asio::awaitable<Server::Response> Server::verify(Request& r) {
-  const unsigned v = r.version();
   auto refuse = [&](std::string why) {
     m_verify_refused_.inc();
-    return error_response(err(Errc::invalid_token, std::move(why)), v);
+    return error_response(err(Errc::invalid_token, std::move(why)));
   };
-  std::string token(bearer(r.req[field::authorization]));
-  if (token.empty()) token = cookie(r.req[field::cookie], "anteroom_token");
+  std::string token(bearer(r.req.header("Authorization")));
+  if (token.empty()) token = cookie(r.req.header("Cookie"), "anteroom_token");
   if (token.empty()) co_return refuse("no admission token (cookie anteroom_token or Bearer)");
   auto claims = signer_.verify(token, wall_ms() / 1000);
   if (!claims) co_return refuse(claims.error().message);
   std::string expect = query_param(r.query, "queue");
-  if (expect.empty()) expect = std::string(r.req["X-Anteroom-Expect-Queue"]);
+  if (expect.empty()) expect = std::string(r.req.header("X-Anteroom-Expect-Queue"));
   if (!expect.empty() && expect != claims->queue) co_return refuse("token is for another queue");
   auto t = co_await store_.get_ticket(claims->queue, claims->ticket, false, wall_ms());
   if (!t) {
-    if (t.error().code == Errc::unavailable) co_return error_response(t.error(), v);
+    if (t.error().code == Errc::unavailable) co_return error_response(t.error());
     co_return refuse("the admission is unknown");
   }
   if (t->state != TicketState::active) co_return refuse("the session has ended");
   m_verify_ok_.inc();
-  Response res{bhttp::status::no_content, v};
+  Response res;
+  res.status = bhttp::status::no_content;
   res.set("X-Anteroom-Queue", claims->queue);
   res.set("X-Anteroom-Ticket", claims->ticket);
-  res.set(field::cache_control, "no-store");
+  res.cache_control = "no-store";
   co_return res;
 }
 
@@ -563,52 +625,49 @@ std::string Server::queue_json(const QueueInfo& i) {
 }
 
 asio::awaitable<Server::Response> Server::put_queue(Request& r, const std::string& q) {
-  const unsigned v = r.version();
   if (auto refused = r.refuse_non_admin(cfg_.admin_token)) co_return std::move(*refused);
-  auto patch = parse_patch(r.req.body());
-  if (!patch) co_return error_response(patch.error(), v);
+  auto patch = parse_patch(r.req.body);
+  if (!patch) co_return error_response(patch.error());
   auto before = co_await store_.get_queue(q);
   bool existed = before.ok();
   auto i = co_await store_.put_queue(q, *patch, wall_ms());
-  if (!i) co_return error_response(i.error(), v);
-  co_return json_response(existed ? bhttp::status::ok : bhttp::status::created, queue_json(*i), v);
+  if (!i) co_return error_response(i.error());
+  co_return json_response(existed ? bhttp::status::ok : bhttp::status::created, queue_json(*i));
 }
 
 asio::awaitable<Server::Response> Server::queues(Request& r, const std::string& q, int method) {
-  const unsigned v = r.version();
   if (auto refused = r.refuse_non_admin(cfg_.admin_token)) co_return std::move(*refused);
   if (q.empty()) {
     auto all = co_await store_.list_queues();
-    if (!all) co_return error_response(all.error(), v);
+    if (!all) co_return error_response(all.error());
     std::string out = "{\"queues\":[";
     for (size_t k = 0; k < all->size(); ++k) {
       if (k) out += ',';
       out += queue_json((*all)[k]);
     }
     out += "]}";
-    co_return json_response(bhttp::status::ok, std::move(out), v);
+    co_return json_response(bhttp::status::ok, std::move(out));
   }
   Result<QueueInfo> i = err(Errc::internal, "unreached");
   if (method == 1) i = co_await store_.get_queue(q);
   else i = co_await store_.close_queue(q, wall_ms());
-  if (!i) co_return error_response(i.error(), v);
-  co_return json_response(bhttp::status::ok, queue_json(*i), v);
+  if (!i) co_return error_response(i.error());
+  co_return json_response(bhttp::status::ok, queue_json(*i));
 }
 
 asio::awaitable<Server::Response> Server::dead_letters(Request& r, const std::string& q,
                                                        bool redrive) {
-  const unsigned v = r.version();
   if (auto refused = r.refuse_non_admin(cfg_.admin_token)) co_return std::move(*refused);
   auto qi = co_await store_.get_queue(q);
-  if (!qi) co_return error_response(qi.error(), v);
-  if (!jobs_) co_return json_response(bhttp::status::ok, redrive ? R"({"redriven":0})" : R"({"dead":[]})", v);
+  if (!qi) co_return error_response(qi.error());
+  if (!jobs_) co_return json_response(bhttp::status::ok, redrive ? R"({"redriven":0})" : R"({"dead":[]})");
   if (redrive) {
     auto n = co_await jobs_->redrive(q, wall_ms());
-    if (!n) co_return error_response(n.error(), v);
-    co_return json_response(bhttp::status::ok, "{\"redriven\":" + std::to_string(*n) + "}", v);
+    if (!n) co_return error_response(n.error());
+    co_return json_response(bhttp::status::ok, "{\"redriven\":" + std::to_string(*n) + "}");
   }
   auto dead = co_await jobs_->dead(q);
-  if (!dead) co_return error_response(dead.error(), v);
+  if (!dead) co_return error_response(dead.error());
   json::array list;
   for (auto& j : *dead) {
     boost::system::error_code ec;
@@ -619,37 +678,36 @@ asio::awaitable<Server::Response> Server::dead_letters(Request& r, const std::st
                                 {"last_error", j.last_error},
                                 {"body", json::parse(j.body, ec)}});
   }
-  co_return json_response(bhttp::status::ok, json::serialize(json::object{{"dead", std::move(list)}}), v);
+  co_return json_response(bhttp::status::ok, json::serialize(json::object{{"dead", std::move(list)}}));
 }
 
 Server::Response Server::page(Request& r, const std::string& q) {
-  Response res{bhttp::status::ok, r.version()};
-  res.set(field::content_type, "text/html; charset=utf-8");
-  res.set(field::cache_control, "no-cache");
+  Response res;
+  res.content_type = "text/html; charset=utf-8";
+  res.cache_control = "no-cache";
   // The same policy as the page's own <meta> (web/index.html): inline code, same-origin API.
   res.set("Content-Security-Policy",
           "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
           "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'");
-  if (r.req.method() != verb::head) res.body() = render_page(q);
+  res.body = render_page(q);  // (a HEAD gets its length, not its bytes)
   return res;
 }
 
 Server::Response Server::metrics_text(Request& r) {
-  Response res{bhttp::status::ok, r.version()};
-  res.set(field::content_type, "text/plain; version=0.0.4");
-  res.body() = metrics_.render();
+  Response res;
+  res.content_type = "text/plain; version=0.0.4";
+  res.body = metrics_.render();
   return res;
 }
 
 // An event stream: the hub opens it (current state from the store), then owns the socket and
 // writes every frame itself. Returns true if the connection was handed over.
-asio::awaitable<bool> Server::serve_events(beast::tcp_stream& stream, Request& r, std::string q,
-                                           std::string t, std::function<void()> on_detach) {
+asio::awaitable<bool> Server::serve_events(Conn& c, Request& r, std::string q, std::string t,
+                                           std::function<void()> on_detach) {
   auto write_error = [&](const Error& e) -> asio::awaitable<void> {
-    auto res = error_response(e, r.version());
-    res.keep_alive(false);
-    stream.expires_after(cfg_.write_timeout);
-    co_await bhttp::async_write(stream, res, use_tuple);
+    std::string out;
+    serialize(error_response(e), r.version(), false, false, out);
+    co_await send(c, out);
   };
   if (!rules::valid_queue_name(q)) {
     co_await write_error(err(Errc::invalid_queue_name, "queue names match [a-z0-9][a-z0-9-]{0,63}"));
@@ -673,8 +731,7 @@ asio::awaitable<bool> Server::serve_events(beast::tcp_stream& stream, Request& r
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
       "X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: " +
       std::to_string(cfg_.sse_retry.count()) + "\n\n";
-  stream.expires_never();
-  hub_.attach(*opened, stream.release_socket(), std::move(head), std::move(on_detach));
+  hub_.attach(*opened, std::move(c.sock), std::move(head), std::move(on_detach));
   co_return true;
 }
 

@@ -1,14 +1,13 @@
 #pragma once
 // The HTTP/1.1 edge: accepts connections, enforces limits, routes the v1 API, serves the page,
-// and runs SSE sessions that drain the hub's streams. One coroutine per connection.
+// and hands event streams to the hub. One coroutine per connection; HTTP/1.1 by hand (wire.hpp).
 //
 // Threading: runs on the io_context given; not thread-safe. Lifetime: must outlive its
 // connections; call stop() and let the io_context drain before destroying.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -16,6 +15,7 @@
 #include <unordered_set>
 
 #include "http/limits.hpp"
+#include "http/wire.hpp"
 #include "hub/hub.hpp"
 #include "metrics/metrics.hpp"
 #include "store/queue_store.hpp"
@@ -58,11 +58,14 @@ class Server {
 
  private:
   struct Request;
-  using Response = boost::beast::http::response<boost::beast::http::string_body>;
+  struct Conn;
+  using Response = HttpResponse;
   boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> sweep_loop();
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket sock);
+  boost::asio::awaitable<bool> send(Conn& c, std::string_view bytes);
   boost::asio::awaitable<Response> handle(Request& r);
-  boost::asio::awaitable<bool> serve_events(boost::beast::tcp_stream& stream, Request& r,
+  boost::asio::awaitable<bool> serve_events(Conn& c, Request& r,
                                             std::string q, std::string t,
                                             std::function<void()> on_detach);
 
@@ -88,9 +91,10 @@ class Server {
   metrics::Registry& metrics_;
   WebhookJobStore* jobs_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer sweeper_;
   ConnectionLimiter conns_;
   RateLimiter join_limiter_;
-  std::unordered_set<boost::beast::tcp_stream*> idle_;  // keep-alive connections between requests
+  std::unordered_set<Conn*> live_;  // sessions running (not event streams: the hub has those)
   bool stopping_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
