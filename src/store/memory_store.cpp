@@ -1,15 +1,44 @@
 #include "store/memory_store.hpp"
 
 #include <array>
+#include <cstring>
 #include <deque>
+#include <optional>
 
 namespace anteroom {
 
+namespace {
+// A ticket id as a fixed-size key: ids are 22 base64url characters (rules::valid_ticket_id).
+struct IdKey {
+  std::array<char, 22> c;
+  static std::optional<IdKey> of(std::string_view id) {
+    if (id.size() != 22) return std::nullopt;
+    IdKey k;
+    std::memcpy(k.c.data(), id.data(), 22);
+    return k;
+  }
+  std::string str() const { return std::string(c.data(), c.size()); }
+  bool operator==(const IdKey&) const = default;
+};
+struct IdHash {
+  size_t operator()(const IdKey& k) const {
+    return std::hash<std::string_view>{}(std::string_view(k.c.data(), k.c.size()));
+  }
+};
+}  // namespace
+
+// One ticket: ~170 bytes with its table node, one allocation (the hot path of a flash sale is
+// a million of these being made; fewer, smaller allocations keep it in cache).
 struct MemoryStore::Rec {
-  Ticket t;  // position and seq are computed on read
+  IdKey id;
+  TicketState state = TicketState::waiting;
+  EndReason reason = EndReason::none;
+  uint64_t order = 0;
+  Millis joined_ms = 0, admitted_ms = 0, expires_ms = 0;
   Millis last_seen_ms = 0;
-  Millis ended_ms = 0;
   std::string dedupe_key;
+  Rec* seen_prev = nullptr;  // the queue's unseen list (waiting tickets by last_seen)
+  Rec* seen_next = nullptr;
 };
 
 namespace {
@@ -19,18 +48,53 @@ namespace {
 template <class V>
 class ShardedMap {
  public:
-  using Map = std::unordered_map<std::string, V>;
-  Map& shard(const std::string& k) { return shards_[std::hash<std::string>{}(k) & 63]; }
-  V* find(const std::string& k) {
+  using Map = std::unordered_map<IdKey, V, IdHash>;
+  Map& shard(const IdKey& k) { return shards_[static_cast<unsigned char>(k.c[0]) & 63]; }
+  V* find(const IdKey& k) {
     auto& m = shard(k);
     auto it = m.find(k);
     return it == m.end() ? nullptr : &it->second;
   }
-  V& operator[](const std::string& k) { return shard(k)[k]; }
-  void erase(const std::string& k) { shard(k).erase(k); }
+  V& operator[](const IdKey& k) { return shard(k)[k]; }
+  void erase(const IdKey& k) { shard(k).erase(k); }
 
  private:
   std::array<Map, 64> shards_;
+};
+
+// The waiting line by join order. Joins append (orders only grow); admissions take the head;
+// a ticket leaving from the middle leaves a hole that the head skips. O(1) each.
+template <class T>
+class Line {
+ public:
+  void push_back(uint64_t order, T* v) {
+    if (slots_.empty()) base_ = order;
+    slots_.resize(static_cast<size_t>(order - base_));  // (no gap unless orders were skipped)
+    slots_.push_back(v);
+    ++size_;
+  }
+  void erase(uint64_t order) {
+    if (order < base_ || order - base_ >= slots_.size() || !slots_[order - base_]) return;
+    slots_[order - base_] = nullptr;
+    --size_;
+    while (!slots_.empty() && !slots_.front()) {
+      slots_.pop_front();
+      ++base_;
+    }
+  }
+  T* front() const { return size_ ? slots_.front() : nullptr; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  template <class F>
+  void each(F f) const {
+    for (T* v : slots_)
+      if (v) f(*v);
+  }
+
+ private:
+  std::deque<T*> slots_;
+  uint64_t base_ = 0;
+  size_t size_ = 0;
 };
 }  // namespace
 
@@ -43,12 +107,34 @@ struct MemoryStore::Queue {
   rules::Bucket bucket;
   QueueStats stats;
   ShardedMap<Rec> tickets;
-  std::map<uint64_t, Rec*> waiting;          // by join order: the head is begin()
+  Line<Rec> waiting;                         // by join order: the head is front()
   PositionIndex index;                       // ranks of waiting orders
-  std::set<std::pair<Millis, Rec*>> unseen;  // waiting, by last_seen (abandonment)
+  Rec* unseen_head = nullptr;                // waiting, by last_seen (abandonment): oldest first
+  Rec* unseen_tail = nullptr;
   std::set<std::pair<Millis, Rec*>> active;  // by expiry
-  std::deque<std::pair<Millis, std::string>> ended;  // for retention purge
-  std::unordered_map<std::string, std::string> dedupe;  // key -> ticket id
+  std::deque<std::pair<Millis, IdKey>> ended;  // for retention purge
+  std::unordered_map<std::string, IdKey> dedupe;  // key -> ticket id
+
+  // Touches go to the back, so the list stays in last_seen order (a wall clock stepping back
+  // only delays an abandonment by the step).
+  void seen(Rec& r, Millis now) {
+    r.last_seen_ms = now;
+    r.seen_prev = unseen_tail;
+    r.seen_next = nullptr;
+    (unseen_tail ? unseen_tail->seen_next : unseen_head) = &r;
+    unseen_tail = &r;
+  }
+  void unseen_erase(Rec& r) {
+    (r.seen_prev ? r.seen_prev->seen_next : unseen_head) = r.seen_next;
+    (r.seen_next ? r.seen_next->seen_prev : unseen_tail) = r.seen_prev;
+    r.seen_prev = r.seen_next = nullptr;
+  }
+  // Leaves the waiting line (admitted or ended).
+  void unwait(Rec& r) {
+    waiting.erase(r.order);
+    index.erase(r.order);
+    unseen_erase(r);
+  }
 };
 
 MemoryStore::MemoryStore(EventSink& sink, StoreLimits limits) : sink_(sink), limits_(limits) {}
@@ -61,7 +147,8 @@ Result<MemoryStore::Queue*> MemoryStore::find(const std::string& q) {
 }
 
 Result<MemoryStore::Rec*> MemoryStore::find_ticket(Queue& qu, const std::string& id) {
-  Rec* r = qu.tickets.find(id);
+  auto key = IdKey::of(id);
+  Rec* r = key ? qu.tickets.find(*key) : nullptr;
   if (!r) return err(Errc::ticket_not_found, "no such ticket in this queue");
   return r;
 }
@@ -73,16 +160,24 @@ void MemoryStore::emit(Queue& qu, EventType type, const Rec* r, Millis now) {
   e.type = type;
   e.at_ms = now;
   if (r) {
-    e.ticket = r->t.id;
-    e.order = r->t.order;
-    e.expires_ms = r->t.expires_ms;
+    e.ticket = r->id.str();
+    e.order = r->order;
+    e.expires_ms = r->expires_ms;
   }
   sink_.publish(e);
 }
 
 Ticket MemoryStore::view(const Queue& qu, const Rec& r) const {
-  Ticket t = r.t;
-  t.position = t.state == TicketState::waiting ? qu.index.rank(t.order) : 0;
+  Ticket t;
+  t.id = r.id.str();
+  t.queue = qu.name;
+  t.state = r.state;
+  t.reason = r.reason;
+  t.order = r.order;
+  t.joined_ms = r.joined_ms;
+  t.admitted_ms = r.admitted_ms;
+  t.expires_ms = r.expires_ms;
+  t.position = r.state == TicketState::waiting ? qu.index.rank(r.order) : 0;
   t.seq = qu.seq;
   return t;
 }
@@ -96,35 +191,30 @@ QueueInfo MemoryStore::info(const Queue& qu) const {
   i.stats = qu.stats;
   i.stats.waiting = static_cast<int64_t>(qu.waiting.size());
   i.stats.active = static_cast<int64_t>(qu.active.size());
-  i.stats.oldest_joined_ms = qu.waiting.empty() ? 0 : qu.waiting.begin()->second->t.joined_ms;
+  i.stats.oldest_joined_ms = qu.waiting.empty() ? 0 : qu.waiting.front()->joined_ms;
   return i;
 }
 
 void MemoryStore::admit(Queue& qu, Rec& r, Millis now) {
-  qu.waiting.erase(r.t.order);
-  qu.index.erase(r.t.order);
-  qu.unseen.erase({r.last_seen_ms, &r});
-  r.t.state = TicketState::active;
-  r.t.admitted_ms = now;
-  r.t.expires_ms = rules::expiry_of(now, qu.config);
-  qu.active.insert({r.t.expires_ms, &r});
+  qu.unwait(r);
+  r.state = TicketState::active;
+  r.admitted_ms = now;
+  r.expires_ms = rules::expiry_of(now, qu.config);
+  qu.active.insert({r.expires_ms, &r});
   ++qu.stats.admitted_total;
   emit(qu, EventType::admitted, &r, now);
 }
 
 void MemoryStore::end(Queue& qu, Rec& r, EventType why, Millis now) {
-  if (r.t.state == TicketState::waiting) {
-    qu.waiting.erase(r.t.order);
-    qu.index.erase(r.t.order);
-    qu.unseen.erase({r.last_seen_ms, &r});
-  } else if (r.t.state == TicketState::active) {
-    qu.active.erase({r.t.expires_ms, &r});
+  if (r.state == TicketState::waiting) {
+    qu.unwait(r);
+  } else if (r.state == TicketState::active) {
+    qu.active.erase({r.expires_ms, &r});
   }
-  r.t.state = TicketState::ended;
-  r.t.reason = end_reason_of(why);
-  r.ended_ms = now;
+  r.state = TicketState::ended;
+  r.reason = end_reason_of(why);
   if (!r.dedupe_key.empty()) qu.dedupe.erase(r.dedupe_key);
-  qu.ended.emplace_back(now, r.t.id);
+  qu.ended.emplace_back(now, r.id);
   switch (why) {
     case EventType::left: ++qu.stats.left_total; break;
     case EventType::expired: ++qu.stats.expired_total; break;
@@ -189,7 +279,7 @@ Task<QueueInfo> MemoryStore::close_queue(std::string q, Millis now) {
   Queue& qu = **found;
   if (!qu.closed) {
     qu.closed = true;
-    while (!qu.waiting.empty()) end(qu, *qu.waiting.begin()->second, EventType::closed, now);
+    while (!qu.waiting.empty()) end(qu, *qu.waiting.front(), EventType::closed, now);
     emit(qu, EventType::closed, nullptr, now);
   }
   co_return info(qu);
@@ -206,19 +296,17 @@ Task<Ticket> MemoryStore::join(std::string q, std::string key, Millis now) {
       co_return view(qu, r);
     }
   }
-  std::string id = new_ticket_id();
+  IdKey id = *IdKey::of(new_ticket_id());
   Rec& r = qu.tickets[id];
-  r.t.id = id;
-  r.t.queue = q;
-  r.t.order = qu.next_order++;
-  r.t.joined_ms = now;
-  r.last_seen_ms = now;
+  r.id = id;
+  r.order = qu.next_order++;
+  r.joined_ms = now;
   r.dedupe_key = key;
-  if (!key.empty()) qu.dedupe[key] = id;
+  if (!key.empty()) qu.dedupe[std::move(key)] = id;
   bool nobody_waits = qu.waiting.empty();
-  qu.waiting.emplace(r.t.order, &r);
-  qu.index.insert(r.t.order);
-  qu.unseen.insert({now, &r});
+  qu.waiting.push_back(r.order, &r);
+  qu.index.insert(r.order);
+  qu.seen(r, now);
   emit(qu, EventType::joined, &r, now);
   if (nobody_waits &&
       rules::admission_count(qu.bucket, qu.config, static_cast<int64_t>(qu.active.size()), 1,
@@ -236,10 +324,9 @@ Task<Ticket> MemoryStore::get_ticket(std::string q, std::string id, bool touch, 
   auto r = find_ticket(qu, id);
   if (!r) co_return r.error();
   Rec& rec = **r;
-  if (touch && rec.t.state == TicketState::waiting && now > rec.last_seen_ms) {
-    qu.unseen.erase({rec.last_seen_ms, &rec});
-    rec.last_seen_ms = now;
-    qu.unseen.insert({now, &rec});
+  if (touch && rec.state == TicketState::waiting && now > rec.last_seen_ms) {
+    qu.unseen_erase(rec);
+    qu.seen(rec, now);
   }
   co_return view(qu, rec);
 }
@@ -250,7 +337,7 @@ Task<Ticket> MemoryStore::leave(std::string q, std::string id, Millis now) {
   Queue& qu = **found;
   auto r = find_ticket(qu, id);
   if (!r) co_return r.error();
-  if ((*r)->t.state != TicketState::ended) end(qu, **r, EventType::left, now);
+  if ((*r)->state != TicketState::ended) end(qu, **r, EventType::left, now);
   co_return view(qu, **r);
 }
 
@@ -260,9 +347,9 @@ Task<Ticket> MemoryStore::complete(std::string q, std::string id, Millis now) {
   Queue& qu = **found;
   auto r = find_ticket(qu, id);
   if (!r) co_return r.error();
-  if ((*r)->t.state == TicketState::waiting)
+  if ((*r)->state == TicketState::waiting)
     co_return err(Errc::bad_request, "a waiting ticket cannot complete; it was never admitted");
-  if ((*r)->t.state == TicketState::active) end(qu, **r, EventType::completed, now);
+  if ((*r)->state == TicketState::active) end(qu, **r, EventType::completed, now);
   co_return view(qu, **r);
 }
 
@@ -271,13 +358,13 @@ Task<Ok> MemoryStore::touch(std::string q, std::vector<std::string> ids, Millis 
   if (!found) co_return found.error();
   Queue& qu = **found;
   for (auto& id : ids) {
-    Rec* found = qu.tickets.find(id);
+    auto key = IdKey::of(id);
+    Rec* found = key ? qu.tickets.find(*key) : nullptr;
     if (!found) continue;
     Rec& r = *found;
-    if (r.t.state != TicketState::waiting || now <= r.last_seen_ms) continue;
-    qu.unseen.erase({r.last_seen_ms, &r});
-    r.last_seen_ms = now;
-    qu.unseen.insert({now, &r});
+    if (r.state != TicketState::waiting || now <= r.last_seen_ms) continue;
+    qu.unseen_erase(r);
+    qu.seen(r, now);
   }
   co_return Ok{};
 }
@@ -289,11 +376,11 @@ Task<int64_t> MemoryStore::tick(std::string q, Millis now) {
   uint64_t before = qu.seq;
   while (!qu.active.empty() && qu.active.begin()->first <= now)
     end(qu, *qu.active.begin()->second, EventType::expired, now);
-  while (!qu.unseen.empty() && rules::abandoned(qu.unseen.begin()->first, qu.config, now))
-    end(qu, *qu.unseen.begin()->second, EventType::abandoned, now);
+  while (qu.unseen_head && rules::abandoned(qu.unseen_head->last_seen_ms, qu.config, now))
+    end(qu, *qu.unseen_head, EventType::abandoned, now);
   int64_t n = rules::admission_count(qu.bucket, qu.config, static_cast<int64_t>(qu.active.size()),
                                      static_cast<int64_t>(qu.waiting.size()), now);
-  for (int64_t i = 0; i < n; ++i) admit(qu, *qu.waiting.begin()->second, now);
+  for (int64_t i = 0; i < n; ++i) admit(qu, *qu.waiting.front(), now);
   purge_ended(qu, now);
   co_return static_cast<int64_t>(qu.seq - before);
 }
@@ -304,7 +391,7 @@ Task<QueueSnapshot> MemoryStore::snapshot(std::string q) {
   QueueSnapshot s;
   s.info = info(**found);
   s.waiting_orders.reserve((*found)->waiting.size());
-  for (auto& [order, _] : (*found)->waiting) s.waiting_orders.push_back(order);
+  (*found)->waiting.each([&](const Rec& r) { s.waiting_orders.push_back(r.order); });
   co_return s;
 }
 
