@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <boost/asio/co_spawn.hpp>
@@ -474,35 +475,59 @@ asio::awaitable<Server::Response> Server::handle(Request& r) {
   co_return fail(Errc::not_found, "no such endpoint");
 }
 
+// The ticket as the API shows it (docs/api.md). Written by hand: it is every join's answer.
 asio::awaitable<std::string> Server::ticket_json(const Ticket& t) {
-  json::object o;
-  o["ticket"] = t.id;
-  o["queue"] = t.queue;
-  o["status"] = to_string(t.state);
   const QueueConfig* cfg = hub_.config(t.queue);
   QueueConfig fetched;
   if (!cfg && t.state != TicketState::ended) {
     if (auto qi = co_await store_.get_queue(t.queue)) fetched = qi->config;
     cfg = &fetched;
   }
+  std::string o;
+  o.reserve(160);
+  auto key = [&](std::string_view k) {
+    o += o.empty() ? "{\"" : ",\"";
+    o += k;
+    o += "\":";
+  };
+  auto str = [&](std::string_view k, std::string_view v) {
+    key(k);
+    bool plain = std::all_of(v.begin(), v.end(), [](unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; });
+    if (plain) {
+      o += '"';
+      o += v;
+      o += '"';
+    } else {
+      o += json::serialize(json::string_view(v));
+    }
+  };
+  auto num = [&](std::string_view k, int64_t v) {
+    key(k);
+    o += std::to_string(v);
+  };
+  str("ticket", t.id);
+  str("queue", t.queue);
+  str("status", to_string(t.state));
   switch (t.state) {
     case TicketState::waiting:
-      o["position"] = t.position;
-      o["eta_s"] = hub_.eta(t.queue, *cfg, t.position, wall_ms());
-      o["paused"] = cfg->paused;
+      num("position", t.position);
+      num("eta_s", hub_.eta(t.queue, *cfg, t.position, wall_ms()));
+      key("paused");
+      o += cfg->paused ? "true" : "false";
       break;
     case TicketState::active: {
       Admission a = admission_for(signer_, t.queue, t.id, t.expires_ms, cfg->target_url);
-      o["token"] = a.token;
-      o["expires_at"] = a.expires_at;
-      o["redirect"] = a.redirect;
+      str("token", a.token);
+      num("expires_at", a.expires_at);
+      str("redirect", a.redirect);
       break;
     }
     case TicketState::ended:
-      o["reason"] = to_string(t.reason);
+      str("reason", to_string(t.reason));
       break;
   }
-  co_return json::serialize(o);
+  o += '}';
+  co_return o;
 }
 
 asio::awaitable<Server::Response> Server::join(Request& r, const std::string& q) {
