@@ -28,6 +28,7 @@ class RateLimiter {
   // rate 0 disables the limit.
   RateLimiter(double rate_per_s, double burst) : rate_(rate_per_s), burst_(burst) {}
   bool allow(const std::string& ip, int64_t now_ms);
+  bool enabled() const { return rate_ > 0; }
 
  private:
   struct Bucket {

@@ -173,8 +173,9 @@ Result<ConfigPatch> parse_patch(const std::string& body) {
 
 struct Server::Request {
   const HttpRequest& req;
-  std::string ip;
+  std::string_view ip;  // the client's address (X-Real-IP / X-Forwarded-For behind a proxy)
   std::string_view path, query;
+  Segments seg;
   unsigned version() const { return req.version; }
   // The 401 for a request without the operator's Bearer token (compared in constant time).
   std::optional<Response> refuse_non_admin(const std::string& token) const {
@@ -359,22 +360,24 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
       break;
     }
     conn.deadline = Clock::time_point::max();  // handling: the store has its own timeouts
-    std::string client = ip;
+    std::string_view client = ip;
     if (cfg_.trust_proxy) {
-      if (auto h = req.header("X-Real-IP"); !h.empty()) client = std::string(h);
+      if (auto h = req.header("X-Real-IP"); !h.empty()) client = h;
       else if (auto x = req.header("X-Forwarded-For"); !x.empty()) {
         auto last = x.substr(x.rfind(',') == std::string_view::npos ? 0 : x.rfind(',') + 1);
         while (!last.empty() && last.front() == ' ') last.remove_prefix(1);
-        client = std::string(last);
+        client = last;
       }
     }
     std::string_view target = req.target;
     auto qm = target.find('?');
-    Request r{req, client, target.substr(0, qm),
-              qm == std::string_view::npos ? std::string_view{} : target.substr(qm + 1)};
+    std::string_view path = target.substr(0, qm);
+    Request r{req, client, path,
+              qm == std::string_view::npos ? std::string_view{} : target.substr(qm + 1),
+              split_path(path)};
     m_requests_.inc();
 
-    auto seg = split_path(r.path);
+    const Segments& seg = r.seg;
     if (req.method == verb::get && seg.size() == 6 && seg[0] == "v1" && seg[1] == "queues" &&
         seg[3] == "tickets" && seg[5] == "events") {
       // (Arguments are named first: GCC 12 mishandles temporaries inside co_await.)
@@ -404,7 +407,7 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
 Server::~Server() { *alive_ = false; }
 
 asio::awaitable<Server::Response> Server::handle(Request& r) {
-  auto seg = split_path(r.path);
+  const Segments& seg = r.seg;
   auto m = r.req.method;
   auto fail = [&](Errc c, std::string msg) { return error_response(err(c, std::move(msg))); };
   auto not_allowed = [&] { return fail(Errc::method_not_allowed, "method not allowed here"); };
@@ -531,7 +534,7 @@ asio::awaitable<std::string> Server::ticket_json(const Ticket& t) {
 }
 
 asio::awaitable<Server::Response> Server::join(Request& r, const std::string& q) {
-  if (!join_limiter_.allow(r.ip, wall_ms())) {
+  if (join_limiter_.enabled() && !join_limiter_.allow(std::string(r.ip), wall_ms())) {
     m_rej_rate_.inc();
     co_return error_response(err(Errc::rate_limited, "too many joins from this address; retry shortly"));
   }
