@@ -41,7 +41,7 @@ Config parse(int argc, char** argv) {
   auto env = [](const char* name) { return std::string("ANTEROOM_") + name; };
 
   std::string listen = "127.0.0.1:8080";
-  long long tick_ms = 100, grace_s = 5, heartbeat_s = 10, max_header = 8192, max_body = 16384;
+  long long tick_ms = 100, grace_s = 5, heartbeat_s = 10, parallel_send = 2048, max_header = 8192, max_body = 16384;
   long long max_conns = 18000, max_conns_ip = 1000, max_queues = 1000;
   double join_rate = 20, join_burst = 40;
   long long wh_window_s = 3600, wh_backoff_max_ms = 60000, wh_timeout_ms = 5000;
@@ -82,6 +82,9 @@ Config parse(int argc, char** argv) {
       ->envname(env("MAX_BODY_BYTES"));
   app.add_option("--heartbeat-s", heartbeat_s, "SSE comment heartbeat interval, seconds (1..15)")
       ->envname(env("HEARTBEAT_S"));
+  app.add_option("--parallel-send-min", parallel_send,
+                 "An update reaching at least this many streams is sent by two threads (0: never)")
+      ->envname(env("PARALLEL_SEND_MIN"));
   app.add_option("--shutdown-grace-s", grace_s, "On SIGTERM, exit within this many seconds")
       ->envname(env("SHUTDOWN_GRACE_S"));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
@@ -126,6 +129,7 @@ Config parse(int argc, char** argv) {
   if (tick_ms < 1 || tick_ms > 10000) fail("--tick-ms must be between 1 and 10000");
   if (grace_s < 0 || grace_s > 300) fail("--shutdown-grace-s must be between 0 and 300");
   if (heartbeat_s < 1 || heartbeat_s > 15) fail("--heartbeat-s must be between 1 and 15");
+  if (parallel_send < 0) fail("--parallel-send-min must be 0 or more");
   if (max_header < 1024 || max_header > 1 << 20) fail("--max-header-bytes must be between 1024 and 1048576");
   if (max_body < 256 || max_body > 16 << 20) fail("--max-body-bytes must be between 256 and 16777216");
   if (max_conns < 1) fail("--max-connections must be at least 1");
@@ -156,6 +160,7 @@ Config parse(int argc, char** argv) {
   c.tick = std::chrono::milliseconds(tick_ms);
   c.shutdown_grace = std::chrono::seconds(grace_s);
   c.hub.heartbeat = std::chrono::seconds(heartbeat_s);
+  c.hub.parallel_send_min = static_cast<size_t>(parallel_send);
   c.server.max_header_bytes = static_cast<size_t>(max_header);
   c.server.max_body_bytes = static_cast<size_t>(max_body);
   c.server.max_connections = max_conns;

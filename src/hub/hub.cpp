@@ -7,6 +7,10 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/json.hpp>
 #include <chrono>
 
@@ -88,6 +92,7 @@ Hub::Hub(asio::io_context& io, QueueStore& store, const TokenSigner& signer,
                                    "From the admission (store time) to the frame queued on a local stream",
                                    {1, 2, 3, 5, 7.5, 10, 15, 20, 25, 50, 100, 250, 500, 1000, 5000})) {
   m.gauge_fn("sse_streams", "Open SSE streams", [this] { return double(streams_total_); });
+  if (cfg_.parallel_send_min > 0) sender_ = std::make_unique<SendWorker>();
   asio::co_spawn(io_, heartbeat_loop(), asio::detached);
   asio::co_spawn(io_, touch_loop(), asio::detached);
   asio::co_spawn(io_, hold_loop(), asio::detached);
@@ -213,6 +218,7 @@ void Hub::flush() {
   Millis now = wall_ms();
   auto dirty = std::move(dirty_);
   dirty_.clear();
+  std::vector<Stream*> ready;
   for (View* v : dirty) {
     bool force = v->force;
     v->force = false;
@@ -229,9 +235,10 @@ void Hub::flush() {
       s->position_dirty_ = true;
       s->seq_ = v->seq;
       m_positions_sent_.inc();
-      s->notify();
+      ready.push_back(s);
     }
   }
+  pump_all(ready);
 }
 
 void Hub::start(View& v, Stream& s, const Ticket& t) {
@@ -328,14 +335,25 @@ void Hub::attach(const std::shared_ptr<Stream>& sp, asio::ip::tcp::socket sock, 
 // Writes what is due: a non-blocking send of everything at once; what the socket does not take
 // goes out with one async write, and later frames wait in frames_ meanwhile.
 void Hub::pump(Stream& s) {
-  if (!s.sock_ || s.closed_ || s.writing_) return;
+  if (!prepare(s)) return;
+  boost::system::error_code ec;
+  size_t n = s.sock_->write_some(asio::buffer(s.out_), ec);
+  written(s, n, ec);
+}
+
+// Moves what is due into the stream's output; true if there is something to send now.
+bool Hub::prepare(Stream& s) {
+  if (!s.sock_ || s.closed_ || s.writing_) return false;
   if (s.drain(s.out_)) held_.insert(&s);
   if (s.out_.empty()) {
     if (s.finished()) end_stream(s);
-    return;
+    return false;
   }
-  boost::system::error_code ec;
-  size_t n = s.sock_->write_some(asio::buffer(s.out_), ec);
+  return true;
+}
+
+// After a non-blocking send of n bytes: the rest waits for the socket (async_write).
+void Hub::written(Stream& s, size_t n, boost::system::error_code ec) {
   if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
     end_stream(s);
     return;
@@ -360,6 +378,44 @@ void Hub::pump(Stream& s) {
                       self->out_.clear();
                       pump(*self);
                     });
+}
+
+// One update for many streams: the sends are the cost (each a TCP transmit), so a big batch is
+// split between this thread and the send worker; everything else stays on this thread.
+void Hub::pump_all(const std::vector<Stream*>& ready) {
+  if (!sender_ || ready.size() < cfg_.parallel_send_min) {
+    for (Stream* s : ready) pump(*s);
+    return;
+  }
+  std::vector<Stream*> go;
+  go.reserve(ready.size());
+  for (Stream* s : ready)
+    if (prepare(*s)) go.push_back(s);
+  struct Sent {
+    int fd;
+    size_t n = 0;
+    int err = 0;
+  };
+  std::vector<Sent> sent(go.size());
+  for (size_t i = 0; i < go.size(); ++i) sent[i].fd = go[i]->sock_->native_handle();
+  auto send_range = [&go, &sent](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      const std::string& out = go[i]->out_;
+      ssize_t n = ::send(sent[i].fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n >= 0) sent[i].n = static_cast<size_t>(n);
+      else sent[i].err = errno;
+    }
+  };
+  size_t mid = go.size() / 2;
+  sender_->run([&] { send_range(mid, go.size()); });
+  send_range(0, mid);
+  sender_->wait();
+  for (size_t i = 0; i < go.size(); ++i) {
+    boost::system::error_code ec;
+    if (sent[i].err == EAGAIN || sent[i].err == EWOULDBLOCK) ec = asio::error::would_block;
+    else if (sent[i].err) ec.assign(sent[i].err, boost::system::system_category());
+    written(*go[i], sent[i].n, ec);
+  }
 }
 
 // A client that goes away is noticed at once: the socket becomes readable (EOF). Clients send

@@ -16,8 +16,10 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "core/event_sink.hpp"
+#include "hub/send_worker.hpp"
 #include "core/position_index.hpp"
 #include "core/rules.hpp"
 #include "metrics/metrics.hpp"
@@ -34,6 +36,8 @@ struct HubConfig {
   std::chrono::milliseconds far_interval{1000};  // further back: at most one position per this
   std::chrono::milliseconds touch_floor{250};    // keepalive batches no more often than this
   std::chrono::milliseconds write_timeout{30'000};  // a reader this far behind is dropped
+  // An update for at least this many streams is sent by two threads (send_worker.hpp); 0: one.
+  size_t parallel_send_min = 2048;
 };
 
 // One visitor's open event stream. After Hub::attach it owns the connection's socket: the hub
@@ -139,6 +143,9 @@ class Hub final : public EventSink {
   boost::asio::awaitable<void> hold_loop();
   friend class Stream;
   void pump(Stream& s);
+  bool prepare(Stream& s);
+  void written(Stream& s, size_t n, boost::system::error_code ec);
+  void pump_all(const std::vector<Stream*>& ready);
   void watch_close(std::shared_ptr<Stream> s);
   void end_stream(Stream& s);
   std::shared_ptr<Stream> shared(Stream& s);
@@ -154,6 +161,7 @@ class Hub final : public EventSink {
   bool stopping_ = false;
   size_t streams_total_ = 0;
   std::unordered_set<Stream*> held_;  // streams with a position held back (coalescing)
+  std::unique_ptr<SendWorker> sender_;  // (when parallel_send_min > 0)
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   metrics::Counter& m_events_;

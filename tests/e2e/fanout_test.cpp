@@ -1,0 +1,54 @@
+// One update reaching many streams at once: with --parallel-send-min below the number of streams,
+// the hub sends half of them from its helper thread. Every visitor must still see exactly its
+// own new position, every time the line moves.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "support/anteroom_process.hpp"
+#include "support/sse_fleet.hpp"
+
+namespace anteroom::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Fanout, EveryStreamGetsItsOwnPositionWhenTheLineMoves) {
+  AnteroomProcess server({"--parallel-send-min", "50"});
+  server.MustPutQueue("line", {{"max_active", 0}});
+  constexpr int kVisitors = 300;
+  std::vector<std::string> tickets;
+  for (int i = 0; i < kVisitors; ++i) tickets.push_back(server.MustJoin("line"));
+
+  SseFleet fleet;
+  std::vector<SseFleet::Id> ids;
+  for (auto& t : tickets) ids.push_back(fleet.Open(server.port(), "line", t));
+  // Position of visitor i after `gone` visitors ahead of everyone left.
+  auto all_at = [&](int gone) {
+    return [&, gone](const std::deque<StreamView>& views) {
+      for (int i = gone; i < kVisitors; ++i)
+        if (views[ids[i]].position != i + 1 - gone) return false;
+      return true;
+    };
+  };
+  ASSERT_TRUE(fleet.WaitUntil(all_at(0), DeadlineIn(10s))) << "streams did not all open";
+
+  // Each leave moves all the others up by one: one flush for ~300 streams, split between the
+  // two sending threads. (Visitors past position 100 get at most one update a second.)
+  for (int gone = 1; gone <= 3; ++gone) {
+    HttpResponse left = server.Leave("line", tickets[gone - 1]);
+    ASSERT_EQ(left.status, 200) << left;
+    ASSERT_TRUE(fleet.WaitUntil(all_at(gone), DeadlineIn(10s)))
+        << "not every stream got its position after " << gone << " left";
+  }
+  fleet.With([&](const std::deque<StreamView>& views) {
+    for (int i = 3; i < kVisitors; ++i) {
+      EXPECT_FALSE(views[ids[i]].closed) << "stream " << i << ": " << views[ids[i]].failure;
+      EXPECT_EQ(views[ids[i]].State(), "waiting");
+    }
+  });
+}
+
+}  // namespace
+}  // namespace anteroom::testing
