@@ -276,9 +276,10 @@ asio::awaitable<bool> Server::send(Conn& c, std::string_view bytes) {
   if (ec == asio::error::would_block) n = 0, ec = {};
   if (ec) co_return false;
   if (n == bytes.size()) co_return true;
+  auto before = c.deadline;
   c.deadline = Clock::now() + cfg_.write_timeout;
   auto [wec, wn] = co_await asio::async_write(c.sock, asio::buffer(bytes.data() + n, bytes.size() - n), use_tuple);
-  c.deadline = Clock::time_point::max();
+  c.deadline = before;
   co_return !wec;
 }
 
