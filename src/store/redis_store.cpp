@@ -1,8 +1,16 @@
 #include "store/redis_store.hpp"
 
 #include <algorithm>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "core/rules.hpp"
 #include "store/redis/keys.hpp"
@@ -147,7 +155,7 @@ Result<Ticket> parse_ticket(const std::string& q, const RedisReply& r) {
 }  // namespace
 
 RedisStore::RedisStore(redis::RedisClient& client, StoreLimits limits)
-    : client_(client), limits_(limits) {
+    : client_(client), limits_(limits), joins_(std::make_unique<JoinLines>()) {
   (void)scripts();  // fail at construction, not at the first call, if a script is missing
 }
 
@@ -159,11 +167,12 @@ static std::unique_ptr<redis::RedisClient> client_for(boost::asio::io_context& i
 }
 
 RedisStore::RedisStore(boost::asio::io_context& io, std::string_view url, StoreLimits limits)
-    : owned_(client_for(io, url)), client_(*owned_), limits_(limits) {
+    : owned_(client_for(io, url)),
+      client_(*owned_),
+      limits_(limits),
+      joins_(std::make_unique<JoinLines>()) {
   (void)scripts();
 }
-
-RedisStore::~RedisStore() = default;
 
 Task<RedisReply> RedisStore::run(const RedisScript& script, const std::string& q,
                                  std::vector<std::string> args, bool with_queue_list) {
@@ -256,16 +265,200 @@ Task<QueueInfo> RedisStore::close_queue(std::string q, Millis now) {
   co_return parse_info(q, r->elements[1]);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Join batching. Per queue: the join calls in flight (at most kJoinCallsInFlight) and the joins
+// waiting for one of them. A join goes out at once, alone, when nothing is in flight; otherwise
+// it waits, and the waiting joins go out together (at most kJoinBatch per call) when a call is
+// answered, or as soon as kJoinBatchNoWait of them wait and a second call may be in flight. The
+// coroutine that sends a batch (its leader) answers the others of it; when its reply comes it
+// first wakes the leader of the next batch, inline, so the next call goes out before anything
+// else runs. Nobody waits on a timer: a batch is what arrived while Redis was busy.
+
+// What a waiting join is woken with: its result, or a batch to send (it is the batch's entry
+// without a waiter).
+struct RedisStore::JoinOutcome {
+  std::optional<Result<Ticket>> result;  // answered
+  std::vector<JoinEntry> lead;           // else: send this batch
+};
+
+// A waiting join's completion handler, type-erased.
+class RedisStore::JoinWaiter {
+ public:
+  virtual ~JoinWaiter() = default;
+  // Resumes the waiting join with `outcome` on its own executor: posted (never inline) unless
+  // `inline_ok` and the caller already runs there.
+  virtual void complete(JoinOutcome outcome, bool inline_ok) = 0;
+};
+
+template <class Handler>
+class RedisStore::JoinWaiterOp final : public JoinWaiter {
+ public:
+  explicit JoinWaiterOp(Handler h) : handler_(std::move(h)) {}
+  void complete(JoinOutcome outcome, bool inline_ok) override {
+    auto ex = boost::asio::get_associated_executor(handler_);
+    auto resume = [h = std::move(handler_), o = std::move(outcome)]() mutable {
+      std::move(h)(std::move(o));
+    };
+    if (inline_ok)
+      boost::asio::dispatch(ex, std::move(resume));
+    else
+      boost::asio::post(ex, std::move(resume));
+  }
+
+ private:
+  Handler handler_;
+};
+
+struct RedisStore::JoinEntry {
+  Millis now = 0;
+  std::string id;                      // the new ticket's id, if this join makes one
+  std::string key;                     // dedupe key (may be empty)
+  std::unique_ptr<JoinWaiter> waiter;  // null for the batch's leader (the sending coroutine)
+};
+
+struct RedisStore::JoinLines {
+  struct Line {
+    size_t in_flight = 0;            // join calls sent and not answered yet
+    std::vector<JoinEntry> waiting;  // in arrival order
+  };
+  std::mutex mu;
+  std::unordered_map<std::string, Line> lines;  // queues with a join call in flight
+
+  // The batch that may go out now (counted as in flight), or none. Keeps these invariants:
+  // nothing in flight => nobody waits; fewer than kJoinCallsInFlight in flight => fewer than
+  // kJoinBatchNoWait wait. So a join that arrives and can go is always in the batch taken.
+  static std::vector<JoinEntry> take(Line& line) {
+    const size_t n = line.waiting.size();
+    if (n == 0) return {};
+    if (line.in_flight > 0 && (line.in_flight >= kJoinCallsInFlight || n < kJoinBatchNoWait))
+      return {};
+    ++line.in_flight;
+    std::vector<JoinEntry> batch;
+    if (n <= kJoinBatch) {
+      batch.swap(line.waiting);
+    } else {
+      auto cut = line.waiting.begin() + static_cast<std::ptrdiff_t>(kJoinBatch);
+      batch.assign(std::make_move_iterator(line.waiting.begin()), std::make_move_iterator(cut));
+      line.waiting.erase(line.waiting.begin(), cut);
+    }
+    return batch;
+  }
+};
+
+RedisStore::~RedisStore() = default;
+
+namespace {
+
+// Splits a join script reply (one reply per join, see lua/join.lua) into per-join results.
+std::vector<Result<Ticket>> join_results(const std::string& q, const Result<RedisReply>& r,
+                                         size_t n) {
+  std::optional<Error> all;  // a failure of the whole call
+  if (!r)
+    all = r.error();
+  else if (r->is_error())
+    all = reply_error(r.value());
+  else if (!r->is_array() || r->elements.size() != n)
+    all = malformed();
+  std::vector<Result<Ticket>> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (all) {
+      out.emplace_back(*all);
+      continue;
+    }
+    const RedisReply& one = r->elements[i];
+    if (!one.is_array() || one.elements.empty()) {
+      out.emplace_back(malformed());
+    } else if (one.elements[0].str != "ok") {
+      out.emplace_back(script_error(one.elements[0].str, q));
+    } else if (one.elements.size() != 3) {
+      out.emplace_back(malformed());
+    } else {
+      auto t = parse_ticket(q, one.elements[1]);
+      if (t) t->created = one.elements[2].as_int() == 1;
+      out.push_back(std::move(t));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Task<Ticket> RedisStore::join(std::string q, std::string dedupe_key, Millis now) {
   if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
-  std::vector<std::string> args{num(now), new_ticket_id(), std::move(dedupe_key)};
-  auto r = co_await run(scripts().join, q, std::move(args));
-  if (!r) co_return r.error();
-  if (r->elements.size() != 3) co_return malformed();
-  auto t = parse_ticket(q, r->elements[1]);
-  if (!t) co_return t.error();
-  t->created = r->elements[2].as_int() == 1;
-  co_return t;
+  std::vector<JoinEntry> batch;
+  JoinEntry mine{now, new_ticket_id(), std::move(dedupe_key), nullptr};
+  {
+    std::lock_guard lock(joins_->mu);
+    auto& line = joins_->lines[q];
+    line.waiting.push_back(std::move(mine));
+    batch = JoinLines::take(line);
+    if (batch.empty()) {
+      mine = std::move(line.waiting.back());
+      line.waiting.pop_back();
+    }
+  }
+  // Nothing in flight for this queue (or enough waiting for a second call): go out now.
+  if (!batch.empty()) co_return co_await lead_joins(std::move(q), std::move(batch));
+  // Wait to be answered by a later call, or to be woken to send one.
+  auto initiation = [this, &q, &mine](auto handler) {
+    using Handler = std::decay_t<decltype(handler)>;
+    std::unique_lock lock(joins_->mu);
+    auto& line = joins_->lines[q];
+    mine.waiter = std::make_unique<JoinWaiterOp<Handler>>(std::move(handler));
+    line.waiting.push_back(std::move(mine));
+    // Only another thread can have changed the line since we looked; then a batch may go now.
+    std::vector<JoinEntry> next = JoinLines::take(line);
+    lock.unlock();
+    if (next.empty()) return;
+    std::unique_ptr<JoinWaiter> leader = std::move(next.front().waiter);
+    JoinOutcome lead;
+    lead.lead = std::move(next);
+    leader->complete(std::move(lead), /*inline_ok=*/false);
+  };
+  JoinOutcome outcome = co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                                             void(JoinOutcome)>(
+      std::move(initiation), boost::asio::use_awaitable);
+  if (outcome.result) co_return std::move(*outcome.result);
+  co_return co_await lead_joins(std::move(q), std::move(outcome.lead));
+}
+
+Task<Ticket> RedisStore::lead_joins(std::string q, std::vector<JoinEntry> batch) {
+  std::vector<std::string> args;
+  args.reserve(3 * batch.size());
+  for (auto& e : batch) {
+    args.push_back(num(e.now));
+    args.push_back(e.id);
+    args.push_back(e.key);
+  }
+  auto r = co_await client_.eval(scripts().join, redis_keys::script_keys(q), std::move(args));
+  // Wake the next batch's leader first, inline: its call goes out before these answers do.
+  std::vector<JoinEntry> next;
+  {
+    std::lock_guard lock(joins_->mu);
+    auto line = joins_->lines.find(q);
+    --line->second.in_flight;
+    next = JoinLines::take(line->second);
+    if (line->second.in_flight == 0) joins_->lines.erase(line);
+  }
+  if (!next.empty()) {
+    std::unique_ptr<JoinWaiter> leader = std::move(next.front().waiter);
+    JoinOutcome lead;
+    lead.lead = std::move(next);
+    leader->complete(std::move(lead), /*inline_ok=*/true);
+  }
+  auto results = join_results(q, r, batch.size());
+  size_t self = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!batch[i].waiter) {
+      self = i;
+      continue;
+    }
+    JoinOutcome answer;
+    answer.result = std::move(results[i]);
+    batch[i].waiter->complete(std::move(answer), /*inline_ok=*/false);
+  }
+  co_return std::move(results[self]);
 }
 
 Task<Ticket> RedisStore::get_ticket(std::string q, std::string id, bool touch, Millis now) {

@@ -349,6 +349,53 @@ TEST(RedisStore, ReloadsScriptsAfterScriptFlush) {
   EXPECT_EQ(info_field(io, client, "memory", "number_of_cached_scripts"), 1);
 }
 
+// Joins of one queue issued while a join call of that queue is in flight wait for it, then go
+// out together as one script call (at most kJoinBatch joins each); a join with nothing in flight
+// goes out at once, alone. Other queues are batched on their own. (That each join of a batch is
+// the join it would be alone is the conformance suite's ConcurrentJoinsAreEachTheirOwnJoin.)
+TEST(RedisStore, ConcurrentJoinsGoOutAsBatches) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 1000), T0)).ok());
+  ASSERT_TRUE(run_for(io, store.put_queue("r", config(0, 1000), T0)).ok());
+  auto evalsha_calls = [&]() -> int64_t {
+    auto r = run_for(io, client.command({"INFO", "commandstats"}));
+    if (!r.ok()) return -1;
+    const std::string prefix = "cmdstat_evalsha:calls=";
+    auto at = r->str.find(prefix);
+    return at == std::string::npos ? 0 : std::stoll(r->str.substr(at + prefix.size()));
+  };
+  ASSERT_TRUE(run_for(io, store.join("q", "", T0)).ok());  // loads the script (NOSCRIPT, retry)
+  const int64_t c0 = evalsha_calls();
+  ASSERT_TRUE(run_for(io, store.join("q", "", T0)).ok());
+  EXPECT_EQ(evalsha_calls(), c0 + 1);  // alone: one call, sent at once
+
+  constexpr int kQ = 300, kR = 10;
+  std::vector<asio::awaitable<Result<Ticket>>> joins;
+  for (int i = 0; i < kQ; ++i) {
+    joins.push_back(store.join("q", "", T0 + 1));
+    if (i % 30 == 0) joins.push_back(store.join("r", "", T0 + 1));
+  }
+  auto results = run_all(io, std::move(joins));
+  ASSERT_EQ(results.size(), size_t{kQ + kR});
+  std::set<std::string> ids;
+  for (auto& t : results) {
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    ids.insert(t->id);
+  }
+  EXPECT_EQ(ids.size(), size_t{kQ + kR});
+  EXPECT_EQ(run_for(io, store.get_queue("q"))->stats.waiting, kQ + 2);
+  EXPECT_EQ(run_for(io, store.get_queue("r"))->stats.waiting, kR);
+  // q: the first alone, then the other 299 in batches of at most 64: at least 1 + 5 calls;
+  // r: at least 1 + 1. Without batching it would be 310 calls.
+  static_assert(RedisStore::kJoinBatch == 64);
+  const int64_t calls = evalsha_calls() - c0 - 1;
+  EXPECT_GE(calls, 8);
+  EXPECT_LE(calls, 40);
+}
+
 // Expiry, abandonment and admission each end at most kTickBatch tickets per call; the rest is
 // left for the next tick (and admission keeps its unused tokens). The 2500 joins are issued at
 // once and share the store's one connection.

@@ -1,4 +1,5 @@
 // The behaviour every QueueStore promises. Time is passed explicitly, so nothing here sleeps.
+#include <map>
 #include <set>
 
 #include "store/conformance/harness.hpp"
@@ -171,6 +172,92 @@ TEST_P(StoreConformance, JoiningAnEmptyLineWithRoomIsAdmittedAtOnce) {
   EXPECT_EQ(late->state, TicketState::waiting);
   EXPECT_EQ(late->position, 2);
   EXPECT_EQ(run(s().get_ticket("q", w->id, false, T0))->state, TicketState::waiting);
+}
+
+// Joins issued together (all started on one io_context before any finishes) are each the join
+// they would be alone, one after the other in the order they were issued: RedisStore sends the
+// joins that wait behind a call in flight as one batch script call; this is what it must keep.
+// Each gets its own ticket, order, joined time and outbox event (consecutive seqs); a dedupe key
+// repeated within one batch gets the first join's ticket; the empty line admits at once while
+// tokens last; joins of a closed or unknown queue fail without failing the others.
+TEST_P(StoreConformance, ConcurrentJoinsAreEachTheirOwnJoin) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(3, 1000), T0)).ok());  // a full bucket: 3 tokens
+  ASSERT_TRUE(run(s().put_queue("shut", cfg(0, 10), T0)).ok());
+  ASSERT_TRUE(run(s().close_queue("shut", T0)).ok());
+  const uint64_t seq0 = run(s().get_queue("q"))->seq;
+  constexpr int kJoins = 150;
+  const std::set<int> same{40, 41, 100};  // joins with the dedupe key "same"
+  std::vector<boost::asio::awaitable<Result<Ticket>>> tasks;
+  std::vector<int> index;  // tasks[k] is join index[k] of "q", or -1 (shut) / -2 (nope)
+  for (int i = 0; i < kJoins; ++i) {
+    std::string key = same.count(i) ? "same" : i % 3 == 0 ? "" : "k" + std::to_string(i);
+    tasks.push_back(s().join("q", std::move(key), T0 + i));
+    index.push_back(i);
+    if (i % 50 == 7) {
+      tasks.push_back(s().join("shut", "", T0 + i));
+      index.push_back(-1);
+      tasks.push_back(s().join("nope", "", T0 + i));
+      index.push_back(-2);
+    }
+  }
+  auto results = run_all(std::move(tasks));
+  ASSERT_EQ(results.size(), index.size());
+  std::map<int, Ticket> joined;  // join index -> its ticket
+  for (size_t k = 0; k < results.size(); ++k) {
+    if (index[k] == -1) {
+      ASSERT_FALSE(results[k].ok());
+      EXPECT_EQ(results[k].error().code, Errc::queue_closed);
+    } else if (index[k] == -2) {
+      ASSERT_FALSE(results[k].ok());
+      EXPECT_EQ(results[k].error().code, Errc::queue_not_found);
+    } else {
+      ASSERT_TRUE(results[k].ok()) << results[k].error().message;
+      joined[index[k]] = results[k].value();
+    }
+  }
+  // Tickets made: every join but the 2nd and 3rd "same", in issue order: orders 1..kJoins-2.
+  std::set<std::string> ids;
+  uint64_t order = 0;
+  for (auto& [i, t] : joined) {
+    if (same.count(i) && i != *same.begin()) {
+      EXPECT_FALSE(t.created) << i;
+      EXPECT_EQ(t.id, joined[*same.begin()].id) << i;
+      continue;
+    }
+    EXPECT_TRUE(t.created) << i;
+    ids.insert(t.id);
+    EXPECT_EQ(t.order, ++order) << i;
+    EXPECT_EQ(t.joined_ms, T0 + i) << i;
+    if (t.order <= 3) {  // the line was empty and a token left: straight in
+      EXPECT_EQ(t.state, TicketState::active) << i;
+      EXPECT_EQ(t.position, 0) << i;
+    } else {
+      EXPECT_EQ(t.state, TicketState::waiting) << i;
+      EXPECT_EQ(t.position, static_cast<int64_t>(t.order) - 3) << i;
+    }
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kJoins - 2));
+  auto info = run(s().get_queue("q"));
+  EXPECT_EQ(info->stats.waiting, kJoins - 2 - 3);
+  EXPECT_EQ(info->stats.admitted_total, 3);
+  // One joined event per ticket (and one admitted for the first 3), with consecutive seqs.
+  auto ev = h_->events("q");
+  std::vector<Event> after;
+  for (auto& e : ev)
+    if (e.seq > seq0) after.push_back(e);
+  ASSERT_EQ(after.size(), static_cast<size_t>(kJoins - 2 + 3));
+  std::map<std::string, uint64_t> joined_seq;
+  for (size_t k = 0; k < after.size(); ++k) {
+    EXPECT_EQ(after[k].seq, seq0 + 1 + k);
+    if (after[k].type == EventType::joined) joined_seq[after[k].ticket] = after[k].seq;
+  }
+  EXPECT_EQ(joined_seq.size(), ids.size());
+  EXPECT_EQ(info->seq, seq0 + after.size());
+  for (auto& [i, t] : joined) {
+    if (t.created && t.state == TicketState::waiting) {
+      EXPECT_EQ(t.seq, joined_seq[t.id]) << i;
+    }
+  }
 }
 
 TEST_P(StoreConformance, PausedQueueAdmitsNobody) {

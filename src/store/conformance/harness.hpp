@@ -10,7 +10,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <functional>
+#include <future>
 #include <memory>
+#include <vector>
 
 #include "store/queue_store.hpp"
 
@@ -34,6 +36,21 @@ class StoreHarness {
     while (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready) io.run_one();
     return fut.get();
   }
+
+  // Runs store coroutines concurrently on io (all started before any finishes); results in order.
+  template <class T>
+  std::vector<T> run_all(std::vector<boost::asio::awaitable<T>> tasks) {
+    std::vector<std::future<T>> futs;
+    for (auto& t : tasks)
+      futs.push_back(boost::asio::co_spawn(io, std::move(t), boost::asio::use_future));
+    io.restart();
+    std::vector<T> out;
+    for (auto& fut : futs) {
+      while (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready) io.run_one();
+      out.push_back(fut.get());
+    }
+    return out;
+  }
 };
 
 using HarnessFactory = std::unique_ptr<StoreHarness> (*)();
@@ -51,6 +68,10 @@ class StoreConformance : public ::testing::TestWithParam<HarnessFactory> {
   template <class T>
   T run(boost::asio::awaitable<T> a) {
     return h_->run(std::move(a));
+  }
+  template <class T>
+  std::vector<T> run_all(std::vector<boost::asio::awaitable<T>> tasks) {
+    return h_->run_all(std::move(tasks));
   }
   std::unique_ptr<StoreHarness> h_;
 };
