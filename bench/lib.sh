@@ -59,7 +59,8 @@ wait_port() {  # port [seconds]
 start_anteroom() {
   local name=$1
   shift
-  "$BIN/anteroom" --listen 127.0.0.1:0 --admin-token "$ADMIN" --token-secret "$SECRET" \
+  # shellcheck disable=SC2086
+  $PIN_SERVER "$BIN/anteroom" --listen 127.0.0.1:0 --admin-token "$ADMIN" --token-secret "$SECRET" \
     --join-rate-per-ip 0 --max-conns-per-ip 0 --node-id "$name" "$@" \
     >"$TMP/$name.out" 2>"$TMP/$name.err" &
   local pid=$! port=""
@@ -100,6 +101,11 @@ start_redis() {
   die "redis $name does not answer"
 }
 
+# With PIN_SERVER="taskset -c 0" and PIN_CLIENT="taskset -c 1", servers (anteroom, the nginx
+# worker) run on CPU 0 and wrk on CPU 1: the same placement for the product and its baseline.
+PIN_SERVER=""
+PIN_CLIENT=""
+
 # start_nginx NAME: nginx-light (+ nchan) with its own config in a temp dir, ONE worker process
 # (the same number of serving threads as anteroom's one io thread). Sets NAME_PID (master),
 # NAME_WORKERS (comma list), NAME_PORT.
@@ -115,6 +121,7 @@ start_nginx() {
   cat >"$dir/nginx.conf" <<EOF
 $nchan
 worker_processes 1;
+${PIN_SERVER:+worker_cpu_affinity 01;}
 worker_rlimit_nofile 20000;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
@@ -153,7 +160,8 @@ EOF
 wrk_run() {  # outfile url [extra wrk args]
   local out=$1 url=$2
   shift 2
-  wrk -t1 -c"$WRK_CONNS" -d"$WRK_SECS"s --latency -s "$ROOT/bench/post.lua" "$@" "$url" >"$out" 2>&1 ||
+  # shellcheck disable=SC2086
+  $PIN_CLIENT wrk -t1 -c"$WRK_CONNS" -d"$WRK_SECS"s --latency -s "$ROOT/bench/post.lua" "$@" "$url" >"$out" 2>&1 ||
     { cat "$out" >&2; die "wrk failed"; }
   if grep -q "Non-2xx" "$out"; then cat "$out" >&2; die "wrk saw error answers from $url"; fi
 }
