@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 
 #include <boost/json.hpp>
@@ -211,6 +212,99 @@ void Hub::schedule_flush(View& v) {
   });
 }
 
+// One flush's sends. Small: each stream is pumped as it is added. Large (parallel_send_min
+// streams or more): the sends are the cost (each a TCP transmit), so they are shared with the
+// send worker, pipelined with the io thread's own work: the io thread prepares streams (their
+// frames are made as the flush goes) and publishes them in chunks; the worker sends each chunk
+// as soon as it is published; when the flush has added everything, the io thread sends too.
+// Only send(2) on published descriptors happens off the io thread; results are applied here.
+class Hub::Fanout {
+ public:
+  Fanout(Hub& hub, size_t capacity)
+      : hub_(hub), parallel_(hub.sender_ && capacity >= hub.cfg_.parallel_send_min) {
+    if (!parallel_) return;
+    go_.resize(capacity);  // fixed: the worker reads it while the io thread fills it
+    sent_.resize(capacity);
+    hub_.sender_->run([this] { send_chunks(); });
+  }
+  ~Fanout() {
+    if (parallel_ && !finished_) {  // (only if finish() was skipped: release the worker)
+      publish(n_ | kDone);
+      hub_.sender_->wait();
+    }
+  }
+  Fanout(const Fanout&) = delete;
+  Fanout& operator=(const Fanout&) = delete;
+
+  void add(Stream& s) {
+    if (!parallel_) {
+      hub_.pump(s);
+      return;
+    }
+    if (!hub_.prepare(s) || n_ == go_.size()) return;
+    go_[n_] = &s;
+    sent_[n_].fd = s.sock_->native_handle();
+    if (++n_ % kChunk == 0) publish(n_);
+  }
+
+  void finish() {
+    if (!parallel_) return;
+    finished_ = true;
+    publish(n_ | kDone);
+    send_chunks();
+    hub_.sender_->wait();
+    for (size_t i = 0; i < n_; ++i) {
+      boost::system::error_code ec;
+      if (sent_[i].err == EAGAIN || sent_[i].err == EWOULDBLOCK) ec = asio::error::would_block;
+      else if (sent_[i].err) ec.assign(sent_[i].err, boost::system::system_category());
+      hub_.written(*go_[i], sent_[i].n, ec);
+    }
+  }
+
+ private:
+  static constexpr size_t kChunk = 256;
+  static constexpr uint64_t kDone = uint64_t{1} << 63;
+  struct Sent {
+    int fd = -1;
+    size_t n = 0;
+    int err = 0;
+  };
+
+  void publish(uint64_t v) {
+    ready_.store(v, std::memory_order_release);
+    ready_.notify_all();
+  }
+  // Claims chunks until every published stream is claimed and the flush is done.
+  void send_chunks() {
+    for (;;) {
+      size_t b = next_.fetch_add(kChunk, std::memory_order_relaxed);
+      size_t e = b + kChunk;
+      uint64_t r = ready_.load(std::memory_order_acquire);
+      while ((r & ~kDone) < e && !(r & kDone)) {
+        ready_.wait(r, std::memory_order_acquire);
+        r = ready_.load(std::memory_order_acquire);
+      }
+      e = std::min<size_t>(e, r & ~kDone);
+      if (b >= e) return;
+      for (size_t i = b; i < e; ++i) {
+        const std::string& out = go_[i]->out_;
+        ssize_t n = ::send(sent_[i].fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0) sent_[i].n = static_cast<size_t>(n);
+        else sent_[i].err = errno;
+      }
+    }
+  }
+
+  Hub& hub_;
+  bool parallel_;
+  bool finished_ = false;
+  std::vector<Stream*> go_;
+  std::vector<Sent> sent_;
+  size_t n_ = 0;                      // prepared (io thread only)
+  std::atomic<uint64_t> ready_{0};    // published count, | kDone when the flush has ended
+  std::atomic<size_t> next_{0};       // the next chunk to claim
+};
+
 // Once per batch of events (not once per event): recompute the position of every local waiting
 // stream in the queues that changed. O(local streams · log n), no store call.
 void Hub::flush() {
@@ -218,7 +312,9 @@ void Hub::flush() {
   Millis now = wall_ms();
   auto dirty = std::move(dirty_);
   dirty_.clear();
-  std::vector<Stream*> ready;
+  size_t streams = 0;
+  for (View* v : dirty) streams += v->streams.size();
+  Fanout out(*this, streams);
   for (View* v : dirty) {
     bool force = v->force;
     v->force = false;
@@ -235,10 +331,10 @@ void Hub::flush() {
       s->position_dirty_ = true;
       s->seq_ = v->seq;
       m_positions_sent_.inc();
-      ready.push_back(s);
+      out.add(*s);
     }
   }
-  pump_all(ready);
+  out.finish();
 }
 
 void Hub::start(View& v, Stream& s, const Ticket& t) {
@@ -378,44 +474,6 @@ void Hub::written(Stream& s, size_t n, boost::system::error_code ec) {
                       self->out_.clear();
                       pump(*self);
                     });
-}
-
-// One update for many streams: the sends are the cost (each a TCP transmit), so a big batch is
-// split between this thread and the send worker; everything else stays on this thread.
-void Hub::pump_all(const std::vector<Stream*>& ready) {
-  if (!sender_ || ready.size() < cfg_.parallel_send_min) {
-    for (Stream* s : ready) pump(*s);
-    return;
-  }
-  std::vector<Stream*> go;
-  go.reserve(ready.size());
-  for (Stream* s : ready)
-    if (prepare(*s)) go.push_back(s);
-  struct Sent {
-    int fd;
-    size_t n = 0;
-    int err = 0;
-  };
-  std::vector<Sent> sent(go.size());
-  for (size_t i = 0; i < go.size(); ++i) sent[i].fd = go[i]->sock_->native_handle();
-  auto send_range = [&go, &sent](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) {
-      const std::string& out = go[i]->out_;
-      ssize_t n = ::send(sent[i].fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n >= 0) sent[i].n = static_cast<size_t>(n);
-      else sent[i].err = errno;
-    }
-  };
-  size_t mid = go.size() / 2;
-  sender_->run([&] { send_range(mid, go.size()); });
-  send_range(0, mid);
-  sender_->wait();
-  for (size_t i = 0; i < go.size(); ++i) {
-    boost::system::error_code ec;
-    if (sent[i].err == EAGAIN || sent[i].err == EWOULDBLOCK) ec = asio::error::would_block;
-    else if (sent[i].err) ec.assign(sent[i].err, boost::system::system_category());
-    written(*go[i], sent[i].n, ec);
-  }
 }
 
 // A client that goes away is noticed at once: the socket becomes readable (EOF). Clients send

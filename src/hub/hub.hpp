@@ -145,7 +145,7 @@ class Hub final : public EventSink {
   void pump(Stream& s);
   bool prepare(Stream& s);
   void written(Stream& s, size_t n, boost::system::error_code ec);
-  void pump_all(const std::vector<Stream*>& ready);
+  class Fanout;
   void watch_close(std::shared_ptr<Stream> s);
   void end_stream(Stream& s);
   std::shared_ptr<Stream> shared(Stream& s);
