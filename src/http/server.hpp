@@ -1,19 +1,19 @@
 #pragma once
-// The HTTP/1.1 edge: accepts connections, enforces limits, routes the v1 API, serves the page,
-// and hands event streams to the hub. One coroutine per connection; HTTP/1.1 by hand (wire.hpp).
+// The HTTP/1.1 edge: accepts connections, enforces limits, routes each request through the
+// route table (routes.cpp) to its handler, and hands event streams to the hub. One coroutine per
+// connection; HTTP/1.1 by hand (wire.hpp).
 //
 // Threading: runs on the io_context given; not thread-safe. Lifetime: must outlive its
 // connections; call stop() and let the io_context drain before destroying.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
 
+#include "async/task_group.hpp"
 #include "http/limits.hpp"
 #include "http/wire.hpp"
 #include "hub/hub.hpp"
@@ -41,6 +41,9 @@ struct ServerConfig {
   std::chrono::milliseconds sse_retry{2000};
 };
 
+struct Edge;
+struct Takeover;
+
 class Server {
  public:
   // `jobs` (may be null): the webhook job store behind the dead-letter endpoints.
@@ -50,54 +53,29 @@ class Server {
 
   // Binds and starts accepting; returns the bound port. Throws on bind failure.
   uint16_t start();
-  // Stops accepting, closes idle keep-alive connections, and tells every SSE stream to retry
-  // elsewhere. Connections finish what they are doing.
+  // At once: stops accepting, closes idle keep-alive connections, and tells every SSE stream to
+  // retry elsewhere. Connections busy with a request finish it (under their deadlines) and close.
   void stop();
-  int64_t connections() const { return conns_.total(); }
-
+  int64_t connections() const { return conns_->total(); }
 
  private:
-  struct Request;
-  struct Conn;
-  using Response = HttpResponse;
+  // A running session, seen by the sweeper (deadlines) and by stop() (idle keep-alives).
+  struct Conn {
+    boost::asio::ip::tcp::socket sock;
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    bool idle = false;  // waiting for the first byte of a request
+  };
+  // The connection loop (connection.cpp).
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> sweep_loop();
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket sock);
   boost::asio::awaitable<bool> send(Conn& c, std::string_view bytes);
-  boost::asio::awaitable<Response> handle(Request& r);
-  boost::asio::awaitable<bool> serve_events(Conn& c, Request& r,
-                                            std::string q, std::string t,
-                                            std::function<void()> on_detach);
-
-  boost::asio::awaitable<Response> join(Request& r, const std::string& q);
-  boost::asio::awaitable<Response> ticket_status(Request& r, const std::string& q,
-                                                 const std::string& t, int method);
-  boost::asio::awaitable<Response> complete(Request& r, const std::string& q,
-                                            const std::string& t);
-  boost::asio::awaitable<Response> verify(Request& r);
-  boost::asio::awaitable<Response> put_queue(Request& r, const std::string& q);
-  boost::asio::awaitable<Response> queues(Request& r, const std::string& q, int method);
-  boost::asio::awaitable<Response> dead_letters(Request& r, const std::string& q, bool redrive);
-  Response page(Request& r, const std::string& q);
-  Response metrics_text(Request& r);
-  boost::asio::awaitable<std::string> ticket_json(const Ticket& t);
-  std::string queue_json(const QueueInfo& i);
+  boost::asio::awaitable<HttpResponse> serve(const HttpRequest& req, std::string_view peer,
+                                             Takeover& takeover, bool& close);
 
   boost::asio::io_context& io_;
   ServerConfig cfg_;
-  QueueStore& store_;
-  Hub& hub_;
-  const TokenSigner& signer_;
-  metrics::Registry& metrics_;
-  WebhookJobStore* jobs_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  boost::asio::steady_timer sweeper_;
-  ConnectionLimiter conns_;
-  RateLimiter join_limiter_;
-  std::unordered_set<Conn*> live_;  // sessions running (not event streams: the hub has those)
-  bool stopping_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-
+  // (Registered in this order: /metrics lists a family's series together.)
   metrics::Counter& m_requests_;
   metrics::Counter& m_joins_;
   metrics::Counter& m_rej_rate_;
@@ -107,6 +85,18 @@ class Server {
   metrics::Counter& m_bad_requests_;
   metrics::Counter& m_verify_ok_;
   metrics::Counter& m_verify_refused_;
+  std::unique_ptr<Edge> edge_;  // what the handlers use (handlers.hpp)
+  boost::asio::ip::tcp::acceptor acceptor_;
+  // Shared with the hub's streams, which give their connection's slot back when they end, maybe
+  // after the server is gone.
+  std::shared_ptr<ConnectionLimiter> conns_;
+  std::unordered_set<Conn*> live_;  // sessions running (not event streams: the hub has those)
+  // The accept loop (cancelled by stop()) and the deadline sweeper (which outlives stop() while
+  // sessions drain; cancelled by the destructor). Sessions are not in a group: stop() lets them
+  // finish their request, and the server outlives them (see the header comment).
+  async::TaskGroup accepting_;
+  async::TaskGroup sweeping_;
+
 };
 
 // The waiting-room page (web/index.html, embedded at build time) for queue `q`.

@@ -195,12 +195,13 @@ void MemoryStore::purge_ended(Queue& qu, Millis now) {
   }
 }
 
-Task<QueueInfo> MemoryStore::put_queue(std::string q, ConfigPatch patch, Millis now) {
+Task<PutQueueResult> MemoryStore::put_queue(std::string q, ConfigPatch patch, Millis now) {
   if (!rules::valid_queue_name(q))
     co_return err(Errc::invalid_queue_name, "queue names match [a-z0-9][a-z0-9-]{0,63}");
   if (auto s = rules::validate(patch); !s) co_return s.error();
   auto it = queues_.find(q);
-  if (it == queues_.end()) {
+  bool created = it == queues_.end();
+  if (created) {
     if (static_cast<int64_t>(queues_.size()) >= limits_.max_queues)
       co_return err(Errc::too_many_queues, "the queue limit of this installation is reached");
     auto qu = std::make_unique<Queue>();
@@ -213,7 +214,9 @@ Task<QueueInfo> MemoryStore::put_queue(std::string q, ConfigPatch patch, Millis 
   qu.closed = false;
   patch.apply_to(qu.config);
   emit(qu, EventType::config_changed, nullptr, now);
-  co_return info(qu);
+  PutQueueResult r{info(qu)};
+  r.created = created;
+  co_return r;
 }
 
 Task<QueueInfo> MemoryStore::get_queue(std::string q) {

@@ -21,7 +21,7 @@ class MemoryStore final : public QueueStore {
   MemoryStore(EventSink& sink, StoreLimits limits = {});
   ~MemoryStore() override;
 
-  Task<QueueInfo> put_queue(std::string q, ConfigPatch patch, Millis now) override;
+  Task<PutQueueResult> put_queue(std::string q, ConfigPatch patch, Millis now) override;
   Task<QueueInfo> get_queue(std::string q) override;
   Task<std::vector<QueueInfo>> list_queues() override;
   Task<std::vector<std::string>> queue_names() override;

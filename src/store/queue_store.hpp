@@ -18,6 +18,12 @@ namespace anteroom {
 template <class T>
 using Task = boost::asio::awaitable<Result<T>>;
 
+// What put_queue did: the queue as it now is, and whether this call created it (the edge answers
+// 201 or 200 from it; a reopened closed queue was not created).
+struct PutQueueResult : QueueInfo {
+  bool created = false;
+};
+
 struct StoreLimits {
   int64_t max_queues = 1000;
 };
@@ -27,7 +33,7 @@ class QueueStore {
   virtual ~QueueStore() = default;
 
   // Creates the queue (if new; reopens it empty if it was closed) or updates its config.
-  virtual Task<QueueInfo> put_queue(std::string q, ConfigPatch patch, Millis now) = 0;
+  virtual Task<PutQueueResult> put_queue(std::string q, ConfigPatch patch, Millis now) = 0;
   virtual Task<QueueInfo> get_queue(std::string q) = 0;
   virtual Task<std::vector<QueueInfo>> list_queues() = 0;
   // Just the names, sorted (cheap: what the admission ticker needs every tick).

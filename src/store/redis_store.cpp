@@ -187,7 +187,7 @@ Task<RedisReply> RedisStore::run(const RedisScript& script, const std::string& q
   co_return std::move(r).value();
 }
 
-Task<QueueInfo> RedisStore::put_queue(std::string q, ConfigPatch patch, Millis now) {
+Task<PutQueueResult> RedisStore::put_queue(std::string q, ConfigPatch patch, Millis now) {
   if (!rules::valid_queue_name(q))
     co_return err(Errc::invalid_queue_name, "queue names match [a-z0-9][a-z0-9-]{0,63}");
   if (auto s = rules::validate(patch); !s) co_return s.error();
@@ -214,8 +214,12 @@ Task<QueueInfo> RedisStore::put_queue(std::string q, ConfigPatch patch, Millis n
   if (patch.webhooks) field("webhooks", rules::encode_webhooks(*patch.webhooks));
   auto r = co_await run(scripts().put_queue, q, std::move(args), /*with_queue_list=*/true);
   if (!r) co_return r.error();
-  if (r->elements.size() != 2) co_return malformed();
-  co_return parse_info(q, r->elements[1]);
+  if (r->elements.size() != 3) co_return malformed();
+  auto i = parse_info(q, r->elements[1]);
+  if (!i) co_return i.error();
+  PutQueueResult out{std::move(i).value()};
+  out.created = r->elements[2].integer == 1;
+  co_return out;
 }
 
 Task<QueueInfo> RedisStore::get_queue(std::string q) {

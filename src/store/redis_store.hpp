@@ -57,7 +57,7 @@ class RedisStore final : public QueueStore {
   RedisStore(boost::asio::io_context& io, std::string_view url, StoreLimits limits = {});
   ~RedisStore() override;
 
-  Task<QueueInfo> put_queue(std::string q, ConfigPatch patch, Millis now) override;
+  Task<PutQueueResult> put_queue(std::string q, ConfigPatch patch, Millis now) override;
   Task<QueueInfo> get_queue(std::string q) override;
   Task<std::vector<QueueInfo>> list_queues() override;
   Task<std::vector<std::string>> queue_names() override;

@@ -58,6 +58,28 @@ TEST_P(StoreConformance, PutCreatesThenPatches) {
   EXPECT_EQ(run(s().queue_names()).value(), (std::vector<std::string>{"a", "q"}));
 }
 
+// The edge answers 201 or 200 from `created`, with no read before the write.
+TEST_P(StoreConformance, PutSaysWhetherItCreated) {
+  auto a = run(s().put_queue("q", cfg(5, 10), T0));
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->created);
+  auto b = run(s().put_queue("q", cfg(6, 10), T0));
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->created);
+  EXPECT_EQ(b->config.admit_per_s, 6);
+  // Reopening a closed queue is not creating it.
+  ASSERT_TRUE(run(s().close_queue("q", T0 + 1)).ok());
+  auto c = run(s().put_queue("q", {}, T0 + 2));
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->created);
+  EXPECT_FALSE(c->closed);
+  // A refused creation creates nothing.
+  EXPECT_FALSE(run(s().put_queue("Bad Name", {}, T0)).ok());
+  auto d = run(s().put_queue("r", {}, T0));
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->created);
+}
+
 TEST_P(StoreConformance, JoinsGetPositionsOneToN) {
   ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
   std::set<std::string> ids;

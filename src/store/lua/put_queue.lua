@@ -1,5 +1,5 @@
 -- Creates the queue (bucket full: one second's worth, see rules::full_bucket) or updates its
--- config; reopens a closed queue.
+-- config; reopens a closed queue. Returns {'ok', info, 1 if this call created the queue else 0}.
 -- KEYS[9] = aq:queues. ARGV: now, name, max_queues, six defaults (admit_per_s max_active
 -- session_ttl_s abandon_after_s paused target_url), then patch field/value pairs.
 local now, name, max_queues = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
@@ -25,4 +25,4 @@ if created then
 end
 redis.call('HSET', K_META, 'closed', '0')
 emit('config_changed', '', 0, now, 0)
-return {'ok', info()}
+return {'ok', info(), created and 1 or 0}

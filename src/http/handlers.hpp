@@ -1,0 +1,66 @@
+#pragma once
+// The handlers of the route table (routes.cpp), grouped by who calls them, and the one context
+// they share. Each is one (method, path) and gets the route's path parameters in the Request.
+// Internal to http.
+#include <boost/asio/awaitable.hpp>
+
+#include "http/limits.hpp"
+#include "http/request.hpp"
+#include "http/server.hpp"
+
+namespace anteroom::http {
+
+// What the handlers use. Owned by the Server; lives as long as it.
+struct Edge {
+  const ServerConfig& cfg;
+  QueueStore& store;
+  Hub& hub;
+  const TokenSigner& signer;
+  metrics::Registry& metrics;
+  WebhookJobStore* jobs;  // may be null: no dead-letter store
+  RateLimiter join_limiter;
+  bool stopping = false;  // Server::stop() was called
+
+  metrics::Counter& m_joins;
+  metrics::Counter& m_rej_rate;
+  metrics::Counter& m_verify_ok;
+  metrics::Counter& m_verify_refused;
+};
+
+using Handler = boost::asio::awaitable<HttpResponse> (*)(Edge&, Request&);
+
+// The visitor's page and API (visitor.cpp): no credentials; the ticket id is the capability.
+namespace visitor {
+boost::asio::awaitable<HttpResponse> join(Edge& e, Request& r);        // POST tickets
+boost::asio::awaitable<HttpResponse> get_ticket(Edge& e, Request& r);  // GET tickets/{t}
+boost::asio::awaitable<HttpResponse> leave(Edge& e, Request& r);       // DELETE tickets/{t}
+// GET tickets/{t}/events: on success hands the connection to the hub (r.takeover).
+boost::asio::awaitable<HttpResponse> events(Edge& e, Request& r);
+}  // namespace visitor
+
+// The protected site (site.cpp): checks the admission token its visitor brings.
+namespace site {
+boost::asio::awaitable<HttpResponse> verify(Edge& e, Request& r);  // GET /v1/verify
+}  // namespace site
+
+// The operator (operator.cpp): every handler requires the admin Bearer token.
+namespace op {
+boost::asio::awaitable<HttpResponse> list_queues(Edge& e, Request& r);
+boost::asio::awaitable<HttpResponse> put_queue(Edge& e, Request& r);
+boost::asio::awaitable<HttpResponse> get_queue(Edge& e, Request& r);
+boost::asio::awaitable<HttpResponse> close_queue(Edge& e, Request& r);
+boost::asio::awaitable<HttpResponse> complete(Edge& e, Request& r);
+boost::asio::awaitable<HttpResponse> dead_letters(Edge& e, Request& r);
+boost::asio::awaitable<HttpResponse> redrive(Edge& e, Request& r);
+}  // namespace op
+
+// Operations and the page (ops.cpp): probes, metrics, the waiting-room page.
+namespace ops {
+boost::asio::awaitable<HttpResponse> demo_page(Edge& e, Request& r);  // GET /
+boost::asio::awaitable<HttpResponse> page(Edge& e, Request& r);       // GET /q/{q}
+boost::asio::awaitable<HttpResponse> healthz(Edge& e, Request& r);
+boost::asio::awaitable<HttpResponse> readyz(Edge& e, Request& r);
+boost::asio::awaitable<HttpResponse> metrics(Edge& e, Request& r);
+}  // namespace ops
+
+}  // namespace anteroom::http

@@ -1,0 +1,79 @@
+#include "http/queue_config.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstdint>
+
+#include "core/rules.hpp"
+
+namespace anteroom::http {
+
+namespace json = boost::json;
+
+// Strict parse of a queue config body: an object of known fields with the right types.
+Result<ConfigPatch> parse_patch(const std::string& body) {
+  ConfigPatch p;
+  if (body.empty()) return p;
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec) return err(Errc::invalid_json, "the body is not valid JSON: " + ec.message());
+  if (!v.is_object()) return err(Errc::bad_request, "the body must be a JSON object");
+  for (auto& [k, val] : v.as_object()) {
+    auto want = [&](bool ok, const char* type) -> Status {
+      if (ok) return Ok{};
+      return err(Errc::bad_request, std::string(k) + " must be " + type);
+    };
+    Status s = Ok{};
+    if (k == "admit_per_s") {
+      s = want(val.is_number(), "a number");
+      if (s) p.admit_per_s = val.to_number<double>();
+    } else if (k == "max_active" || k == "session_ttl_s" || k == "abandon_after_s") {
+      s = want(val.is_int64() || val.is_uint64(), "an integer");
+      if (s) {
+        int64_t n = val.is_int64()
+                        ? val.as_int64()
+                        : static_cast<int64_t>(std::min<uint64_t>(val.as_uint64(), INT64_MAX));
+        if (k == "max_active")
+          p.max_active = n;
+        else if (k == "session_ttl_s")
+          p.session_ttl_s = n;
+        else
+          p.abandon_after_s = n;
+      }
+    } else if (k == "paused") {
+      s = want(val.is_bool(), "true or false");
+      if (s) p.paused = val.as_bool();
+    } else if (k == "target_url") {
+      s = want(val.is_string(), "a string");
+      if (s) p.target_url = std::string(val.as_string());
+    } else if (k == "webhooks") {
+      // [{"url": "...", "secret": "..."}] or ["url", ...]
+      s = want(val.is_array(), "a list of {\"url\",\"secret\"} objects");
+      if (!s) return s.error();
+      std::vector<WebhookTarget> hooks;
+      for (auto& h : val.as_array()) {
+        WebhookTarget t;
+        if (h.is_string()) {
+          t.url = std::string(h.as_string());
+        } else if (h.is_object()) {
+          for (auto& [hk, hv] : h.as_object()) {
+            if ((hk != "url" && hk != "secret") || !hv.is_string())
+              return err(Errc::bad_request, "a webhook is {\"url\": string, \"secret\": string}");
+            (hk == "url" ? t.url : t.secret) = std::string(hv.as_string());
+          }
+        } else {
+          return err(Errc::bad_request, "a webhook is {\"url\": string, \"secret\": string}");
+        }
+        hooks.push_back(std::move(t));
+      }
+      p.webhooks = std::move(hooks);
+    } else {
+      return err(Errc::bad_request, "unknown field '" + std::string(k) + "'");
+    }
+    if (!s) return s.error();
+  }
+  if (auto s = rules::validate(p); !s) return s.error();
+  return p;
+}
+
+}  // namespace anteroom::http

@@ -1,0 +1,40 @@
+#pragma once
+// The JSON the API and the event streams show: a ticket, a queue, an admission, and the payloads
+// of the SSE `position` and `ended` frames (docs/api.md). Plain functions from values to bytes:
+// the caller fetches whatever a view needs (store, hub) first, then formats. No I/O here.
+//
+// The ticket, admission, position and ended views are written by hand: they are every join's
+// answer and every stream's frame. Thread-safe (no state).
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/types.hpp"
+#include "token/admission.hpp"
+
+namespace anteroom::views {
+
+// What a ticket's view needs beside the ticket itself.
+struct TicketExtras {
+  int64_t eta_s = 0;        // waiting: the estimated wait
+  bool paused = false;      // waiting: the queue is paused
+  Admission admission;      // active: the token and redirect (admission_for)
+  bool events_url = false;  // add "events_url" (the answer to a join)
+};
+
+// {"ticket","queue","status", then by state: "position","eta_s","paused" | "token",
+// "expires_at","redirect" | "reason"} (+ "events_url").
+std::string ticket_json(const Ticket& t, const TicketExtras& x);
+
+// {"token","expires_at","redirect"}: the SSE `admitted` payload.
+std::string admission_json(const Admission& a);
+// {"position","eta_s","paused"}: the SSE `position` payload.
+std::string position_json(int64_t position, int64_t eta_s, bool paused);
+// {"reason"}: the SSE `ended` payload.
+std::string ended_json(EndReason r);
+
+// {"name","closed","seq","config":{...},"stats":{...}}; webhook secrets are write-only (shown
+// as "signed"). `admit_rate`: admissions per second lately; `now`: for oldest_wait_s.
+std::string queue_json(const QueueInfo& i, double admit_rate, Millis now);
+
+}  // namespace anteroom::views

@@ -1,0 +1,93 @@
+// The views' bytes: clients and the e2e tests read these fields; the SSE payloads must stay the
+// bytes the hub wrote before the views existed (Boost.JSON's serialization of the same object).
+#include "views/views.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+namespace anteroom::views {
+namespace {
+
+namespace json = boost::json;
+
+Ticket ticket(TicketState s) {
+  Ticket t;
+  t.id = "AAAAAAAAAAAAAAAAAAAAAA";
+  t.queue = "line";
+  t.state = s;
+  return t;
+}
+
+TEST(Views, AdmissionIsWhatBoostJsonWrites) {
+  for (std::string redirect : {"", "https://shop.example/?anteroom_token=x.y.z#top",
+                               "https://shop.example/\"quoted\"\\\x01"}) {
+    Admission a{"h.p.s", 1'700'000'060, redirect};
+    json::object o;
+    o["token"] = a.token;
+    o["expires_at"] = a.expires_at;
+    o["redirect"] = a.redirect;
+    EXPECT_EQ(admission_json(a), json::serialize(o)) << redirect;
+  }
+}
+
+TEST(Views, PositionAndEnded) {
+  EXPECT_EQ(position_json(12, 30, false), R"({"position":12,"eta_s":30,"paused":false})");
+  EXPECT_EQ(position_json(1, -1, true), R"({"position":1,"eta_s":-1,"paused":true})");
+  EXPECT_EQ(ended_json(EndReason::abandoned), R"({"reason":"abandoned"})");
+}
+
+TEST(Views, TicketByState) {
+  Ticket w = ticket(TicketState::waiting);
+  w.position = 7;
+  TicketExtras x;
+  x.eta_s = 4;
+  x.paused = true;
+  EXPECT_EQ(ticket_json(w, x),
+            R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"waiting",)"
+            R"("position":7,"eta_s":4,"paused":true})");
+  TicketExtras join;
+  join.events_url = true;
+  EXPECT_EQ(ticket_json(w, join),
+            R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"waiting",)"
+            R"("position":7,"eta_s":0,"paused":false,)"
+            R"("events_url":"/v1/queues/line/tickets/AAAAAAAAAAAAAAAAAAAAAA/events"})");
+  Ticket a = ticket(TicketState::active);
+  TicketExtras admitted;
+  admitted.admission = {"h.p.s", 99, "https://x/?anteroom_token=h.p.s"};
+  EXPECT_EQ(ticket_json(a, admitted),
+            R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"active",)"
+            R"("token":"h.p.s","expires_at":99,"redirect":"https://x/?anteroom_token=h.p.s"})");
+  Ticket e = ticket(TicketState::ended);
+  e.reason = EndReason::left;
+  EXPECT_EQ(
+      ticket_json(e, {}),
+      R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left"})");
+}
+
+TEST(Views, QueueHidesSecretsAndRoundsRates) {
+  QueueInfo i;
+  i.name = "line";
+  i.seq = 9;
+  i.config.admit_per_s = 2.5;
+  i.config.webhooks = {{"http://a/", "s3cret"}, {"http://b/", ""}};
+  i.stats.waiting = 3;
+  i.stats.oldest_joined_ms = 1'000;
+  auto v = json::parse(queue_json(i, 1.0 / 3, 11'500)).as_object();
+  EXPECT_EQ(v["name"], "line");
+  EXPECT_EQ(v["seq"], 9);
+  EXPECT_EQ(v["closed"], false);
+  auto& c = v["config"].as_object();
+  EXPECT_EQ(c["admit_per_s"].as_double(), 2.5);
+  EXPECT_EQ(json::serialize(c["webhooks"]),
+            R"([{"url":"http://a/","signed":true},{"url":"http://b/","signed":false}])");
+  auto& s = v["stats"].as_object();
+  EXPECT_EQ(s["waiting"], 3);
+  EXPECT_EQ(s["admit_rate"].as_double(), 0.33);
+  EXPECT_EQ(s["oldest_wait_s"], 10);
+  i.config.admit_per_s = 10;
+  EXPECT_NE(queue_json(i, 0, 0).find(R"("admit_per_s":10,)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace anteroom::views
