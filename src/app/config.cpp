@@ -68,6 +68,16 @@ std::string help_with_bound(const std::string& help, T lo, T hi) {
   return help + " (" + (lo == 0 ? std::string("0 or more") : ">= " + show(lo)) + ")";
 }
 
+// Reads a whole number within [lo, hi] into `out`, or says why it cannot.
+std::optional<std::string> read_int(const std::string& flag, const std::string& v, int64_t lo,
+                                    int64_t hi, int64_t& out) {
+  auto n = number<int64_t>(v);
+  if (!n) return flag + " must be an integer, got '" + v + "'";
+  if (*n < lo || *n > hi) return flag + " must be " + bound_text(lo, hi);
+  out = *n;
+  return std::nullopt;
+}
+
 // Row makers, one per kind of value (as Redis's createIntConfig, createStringConfig...).
 
 Setting text(const char* name, std::string& field, const char* help, Check check = {}) {
@@ -84,11 +94,11 @@ template <class Int>
 Setting integer(const char* name, Int& field, int64_t lo, int64_t hi, const char* help) {
   std::string flag = std::string("--") + name;
   return {name, help_with_bound(std::string(help), lo, hi), show(static_cast<int64_t>(field)),
-          "INT", nullptr, [&field, lo, hi, flag](const std::string& v) -> std::optional<std::string> {
-            auto n = number<int64_t>(v);
-            if (!n) return flag + " must be an integer, got '" + v + "'";
-            if (*n < lo || *n > hi) return flag + " must be " + bound_text(lo, hi);
-            field = static_cast<Int>(*n);
+          "INT", nullptr,
+          [&field, lo, hi, flag](const std::string& v) -> std::optional<std::string> {
+            int64_t n = 0;
+            if (auto why = read_int(flag, v, lo, hi, n)) return why;
+            field = static_cast<Int>(n);
             return std::nullopt;
           }};
 }
@@ -100,23 +110,22 @@ Setting duration(const char* name, Duration& field, int64_t lo, int64_t hi, cons
   return {name, help_with_bound(std::string(help), lo, hi),
           show(std::chrono::duration_cast<Unit>(field).count()), "INT", nullptr,
           [&field, lo, hi, flag](const std::string& v) -> std::optional<std::string> {
-            auto n = number<int64_t>(v);
-            if (!n) return flag + " must be an integer, got '" + v + "'";
-            if (*n < lo || *n > hi) return flag + " must be " + bound_text(lo, hi);
-            field = std::chrono::duration_cast<Duration>(Unit(*n));
+            int64_t n = 0;
+            if (auto why = read_int(flag, v, lo, hi, n)) return why;
+            field = std::chrono::duration_cast<Duration>(Unit(n));
             return std::nullopt;
           }};
 }
 
+// A real number with a floor (no ceiling).
 Setting real(const char* name, double& field, double lo, const char* help) {
   std::string flag = std::string("--") + name;
-  return {name, help + std::string(" (") + (lo == 0 ? "0 or more" : ">= " + show(lo)) + ")",
-          show(field), "NUMBER", nullptr,
-          [&field, lo, flag](const std::string& v) -> std::optional<std::string> {
+  const double hi = static_cast<double>(kNoMax);
+  return {name, help_with_bound(std::string(help), lo, hi), show(field), "NUMBER", nullptr,
+          [&field, lo, hi, flag](const std::string& v) -> std::optional<std::string> {
             auto n = number<double>(v);
             if (!n) return flag + " must be a number, got '" + v + "'";
-            if (*n < lo) return flag + " must be " + (lo == 0 ? std::string("0 or more")
-                                                             : "at least " + show(lo));
+            if (*n < lo) return flag + " must be " + bound_text(lo, hi);
             field = *n;
             return std::nullopt;
           }};

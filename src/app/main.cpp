@@ -107,7 +107,8 @@ int main(int argc, char** argv) {
   } else if (redis_client) {
     try {
       relay = std::make_unique<Relay>(io, *cfg.redis, cfg.kafka, cfg.node_id, metrics);
-      consumer = std::make_unique<EventConsumer>(io, *redis_client, cfg.kafka, cfg.node_id, metrics);
+      consumer =
+          std::make_unique<EventConsumer>(io, *redis_client, cfg.kafka, cfg.node_id, metrics);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "anteroom: invalid configuration: %s\n", e.what());
       return 2;
