@@ -48,7 +48,17 @@ class ScopedEnv {
   std::string name_;
 };
 
-TEST(Config, DefaultsComeFromTheStructs) {
+// Every test starts with no ANTEROOM_* setting in the environment (the caller's shell may have
+// some).
+class Settings : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Config c;
+    for (const auto& row : settings(c)) unsetenv(env_name(row.name).c_str());
+  }
+};
+
+TEST_F(Settings, DefaultsComeFromTheStructs) {
   Config c = MustParse({});
   Config fresh;
   EXPECT_EQ(c.server.host, "127.0.0.1");
@@ -61,7 +71,7 @@ TEST(Config, DefaultsComeFromTheStructs) {
   EXPECT_FALSE(c.node_id.empty()) << "a node id is made up when none is given";
 }
 
-TEST(Config, FlagsReachTheirFields) {
+TEST_F(Settings, FlagsReachTheirFields) {
   Config c = MustParse({"--listen", "[::1]:0", "--tick-ms", "20", "--heartbeat-s", "3",
                         "--max-body-bytes", "1024", "--join-rate-per-ip", "2.5", "--trust-proxy",
                         "--webhook-retry-window-s", "60", "--redis", "redis://10.0.0.7:6380/2",
@@ -83,7 +93,7 @@ TEST(Config, FlagsReachTheirFields) {
   EXPECT_EQ(c.log_level, "debug");
 }
 
-TEST(Config, EnvironmentAndFileReachTheirFields) {
+TEST_F(Settings, EnvironmentAndFileReachTheirFields) {
   auto dir = std::filesystem::temp_directory_path() /
              ("anteroom_config_test_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
@@ -109,7 +119,7 @@ TEST(Config, EnvironmentAndFileReachTheirFields) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(Config, OutOfBoundValuesAreRefusedWithExit2AndAReason) {
+TEST_F(Settings, OutOfBoundValuesAreRefusedWithExit2AndAReason) {
   Refusal tick = MustRefuse({"--tick-ms", "10001"});
   EXPECT_EQ(tick.exit_code, 2);
   EXPECT_NE(tick.message.find("--tick-ms must be between 1 and 10000"), std::string::npos)
@@ -128,7 +138,7 @@ TEST(Config, OutOfBoundValuesAreRefusedWithExit2AndAReason) {
       << from_env.message;
 }
 
-TEST(Config, BadValuesAndRelationsAreRefused) {
+TEST_F(Settings, BadValuesAndRelationsAreRefused) {
   for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
            {"--listen", "nonsense"},
            {"--redis", "http://x"},
@@ -145,7 +155,7 @@ TEST(Config, BadValuesAndRelationsAreRefused) {
   }
 }
 
-TEST(Config, HelpListsEverySettingAndExits0) {
+TEST_F(Settings, HelpListsEverySettingAndExits0) {
   Refusal help = MustRefuse({"--help"});
   EXPECT_EQ(help.exit_code, 0);
   Config c;
@@ -153,7 +163,7 @@ TEST(Config, HelpListsEverySettingAndExits0) {
     EXPECT_NE(help.message.find("--" + row.name), std::string::npos) << row.name;
 }
 
-TEST(Config, DocsNameEverySettingWithItsEnvironmentRule) {
+TEST_F(Settings, DocsNameEverySettingWithItsEnvironmentRule) {
   std::ifstream in(std::string(ANTEROOM_SOURCE_DIR) + "/docs/configuration.md");
   ASSERT_TRUE(in) << "docs/configuration.md not found";
   std::stringstream text;
