@@ -3,13 +3,22 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
 #include <iostream>
+#include <limits>
+#include <sstream>
 
 #include "core/rules.hpp"
 
 namespace anteroom::app {
 
 namespace {
+
+constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
+using Check = std::function<std::optional<std::string>(const std::string&)>;
 
 // host:port with a numeric IPv4/IPv6 host (or "localhost") and a port in 0..65535.
 bool parse_listen(const std::string& s, std::string& host, uint16_t& port) {
@@ -31,149 +40,260 @@ bool parse_listen(const std::string& s, std::string& host, uint16_t& port) {
   return !ec;
 }
 
+template <class T>
+std::optional<T> number(const std::string& s) {
+  T v{};
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+template <class T>
+std::string show(T v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+// The bound as the refusal says it ("between 1 and 15", "at least 1", "0 or more").
+template <class T>
+std::string bound_text(T lo, T hi) {
+  if (hi != static_cast<T>(kNoMax)) return "between " + show(lo) + " and " + show(hi);
+  return lo == 0 ? "0 or more" : "at least " + show(lo);
+}
+
+template <class T>
+std::string help_with_bound(const std::string& help, T lo, T hi) {
+  if (hi != static_cast<T>(kNoMax)) return help + " (" + show(lo) + ".." + show(hi) + ")";
+  return help + " (" + (lo == 0 ? std::string("0 or more") : ">= " + show(lo)) + ")";
+}
+
+// Reads a whole number within [lo, hi] into `out`, or says why it cannot.
+std::optional<std::string> read_int(const std::string& flag, const std::string& v, int64_t lo,
+                                    int64_t hi, int64_t& out) {
+  auto n = number<int64_t>(v);
+  if (!n) return flag + " must be an integer, got '" + v + "'";
+  if (*n < lo || *n > hi) return flag + " must be " + bound_text(lo, hi);
+  out = *n;
+  return std::nullopt;
+}
+
+// Row makers, one per kind of value (as Redis's createIntConfig, createStringConfig...).
+
+Setting text(const char* name, std::string& field, const char* help, Check check = {}) {
+  return {name, help, field, "TEXT", nullptr, [&field, check](const std::string& v) {
+            if (check)
+              if (auto why = check(v)) return why;
+            field = v;
+            return std::optional<std::string>{};
+          }};
+}
+
+// An integer field of any integral type, given and bounded in its own unit.
+template <class Int>
+Setting integer(const char* name, Int& field, int64_t lo, int64_t hi, const char* help) {
+  std::string flag = std::string("--") + name;
+  return {name, help_with_bound(std::string(help), lo, hi), show(static_cast<int64_t>(field)),
+          "INT", nullptr,
+          [&field, lo, hi, flag](const std::string& v) -> std::optional<std::string> {
+            int64_t n = 0;
+            if (auto why = read_int(flag, v, lo, hi, n)) return why;
+            field = static_cast<Int>(n);
+            return std::nullopt;
+          }};
+}
+
+// A duration field given as a whole number of `Unit` (the unit is in the name: -ms, -s).
+template <class Unit, class Duration>
+Setting duration(const char* name, Duration& field, int64_t lo, int64_t hi, const char* help) {
+  std::string flag = std::string("--") + name;
+  return {name, help_with_bound(std::string(help), lo, hi),
+          show(std::chrono::duration_cast<Unit>(field).count()), "INT", nullptr,
+          [&field, lo, hi, flag](const std::string& v) -> std::optional<std::string> {
+            int64_t n = 0;
+            if (auto why = read_int(flag, v, lo, hi, n)) return why;
+            field = std::chrono::duration_cast<Duration>(Unit(n));
+            return std::nullopt;
+          }};
+}
+
+// A real number with a floor (no ceiling).
+Setting real(const char* name, double& field, double lo, const char* help) {
+  std::string flag = std::string("--") + name;
+  const double hi = static_cast<double>(kNoMax);
+  return {name, help_with_bound(std::string(help), lo, hi), show(field), "NUMBER", nullptr,
+          [&field, lo, hi, flag](const std::string& v) -> std::optional<std::string> {
+            auto n = number<double>(v);
+            if (!n) return flag + " must be a number, got '" + v + "'";
+            if (*n < lo) return flag + " must be " + bound_text(lo, hi);
+            field = *n;
+            return std::nullopt;
+          }};
+}
+
+Setting flag(const char* name, bool& field, const char* help) {
+  return {name, help, field ? "true" : "false", "", &field, nullptr};
+}
+
+Check not_empty(const char* name) {
+  return [name](const std::string& v) -> std::optional<std::string> {
+    if (v.empty()) return std::string("--") + name + " must not be empty";
+    return std::nullopt;
+  };
+}
+
 }  // namespace
 
-Config parse(int argc, char** argv) {
+std::string env_name(std::string_view setting) {
+  std::string env = "ANTEROOM_";
+  for (char ch : setting) env += ch == '-' ? '_' : static_cast<char>(std::toupper(ch));
+  return env;
+}
+
+std::vector<Setting> settings(Config& c) {
+  auto& s = c.server;
+  auto& w = c.webhooks;
+  std::vector<Setting> t;
+  Setting listen{"listen", "Address to serve HTTP on (HOST:PORT; port 0 = any free)",
+                 s.host + ":" + std::to_string(s.port), "HOST:PORT", nullptr,
+                 [&s](const std::string& v) -> std::optional<std::string> {
+                   if (parse_listen(v, s.host, s.port)) return std::nullopt;
+                   return "--listen must be HOST:PORT with a numeric address, got '" + v + "'";
+                 }};
+  t.push_back(std::move(listen));
+  t.push_back(text("admin-token", s.admin_token,
+                   "Bearer token for operator endpoints (empty: they always answer 401)"));
+  t.push_back(text("token-secret", c.token_secret,
+                   "HS256 key for admission tokens; share it with the protected site and every "
+                   "anteroom process (empty: a random one, valid until this process exits)"));
+  t.push_back(text("node-id", c.node_id, "Name of this process in logs and metrics"));
+  t.push_back(text("demo-queue", s.demo_queue, "Create this queue at start and serve its page at /",
+                   [](const std::string& v) -> std::optional<std::string> {
+                     if (v.empty() || rules::valid_queue_name(v)) return std::nullopt;
+                     return "--demo-queue must match [a-z0-9][a-z0-9-]{0,63}";
+                   }));
+  t.push_back(duration<std::chrono::milliseconds>("tick-ms", c.tick, 1, 10000,
+                                                  "Admission tick interval in milliseconds"));
+  t.push_back(integer("max-queues", c.limits.max_queues, 1, kNoMax, "Most queues that may exist"));
+  t.push_back(integer("max-connections", s.max_connections, 1, kNoMax,
+                      "Most open connections (the process's open-file limit is the hard ceiling)"));
+  t.push_back(integer("max-conns-per-ip", s.max_conns_per_ip, 0, kNoMax,
+                      "Most open connections per client address; 0: no limit"));
+  t.push_back(real("join-rate-per-ip", s.join_rate_per_ip, 0,
+                   "Joins per second per client address; 0: no limit"));
+  t.push_back(real("join-burst-per-ip", s.join_burst_per_ip, 0,
+                   "Join burst per client address; at least 1 when a join rate is set"));
+  t.push_back(flag("trust-proxy", s.trust_proxy,
+                   "Take the client address from X-Real-IP / X-Forwarded-For (behind a load "
+                   "balancer)"));
+  t.push_back(integer("max-header-bytes", s.max_header_bytes, 1024, 1 << 20,
+                      "Largest request header block"));
+  t.push_back(integer("max-body-bytes", s.max_body_bytes, 256, 16 << 20, "Largest request body"));
+  t.push_back(duration<std::chrono::seconds>("heartbeat-s", c.hub.heartbeat, 1, 15,
+                                             "SSE comment heartbeat interval, seconds"));
+  t.push_back(integer("parallel-send-min", c.hub.parallel_send_min, 0, kNoMax,
+                      "An update reaching at least this many streams is sent by two threads; "
+                      "0: never"));
+  t.push_back(duration<std::chrono::seconds>("shutdown-grace-s", c.shutdown_grace, 0, 300,
+                                             "On SIGTERM, exit within this many seconds"));
+  t.push_back(text("log-level", c.log_level, "trace, debug, info, warn, error",
+                   [](const std::string& v) -> std::optional<std::string> {
+                     for (const char* l : {"trace", "debug", "info", "warn", "error"})
+                       if (v == l) return std::nullopt;
+                     return "--log-level must be one of trace, debug, info, warn, error";
+                   }));
+  // Parsed here, once: main gets the RedisOptions.
+  Setting redis{"redis", "redis://HOST:PORT[/DB]: distributed mode", "", "URL", nullptr,
+                [&c](const std::string& v) -> std::optional<std::string> {
+                  if (v.empty()) {
+                    c.redis.reset();
+                    return std::nullopt;
+                  }
+                  if (v.rfind("redis://", 0) != 0)
+                    return "--redis must look like redis://HOST:PORT[/DB]";
+                  auto opts = redis::RedisOptions::from_url(v);
+                  if (!opts) return "--redis: " + opts.error().message;
+                  c.redis = *opts;
+                  return std::nullopt;
+                }};
+  t.push_back(std::move(redis));
+  t.push_back(duration<std::chrono::seconds>(
+      "webhook-retry-window-s", w.retry_window, 1, 604800,
+      "Retry a failing webhook this long, then dead-letter it"));
+  t.push_back(duration<std::chrono::milliseconds>(
+      "webhook-backoff-max-ms", w.backoff_max, 100, 3600000,
+      "Longest wait between two attempts of one webhook"));
+  t.push_back(duration<std::chrono::milliseconds>("webhook-timeout-ms", w.timeout, 100, 60000,
+                                                  "Deadline of one webhook POST"));
+  t.push_back(text("kafka", c.kafka.brokers,
+                   "Kafka bootstrap servers (host:port,...): events go outbox → Kafka → Redis "
+                   "Pub/Sub (needs --redis)"));
+  t.push_back(text("kafka-topic", c.kafka.topic, "Kafka topic of queue events",
+                   not_empty("kafka-topic")));
+  t.push_back(text("kafka-group", c.kafka.group, "Kafka consumer group shared by every process",
+                   not_empty("kafka-group")));
+  t.push_back(integer("kafka-fetch-wait-ms", c.kafka.fetch_wait_ms, 1, 500,
+                      "Longest wait of one Kafka fetch; a floor on latency with the mock broker"));
+  return t;
+}
+
+std::variant<Config, Refusal> parse_args(int argc, const char* const* argv) {
   Config c;
+  std::vector<Setting> table = settings(c);
   CLI::App app{"anteroom — a virtual waiting room. Docs: README.md and docs/."};
   app.set_config("--config", "", "Read settings from this file (`name = value` per line)");
   app.option_defaults()->always_capture_default();
-  auto env = [](const char* name) { return std::string("ANTEROOM_") + name; };
-
-  std::string listen = "127.0.0.1:8080";
-  long long tick_ms = 100, grace_s = 5, heartbeat_s = 10, parallel_send = 2048, max_header = 8192, max_body = 16384;
-  long long max_conns = 18000, max_conns_ip = 1000, max_queues = 1000;
-  double join_rate = 20, join_burst = 40;
-  long long wh_window_s = 3600, wh_backoff_max_ms = 60000, wh_timeout_ms = 5000;
-
-  app.add_option("--listen", listen, "Address to serve HTTP on (HOST:PORT; port 0 = any free)")
-      ->envname(env("LISTEN"));
-  app.add_option("--admin-token", c.server.admin_token,
-                 "Bearer token for operator endpoints (empty: they always answer 401)")
-      ->envname(env("ADMIN_TOKEN"));
-  app.add_option("--token-secret", c.token_secret,
-                 "HS256 key for admission tokens; share it with the protected site and every "
-                 "anteroom process (empty: a random one, valid until this process exits)")
-      ->envname(env("TOKEN_SECRET"));
-  app.add_option("--node-id", c.node_id, "Name of this process in logs and metrics")
-      ->envname(env("NODE_ID"));
-  app.add_option("--demo-queue", c.server.demo_queue,
-                 "Create this queue at start and serve its page at /")
-      ->envname(env("DEMO_QUEUE"));
-  app.add_option("--tick-ms", tick_ms, "Admission tick interval in milliseconds (1..10000)")
-      ->envname(env("TICK_MS"));
-  app.add_option("--max-queues", max_queues, "Most queues that may exist")
-      ->envname(env("MAX_QUEUES"));
-  app.add_option("--max-connections", max_conns,
-                 "Most open connections (the process's open-file limit is the hard ceiling)")
-      ->envname(env("MAX_CONNECTIONS"));
-  app.add_option("--max-conns-per-ip", max_conns_ip, "Most open connections per client address (0 = no limit)")
-      ->envname(env("MAX_CONNS_PER_IP"));
-  app.add_option("--join-rate-per-ip", join_rate, "Joins per second per client address (0 = no limit)")
-      ->envname(env("JOIN_RATE_PER_IP"));
-  app.add_option("--join-burst-per-ip", join_burst, "Join burst per client address")
-      ->envname(env("JOIN_BURST_PER_IP"));
-  app.add_flag("--trust-proxy", c.server.trust_proxy,
-               "Take the client address from X-Real-IP / X-Forwarded-For (behind a load balancer)")
-      ->envname(env("TRUST_PROXY"));
-  app.add_option("--max-header-bytes", max_header, "Largest request header block")
-      ->envname(env("MAX_HEADER_BYTES"));
-  app.add_option("--max-body-bytes", max_body, "Largest request body")
-      ->envname(env("MAX_BODY_BYTES"));
-  app.add_option("--heartbeat-s", heartbeat_s, "SSE comment heartbeat interval, seconds (1..15)")
-      ->envname(env("HEARTBEAT_S"));
-  app.add_option("--parallel-send-min", parallel_send,
-                 "An update reaching at least this many streams is sent by two threads (0: never)")
-      ->envname(env("PARALLEL_SEND_MIN"));
-  app.add_option("--shutdown-grace-s", grace_s, "On SIGTERM, exit within this many seconds")
-      ->envname(env("SHUTDOWN_GRACE_S"));
-  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
-      ->envname(env("LOG_LEVEL"));
-  app.add_option("--redis", c.redis_url, "redis://HOST:PORT[/DB]: distributed mode")
-      ->envname(env("REDIS"));
-  app.add_option("--webhook-retry-window-s", wh_window_s,
-                 "Retry a failing webhook this long, then dead-letter it (1..604800)")
-      ->envname(env("WEBHOOK_RETRY_WINDOW_S"));
-  app.add_option("--webhook-backoff-max-ms", wh_backoff_max_ms,
-                 "Longest wait between two attempts of one webhook (100..3600000)")
-      ->envname(env("WEBHOOK_BACKOFF_MAX_MS"));
-  app.add_option("--webhook-timeout-ms", wh_timeout_ms, "Deadline of one webhook POST (100..60000)")
-      ->envname(env("WEBHOOK_TIMEOUT_MS"));
-  app.add_option("--kafka", c.kafka_brokers,
-                 "Kafka bootstrap servers (host:port,...): events go outbox → Kafka → Redis "
-                 "Pub/Sub (needs --redis)")
-      ->envname(env("KAFKA"));
-  app.add_option("--kafka-topic", c.kafka_topic, "Kafka topic of queue events")
-      ->envname(env("KAFKA_TOPIC"));
-  app.add_option("--kafka-group", c.kafka_group, "Kafka consumer group shared by every process")
-      ->envname(env("KAFKA_GROUP"));
-  app.add_option("--kafka-fetch-wait-ms", c.kafka_fetch_wait_ms,
-                 "Longest wait of one Kafka fetch (1..500); a floor on latency with the mock broker")
-      ->envname(env("KAFKA_FETCH_WAIT_MS"));
+  // Each value arrives as text (from a flag, the environment or the file, as CLI11 ranks them)
+  // and the row converts and checks it after parsing: one message format for every setting.
+  std::vector<std::string> given(table.size());
+  for (size_t i = 0; i < table.size(); ++i) {
+    const Setting& row = table[i];
+    if (row.flag) {
+      app.add_flag("--" + row.name, *row.flag, row.help)->envname(env_name(row.name));
+    } else {
+      given[i] = row.fallback;
+      app.add_option("--" + row.name, given[i], row.help)
+          ->envname(env_name(row.name))
+          ->type_name(row.type);
+    }
+  }
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    std::exit(app.exit(e));
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    std::exit(2);
+    std::ostringstream out, err;
+    int code = app.exit(e, out, err);
+    if (code == 0) return Refusal{0, out.str()};  // --help
+    return Refusal{2, err.str()};
   }
 
-  auto fail = [](const std::string& msg) {
-    std::cerr << "anteroom: invalid configuration: " << msg << "\n";
-    std::exit(2);
+  auto refuse = [](const std::string& why) {
+    return Refusal{2, "anteroom: invalid configuration: " + why + "\n"};
   };
-  if (!parse_listen(listen, c.server.host, c.server.port))
-    fail("--listen must be HOST:PORT with a numeric address, got '" + listen + "'");
-  if (tick_ms < 1 || tick_ms > 10000) fail("--tick-ms must be between 1 and 10000");
-  if (grace_s < 0 || grace_s > 300) fail("--shutdown-grace-s must be between 0 and 300");
-  if (heartbeat_s < 1 || heartbeat_s > 15) fail("--heartbeat-s must be between 1 and 15");
-  if (parallel_send < 0) fail("--parallel-send-min must be 0 or more");
-  if (max_header < 1024 || max_header > 1 << 20) fail("--max-header-bytes must be between 1024 and 1048576");
-  if (max_body < 256 || max_body > 16 << 20) fail("--max-body-bytes must be between 256 and 16777216");
-  if (max_conns < 1) fail("--max-connections must be at least 1");
-  if (max_conns_ip < 0) fail("--max-conns-per-ip must be 0 or more");
-  if (max_queues < 1) fail("--max-queues must be at least 1");
-  if (join_rate < 0 || join_burst < 0) fail("--join-rate-per-ip and --join-burst-per-ip must be >= 0");
-  if (join_rate > 0 && join_burst < 1) fail("--join-burst-per-ip must be >= 1 when a join rate is set");
-  if (!c.server.demo_queue.empty() && !rules::valid_queue_name(c.server.demo_queue))
-    fail("--demo-queue must match [a-z0-9][a-z0-9-]{0,63}");
-  if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" &&
-      c.log_level != "warn" && c.log_level != "error")
-    fail("--log-level must be one of trace, debug, info, warn, error");
-  if (!c.redis_url.empty() && c.redis_url.rfind("redis://", 0) != 0)
-    fail("--redis must look like redis://HOST:PORT[/DB]");
-
-  if (!c.kafka_brokers.empty() && c.redis_url.empty()) fail("--kafka needs --redis");
-  if (c.kafka_fetch_wait_ms < 1 || c.kafka_fetch_wait_ms > 500)
-    fail("--kafka-fetch-wait-ms must be between 1 and 500");
-  if (c.kafka_topic.empty() || c.kafka_group.empty()) fail("--kafka-topic and --kafka-group must not be empty");
-  if (wh_window_s < 1 || wh_window_s > 604800) fail("--webhook-retry-window-s must be between 1 and 604800");
-  if (wh_backoff_max_ms < 100 || wh_backoff_max_ms > 3600000)
-    fail("--webhook-backoff-max-ms must be between 100 and 3600000");
-  if (wh_timeout_ms < 100 || wh_timeout_ms > 60000) fail("--webhook-timeout-ms must be between 100 and 60000");
-  c.webhooks.retry_window = std::chrono::seconds(wh_window_s);
-  c.webhooks.backoff_max = std::chrono::milliseconds(wh_backoff_max_ms);
+  // A value equal to the default is the default: it needs no conversion (and no bound check).
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (table[i].flag || given[i] == table[i].fallback) continue;
+    if (auto why = table[i].apply(given[i])) return refuse(*why);
+  }
+  // Relations between settings (a row checks only its own value).
+  if (c.server.join_rate_per_ip > 0 && c.server.join_burst_per_ip < 1)
+    return refuse("--join-burst-per-ip must be >= 1 when a join rate is set");
+  if (!c.kafka.brokers.empty() && !c.redis) return refuse("--kafka needs --redis");
   c.webhooks.backoff_min = std::min(c.webhooks.backoff_min, c.webhooks.backoff_max);
-  c.webhooks.timeout = std::chrono::milliseconds(wh_timeout_ms);
-  c.tick = std::chrono::milliseconds(tick_ms);
-  c.shutdown_grace = std::chrono::seconds(grace_s);
-  c.hub.heartbeat = std::chrono::seconds(heartbeat_s);
-  c.hub.parallel_send_min = static_cast<size_t>(parallel_send);
-  c.server.max_header_bytes = static_cast<size_t>(max_header);
-  c.server.max_body_bytes = static_cast<size_t>(max_body);
-  c.server.max_connections = max_conns;
-  c.server.max_conns_per_ip = max_conns_ip;
-  c.server.join_rate_per_ip = join_rate;
-  c.server.join_burst_per_ip = join_burst;
-  c.limits.max_queues = max_queues;
   if (c.node_id.empty()) {
     char host[256] = {};
     gethostname(host, sizeof host - 1);
     c.node_id = std::string(host) + "-" + std::to_string(getpid());
   }
   return c;
+}
+
+Config parse(int argc, char** argv) {
+  auto parsed = parse_args(argc, argv);
+  if (auto* c = std::get_if<Config>(&parsed)) return std::move(*c);
+  const auto& r = std::get<Refusal>(parsed);
+  (r.exit_code == 0 ? std::cout : std::cerr) << r.message << std::flush;
+  std::exit(r.exit_code);
 }
 
 }  // namespace anteroom::app

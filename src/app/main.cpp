@@ -76,17 +76,10 @@ int main(int argc, char** argv) {
   LocalBus bus;
   std::unique_ptr<redis::RedisClient> redis_client;
   std::unique_ptr<QueueStore> store;
-  redis::RedisOptions redis_opts;
-  if (cfg.redis_url.empty()) {
+  if (!cfg.redis) {
     store = std::make_unique<MemoryStore>(bus, cfg.limits);
   } else {
-    auto opts = redis::RedisOptions::from_url(cfg.redis_url);
-    if (!opts) {
-      std::fprintf(stderr, "anteroom: invalid configuration: --redis: %s\n", opts.error().message.c_str());
-      return 2;
-    }
-    redis_opts = *opts;
-    redis_client = std::make_unique<redis::RedisClient>(io, redis_opts);
+    redis_client = std::make_unique<redis::RedisClient>(io, *cfg.redis);
     store = std::make_unique<RedisStore>(*redis_client, cfg.limits);
   }
   Hub hub(io, *store, signer, metrics, cfg.hub);
@@ -98,7 +91,7 @@ int main(int argc, char** argv) {
   if (redis_client) jobs = std::make_unique<RedisJobStore>(*redis_client);
   else jobs = std::make_unique<MemoryJobStore>();
   WebhookDispatcher webhooks(io, *store, *jobs, cfg.webhooks, metrics);
-  if (cfg.kafka_brokers.empty()) bus.subscribe(webhooks);
+  if (cfg.kafka.brokers.empty()) bus.subscribe(webhooks);
   webhooks.start();
   // Redis only: every process tails the outbox. With Kafka: the seed's topology, lossless —
   // outbox → relay → Kafka → one consumer per event → Redis Pub/Sub → every process's hub.
@@ -106,22 +99,21 @@ int main(int argc, char** argv) {
   std::unique_ptr<Relay> relay;
   std::unique_ptr<EventConsumer> consumer;
   std::unique_ptr<PubSubFeed> feed;
-  if (redis_client && cfg.kafka_brokers.empty()) {
+  if (redis_client && cfg.kafka.brokers.empty()) {
     tailer = std::make_unique<OutboxTailer>(
-        io, redis_opts, bus, metrics, [&hub] { hub.resync_all(); },
+        io, *cfg.redis, bus, metrics, [&hub] { hub.resync_all(); },
         [&hub](const std::string& q) { hub.resync_if_known(q); });
     tailer->start();
   } else if (redis_client) {
-    kafka::KafkaOptions kopts{cfg.kafka_brokers, cfg.kafka_topic, cfg.kafka_group,
-                              cfg.kafka_fetch_wait_ms};
     try {
-      relay = std::make_unique<Relay>(io, redis_opts, kopts, cfg.node_id, metrics);
-      consumer = std::make_unique<EventConsumer>(io, *redis_client, kopts, cfg.node_id, metrics);
+      relay = std::make_unique<Relay>(io, *cfg.redis, cfg.kafka, cfg.node_id, metrics);
+      consumer =
+          std::make_unique<EventConsumer>(io, *redis_client, cfg.kafka, cfg.node_id, metrics);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "anteroom: invalid configuration: %s\n", e.what());
       return 2;
     }
-    feed = std::make_unique<PubSubFeed>(io, redis_opts, kEventsChannel, hub, metrics,
+    feed = std::make_unique<PubSubFeed>(io, *cfg.redis, kEventsChannel, hub, metrics,
                                         [&hub] { hub.resync_all(); });
     consumer->on_event([&webhooks](Event e) { return webhooks.accept(std::move(e)); });
     feed->start();

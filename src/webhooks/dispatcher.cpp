@@ -4,11 +4,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <cmath>
@@ -57,8 +52,7 @@ std::string body_of(const Event& e) {
 WebhookDispatcher::WebhookDispatcher(asio::io_context& io, QueueStore& store,
                                      WebhookJobStore& jobs, WebhookOptions opts,
                                      metrics::Registry& m)
-    : io_(io),
-      store_(store),
+    : store_(store),
       jobs_(jobs),
       opts_(opts),
       tls_(asio::ssl::context::tls_client),
@@ -66,23 +60,26 @@ WebhookDispatcher::WebhookDispatcher(asio::io_context& io, QueueStore& store,
       m_duplicates_(m.counter("webhook_duplicate_events_total", "Events already taken in before (not sent again)")),
       m_delivered_(m.counter("webhook_deliveries_total", "Webhook POSTs answered 2xx")),
       m_failed_attempts_(m.counter("webhook_failed_attempts_total", "Webhook POSTs that failed (retried)")),
-      m_dead_(m.counter("webhook_dead_total", "Webhook jobs dead-lettered after the retry window")) {
+      m_dead_(m.counter("webhook_dead_total", "Webhook jobs dead-lettered after the retry window")),
+      tasks_(io.get_executor()) {
   tls_.set_default_verify_paths();
   tls_.set_verify_mode(asio::ssl::verify_peer);
 }
 
-WebhookDispatcher::~WebhookDispatcher() { *running_ = false; }
+WebhookDispatcher::~WebhookDispatcher() { tasks_.stop(); }
 
-void WebhookDispatcher::start() {
-  *running_ = true;
-  asio::co_spawn(io_, worker(), asio::detached);
-}
+void WebhookDispatcher::start() { tasks_.spawn(worker()); }
 
-void WebhookDispatcher::stop() { *running_ = false; }
+void WebhookDispatcher::stop() { tasks_.stop(); }
 
 void WebhookDispatcher::publish(const Event& e) {
   if (!rules::webhook_event(e.type) && e.type != EventType::config_changed) return;
-  asio::co_spawn(io_, accept(e), asio::detached);
+  tasks_.spawn(take_in(e));
+}
+
+asio::awaitable<void> WebhookDispatcher::take_in(Event e) {
+  // Nobody awaits the answer: a failed take-in is lost here, as the bus has no redelivery.
+  (void)co_await accept(std::move(e));
 }
 
 asio::awaitable<Result<QueueConfig>> WebhookDispatcher::config_of(const std::string& q) {
@@ -90,6 +87,7 @@ asio::awaitable<Result<QueueConfig>> WebhookDispatcher::config_of(const std::str
   if (auto it = configs_.find(q); it != configs_.end() && now - it->second.at < std::chrono::seconds(1))
     co_return it->second.config;
   auto info = co_await store_.get_queue(q);
+  if (co_await async::cancelled()) co_return err(Errc::unavailable, "stopping");
   if (!info) co_return info.error();
   configs_[q] = {info->config, now};
   co_return info->config;
@@ -120,6 +118,7 @@ asio::awaitable<Status> WebhookDispatcher::accept(Event e) {
     jobs.push_back(std::move(j));
   }
   auto taken = co_await jobs_.enqueue(e.queue, e.id(), std::move(jobs), now);
+  if (co_await async::cancelled()) co_return err(Errc::unavailable, "stopping");
   if (!taken) co_return taken.error();
   if (*taken) m_enqueued_.inc();
   else m_duplicates_.inc();
@@ -132,19 +131,16 @@ std::string WebhookDispatcher::receiver_of(const std::string& url) const {
 }
 
 asio::awaitable<void> WebhookDispatcher::worker() {
-  auto running = running_;
-  asio::steady_timer t(io_);
-  while (*running) {
-    t.expires_after(std::chrono::milliseconds(100));
-    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (!*running) co_return;
+  for (;;) {
+    bool woke = co_await async::sleep_for(std::chrono::milliseconds(100));
+    if (!woke) co_return;
     int64_t room = opts_.max_in_flight - in_flight_;
     if (room <= 0) continue;
     // A claimed job is ours while we POST it (lease > timeout); if we die, another process
     // takes it when the lease runs out.
     const Millis lease = 2 * opts_.timeout.count() + 1000;
     auto due = co_await jobs_.claim_due(wall_ms(), room, lease);
-    if (!*running) co_return;
+    if (co_await async::cancelled()) co_return;
     if (!due) continue;  // store unavailable: next round
     Millis now = wall_ms();
     for (auto& j : *due) {
@@ -152,17 +148,17 @@ asio::awaitable<void> WebhookDispatcher::worker() {
       if (busy >= opts_.per_receiver) {
         // That receiver is slow: its job waits a little; other receivers' jobs go on.
         (void)co_await jobs_.reschedule(j, now + 200);
+        if (co_await async::cancelled()) co_return;
         continue;
       }
       ++busy;
       ++in_flight_;
-      asio::co_spawn(io_, deliver(std::move(j)), asio::detached);
+      tasks_.spawn(deliver(std::move(j)));
     }
   }
 }
 
 asio::awaitable<void> WebhookDispatcher::deliver(WebhookJob j) {
-  auto running = running_;
   std::string receiver = receiver_of(j.url);
   std::vector<std::pair<std::string, std::string>> headers{{"Idempotency-Key", j.event_id},
                                                            {"X-Anteroom-Event", j.type}};
@@ -171,7 +167,7 @@ asio::awaitable<void> WebhookDispatcher::deliver(WebhookJob j) {
     headers.emplace_back("X-Anteroom-Signature", "t=" + t + ",v1=" + hmac_hex(j.secret, t + "." + j.body));
   }
   auto r = co_await http_post(tls_, j.url, std::move(headers), j.body, opts_.timeout);
-  if (!*running) co_return;
+  if (co_await async::cancelled()) co_return;
   --in_flight_;
   if (--in_flight_by_receiver_[receiver] <= 0) in_flight_by_receiver_.erase(receiver);
   if (r.status >= 200 && r.status < 300) {

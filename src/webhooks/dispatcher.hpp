@@ -9,7 +9,10 @@
 // A slow or dead receiver never blocks others: at most per_receiver POSTs in flight per URL
 // host, max_in_flight in all, each with a timeout; everything is asynchronous on the io thread.
 //
-// Threading: the io_context given. stop() before destroying.
+// Threading: the io_context given. Lifetime: stop() (or the destructor) cancels the claim loop,
+// the POSTs in flight and the take-ins still waiting, at once (async::TaskGroup). A POST cut
+// short keeps its job leased: it is claimed again when the lease runs out, with the same
+// Idempotency-Key.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -18,6 +21,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "async/task_group.hpp"
 #include "core/event_sink.hpp"
 #include "metrics/metrics.hpp"
 #include "store/queue_store.hpp"
@@ -43,7 +47,9 @@ class WebhookDispatcher final : public EventSink {
   // EventSink (embedded bus, outbox tailer): takes the event in, without waiting.
   void publish(const Event& e) override;
   // Takes the event in and says whether it is safely stored (the Kafka consumer awaits this
-  // before committing the event's offset). Events without webhooks succeed at once.
+  // before committing the event's offset). Events without webhooks succeed at once. If the
+  // awaiting coroutine is cancelled meanwhile, answers `unavailable` (the event is not
+  // committed, so it comes again).
   boost::asio::awaitable<Status> accept(Event e);
 
   void start();
@@ -51,11 +57,11 @@ class WebhookDispatcher final : public EventSink {
 
  private:
   boost::asio::awaitable<Result<QueueConfig>> config_of(const std::string& q);
+  boost::asio::awaitable<void> take_in(Event e);
   boost::asio::awaitable<void> worker();
   boost::asio::awaitable<void> deliver(WebhookJob job);
   std::string receiver_of(const std::string& url) const;
 
-  boost::asio::io_context& io_;
   QueueStore& store_;
   WebhookJobStore& jobs_;
   WebhookOptions opts_;
@@ -67,13 +73,13 @@ class WebhookDispatcher final : public EventSink {
   std::unordered_map<std::string, Cached> configs_;
   std::unordered_map<std::string, int64_t> in_flight_by_receiver_;
   int64_t in_flight_ = 0;
-  std::shared_ptr<bool> running_ = std::make_shared<bool>(false);
 
   metrics::Counter& m_enqueued_;
   metrics::Counter& m_duplicates_;
   metrics::Counter& m_delivered_;
   metrics::Counter& m_failed_attempts_;
   metrics::Counter& m_dead_;
+  async::TaskGroup tasks_;  // last: stopped (destroyed) first
 };
 
 }  // namespace anteroom

@@ -1,0 +1,95 @@
+// WebhookDispatcher's lifetime: stop() ends its claim loop and a POST in flight at once (they
+// run in an async::TaskGroup), instead of at the loop's next tick or the POST's timeout.
+#include "webhooks/dispatcher.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "core/encoding.hpp"
+#include "store/memory_store.hpp"
+#include "webhooks/memory_job_store.hpp"
+
+namespace anteroom {
+namespace {
+
+namespace asio = boost::asio;
+
+class NullSink : public EventSink {
+ public:
+  void publish(const Event&) override {}
+};
+
+class Dispatcher : public ::testing::Test {
+ protected:
+  Dispatcher() : store_(sink_) {}
+
+  template <class T>
+  T run(asio::awaitable<T> a) {
+    auto fut = asio::co_spawn(io_, std::move(a), asio::use_future);
+    io_.restart();
+    while (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready) io_.run_one();
+    return fut.get();
+  }
+
+  asio::io_context io_;
+  NullSink sink_;
+  MemoryStore store_;
+  MemoryJobStore jobs_;
+  metrics::Registry metrics_;
+};
+
+TEST_F(Dispatcher, StopEndsTheClaimLoopAtOnce) {
+  WebhookDispatcher d(io_, store_, jobs_, WebhookOptions{}, metrics_);
+  d.start();
+  io_.poll();
+  EXPECT_FALSE(io_.stopped()) << "the claim loop waits for its next round";
+  d.stop();
+  io_.poll();  // runs only what is ready now: no timer is waited for
+  EXPECT_TRUE(io_.stopped()) << "work left after stop(): the loop still waits for its tick";
+}
+
+TEST_F(Dispatcher, StopCutsAPostInFlightShort) {
+  // A receiver that accepts the connection and never answers.
+  asio::ip::tcp::acceptor acceptor(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::ip::tcp::socket peer(io_);
+  bool connected = false;
+  acceptor.async_accept(peer, [&](boost::system::error_code ec) { connected = !ec; });
+  std::string url = "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/h";
+  ConfigPatch p;
+  p.webhooks = std::vector<WebhookTarget>{{url, ""}};
+  ASSERT_TRUE(run(store_.put_queue("q", p, wall_ms())).ok());
+
+  WebhookOptions opts;
+  opts.timeout = std::chrono::seconds(60);  // far beyond the test's patience
+  WebhookDispatcher d(io_, store_, jobs_, opts, metrics_);
+  d.start();
+  Event e;
+  e.queue = "q";
+  e.seq = 1;
+  e.type = EventType::admitted;
+  e.ticket = "t";
+  e.at_ms = wall_ms();
+  e.expires_ms = e.at_ms + 60'000;
+  d.publish(e);
+  io_.restart();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!connected && std::chrono::steady_clock::now() < deadline)
+    io_.run_one_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(connected) << "the POST never reached the receiver";
+
+  d.stop();
+  io_.restart();
+  // Returns as soon as nothing is left to do; the 10 s are a deadline, never reached when the
+  // POST is cancelled.
+  io_.run_for(std::chrono::seconds(10));
+  EXPECT_TRUE(io_.stopped()) << "the POST still waits for its answer after stop()";
+  // Its job stays leased, to be claimed again after the lease (same Idempotency-Key).
+  EXPECT_TRUE(run(jobs_.claim_due(wall_ms(), 10, 1000))->empty());
+  EXPECT_EQ(run(jobs_.claim_due(wall_ms() + 2 * 60'000 + 1000, 10, 1000))->size(), 1u);
+}
+
+}  // namespace
+}  // namespace anteroom
