@@ -11,8 +11,7 @@ namespace asio = boost::asio;
 
 Hub::Hub(asio::io_context& io, QueueStore& store, const TokenSigner& signer, metrics::Registry& m,
          HubConfig cfg)
-    : io_(io),
-      store_(store),
+    : store_(store),
       signer_(signer),
       cfg_(cfg),
       wake_(io, asio::steady_timer::time_point::max()),
@@ -203,11 +202,6 @@ void Hub::close(const std::shared_ptr<Stream>& sp) {
   // A stream asked for a queue this process never heard of (e.g. a made-up name): forget the
   // empty view again, so such requests cost no memory.
   if (v.streams.empty() && !v.q.known() && v.q.seq() == 0 && !v.q.loading()) views_.erase(it);
-}
-
-void Hub::attach(const std::shared_ptr<Stream>& sp, asio::ip::tcp::socket sock, std::string head,
-                 std::function<void()> on_detach) {
-  sp->attach(std::move(sock), std::move(head), std::move(on_detach));
 }
 
 int64_t Hub::eta(const std::string& q, const QueueConfig& c, int64_t position, Millis now) {

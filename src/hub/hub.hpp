@@ -52,7 +52,9 @@ class Hub final : public EventSink {
   // first, then every frame as it is due. `on_detach` runs once when the stream ends (client
   // gone, ended, write timeout, shutdown) — the server's connection accounting.
   void attach(const std::shared_ptr<Stream>& s, boost::asio::ip::tcp::socket sock, std::string head,
-              std::function<void()> on_detach);
+              std::function<void()> on_detach) {
+    s->attach(std::move(sock), std::move(head), std::move(on_detach));
+  }
   // Forgets a stream that was never attached.
   void close(const std::shared_ptr<Stream>& s);
 
@@ -103,7 +105,6 @@ class Hub final : public EventSink {
   boost::asio::awaitable<void> touch_loop();
   boost::asio::awaitable<void> hold_loop();
 
-  boost::asio::io_context& io_;
   QueueStore& store_;
   const TokenSigner& signer_;
   HubConfig cfg_;

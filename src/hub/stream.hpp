@@ -3,8 +3,8 @@
 // socket: each frame is written with a non-blocking send as soon as it is due, with an async
 // write only when the socket's buffer is full (later frames wait meanwhile); a client that goes
 // away is noticed at once (close watch); one that stops reading is dropped after write_timeout
-// (the hub's heartbeat loop checks). No coroutine, timer or thread per stream: about a kilobyte
-// of state each (bench: mem_per_stream_bytes).
+// (the hub's heartbeat loop checks). No coroutine, timer or thread per stream: under 2 KiB
+// of process memory each, socket included (bench: mem_per_stream_bytes).
 //
 // Threading: the io thread only. The fan-out's helper thread sees no Stream, only {fd, bytes}
 // (fanout.hpp). Lifetime: shared by the hub (until it forgets the stream) and the pending
