@@ -8,19 +8,28 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BENCH_BUILD_DIR:-$ROOT/build}
 QUICK=0
-ONLY=1,2,3,4,5,6
+ONLY=1,2,3,4,5,6,7
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --only) ONLY=$2; shift ;;
-    *) echo "usage: bench/run.sh [--quick] [--only 1,3,...]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--quick] [--only 1,3,...] (benchmarks 1-7)" >&2; exit 2 ;;
   esac
   shift
 done
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 for b in anteroom kafka-mock sse-load; do [ -x "$BIN/$b" ] || die "$BIN/$b is missing (./dev bench builds it)"; done
-for t in wrk nginx redis-server redis-benchmark redis-cli gnuplot curl; do
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
+# The tools of the benchmarks asked for (--only 7 needs no nginx, Redis or gnuplot).
+TOOLS=(curl)
+if want 1; then TOOLS+=(wrk nginx); fi
+if want 2; then TOOLS+=(wrk redis-server redis-benchmark redis-cli); fi
+if want 3 || want 4; then TOOLS+=(nginx gnuplot); fi
+if want 5; then TOOLS+=(redis-server redis-cli gnuplot); fi
+if want 6; then TOOLS+=(wrk redis-server redis-benchmark redis-cli gnuplot); fi
+if want 7; then TOOLS+=(wrk); fi
+for t in "${TOOLS[@]}"; do
   command -v "$t" >/dev/null || die "$t is missing (./dev bench installs it)"
 done
 
@@ -37,7 +46,6 @@ mkdir -p "$OUT"
 TMP=$(mktemp -d /tmp/bench-run.XXXXXX)
 trap 'cleanup; rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
-want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 START=$(date +%s)
 LOAD_BEFORE=$(uptime)
@@ -53,7 +61,7 @@ bench_join_embedded() {
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
   fi
-  log "[1/6] join req/s, embedded, vs nginx static 200 (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, best of $REPEAT${PIN_SERVER:+, server on CPU 0, wrk on CPU 1})"
+  log "[1/7] join req/s, embedded, vs nginx static 200 (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, best of $REPEAT${PIN_SERVER:+, server on CPU 0, wrk on CPU 1})"
   start_nginx NG1
   start_anteroom A1
   put_queue "$A1_URL" bench '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
@@ -80,7 +88,7 @@ bench_join_embedded() {
 
 # ---------------------------------------------------------------------------------------------
 bench_join_redis() {
-  log "[2/6] join req/s, Redis store, vs redis-benchmark running the same join script"
+  log "[2/7] join req/s, Redis store, vs redis-benchmark running the same join script"
   start_redis R2
   start_anteroom A2 --redis "redis://127.0.0.1:$R2_PORT"
   put_queue "$A2_URL" bench '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
@@ -127,7 +135,7 @@ bench_join_redis() {
 
 # ---------------------------------------------------------------------------------------------
 bench_fanout() {
-  log "[3+4/6] fan-out to $STREAMS waiting visitors and memory per idle stream, vs nginx + nchan"
+  log "[3+4/7] fan-out to $STREAMS waiting visitors and memory per idle stream, vs nginx + nchan"
   start_anteroom A3
   # One admission every 2 s: each measured round starts after a quiet second (far-back visitors
   # are coalesced to one update a second; the first after a quiet second goes at once).
@@ -219,7 +227,7 @@ admission_run() {  # tag kafka(0/1) → sets ADM_RESULT
 }
 
 bench_admission() {
-  log "[5/6] admission → SSE on another process: Kafka + Pub/Sub pipeline, vs Redis-only (outbox tailing)"
+  log "[5/7] admission → SSE on another process: Kafka + Pub/Sub pipeline, vs Redis-only (outbox tailing)"
   admission_run k 1
   local rk=$ADM_RESULT
   admission_run r 0
@@ -244,7 +252,7 @@ bench_admission() {
 
 # ---------------------------------------------------------------------------------------------
 bench_million() {
-  log "[6/6] a queue of $BIG waiting tickets (Redis store) vs a queue of $SMALL"
+  log "[6/7] a queue of $BIG waiting tickets (Redis store) vs a queue of $SMALL"
   start_redis R6
   start_anteroom A6 --redis "redis://127.0.0.1:$R6_PORT"
   local cfg='{"admit_per_s":0,"max_active":100000000,"abandon_after_s":604800,"session_ttl_s":604800}'
@@ -362,6 +370,58 @@ bench_million() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Joins while the line watches: the same wrk joins as benchmark 1, on one queue of one process,
+# with $STREAMS SSE streams of that queue open (sse-load hold) and with none, interleaved.
+# The queue admits nobody (admit_per_s 0, max_active 0), so no position moves but by the joins
+# themselves: what is measured is what the open streams cost a join.
+streams_open() {  # url → the process's open SSE streams (its sse_streams gauge)
+  curl -sf "$1/metrics" | awk '$1 == "anteroom_sse_streams" {printf "%.0f", $2}'
+}
+bench_join_with_streams() {
+  local WRK_SECS=$((WRK_SECS > 4 ? WRK_SECS / 2 : 2)) REPEAT=3
+  if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
+  fi
+  log "[7/7] join req/s with $STREAMS SSE streams open on the same queue vs none (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, best of $REPEAT each, interleaved${PIN_SERVER:+, server on CPU 0, clients on CPU 1})"
+  start_anteroom A7
+  put_queue "$A7_URL" watch '{"admit_per_s":0,"max_active":0,"abandon_after_s":604800,"session_ttl_s":604800}'
+  local url="$A7_URL/v1/queues/watch/tickets"
+  $PIN_CLIENT wrk -t1 -c"$WRK_CONNS" -d1s -s "$ROOT/bench/post.lua" "$url" >/dev/null  # warm-up
+  local best_a=0 best_b=0 r a b hp
+  for r in $(seq "$REPEAT"); do
+    wrk_run "$TMP/wrk-nostreams-$r.txt" "$url"
+    b=$(wrk_rps "$TMP/wrk-nostreams-$r.txt")
+    # shellcheck disable=SC2086
+    $PIN_CLIENT "$BIN/sse-load" hold --url "$A7_URL" --queue watch --streams "$STREAMS" \
+      >"$TMP/hold-$r.log" 2>&1 &
+    hp=$!
+    PIDS+=("$hp")
+    for _ in $(seq 3600); do
+      grep -q '^READY' "$TMP/hold-$r.log" && break
+      kill -0 "$hp" 2>/dev/null || { cat "$TMP/hold-$r.log" >&2; die "sse-load hold exited"; }
+      sleep 0.05
+    done
+    grep -q '^READY' "$TMP/hold-$r.log" || die "sse-load hold did not open $STREAMS streams"
+    [ "$(streams_open "$A7_URL")" = "$STREAMS" ] || die "anteroom does not count $STREAMS open streams"
+    wrk_run "$TMP/wrk-streams-$r.txt" "$url"
+    a=$(wrk_rps "$TMP/wrk-streams-$r.txt")
+    stop_pids "$hp"
+    # The next run without streams starts once the process has let all of them go.
+    for _ in $(seq 600); do [ "$(streams_open "$A7_URL")" = 0 ] && break; sleep 0.05; done
+    [ "$(streams_open "$A7_URL")" = 0 ] || die "anteroom still counts open streams after sse-load exited"
+    log "  run $r: $a joins/s with $STREAMS streams open, $b joins/s with none"
+    [ "$a" -gt "$best_a" ] && best_a=$a && cp "$TMP/wrk-streams-$r.txt" "$TMP/wrk-streams.txt"
+    [ "$b" -gt "$best_b" ] && best_b=$b && cp "$TMP/wrk-nostreams-$r.txt" "$TMP/wrk-nostreams.txt"
+  done
+  local rt
+  rt=$(ratio "$best_a" "$best_b")
+  row join_with_streams_ratio "$best_a" "$best_b" "$rt" "ratio ≥ 0.9" "$(meets "$rt" '>=' 0.9)" "req/s" \
+    "wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s POST /v1/queues/watch/tickets on one embedded process with $STREAMS SSE streams of that queue open (sse-load hold) vs none, best of $REPEAT interleaved runs each${PIN_SERVER:+ (server on CPU 0, clients on CPU 1)}; the queue admits nobody; join p99 $(wrk_pct_ms "$TMP/wrk-streams.txt" 99%) ms with streams, $(wrk_pct_ms "$TMP/wrk-nostreams.txt" 99%) ms without"
+  stop_pids "$A7_PID"
+  PIN_SERVER="" PIN_CLIENT=""
+}
+
+# ---------------------------------------------------------------------------------------------
 # plot_cdf PNG TITLE XLABEL FILE1 LABEL1 FILE2 LABEL2: CDF of sorted values, one per line.
 plot_cdf() {
   local png=$1 title=$2 xl=$3 f1=$4 l1=$5 f2=$6 l2=$7
@@ -389,6 +449,7 @@ if want 2; then bench_join_redis; fi
 if want 3 || want 4; then bench_fanout; fi
 if want 5; then bench_admission; fi
 if want 6; then bench_million; fi
+if want 7; then bench_join_with_streams; fi
 
 LOAD_AFTER=$(uptime)
 ELAPSED=$(($(date +%s) - START))

@@ -3,7 +3,7 @@
 // at once, the sends (each a loopback/TCP transmit in the kernel) are split between the io
 // thread and this one. Fork-join only: run() hands over a job, the io thread does its own half,
 // wait() returns when the helper's half is done. The helper touches nothing but the sockets'
-// file descriptors it was given, and only between run() and wait().
+// file descriptors and bytes it was given (fanout.hpp), and only between run() and wait().
 #include <condition_variable>
 #include <functional>
 #include <mutex>

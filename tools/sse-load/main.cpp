@@ -22,6 +22,10 @@
 //       the wait for the next admission tick). Also reads every process's
 //       anteroom_admission_to_sse_ms histogram before and after, and reports the merged delta
 //       (server-side: from the admission's store time to the frame queued on the stream).
+//   sse-load hold --url URL --queue Q --streams N
+//       Joins N tickets, opens N streams, waits until each has its initial state, prints
+//       `READY streams=N` and then keeps them open (reading whatever comes) until it is killed:
+//       the "line is watching" load for another load generator (bench: join_with_streams_ratio).
 //   sse-load slowlog --redis HOST:PORT (--sha SHA | --command NAME) [--match TEXT]
 //       Durations (µs, server-side) of the EVALSHA SHA calls in Redis' SLOWLOG whose arguments
 //       contain TEXT. (Set slowlog-log-slower-than 0 first.)
@@ -110,7 +114,7 @@ struct Options {
 };
 
 Options parse_options(int argc, char** argv) {
-  if (argc < 2) die("usage: sse-load fanout|nchan|admit|slowlog [--option value ...] (see main.cpp)");
+  if (argc < 2) die("usage: sse-load fanout|nchan|admit|hold|slowlog [--option value ...] (see main.cpp)");
   Options o;
   o.mode = argv[1];
   for (int i = 2; i < argc; ++i) {
@@ -596,6 +600,29 @@ awaitable<void> run_fanout(Ctx c, std::string& result) {
             std::to_string(missing_total) + " stale=" + std::to_string(stale_total);
 }
 
+awaitable<void> run_hold(Ctx c, std::string& result) {
+  const auto& o = c.o;
+  auto url = parse_url(c.io, o.need("url"));
+  std::string q = o.need("queue");
+  size_t n = static_cast<size_t>(o.num("streams", 1000));
+  std::vector<Url> urls{url};
+  auto tickets = co_await join_all(c.io, urls, q, n, static_cast<int>(o.num("join-conns", 32)));
+  Load L(c.io);
+  for (size_t i = 0; i < n; ++i) {
+    L.streams.emplace_back(c.io);
+    L.streams.back().idx = static_cast<uint32_t>(i);
+  }
+  co_await L.open_all(urls, static_cast<size_t>(o.num("open-conns", 256)),
+                      [&](size_t i) { return events_path(q, tickets[i].ticket); }, c.timeout_s);
+  std::printf("READY streams=%zu\n", n);
+  std::fflush(stdout);
+  // Held until killed; a stream the server closes is reported (it should not happen).
+  asio::steady_timer forever(c.io, asio::steady_timer::time_point::max());
+  boost::system::error_code ec;
+  co_await forever.async_wait(asio::redirect_error(use_awaitable, ec));
+  result = "RESULT mode=hold streams=" + std::to_string(n);
+}
+
 awaitable<void> run_nchan(Ctx c, std::string& result) {
   const auto& o = c.o;
   auto url = parse_url(c.io, o.need("url"));
@@ -912,6 +939,7 @@ int main(int argc, char** argv) {
       if (o.mode == "fanout") fn = run_fanout;
       else if (o.mode == "nchan") fn = run_nchan;
       else if (o.mode == "admit") fn = run_admit;
+      else if (o.mode == "hold") fn = run_hold;
       else die("unknown mode " + o.mode);
       bool done = false;
       asio::co_spawn(io, fn(c, result), [&](std::exception_ptr e) {

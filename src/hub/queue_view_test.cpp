@@ -1,0 +1,122 @@
+#include "hub/queue_view.hpp"
+
+#include <gtest/gtest.h>
+
+namespace anteroom {
+namespace {
+
+Event ev(uint64_t seq, EventType type, uint64_t order = 0) {
+  Event e;
+  e.queue = "q";
+  e.seq = seq;
+  e.type = type;
+  e.order = order;
+  e.ticket = "t" + std::to_string(order);
+  return e;
+}
+
+// Receives and applies what is next in order, as the hub does; returns the step.
+QueueView::Step feed(QueueView& v, const Event& e) {
+  auto step = v.receive(e);
+  if (step == QueueView::Step::apply) v.apply(e);
+  return step;
+}
+
+TEST(QueueView, AppliesEventsInSeqOrder) {
+  QueueView v;
+  EXPECT_EQ(feed(v, ev(1, EventType::joined, 10)), QueueView::Step::apply);
+  EXPECT_EQ(feed(v, ev(2, EventType::joined, 11)), QueueView::Step::apply);
+  EXPECT_EQ(feed(v, ev(3, EventType::joined, 12)), QueueView::Step::apply);
+  EXPECT_EQ(feed(v, ev(4, EventType::left, 11)), QueueView::Step::apply);
+  EXPECT_EQ(v.seq(), 4u);
+  EXPECT_EQ(v.line().size(), 2);
+  EXPECT_EQ(v.line().rank(12), 2);
+  EXPECT_FALSE(v.line().contains(11));
+}
+
+TEST(QueueView, DropsDuplicates) {
+  QueueView v;
+  feed(v, ev(1, EventType::joined, 10));
+  feed(v, ev(2, EventType::joined, 11));
+  EXPECT_EQ(feed(v, ev(2, EventType::joined, 11)), QueueView::Step::duplicate);
+  EXPECT_EQ(feed(v, ev(1, EventType::left, 10)), QueueView::Step::duplicate);
+  EXPECT_EQ(v.seq(), 2u);
+  EXPECT_EQ(v.line().size(), 2);  // the duplicate `left` changed nothing
+}
+
+TEST(QueueView, GapAsksForAReloadAndBufferedEventsFollowTheSnapshot) {
+  QueueView v;
+  feed(v, ev(1, EventType::joined, 10));
+  // seq 2 and 3 are lost: 4 shows the gap.
+  EXPECT_EQ(v.receive(ev(4, EventType::joined, 13)), QueueView::Step::gap);
+  EXPECT_EQ(v.seq(), 1u);
+  EXPECT_FALSE(v.line().contains(13));  // not applied
+  v.begin_reload();
+  EXPECT_TRUE(v.loading());
+  // While the snapshot loads, everything is kept (out of order too).
+  EXPECT_EQ(v.receive(ev(6, EventType::left, 11)), QueueView::Step::buffered);
+  EXPECT_EQ(v.receive(ev(5, EventType::joined, 14)), QueueView::Step::buffered);
+
+  QueueSnapshot snap;  // the store at seq 3: orders 10, 11, 12 waiting
+  snap.info.seq = 3;
+  snap.info.config.admit_per_s = 7;
+  snap.waiting_orders = {10, 11, 12};
+  auto buffered = v.load(snap);
+  EXPECT_FALSE(v.loading());
+  EXPECT_EQ(v.seq(), 3u);
+  EXPECT_TRUE(v.known());
+  EXPECT_EQ(v.config().admit_per_s, 7);
+  EXPECT_TRUE(v.take_moved().all);  // every stream is looked at again
+  ASSERT_EQ(buffered.size(), 3u);
+  EXPECT_EQ(buffered[0].seq, 4u);
+  EXPECT_EQ(buffered[1].seq, 5u);
+  EXPECT_EQ(buffered[2].seq, 6u);
+  for (auto& e : buffered) EXPECT_EQ(feed(v, e), QueueView::Step::apply);
+  EXPECT_EQ(v.seq(), 6u);
+  EXPECT_EQ(v.line().size(), 4);  // 10, 12, 13, 14
+  EXPECT_EQ(v.line().rank(14), 4);
+  EXPECT_FALSE(v.line().contains(11));
+}
+
+TEST(QueueView, ANewGapAfterTheSnapshotAsksAgain) {
+  QueueView v;
+  EXPECT_EQ(v.receive(ev(3, EventType::joined, 3)), QueueView::Step::gap);
+  v.begin_reload();
+  EXPECT_EQ(v.receive(ev(7, EventType::joined, 7)), QueueView::Step::buffered);
+  QueueSnapshot snap;
+  snap.info.seq = 4;
+  auto buffered = v.load(snap);
+  ASSERT_EQ(buffered.size(), 2u);
+  EXPECT_EQ(v.receive(buffered[0]), QueueView::Step::duplicate);  // seq 3 ≤ 4
+  EXPECT_EQ(v.receive(buffered[1]), QueueView::Step::gap);        // 5 and 6 are missing
+}
+
+TEST(QueueView, MovedRangeFollowsWhatAnEventCanMove) {
+  QueueView v;
+  for (uint64_t s = 1; s <= 5; ++s) feed(v, ev(s, EventType::joined, 100 + s));
+  // Joins move nobody ahead of them: the range starts at the newest joiner.
+  EXPECT_EQ(v.take_moved().from, 101u);  // (the first join, as the first batch saw)
+  feed(v, ev(6, EventType::joined, 106));
+  auto m = v.take_moved();
+  EXPECT_EQ(m.from, 106u);
+  EXPECT_FALSE(m.all);
+  // Leaving at 103 moves 104.. only; admission from the head moves everybody behind it.
+  feed(v, ev(7, EventType::left, 103));
+  EXPECT_EQ(v.take_moved().from, 103u);
+  feed(v, ev(8, EventType::admitted, 101));
+  feed(v, ev(9, EventType::abandoned, 105));
+  EXPECT_EQ(v.take_moved().from, 101u);  // a batch: the lowest
+  // Sessions ending move nobody in the line.
+  feed(v, ev(10, EventType::expired, 101));
+  feed(v, ev(11, EventType::completed, 101));
+  EXPECT_FALSE(v.take_moved().any());
+  // A config change refreshes everybody (once the hub has read the new config).
+  feed(v, ev(12, EventType::config_changed));
+  EXPECT_FALSE(v.moved().any());
+  v.refresh_all();
+  EXPECT_TRUE(v.take_moved().all);
+  EXPECT_FALSE(v.moved().any());
+}
+
+}  // namespace
+}  // namespace anteroom
