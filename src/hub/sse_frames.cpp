@@ -1,7 +1,6 @@
 #include "hub/sse_frames.hpp"
 
-#include <boost/json.hpp>
-#include <cstdio>
+#include "views/views.hpp"
 
 namespace anteroom::sse {
 
@@ -19,25 +18,14 @@ std::string frame(std::string_view event, uint64_t id, std::string_view data) {
 }
 
 std::string position(uint64_t id, int64_t position, int64_t eta_s, bool paused) {
-  // snprintf, not a JSON object: this frame is made for every moved stream of a fan-out.
-  char data[128];
-  int n = std::snprintf(data, sizeof data, "{\"position\":%lld,\"eta_s\":%lld,\"paused\":%s}",
-                        static_cast<long long>(position), static_cast<long long>(eta_s),
-                        paused ? "true" : "false");
-  return frame("position", id, std::string_view(data, static_cast<size_t>(n)));
+  return frame("position", id, views::position_json(position, eta_s, paused));
 }
 
 std::string admitted(uint64_t id, const Admission& a) {
-  boost::json::object o;
-  o["token"] = a.token;
-  o["expires_at"] = a.expires_at;
-  o["redirect"] = a.redirect;
-  return frame("admitted", id, boost::json::serialize(o));
+  return frame("admitted", id, views::admission_json(a));
 }
 
-std::string ended(uint64_t id, EndReason r) {
-  return frame("ended", id, "{\"reason\":\"" + std::string(to_string(r)) + "\"}");
-}
+std::string ended(uint64_t id, EndReason r) { return frame("ended", id, views::ended_json(r)); }
 
 std::string retry(std::chrono::milliseconds after) {
   return "retry: " + std::to_string(after.count()) + "\n\n";
