@@ -121,8 +121,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "anteroom: invalid configuration: %s\n", e.what());
       return 2;
     }
-    feed = std::make_unique<PubSubFeed>(io, redis_opts, kEventsChannel, hub, metrics,
-                                        [&hub] { hub.resync_all(); });
+    feed = std::make_unique<PubSubFeed>(io, redis_opts, hub, metrics, [&hub] { hub.resync_all(); });
     consumer->on_event([&webhooks](Event e) { return webhooks.accept(std::move(e)); });
     feed->start();
     relay->start();
