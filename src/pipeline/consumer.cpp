@@ -106,7 +106,7 @@ std::chrono::milliseconds backoff(int attempt) {
 
 asio::awaitable<void> EventConsumer::loop() {
   auto next_lag = std::chrono::steady_clock::now();
-  for (;;) {
+  for (bool more = true; more;) {  // not for (;;): GCC 12 loses `this` (see README)
     co_await waker_->wait(std::chrono::milliseconds(100));
     if (co_await async::cancelled()) co_return;
     if (std::chrono::steady_clock::now() >= next_lag) {

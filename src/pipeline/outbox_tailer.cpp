@@ -61,7 +61,7 @@ asio::awaitable<void> OutboxTailer::loop() {
   uint64_t connects = 0;
   uint64_t refreshes = 0;
   auto next_refresh = std::chrono::steady_clock::now();
-  for (;;) {
+  for (bool more = true; more;) {  // not for (;;): GCC 12 loses `this` (see README)
     if (client_->stats().connects != connects) {
       bool again = connects != 0;
       connects = client_->stats().connects;

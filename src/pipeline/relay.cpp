@@ -147,7 +147,7 @@ asio::awaitable<void> Relay::flush_acks() {
 }
 
 asio::awaitable<void> Relay::delivery_loop() {
-  for (;;) {
+  for (bool more = true; more;) {  // not for (;;): GCC 12 loses `this` (see README)
     co_await waker_->wait(std::chrono::milliseconds(100));
     if (co_await async::cancelled()) co_return;
     while (rd_kafka_poll(rk_, 0) > 0) {
@@ -179,7 +179,7 @@ asio::awaitable<void> Relay::take_over(std::string q) {
 }
 
 asio::awaitable<void> Relay::lease_loop() {
-  for (;;) {
+  for (bool more = true; more;) {  // not for (;;): GCC 12 loses `this` (see README)
     Argv smembers{"SMEMBERS", std::string(redis_keys::kQueues)};
     auto names = co_await ctl_->command(std::move(smembers));
     if (co_await async::cancelled()) co_return;
@@ -219,7 +219,7 @@ asio::awaitable<void> Relay::lease_loop() {
 }
 
 asio::awaitable<void> Relay::read_loop() {
-  for (;;) {
+  for (bool more = true; more;) {  // not for (;;): GCC 12 loses `this` (see README)
     Argv keys, ids;
     for (auto& [q, o] : owned_) {
       if (o->rewind) {
