@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
   if (cfg.kafka_brokers.empty()) bus.subscribe(webhooks);
   webhooks.start();
   // Redis only: every process tails the outbox. With Kafka: the seed's topology, lossless —
-  // outbox → relay → Kafka → one consumer per event → Redis Pub/Sub → every process's hub.
+  // outbox → relay → Kafka → one consumer per event → Redis Pub/Sub → every process's hub,
+  // the event's bytes untouched all the way (src/pipeline/README.md).
   std::unique_ptr<OutboxTailer> tailer;
   std::unique_ptr<Relay> relay;
   std::unique_ptr<EventConsumer> consumer;

@@ -18,7 +18,6 @@ namespace {
 constexpr const char* kGroup = "relay";
 constexpr int64_t kMaxInflight = 200'000;
 
-std::string lease_key(const std::string& q) { return redis_keys::prefix(q) + "relay"; }
 
 const redis::RedisScript& renew_script() {
   static const redis::RedisScript s(
@@ -188,7 +187,7 @@ asio::awaitable<void> Relay::lease_loop() {
       for (auto& n : names->elements) {
         const std::string& q = n.str;
         if (owned_.count(q)) {
-          Argv keys{lease_key(q)}, args{node_, std::to_string(kLeaseMs)};
+          Argv keys{redis_keys::relay_lease(q)}, args{node_, std::to_string(kLeaseMs)};
           auto r = co_await ctl_->eval(renew_script(), std::move(keys), std::move(args));
           if (co_await async::cancelled()) co_return;
           if (r && r->as_int().value_or(0) == 0) {
@@ -204,7 +203,7 @@ asio::awaitable<void> Relay::lease_loop() {
           if (l > kOutboxAlarm)
             spdlog::error("ALARM relay: outbox of {} holds {} unconfirmed events (is Kafka down?)", q, l);
         } else {
-          Argv set{"SET", lease_key(q), node_, "NX", "PX", std::to_string(kLeaseMs)};
+          Argv set{"SET", redis_keys::relay_lease(q), node_, "NX", "PX", std::to_string(kLeaseMs)};
           auto r = co_await ctl_->command(std::move(set));
           if (co_await async::cancelled()) co_return;
           if (r && r->type == redis::RedisReply::Type::status && r->str == "OK") co_await take_over(q);
@@ -303,7 +302,7 @@ asio::awaitable<void> Relay::stop(std::chrono::milliseconds grace) {
   }
   co_await flush_acks();
   for (auto& [q, _] : owned_) {
-    Argv keys{lease_key(q)}, args{node_};
+    Argv keys{redis_keys::relay_lease(q)}, args{node_};
     (void)co_await ctl_->eval(release_script(), std::move(keys), std::move(args));
   }
   owned_.clear();

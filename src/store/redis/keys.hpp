@@ -49,6 +49,22 @@ inline std::string_view queue_of(std::string_view key) {
 // SUBSCRIBEs to it. Not a key: channels live outside the keyspace (and any Cluster slot).
 inline constexpr std::string_view kEventsChannel = "aq:events";
 
+// STRING node id of the process whose relay holds the queue's lease (pipeline/Relay), PX.
+inline std::string relay_lease(std::string_view q) { return prefix(q) + "relay"; }
+
+// Webhook jobs (webhooks/RedisJobStore). The job index is global; a queue's dead letters and an
+// event's dedupe record carry the queue's hash tag.
+inline constexpr const char* kWebhookDue = "aq:wh:due";    // ZSET job id -> due ms
+inline constexpr const char* kWebhookJobs = "aq:wh:jobs";  // HASH job id -> job JSON
+// STRING: the event was taken in (TTL): aq:wh:seen:{q}:<seq> for the event id "q:seq".
+inline std::string webhook_seen(std::string_view event_id) {
+  auto colon = event_id.rfind(':');
+  return "aq:wh:seen:{" + std::string(event_id.substr(0, colon)) + "}:" +
+         std::string(event_id.substr(colon + 1));
+}
+// HASH job id -> job JSON: the queue's dead letters (capped).
+inline std::string webhook_dead(std::string_view q) { return "aq:wh:dead:{" + std::string(q) + "}"; }
+
 // KEYS[1..8] of every queue script, in the order lua/lib.lua expects.
 inline std::vector<std::string> script_keys(std::string_view q) {
   return {meta(q), cfg(q), wait(q), active(q), seen(q), dedupe(q), outbox(q), closing(q)};
