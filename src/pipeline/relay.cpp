@@ -18,7 +18,6 @@ namespace {
 constexpr const char* kGroup = "relay";
 constexpr int64_t kMaxInflight = 200'000;
 
-
 const redis::RedisScript& renew_script() {
   static const redis::RedisScript s(
       "if redis.call('GET', KEYS[1]) == ARGV[1] then "
