@@ -1,8 +1,8 @@
 #pragma once
 // OutboxTailer: the event path of Redis-only distributed mode (--redis without --kafka). Every
 // process reads every queue's outbox stream (XREAD BLOCK on its own connection) and hands the
-// events to its EventSink (the hub), which drops duplicates and resynchronises on a gap. The
-// outbox is trimmed to the newest `keep` entries by whoever runs trim(): a process that falls
+// events to its EventSink (the hub), which drops duplicates and resynchronises on a gap. Every
+// tailer trims the outboxes to their newest kKeep entries now and then: a process that falls
 // further behind sees a seq gap and resyncs from the store, so trimming never loses state.
 //
 // Each entry holds the event in its one wire form (core/event_codec.hpp); the tailer decodes it
