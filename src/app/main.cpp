@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
   if (cfg.kafka.brokers.empty()) bus.subscribe(webhooks);
   webhooks.start();
   // Redis only: every process tails the outbox. With Kafka: the seed's topology, lossless —
-  // outbox → relay → Kafka → one consumer per event → Redis Pub/Sub → every process's hub.
+  // outbox → relay → Kafka → one consumer per event → Redis Pub/Sub → every process's hub,
+  // the event's bytes untouched all the way (src/pipeline/README.md).
   std::unique_ptr<OutboxTailer> tailer;
   std::unique_ptr<Relay> relay;
   std::unique_ptr<EventConsumer> consumer;
@@ -113,8 +114,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "anteroom: invalid configuration: %s\n", e.what());
       return 2;
     }
-    feed = std::make_unique<PubSubFeed>(io, *cfg.redis, kEventsChannel, hub, metrics,
-                                        [&hub] { hub.resync_all(); });
+    feed = std::make_unique<PubSubFeed>(io, *cfg.redis, hub, metrics, [&hub] { hub.resync_all(); });
     consumer->on_event([&webhooks](Event e) { return webhooks.accept(std::move(e)); });
     feed->start();
     relay->start();

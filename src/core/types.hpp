@@ -81,6 +81,8 @@ struct Ticket {
   bool created = false;   // join() only: this call made the ticket (not a re-join)
 };
 
+// One committed change of a queue. Between processes it travels in one wire form, encoded once
+// where it is made (core/event_codec.hpp); within a process it is this struct.
 struct Event {
   std::string queue;
   uint64_t seq = 0;

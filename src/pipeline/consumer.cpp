@@ -1,14 +1,10 @@
 #include "pipeline/consumer.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 
-#include "pipeline/event_codec.hpp"
+#include "core/event_codec.hpp"
+#include "store/redis/keys.hpp"
 
 namespace anteroom {
 
@@ -16,14 +12,14 @@ namespace asio = boost::asio;
 
 EventConsumer::EventConsumer(asio::io_context& io, redis::RedisClient& redis,
                              kafka::KafkaOptions kopts, std::string node_id, metrics::Registry& m)
-    : io_(io),
-      redis_(redis),
+    : redis_(redis),
       kopts_(std::move(kopts)),
       m_consumed_(m.counter("consumer_events_total", "Events consumed from Kafka and re-published")),
       m_publish_errors_(m.counter("consumer_publish_errors_total", "Failed PUBLISHes (retried)")),
       m_rebalances_(m.counter("consumer_rebalances_total", "Consumer group rebalances seen")),
       m_lag_(m.gauge("consumer_lag", "Messages behind the end of the assigned partitions")),
-      m_assigned_(m.gauge("consumer_assigned_partitions", "Kafka partitions assigned to this member")) {
+      m_assigned_(m.gauge("consumer_assigned_partitions", "Kafka partitions assigned to this member")),
+      tasks_(io.get_executor()) {
   auto conf = kafka::make_conf({{"bootstrap.servers", kopts_.brokers},
                                 {"group.id", kopts_.group},
                                 {"client.id", node_id},
@@ -48,7 +44,7 @@ EventConsumer::EventConsumer(asio::io_context& io, redis::RedisClient& redis,
 }
 
 EventConsumer::~EventConsumer() {
-  *running_ = false;
+  tasks_.stop();
   waker_.reset();
   if (rk_) {
     if (!closed_) rd_kafka_consumer_close(rk_);
@@ -87,35 +83,37 @@ void EventConsumer::update_lag() {
 }
 
 void EventConsumer::start() {
-  *running_ = true;
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, kopts_.topic.c_str(), RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t e = rd_kafka_subscribe(rk_, topics);
   rd_kafka_topic_partition_list_destroy(topics);
   if (e) spdlog::error("consumer: subscribe failed: {}", rd_kafka_err2str(e));
-  asio::co_spawn(io_, loop(), asio::detached);
+  tasks_.spawn(loop());
 }
 
 void EventConsumer::stop() {
-  if (!*running_) return;
-  *running_ = false;
-  waker_->cancel();
+  if (closed_) return;
+  tasks_.stop();
   rd_kafka_consumer_close(rk_);  // leaves the group: partitions move on at once
   closed_ = true;
 }
 
+namespace {
+std::chrono::milliseconds backoff(int attempt) {
+  return std::chrono::milliseconds(std::min(1000, 20 << std::min(attempt, 6)));
+}
+}  // namespace
+
 asio::awaitable<void> EventConsumer::loop() {
-  auto running = running_;
-  asio::steady_timer backoff(io_);
   auto next_lag = std::chrono::steady_clock::now();
-  while (*running) {
+  for (bool more = true; more;) {  // not for (;;): GCC 12 loses `this` (see README)
     co_await waker_->wait(std::chrono::milliseconds(100));
-    if (!*running) co_return;
+    if (co_await async::cancelled()) co_return;
     if (std::chrono::steady_clock::now() >= next_lag) {
       next_lag += std::chrono::seconds(1);
       update_lag();
     }
-    while (*running) {
+    for (;;) {
       rd_kafka_message_t* msg = rd_kafka_consumer_poll(rk_, 0);
       if (!msg) break;
       std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> hold(msg, rd_kafka_message_destroy);
@@ -124,26 +122,29 @@ asio::awaitable<void> EventConsumer::loop() {
           spdlog::warn("consumer: {}", rd_kafka_message_errstr(msg));
         continue;
       }
+      // The event's bytes as the store's script encoded them: re-broadcast untouched.
       std::string payload(static_cast<const char*>(msg->payload), msg->len);
       // Publish until it succeeds: skipping would lose the event for every process.
-      for (int attempt = 0; *running; ++attempt) {
-        std::vector<std::string> argv{"PUBLISH", kEventsChannel, payload};
+      for (int attempt = 0;; ++attempt) {
+        std::vector<std::string> argv{"PUBLISH", std::string(redis_keys::kEventsChannel), payload};
         auto r = co_await redis_.command(std::move(argv));
+        if (co_await async::cancelled()) co_return;
         if (r && !r->is_error()) break;
         m_publish_errors_.inc();
-        backoff.expires_after(std::chrono::milliseconds(std::min(1000, 20 << std::min(attempt, 6))));
-        co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+        bool slept = co_await async::sleep_for(backoff(attempt));
+        if (!slept) co_return;
       }
-      if (!*running) co_return;
       if (hook_) {
+        // Decoded here, once, for this process's consumers of whole events (webhooks).
         auto e = decode_event(payload);
-        for (int attempt = 0; e && *running; ++attempt) {
+        if (!e) spdlog::error("consumer: undecodable event {}: {}", payload, e.error().message);
+        for (int attempt = 0; e; ++attempt) {
           auto s = co_await hook_(*e);
+          if (co_await async::cancelled()) co_return;
           if (s) break;
-          backoff.expires_after(std::chrono::milliseconds(std::min(1000, 20 << std::min(attempt, 6))));
-          co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+          bool slept = co_await async::sleep_for(backoff(attempt));
+          if (!slept) co_return;
         }
-        if (!*running) co_return;
       }
       rd_kafka_offset_store(msg->rkt, msg->partition, msg->offset);
       m_consumed_.inc();

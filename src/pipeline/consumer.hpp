@@ -1,11 +1,13 @@
 #pragma once
 // EventConsumer: this process's member of the Kafka consumer group `queue-event-group`. Each
-// event reaches one member of the group, which re-broadcasts it on the Redis Pub/Sub channel
-// (kChannel) so that every process's hub gets it (the seed's fan-out). The Kafka offset is
-// stored for commit only after the PUBLISH succeeded: a crash or rebalance replays, never skips.
-// Also hands each event to `local` (e.g. webhooks), once per consumed message.
+// event reaches one member of the group, which re-broadcasts its bytes untouched on the Redis
+// Pub/Sub channel redis_keys::kEventsChannel, to which every process's PubSubFeed subscribes (the
+// seed's fan-out). The Kafka offset is stored for commit only after the PUBLISH succeeded: a
+// crash or rebalance replays, never skips. Also hands each event, decoded, to the hook given to
+// on_event (webhooks), once per consumed message.
 //
-// Threading: runs on the io_context given. stop() before destroying.
+// Threading: runs on the io_context given. stop() acts at once (async::TaskGroup) and leaves the
+// group; call it before destroying.
 #include <librdkafka/rdkafka.h>
 
 #include <boost/asio/awaitable.hpp>
@@ -13,6 +15,7 @@
 #include <functional>
 #include <memory>
 
+#include "async/task_group.hpp"
 #include "core/types.hpp"
 
 #include "metrics/metrics.hpp"
@@ -20,8 +23,6 @@
 #include "store/redis/redis_client.hpp"
 
 namespace anteroom {
-
-inline constexpr const char* kEventsChannel = "aq:events";
 
 class EventConsumer {
  public:
@@ -42,12 +43,10 @@ class EventConsumer {
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque);
 
-  boost::asio::io_context& io_;
   redis::RedisClient& redis_;
   kafka::KafkaOptions kopts_;
   rd_kafka_t* rk_ = nullptr;
   std::unique_ptr<kafka::QueueWaker> waker_;
-  std::shared_ptr<bool> running_ = std::make_shared<bool>(false);
   std::function<boost::asio::awaitable<Status>(Event)> hook_;
   bool closed_ = false;
   metrics::Counter& m_consumed_;
@@ -55,6 +54,7 @@ class EventConsumer {
   metrics::Counter& m_rebalances_;
   metrics::Gauge& m_lag_;
   metrics::Gauge& m_assigned_;
+  async::TaskGroup tasks_;  // the loop
 };
 
 }  // namespace anteroom

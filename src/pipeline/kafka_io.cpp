@@ -9,6 +9,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <stdexcept>
 
+#include "async/task_group.hpp"
+
 namespace anteroom::kafka {
 
 namespace asio = boost::asio;
@@ -42,15 +44,12 @@ QueueWaker::~QueueWaker() {
   if (wr_ >= 0) ::close(wr_);
 }
 
-void QueueWaker::cancel() {
-  boost::system::error_code ec;
-  rd_.cancel(ec);
-}
-
 asio::awaitable<void> QueueWaker::wait(std::chrono::milliseconds max_wait) {
   asio::steady_timer t(rd_.get_executor(), max_wait);
   co_await (rd_.async_wait(asio::posix::descriptor_base::wait_read, asio::as_tuple(asio::use_awaitable)) ||
             t.async_wait(asio::as_tuple(asio::use_awaitable)));
+  // Cancelled (the owner's TaskGroup stopped): the owner, and this waker, may be gone already.
+  if (co_await async::cancelled()) co_return;
   char buf[256];
   while (::read(rd_.native_handle(), buf, sizeof buf) > 0) {
   }

@@ -35,9 +35,9 @@ class QueueWaker {
  public:
   QueueWaker(boost::asio::io_context& io, rd_kafka_queue_t* queue);
   ~QueueWaker();
-  // Completes when the queue may have events, or after `max_wait` at the latest.
+  // Completes when the queue may have events, or after `max_wait` at the latest; at once when
+  // the awaiting coroutine is cancelled (async::TaskGroup::stop).
   boost::asio::awaitable<void> wait(std::chrono::milliseconds max_wait);
-  void cancel();
 
  private:
   rd_kafka_queue_t* queue_;

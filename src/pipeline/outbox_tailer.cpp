@@ -1,10 +1,5 @@
 #include "pipeline/outbox_tailer.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "store/redis/keys.hpp"
@@ -14,21 +9,13 @@ namespace anteroom {
 
 namespace asio = boost::asio;
 
-namespace {
-// The queue name inside "aq:{name}:outbox".
-std::string queue_of(const std::string& key) {
-  auto a = key.find('{'), b = key.find('}');
-  return a == std::string::npos || b == std::string::npos ? "" : key.substr(a + 1, b - a - 1);
-}
-}  // namespace
-
 OutboxTailer::OutboxTailer(asio::io_context& io, redis::RedisOptions opts, EventSink& sink,
                            metrics::Registry& m, std::function<void()> on_reconnect,
                            std::function<void(const std::string&)> on_new_queue)
-    : io_(io),
-      sink_(sink),
+    : sink_(sink),
       on_reconnect_(std::move(on_reconnect)),
       on_new_queue_(std::move(on_new_queue)),
+      tasks_(io.get_executor()),
       m_events_(m.counter("outbox_tail_events_total", "Events read from outbox streams")),
       m_errors_(m.counter("outbox_tail_errors_total", "Failed outbox reads")) {
   // XREAD BLOCK holds the connection for up to a second: give it its own, with patience.
@@ -36,14 +23,11 @@ OutboxTailer::OutboxTailer(asio::io_context& io, redis::RedisOptions opts, Event
   client_ = std::make_unique<redis::RedisClient>(io, opts);
 }
 
-OutboxTailer::~OutboxTailer() { *running_ = false; }
+OutboxTailer::~OutboxTailer() { stop(); }
 
-void OutboxTailer::start() {
-  *running_ = true;
-  asio::co_spawn(io_, loop(), asio::detached);
-}
+void OutboxTailer::start() { tasks_.spawn(loop()); }
 
-void OutboxTailer::stop() { *running_ = false; }
+void OutboxTailer::stop() { tasks_.stop(); }
 
 // The queues that exist when tailing begins start at their stream's current end: older events
 // are covered by the hub's resync from the store (on a stream's open, or its first gap). A queue
@@ -55,6 +39,7 @@ asio::awaitable<void> OutboxTailer::refresh_queues() {
   // (GCC 12 cannot take braced string lists inside co_await: build argv first.)
   std::vector<std::string> smembers{"SMEMBERS", std::string(redis_keys::kQueues)};
   auto names = co_await client_->command(std::move(smembers));
+  if (co_await async::cancelled()) co_return;
   if (!names || !names->is_array()) co_return;
   for (auto& n : names->elements) {
     if (last_id_.count(n.str)) continue;
@@ -64,6 +49,7 @@ asio::awaitable<void> OutboxTailer::refresh_queues() {
     }
     std::vector<std::string> argv{"XREVRANGE", redis_keys::outbox(n.str), "+", "-", "COUNT", "1"};
     auto last = co_await client_->command(std::move(argv));
+    if (co_await async::cancelled()) co_return;
     if (!last || !last->is_array()) co_return;
     last_id_[n.str] = last->elements.empty() ? "0-0" : last->elements[0].elements[0].str;
     if (on_new_queue_) on_new_queue_(n.str);
@@ -72,12 +58,10 @@ asio::awaitable<void> OutboxTailer::refresh_queues() {
 }
 
 asio::awaitable<void> OutboxTailer::loop() {
-  auto running = running_;
   uint64_t connects = 0;
   uint64_t refreshes = 0;
   auto next_refresh = std::chrono::steady_clock::now();
-  asio::steady_timer backoff(io_);
-  while (*running) {
+  for (bool more = true; more;) {  // not for (;;): GCC 12 loses `this` (see README)
     if (client_->stats().connects != connects) {
       bool again = connects != 0;
       connects = client_->stats().connects;
@@ -85,17 +69,19 @@ asio::awaitable<void> OutboxTailer::loop() {
     }
     if (std::chrono::steady_clock::now() >= next_refresh) {
       co_await refresh_queues();
+      if (co_await async::cancelled()) co_return;
       if (++refreshes % 20 == 0)
         for (auto& [q, _] : last_id_) {
           std::vector<std::string> argv{"XTRIM", redis_keys::outbox(q), "MAXLEN", "~",
                                         std::to_string(kKeep)};
           (void)co_await client_->command(std::move(argv));
+          if (co_await async::cancelled()) co_return;
         }
       next_refresh = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
     }
     if (last_id_.empty()) {
-      backoff.expires_after(std::chrono::milliseconds(200));
-      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      bool slept = co_await async::sleep_for(std::chrono::milliseconds(200));
+      if (!slept) co_return;
       continue;
     }
     // Short blocks: new queues are noticed between reads.
@@ -103,21 +89,23 @@ asio::awaitable<void> OutboxTailer::loop() {
     for (auto& [q, _] : last_id_) argv.push_back(redis_keys::outbox(q));
     for (auto& [_, id] : last_id_) argv.push_back(id);
     auto r = co_await client_->command(std::move(argv));
-    if (!*running) co_return;
+    if (co_await async::cancelled()) co_return;
     if (!r || r->is_error()) {
       m_errors_.inc();
-      backoff.expires_after(std::chrono::milliseconds(100));
-      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      bool slept = co_await async::sleep_for(std::chrono::milliseconds(100));
+      if (!slept) co_return;
       continue;
     }
     if (!r->is_array()) continue;  // nil: timed out with nothing new
     for (auto& stream : r->elements) {
-      std::string q = queue_of(stream.elements[0].str);
+      std::string q(redis_keys::queue_of(stream.elements[0].str));
       for (auto& entry : stream.elements[1].elements) {
         last_id_[q] = entry.elements[0].str;
+        // Decoded here, once: this process's one reading of the event's bytes.
         auto e = redis::parse_outbox_fields(q, entry.elements[1]);
         if (!e) {
-          spdlog::error("outbox {}: unreadable entry {}: {}", q, entry.elements[0].str, e.error().message);
+          spdlog::error("outbox {}: unreadable entry {}: {}", q, entry.elements[0].str,
+                        e.error().message);
           continue;
         }
         m_events_.inc();

@@ -1,12 +1,16 @@
 #pragma once
 // OutboxTailer: the event path of Redis-only distributed mode (--redis without --kafka). Every
 // process reads every queue's outbox stream (XREAD BLOCK on its own connection) and hands the
-// events to its EventSink (the hub), which drops duplicates and resynchronises on a gap. The
-// outbox is trimmed to the newest `keep` entries by whoever runs trim(): a process that falls
+// events to its EventSink (the hub), which drops duplicates and resynchronises on a gap. Every
+// tailer trims the outboxes to their newest kKeep entries now and then: a process that falls
 // further behind sees a seq gap and resyncs from the store, so trimming never loses state.
 //
-// Threading: runs on the io_context given. Lifetime: stop() before destroying; the client is
-// owned by the tailer.
+// Each entry holds the event in its one wire form (core/event_codec.hpp); the tailer decodes it
+// once, here, for this process.
+//
+// Threading: runs on the io_context given. stop() ends the loop at once (async::TaskGroup):
+// nothing reaches the sink after it. Lifetime: stop() or destroy on the io thread; the client
+// is owned by the tailer.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <functional>
@@ -14,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "async/task_group.hpp"
 #include "core/event_sink.hpp"
 #include "metrics/metrics.hpp"
 #include "store/redis/redis_client.hpp"
@@ -39,14 +44,13 @@ class OutboxTailer {
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<void> refresh_queues();
 
-  boost::asio::io_context& io_;
   std::unique_ptr<redis::RedisClient> client_;
   EventSink& sink_;
   std::function<void()> on_reconnect_;
   std::function<void(const std::string&)> on_new_queue_;
   std::map<std::string, std::string> last_id_;  // queue -> last stream id read
   bool primed_ = false;  // the queues that existed when tailing began are known
-  std::shared_ptr<bool> running_ = std::make_shared<bool>(false);
+  async::TaskGroup tasks_;
   metrics::Counter& m_events_;
   metrics::Counter& m_errors_;
 };

@@ -1,15 +1,11 @@
-#include "core/encoding.hpp"
 #include "pipeline/relay.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
+
+#include <charconv>
 #include <stdexcept>
 
-#include "pipeline/event_codec.hpp"
+#include "core/encoding.hpp"
 #include "store/redis/keys.hpp"
 #include "store/redis/outbox.hpp"
 
@@ -21,8 +17,6 @@ using Argv = std::vector<std::string>;
 namespace {
 constexpr const char* kGroup = "relay";
 constexpr int64_t kMaxInflight = 200'000;
-
-std::string lease_key(const std::string& q) { return redis_keys::prefix(q) + "relay"; }
 
 const redis::RedisScript& renew_script() {
   static const redis::RedisScript s(
@@ -37,9 +31,11 @@ const redis::RedisScript& release_script() {
   return s;
 }
 
-asio::awaitable<void> sleep_for(asio::io_context& io, std::chrono::milliseconds d) {
-  asio::steady_timer t(io, d);
-  co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+// When Redis appended the entry: the milliseconds part of its stream id ("<ms>-<n>").
+Millis appended_ms(const std::string& id) {
+  Millis ms = 0;
+  std::from_chars(id.data(), id.data() + id.size(), ms);
+  return ms;
 }
 }  // namespace
 
@@ -55,20 +51,20 @@ struct Relay::Delivery {
   std::string queue;
   std::string id;
   uint64_t epoch;
-  Millis at;
+  Millis at;  // when Redis appended the entry (its stream id), for relay_lag_ms
 };
 
 Relay::Relay(asio::io_context& io, redis::RedisOptions ropts, kafka::KafkaOptions kopts,
              std::string node_id, metrics::Registry& m)
-    : io_(io),
-      kopts_(std::move(kopts)),
+    : kopts_(std::move(kopts)),
       node_(std::move(node_id)),
       m_produced_(m.counter("relay_produced_total", "Outbox entries handed to the Kafka producer")),
       m_delivered_(m.counter("relay_delivered_total", "Outbox entries confirmed by Kafka and removed")),
       m_errors_(m.counter("relay_produce_errors_total", "Failed Kafka deliveries (entries stay in the outbox)")),
       m_claimed_(m.counter("relay_claimed_total", "Pending outbox entries claimed from another relay")),
       m_backlog_(m.gauge("outbox_backlog", "Outbox entries not yet confirmed by Kafka (queues this process relays)")),
-      m_lag_ms_(m.gauge("relay_lag_ms", "Age of the newest event when Kafka confirmed it")) {
+      m_lag_ms_(m.gauge("relay_lag_ms", "Age of the newest event when Kafka confirmed it")),
+      tasks_(io.get_executor()) {
   auto read_opts = ropts;
   read_opts.command_timeout = std::chrono::milliseconds(5000);
   reader_ = std::make_unique<redis::RedisClient>(io, read_opts);
@@ -97,17 +93,16 @@ Relay::Relay(asio::io_context& io, redis::RedisOptions ropts, kafka::KafkaOption
 }
 
 Relay::~Relay() {
-  *running_ = false;
+  tasks_.stop();
   waker_.reset();
   if (topic_) rd_kafka_topic_destroy(topic_);
   if (rk_) rd_kafka_destroy(rk_);
 }
 
 void Relay::start() {
-  *running_ = true;
-  asio::co_spawn(io_, lease_loop(), asio::detached);
-  asio::co_spawn(io_, read_loop(), asio::detached);
-  asio::co_spawn(io_, delivery_loop(), asio::detached);
+  tasks_.spawn(lease_loop());
+  tasks_.spawn(read_loop());
+  tasks_.spawn(delivery_loop());
 }
 
 void Relay::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
@@ -150,10 +145,9 @@ asio::awaitable<void> Relay::flush_acks() {
 }
 
 asio::awaitable<void> Relay::delivery_loop() {
-  auto running = running_;
-  while (*running) {
+  for (bool more = true; more;) {  // not for (;;): GCC 12 loses `this` (see README)
     co_await waker_->wait(std::chrono::milliseconds(100));
-    if (!*running) co_return;
+    if (co_await async::cancelled()) co_return;
     while (rd_kafka_poll(rk_, 0) > 0) {
     }
     co_await flush_acks();
@@ -163,11 +157,13 @@ asio::awaitable<void> Relay::delivery_loop() {
 asio::awaitable<void> Relay::take_over(std::string q) {
   Argv create{"XGROUP", "CREATE", redis_keys::outbox(q), kGroup, "0", "MKSTREAM"};
   auto c = co_await ctl_->command(std::move(create));
+  if (co_await async::cancelled()) co_return;
   if (!c || (c->is_error() && c->str.rfind("BUSYGROUP", 0) != 0)) co_return;
   std::string cursor = "0-0";
   for (;;) {
     Argv claim{"XAUTOCLAIM", redis_keys::outbox(q), kGroup, node_, "0", cursor, "COUNT", "1000", "JUSTID"};
     auto r = co_await ctl_->command(std::move(claim));
+    if (co_await async::cancelled()) co_return;
     if (!r || !r->is_array() || r->elements.size() < 2) co_return;
     m_claimed_.inc(static_cast<int64_t>(r->elements[1].elements.size()));
     cursor = r->elements[0].str;
@@ -181,17 +177,18 @@ asio::awaitable<void> Relay::take_over(std::string q) {
 }
 
 asio::awaitable<void> Relay::lease_loop() {
-  auto running = running_;
-  while (*running) {
+  for (bool more = true; more;) {  // not for (;;): GCC 12 loses `this` (see README)
     Argv smembers{"SMEMBERS", std::string(redis_keys::kQueues)};
     auto names = co_await ctl_->command(std::move(smembers));
+    if (co_await async::cancelled()) co_return;
     if (names && names->is_array()) {
       double backlog = 0;
       for (auto& n : names->elements) {
         const std::string& q = n.str;
         if (owned_.count(q)) {
-          Argv keys{lease_key(q)}, args{node_, std::to_string(kLeaseMs)};
+          Argv keys{redis_keys::relay_lease(q)}, args{node_, std::to_string(kLeaseMs)};
           auto r = co_await ctl_->eval(renew_script(), std::move(keys), std::move(args));
+          if (co_await async::cancelled()) co_return;
           if (r && r->as_int().value_or(0) == 0) {
             spdlog::warn("relay: lost the lease of queue {}", q);
             owned_.erase(q);
@@ -199,26 +196,28 @@ asio::awaitable<void> Relay::lease_loop() {
           }
           Argv xlen{"XLEN", redis_keys::outbox(q)};
           auto len = co_await ctl_->command(std::move(xlen));
+          if (co_await async::cancelled()) co_return;
           int64_t l = len ? len->as_int().value_or(0) : 0;
           backlog += static_cast<double>(l);
           if (l > kOutboxAlarm)
             spdlog::error("ALARM relay: outbox of {} holds {} unconfirmed events (is Kafka down?)", q, l);
         } else {
-          Argv set{"SET", lease_key(q), node_, "NX", "PX", std::to_string(kLeaseMs)};
+          Argv set{"SET", redis_keys::relay_lease(q), node_, "NX", "PX", std::to_string(kLeaseMs)};
           auto r = co_await ctl_->command(std::move(set));
+          if (co_await async::cancelled()) co_return;
           if (r && r->type == redis::RedisReply::Type::status && r->str == "OK") co_await take_over(q);
+          if (co_await async::cancelled()) co_return;
         }
-        if (!*running) co_return;
       }
       m_backlog_.set(backlog);
     }
-    co_await sleep_for(io_, std::chrono::milliseconds(1000));
+    bool slept = co_await async::sleep_for(std::chrono::milliseconds(1000));
+    if (!slept) co_return;
   }
 }
 
 asio::awaitable<void> Relay::read_loop() {
-  auto running = running_;
-  while (*running) {
+  for (bool more = true; more;) {  // not for (;;): GCC 12 loses `this` (see README)
     Argv keys, ids;
     for (auto& [q, o] : owned_) {
       if (o->rewind) {
@@ -231,24 +230,26 @@ asio::awaitable<void> Relay::read_loop() {
       ids.push_back(o->cursor);
     }
     if (keys.empty() || inflight_ > kMaxInflight) {
-      co_await sleep_for(io_, std::chrono::milliseconds(20));
+      bool slept = co_await async::sleep_for(std::chrono::milliseconds(20));
+      if (!slept) co_return;
       continue;
     }
     Argv argv{"XREADGROUP", "GROUP", kGroup, node_, "COUNT", "1000", "BLOCK", "200", "STREAMS"};
     argv.insert(argv.end(), keys.begin(), keys.end());
     argv.insert(argv.end(), ids.begin(), ids.end());
     auto r = co_await reader_->command(std::move(argv));
-    if (!*running) co_return;
+    // (What this read took stays pending in the group: the next holder produces it.)
+    if (co_await async::cancelled()) co_return;
     if (!r || r->is_error()) {
       if (r && r->str.rfind("NOGROUP", 0) == 0) owned_.clear();  // Redis lost it: take over anew
-      co_await sleep_for(io_, std::chrono::milliseconds(100));
+      bool slept = co_await async::sleep_for(std::chrono::milliseconds(100));
+      if (!slept) co_return;
       continue;
     }
     if (!r->is_array()) continue;  // timed out, nothing new
     std::map<std::string, size_t> seen;
     for (auto& stream : r->elements) {
-      const std::string& key = stream.elements[0].str;
-      std::string q = key.substr(key.find('{') + 1, key.find('}') - key.find('{') - 1);
+      std::string q(redis_keys::queue_of(stream.elements[0].str));
       auto it = owned_.find(q);
       if (it == owned_.end()) continue;
       Owned& o = *it->second;
@@ -260,15 +261,17 @@ asio::awaitable<void> Relay::read_loop() {
           to_ack_[q].push_back(id);  // deleted while pending: just clear it from the group
           continue;
         }
-        auto e = redis::parse_outbox_fields(q, entry.elements[1]);
-        if (!e) {
-          spdlog::error("relay: unreadable outbox entry {} {}: {}", q, id, e.error().message);
+        // The event's bytes as the script encoded them go to Kafka untouched (never decoded
+        // here): the relay moves events, it does not read them.
+        const std::string* value = redis::outbox_event_bytes(entry.elements[1]);
+        if (!value) {
+          spdlog::error("relay: outbox entry {} {} has no event field", q, id);
           continue;
         }
-        std::string value = encode_event(*e);
-        auto* d = new Delivery{this, q, id, o.epoch, e->at_ms};
-        if (rd_kafka_produce(topic_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, value.data(),
-                             value.size(), q.data(), q.size(), d) != 0) {
+        auto* d = new Delivery{this, q, id, o.epoch, appended_ms(id)};
+        if (rd_kafka_produce(topic_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                             const_cast<char*>(value->data()), value->size(), q.data(), q.size(),
+                             d) != 0) {
           delete d;
           m_errors_.inc();
           o.rewind = true;  // produce it again, in order, once the producer has room
@@ -286,19 +289,19 @@ asio::awaitable<void> Relay::read_loop() {
 }
 
 asio::awaitable<void> Relay::stop(std::chrono::milliseconds grace) {
-  *running_ = false;
+  tasks_.stop();  // the loops end now: waits at once, a Redis call in progress when it answers
   auto deadline = std::chrono::steady_clock::now() + grace;
-  while (inflight_ > 0 && std::chrono::steady_clock::now() < deadline) {
+  while ((inflight_ > 0 || tasks_.running() > 0) && std::chrono::steady_clock::now() < deadline) {
     while (rd_kafka_poll(rk_, 0) > 0) {
     }
     co_await flush_acks();
-    co_await sleep_for(io_, std::chrono::milliseconds(10));
+    (void)co_await async::sleep_for(std::chrono::milliseconds(10));
   }
   while (rd_kafka_poll(rk_, 0) > 0) {
   }
   co_await flush_acks();
   for (auto& [q, _] : owned_) {
-    Argv keys{lease_key(q)}, args{node_};
+    Argv keys{redis_keys::relay_lease(q)}, args{node_};
     (void)co_await ctl_->eval(release_script(), std::move(keys), std::move(args));
   }
   owned_.clear();

@@ -14,7 +14,11 @@
 // keeps every entry until it is confirmed. A delivery that fails for good rewinds the queue:
 // its pending entries are produced again once nothing is in flight.
 //
-// Threading: everything on the io_context given. stop() before destroying.
+// Each entry's event bytes (core/event_codec.hpp, encoded by the store's script) become the
+// Kafka message value untouched; the relay never decodes an event.
+//
+// Threading: everything on the io_context given. Lifetime: co_await stop(grace) before
+// destroying; the loops run in an async::TaskGroup and end at once when it stops.
 #include <librdkafka/rdkafka.h>
 
 #include <boost/asio/awaitable.hpp>
@@ -23,6 +27,7 @@
 #include <memory>
 #include <string>
 
+#include "async/task_group.hpp"
 #include "metrics/metrics.hpp"
 #include "pipeline/kafka_io.hpp"
 #include "store/redis/redis_client.hpp"
@@ -39,7 +44,9 @@ class Relay {
         std::string node_id, metrics::Registry& m);
   ~Relay();
   void start();
-  // Stops reading, waits up to `grace` for in-flight deliveries, gives up its leases.
+  // Stops the loops at once, then, within `grace`, waits for in-flight deliveries and for a
+  // loop still in a Redis call (an ack batch it started is finished, not dropped), and gives
+  // up its leases.
   boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
 
  private:
@@ -53,7 +60,6 @@ class Relay {
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
   void delivered(Delivery* d, rd_kafka_resp_err_t e);
 
-  boost::asio::io_context& io_;
   kafka::KafkaOptions kopts_;
   std::string node_;
   std::unique_ptr<redis::RedisClient> reader_;  // XREADGROUP BLOCK
@@ -64,7 +70,6 @@ class Relay {
   std::map<std::string, std::unique_ptr<Owned>> owned_;
   std::map<std::string, std::vector<std::string>> to_ack_;  // queue -> confirmed entry ids
   int64_t inflight_ = 0;
-  std::shared_ptr<bool> running_ = std::make_shared<bool>(false);
 
   metrics::Counter& m_produced_;
   metrics::Counter& m_delivered_;
@@ -72,6 +77,7 @@ class Relay {
   metrics::Counter& m_claimed_;
   metrics::Gauge& m_backlog_;
   metrics::Gauge& m_lag_ms_;
+  async::TaskGroup tasks_;  // lease, read and delivery loops
 };
 
 }  // namespace anteroom

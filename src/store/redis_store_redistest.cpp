@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "core/event_codec.hpp"
 #include "core/rules.hpp"
 #include "store/conformance/harness.hpp"
 #include "store/redis/keys.hpp"
@@ -508,28 +509,98 @@ TEST(RedisStore, EndedTicketsExpireAfterTheRetention) {
   EXPECT_EQ(hexists.value().integer, 0);
 }
 
-// The outbox entry format the relay decodes (src/pipeline): fields in this order, integers as
-// decimal text, queue-level events with an empty ticket.
-TEST(RedisStore, OutboxEntriesHaveTheDocumentedFields) {
+// The outbox entry format: one field, `event`, holding the event in its one wire form
+// (core/event_codec.hpp), encoded by the script (lib.lua `emit`) and forwarded untouched by the
+// relay. The bytes the script wrote decode to the event that happened, and the C++ encoder of
+// that Event produces the identical bytes: the Lua and the C++ encoder are one format.
+// Integers are decimal text, queue-level events have an empty ticket.
+TEST(RedisStore, OutboxEntriesHoldTheEventInTheOneWireForm) {
   RedisServer server;
   asio::io_context io;
   RedisClient client(io, options_for(server));
   RedisStore store(client);
   ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10), T0)).ok());
   auto t = run_for(io, store.join("q", "", T0 + 5)).value();
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(1, 10), T0 + 6)).ok());
+  ASSERT_EQ(run_for(io, store.tick("q", T0 + 1006)).value(), 1);  // admits t
+  ASSERT_TRUE(run_for(io, store.leave("q", t.id, T0 + 2000)).ok());
   auto r = run_for(io, client.command({"XRANGE", redis_keys::outbox("q"), "-", "+"})).value();
-  ASSERT_EQ(r.elements.size(), 2u);
-  auto fields = [&](size_t i) {
+  ASSERT_EQ(r.elements.size(), 5u);
+  auto entry = [&](size_t i) {
     std::vector<std::string> out;
     for (auto& f : r.elements[i].elements[1].elements) out.push_back(f.str);
     return out;
   };
-  EXPECT_EQ(fields(0),
-            (std::vector<std::string>{"seq", "1", "type", "config_changed", "ticket", "", "order",
-                                      "0", "at", std::to_string(T0), "exp", "0"}));
-  EXPECT_EQ(fields(1),
-            (std::vector<std::string>{"seq", "2", "type", "joined", "ticket", t.id, "order", "1",
-                                      "at", std::to_string(T0 + 5), "exp", "0"}));
+  auto event = [](uint64_t seq, EventType type, std::string ticket, uint64_t order, Millis at,
+                  Millis exp) {
+    Event e;
+    e.queue = "q";
+    e.seq = seq;
+    e.type = type;
+    e.ticket = std::move(ticket);
+    e.order = order;
+    e.at_ms = at;
+    e.expires_ms = exp;
+    return e;
+  };
+  const Millis exp = T0 + 1006 + 3600 * 1000;
+  std::vector<Event> expected{
+      event(1, EventType::config_changed, "", 0, T0, 0),
+      event(2, EventType::joined, t.id, 1, T0 + 5, 0),
+      event(3, EventType::config_changed, "", 0, T0 + 6, 0),
+      event(4, EventType::admitted, t.id, 1, T0 + 1006, exp),
+      event(5, EventType::left, t.id, 1, T0 + 2000, exp),
+  };
+  for (size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE("event " + std::to_string(i + 1));
+    // The C++ encoder of the same Event gives the very bytes the script wrote.
+    EXPECT_EQ(entry(i), (std::vector<std::string>{"event", encode_event(expected[i])}));
+    auto d = decode_event(entry(i).at(1));
+    ASSERT_TRUE(d.ok()) << d.error().message;
+    EXPECT_EQ(d->queue, "q");
+    EXPECT_EQ(d->seq, expected[i].seq);
+    EXPECT_EQ(d->type, expected[i].type);
+    EXPECT_EQ(d->ticket, expected[i].ticket);
+    EXPECT_EQ(d->order, expected[i].order);
+    EXPECT_EQ(d->at_ms, expected[i].at_ms);
+    EXPECT_EQ(d->expires_ms, expected[i].expires_ms);
+  }
+  // The documented layout, spelled out once (the first two, as the old field list showed them).
+  EXPECT_EQ(entry(0).at(1), R"({"queue":"q","seq":1,"type":"config_changed","ticket":"","order":0,)"
+                            R"("at":)" + std::to_string(T0) + R"(,"exp":0})");
+  EXPECT_EQ(entry(1).at(1), R"({"queue":"q","seq":2,"type":"joined","ticket":")" + t.id +
+                                R"(","order":1,"at":)" + std::to_string(T0 + 5) + R"(,"exp":0})");
+}
+
+// Subscribe mode: the client subscribes on its own connection, gets each message's bytes, and
+// after its connection is lost it reconnects by itself, subscribes again and says so each time
+// (the owner's cue to resync: what was published meanwhile is gone).
+TEST(RedisClientSubscribe, DeliversMessagesAndResubscribesAfterALostConnection) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient pub(io, options_for(server));
+  RedisClient sub(io, options_for(server));
+  std::vector<std::string> got;
+  int subscribed = 0;
+  sub.subscribe(
+      "chan", [&](std::string_view m) { got.emplace_back(m); }, [&] { ++subscribed; });
+  ASSERT_TRUE(eventually(io, [&] { return subscribed == 1; }));
+  auto publish = [&](const std::string& m) {
+    return run_for(io, pub.command({"PUBLISH", "chan", m})).value().integer;
+  };
+  EXPECT_EQ(publish(std::string("one\0bin", 7)), 1);  // one subscriber; binary-safe
+  ASSERT_TRUE(eventually(io, [&] { return got.size() == 1; }));
+  EXPECT_EQ(got[0], std::string("one\0bin", 7));
+
+  auto killed = run_for(io, pub.command({"CLIENT", "KILL", "TYPE", "pubsub"})).value();
+  EXPECT_EQ(killed.integer, 1);
+  ASSERT_TRUE(eventually(io, [&] { return subscribed == 2; }))
+      << "the subscription was not re-established";
+  EXPECT_EQ(publish("two"), 1);
+  ASSERT_TRUE(eventually(io, [&] { return got.size() == 2; }));
+  EXPECT_EQ(got[1], "two");
+  EXPECT_EQ(sub.stats().subscribes, 2u);
+  EXPECT_GE(sub.stats().disconnects, 1u);
 }
 
 TEST(RedisStore, UrlsAreParsed) {

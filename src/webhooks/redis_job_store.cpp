@@ -1,5 +1,7 @@
 #include "webhooks/redis_job_store.hpp"
 
+#include "store/redis/keys.hpp"
+
 namespace anteroom {
 
 using redis::RedisReply;
@@ -7,13 +9,11 @@ using redis::RedisScript;
 
 namespace {
 
-constexpr const char* kDue = "aq:wh:due";
-constexpr const char* kJobs = "aq:wh:jobs";
-std::string seen_key(const std::string& event_id) {
-  auto colon = event_id.rfind(':');
-  return "aq:wh:seen:{" + event_id.substr(0, colon) + "}:" + event_id.substr(colon + 1);
-}
-std::string dead_key(const std::string& q) { return "aq:wh:dead:{" + q + "}"; }
+// Key names: store/redis/keys.hpp.
+constexpr const char* kDue = redis_keys::kWebhookDue;
+constexpr const char* kJobs = redis_keys::kWebhookJobs;
+std::string seen_key(const std::string& event_id) { return redis_keys::webhook_seen(event_id); }
+std::string dead_key(const std::string& q) { return redis_keys::webhook_dead(q); }
 
 // KEYS: seen, due, jobs. ARGV: now, ttl, then id/json pairs.
 const RedisScript& enqueue_script() {

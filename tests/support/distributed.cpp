@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <boost/json.hpp>
 #include <sstream>
+
+#include "support/json_util.hpp"
 
 namespace anteroom::testing {
 
@@ -90,16 +93,18 @@ std::vector<OutboxEvent> ReadOutbox(RedisConn& redis, const std::string& queue) 
       e.stream_id = entry.elements.at(0).str;
       const auto& fields = entry.elements.at(1).elements;
       for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-        const std::string& f = fields[i].str;
-        const std::string& v = fields[i + 1].str;
-        if (f == "seq")
-          e.seq = std::stoll(v);
-        else if (f == "type")
-          e.type = v;
-        else if (f == "ticket")
-          e.ticket = v;
-        else if (f == "order")
-          e.order = std::stoll(v);
+        if (fields[i].str != "event") continue;
+        // The event's one wire form (src/core/event_codec.hpp), read as plain JSON here.
+        boost::system::error_code ec;
+        boost::json::value v = boost::json::parse(fields[i + 1].str, ec);
+        if (ec) {
+          ADD_FAILURE() << "outbox entry " << e.stream_id << " is not JSON: " << fields[i + 1].str;
+          continue;
+        }
+        e.seq = Int(v, "seq").value_or(0);
+        e.type = Str(v, "type");
+        e.ticket = Str(v, "ticket");
+        e.order = Int(v, "order").value_or(0);
       }
       out.push_back(std::move(e));
     }

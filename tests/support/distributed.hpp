@@ -32,7 +32,7 @@ std::string SanitizerFindings(const Process& p);
 void StopAndCheck(const std::vector<AnteroomProcess*>& processes,
                   Deadline deadline = DeadlineIn(std::chrono::seconds(30)));
 
-// One event of an outbox stream aq:{q}:outbox (fields seq type ticket order at exp).
+// One event of an outbox stream aq:{q}:outbox (field `event`: src/core/event_codec.hpp).
 struct OutboxEvent {
   std::string stream_id;
   long long seq = 0;

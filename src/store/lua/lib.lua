@@ -8,6 +8,7 @@
 local K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_OUTBOX, K_CLOSING =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local PREFIX = string.sub(K_META, 1, -5)  -- 'aq:{q}:' from 'aq:{q}:meta'
+local QUEUE = string.sub(K_META, 5, -7)   -- 'q' from 'aq:{q}:meta' (redis_keys::queue_of)
 
 -- Numbers are always written as explicit strings: Lua's own conversion would turn a large
 -- integer into '1.7e+14' and round a double to 14 digits.
@@ -35,11 +36,16 @@ local function ticket_state(id)
 end
 
 -- Appends one event to the outbox with the queue's next seq. Called in the same script as the
--- state change it describes, so both commit together or not at all.
+-- state change it describes, so both commit together or not at all. The event is encoded here,
+-- once, in the one wire form (core/event_codec.hpp; encode_event makes the same bytes), and
+-- these bytes travel untouched: outbox -> Kafka -> Pub/Sub -> every process. No escaping is
+-- needed: queue names are [a-z0-9-], ticket ids base64url, types fixed names.
 local function emit(type, id, order, now, exp)
   local seq = redis.call('HINCRBY', K_META, 'seq', 1)
-  redis.call('XADD', K_OUTBOX, '*', 'seq', I(seq), 'type', type, 'ticket', id,
-             'order', I(order), 'at', I(now), 'exp', I(exp))
+  redis.call('XADD', K_OUTBOX, '*', 'event',
+             '{"queue":"' .. QUEUE .. '","seq":' .. I(seq) .. ',"type":"' .. type ..
+             '","ticket":"' .. id .. '","order":' .. I(order) .. ',"at":' .. I(now) ..
+             ',"exp":' .. I(exp) .. '}')
   return seq
 end
 

@@ -27,12 +27,43 @@ inline std::string dedupe(std::string_view q) { return prefix(q) + "dedupe"; }
 // ZSET ticket ids that were waiting when the queue closed, not yet marked ended (drained by
 // close and tick, kTickBatch at a time; until then readers treat them as closed by their epoch).
 inline std::string closing(std::string_view q) { return prefix(q) + "closing"; }
-// STREAM of committed events (the transactional outbox); fields seq type ticket order at exp.
+// STREAM of committed events (the transactional outbox): one field, kOutboxField, holding the
+// event in its one wire form (core/event_codec.hpp), written by lua/lib.lua `emit`.
 inline std::string outbox(std::string_view q) { return prefix(q) + "outbox"; }
+inline constexpr std::string_view kOutboxField = "event";
 // HASH state reason order joined admitted expires key ep; PEXPIREd once the ticket has ended.
 inline std::string ticket(std::string_view q, std::string_view id) {
   return prefix(q) + "t:" + std::string(id);
 }
+
+// The queue a per-queue key belongs to: "q" from "aq:{q}:outbox" (the hash tag); "" if `key`
+// has none. lua/lib.lua does the same to KEYS[1] (QUEUE).
+inline std::string_view queue_of(std::string_view key) {
+  auto a = key.find('{');
+  auto b = a == std::string_view::npos ? a : key.find('}', a);
+  return b == std::string_view::npos ? std::string_view{} : key.substr(a + 1, b - a - 1);
+}
+
+// The Redis Pub/Sub channel of the Kafka pipeline: pipeline/EventConsumer PUBLISHes each event
+// it consumed from Kafka here (the bytes untouched), and every process's pipeline/PubSubFeed
+// SUBSCRIBEs to it. Not a key: channels live outside the keyspace (and any Cluster slot).
+inline constexpr std::string_view kEventsChannel = "aq:events";
+
+// STRING node id of the process whose relay holds the queue's lease (pipeline/Relay), PX.
+inline std::string relay_lease(std::string_view q) { return prefix(q) + "relay"; }
+
+// Webhook jobs (webhooks/RedisJobStore). The job index is global; a queue's dead letters and an
+// event's dedupe record carry the queue's hash tag.
+inline constexpr const char* kWebhookDue = "aq:wh:due";    // ZSET job id -> due ms
+inline constexpr const char* kWebhookJobs = "aq:wh:jobs";  // HASH job id -> job JSON
+// STRING: the event was taken in (TTL): aq:wh:seen:{q}:<seq> for the event id "q:seq".
+inline std::string webhook_seen(std::string_view event_id) {
+  auto colon = event_id.rfind(':');
+  return "aq:wh:seen:{" + std::string(event_id.substr(0, colon)) + "}:" +
+         std::string(event_id.substr(colon + 1));
+}
+// HASH job id -> job JSON: the queue's dead letters (capped).
+inline std::string webhook_dead(std::string_view q) { return "aq:wh:dead:{" + std::string(q) + "}"; }
 
 // KEYS[1..8] of every queue script, in the order lua/lib.lua expects.
 inline std::vector<std::string> script_keys(std::string_view q) {

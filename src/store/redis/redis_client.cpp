@@ -234,6 +234,8 @@ class RedisClient::Impl : public std::enable_shared_from_this<Impl> {
 
   void stop() {
     state_ = State::stopped;
+    on_message_ = nullptr;
+    on_subscribed_ = nullptr;
     reconnect_timer_.cancel();
     watchdog_.cancel();
     if (ac_ != nullptr) {
@@ -241,6 +243,15 @@ class RedisClient::Impl : public std::enable_shared_from_this<Impl> {
       redisAsyncFree(ac);  // in-flight commands complete with unavailable
     }
     fail_held("client is shut down");
+  }
+
+  // Runs on the io thread.
+  void subscribe(std::string channel, std::function<void(std::string_view)> on_message,
+                 std::function<void()> on_subscribed) {
+    channel_ = std::move(channel);
+    on_message_ = std::move(on_message);
+    on_subscribed_ = std::move(on_subscribed);
+    if (state_ == State::ready) send_subscribe();
   }
 
   Stats stats_;
@@ -280,6 +291,53 @@ class RedisClient::Impl : public std::enable_shared_from_this<Impl> {
       p->complete(unavailable("connection to " + self->endpoint() + " lost"));
     } else {
       p->complete(convert(*static_cast<redisReply*>(reply)));
+    }
+  }
+
+  // SUBSCRIBE on the current connection. hiredis keeps the callback for the channel and calls
+  // it with the confirmation, then once per message, and with a null reply when the context
+  // goes away. The confirmation counts as the command's reply for the watchdog, so a server
+  // that never confirms is dropped after command_timeout like any silent one.
+  void send_subscribe() {
+    const char* argv[] = {"SUBSCRIBE", channel_.data()};
+    size_t lens[] = {9, channel_.size()};
+    if (redisAsyncCommandArgv(ac_, &Impl::on_sub_reply, nullptr, 2, argv, lens) != REDIS_OK) {
+      drop("SUBSCRIBE refused by hiredis", true);
+      return;
+    }
+    sub_waiting_ = true;
+    if (in_flight_++ == 0) last_progress_ = Clock::now();
+    arm_watchdog();
+  }
+
+  static void on_sub_reply(redisAsyncContext* ac, void* r, void*) {
+    auto* self = static_cast<Impl*>(ac->data);
+    auto* reply = static_cast<redisReply*>(r);
+    if (self == nullptr) return;
+    // hiredis calls this once with a null reply when the context goes away (on a lost
+    // connection, or one we dropped: then ac_ is already another), before any reconnect.
+    bool confirmed = reply != nullptr && ac == self->ac_ && reply->type == REDIS_REPLY_ARRAY &&
+                     reply->elements >= 3 &&
+                     std::string_view(reply->element[0]->str, reply->element[0]->len) == "subscribe";
+    if ((reply == nullptr || confirmed) && self->sub_waiting_) {
+      self->sub_waiting_ = false;
+      --self->in_flight_;
+      self->last_progress_ = Clock::now();
+    }
+    if (reply == nullptr || ac != self->ac_) return;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) return;
+    std::string_view kind(reply->element[0]->str, reply->element[0]->len);
+    if (kind == "subscribe") {
+      ++self->stats_.subscribes;
+      // Posted, not run here: the owner resyncs, which may issue commands and await. Checked
+      // again when it runs: the client may have been stopped (callbacks cleared) meanwhile.
+      asio::post(self->io_, [w = self->weak_from_this()] {
+        auto me = w.lock();
+        if (me && me->on_subscribed_) me->on_subscribed_();
+      });
+    } else if (kind == "message" && reply->element[2]->type == REDIS_REPLY_STRING) {
+      if (self->on_message_)
+        self->on_message_(std::string_view(reply->element[2]->str, reply->element[2]->len));
     }
   }
 
@@ -341,6 +399,7 @@ class RedisClient::Impl : public std::enable_shared_from_this<Impl> {
     ++stats_.connects;
     if (failing_) logger().info("connected to {} again", endpoint());
     failing_ = false;
+    if (on_message_) send_subscribe();
     auto held = std::move(held_);
     held_.clear();
     for (auto& [argv, p] : held) {
@@ -453,6 +512,11 @@ class RedisClient::Impl : public std::enable_shared_from_this<Impl> {
   bool failing_ = false;  // log the first failure and the recovery, not every retry
   std::chrono::milliseconds backoff_;
   std::minstd_rand rng_;
+  // Subscribe mode (empty callbacks: a command client).
+  std::string channel_;
+  std::function<void(std::string_view)> on_message_;
+  std::function<void()> on_subscribed_;
+  bool sub_waiting_ = false;  // SUBSCRIBE sent on this connection, not yet confirmed
 };
 
 RedisClient::RedisClient(asio::io_context& io, RedisOptions options)
@@ -492,6 +556,11 @@ asio::awaitable<Result<RedisReply>> RedisClient::eval(const RedisScript& script,
   auto loaded = co_await command(std::move(load));
   if (!loaded.ok() || loaded->is_error()) co_return loaded;
   co_return co_await command(std::move(argv));
+}
+
+void RedisClient::subscribe(std::string channel, std::function<void(std::string_view)> on_message,
+                            std::function<void()> on_subscribed) {
+  impl_->subscribe(std::move(channel), std::move(on_message), std::move(on_subscribed));
 }
 
 RedisClient::Stats RedisClient::stats() const { return impl_->stats_; }

@@ -14,6 +14,13 @@
 // and may or may not have run on the server. Error replies from Redis (including script errors)
 // are not failures of the call: they come back as a RedisReply of type error.
 //
+// Subscribe mode: subscribe() turns the client's connection into a Pub/Sub subscriber of one
+// channel, with the same connect/AUTH/backoff/reconnect as commands. After every (re)connect the
+// client SUBSCRIBEs again; Redis drops what is published while a subscriber is away, so
+// `on_subscribed` runs after each confirmed (re)subscription for the owner to resynchronise.
+// A client in subscribe mode is for that channel only: send no command() on it. No reply is
+// expected on an idle subscription, so a hung server there is noticed only by a disconnect.
+//
 // Threading: every hiredis call happens on the client's io_context, which must be run by exactly
 // one thread. command() may be called from any thread or executor; it completes on the caller's
 // executor (the awaiting coroutine's), never inline.
@@ -23,6 +30,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,10 +103,17 @@ class RedisClient {
                                                   std::vector<std::string> keys,
                                                   std::vector<std::string> args);
 
+  // Enters subscribe mode (see above); call once, on the io thread. `on_message` gets each
+  // message's payload, synchronously inside the hiredis callback (it must not destroy the
+  // client); `on_subscribed` is posted to the io_context after each confirmed (re)subscription.
+  void subscribe(std::string channel, std::function<void(std::string_view)> on_message,
+                 std::function<void()> on_subscribed);
+
   struct Stats {
     uint64_t connects = 0;     // handshakes completed
     uint64_t disconnects = 0;  // established connections lost or dropped
     uint64_t timeouts = 0;     // connections dropped because Redis stopped answering
+    uint64_t subscribes = 0;   // subscribe mode: subscriptions confirmed by Redis
   };
   // Call on the io thread only.
   Stats stats() const;
