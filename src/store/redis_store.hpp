@@ -23,13 +23,12 @@
 // Failure: when Redis cannot be reached every method returns Errc::unavailable promptly (see
 // RedisClient), including mutations whose outcome is unknown because the connection dropped
 // mid-call. Redis "busy/loading/readonly" error replies also map to unavailable.
-// Threading: the store's only state besides the client is the joins waiting for a batch (under a
-// mutex); its coroutines may run on any executor (the client hops to its own thread, a waiting
-// join is resumed on its own executor). Lifetime: the client must outlive the store, and the
-// store must outlive its calls.
+// Threading: one thread, the client's io_context (the joins waiting for a batch are plain state
+// of that thread). Lifetime: the client must outlive the store, and the store its calls.
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "store/queue_store.hpp"
@@ -55,7 +54,6 @@ class RedisStore final : public QueueStore {
   // Owns a client connected to `url` (redis://host:port[/db]) on `io`. Throws
   // std::invalid_argument if the URL is malformed (a configuration error, caught at startup).
   RedisStore(boost::asio::io_context& io, std::string_view url, StoreLimits limits = {});
-  ~RedisStore() override;
 
   Task<PutQueueResult> put_queue(std::string q, ConfigPatch patch, Millis now) override;
   Task<QueueInfo> get_queue(std::string q) override;
@@ -78,21 +76,27 @@ class RedisStore final : public QueueStore {
   Task<redis::RedisReply> run(const redis::RedisScript& script, const std::string& q,
                               std::vector<std::string> args, bool with_queue_list = false);
 
-  // Join batching (redis_store.cpp): per queue, the join calls in flight and the joins waiting.
-  struct JoinEntry;
-  struct JoinLines;
-  struct JoinOutcome;
-  class JoinWaiter;
-  template <class Handler>
-  class JoinWaiterOp;
-  // Sends `batch` (the caller is its entry without a waiter) as one join call, wakes the leader
-  // of the queue's next batch, answers the others of `batch` and returns the caller's result.
+  // Join batching (redis_joins.cpp): per queue, the join calls in flight and the joins waiting.
+  struct JoinWaiter;
+  struct JoinEntry {
+    Millis now = 0;
+    std::string id;              // the new ticket's id, if this join makes one
+    std::string key;             // dedupe key (may be empty)
+    JoinWaiter* waiter = nullptr;  // the waiting join (in its coroutine's frame); null: leader
+  };
+  struct JoinLine {
+    size_t in_flight = 0;            // join calls sent and not answered yet
+    std::vector<JoinEntry> waiting;  // in arrival order
+    std::vector<JoinEntry> take();
+  };
+  // Sends `batch` (the caller is its entry without a waiter) as one join call, wakes the leader of the
+  // queue's next batch, answers the others of `batch` and returns the caller's result.
   Task<Ticket> lead_joins(std::string q, std::vector<JoinEntry> batch);
 
   std::unique_ptr<redis::RedisClient> owned_;
   redis::RedisClient& client_;
   StoreLimits limits_;
-  std::unique_ptr<JoinLines> joins_;
+  std::unordered_map<std::string, JoinLine> joins_;  // queues with a join call in flight
 };
 
 }  // namespace anteroom

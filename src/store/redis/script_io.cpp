@@ -1,0 +1,172 @@
+#include "store/redis/script_io.hpp"
+
+#include <cstdio>
+#include <optional>
+#include <stdexcept>
+
+#include "core/rules.hpp"
+#include "store/redis/lua_scripts.hpp"
+
+namespace anteroom::redis {
+
+const Scripts& scripts() {
+  static const Scripts s = [] {
+    std::string head = "local RETENTION_MS = " + std::to_string(rules::kEndedRetentionMs) + "\n";
+    head += redis::embedded_lua("lib");
+    auto make = [&](std::string_view name) {
+      std::string_view body = redis::embedded_lua(name);
+      if (body.empty()) throw std::logic_error("missing embedded Lua script " + std::string(name));
+      return RedisScript(head + "\n-- " + std::string(name) + ".lua\n" + std::string(body));
+    };
+    return Scripts{make("put_queue"),  make("get_queue"), make("close_queue"), make("join"),
+                   make("get_ticket"), make("leave"),     make("complete"),    make("touch"),
+                   make("tick")};
+  }();
+  return s;
+}
+
+std::string num(int64_t v) { return std::to_string(v); }
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+Error queue_not_found(const std::string& q) {
+  return err(Errc::queue_not_found, "no queue named '" + q + "'");
+}
+
+Error script_error(const std::string& status, const std::string& q) {
+  if (status == "queue_not_found") return queue_not_found(q);
+  if (status == "queue_closed") return err(Errc::queue_closed, "this queue is closed");
+  if (status == "ticket_not_found")
+    return err(Errc::ticket_not_found, "no such ticket in this queue");
+  if (status == "too_many_queues")
+    return err(Errc::too_many_queues, "the queue limit of this installation is reached");
+  if (status == "bad_request")
+    return err(Errc::bad_request, "a waiting ticket cannot complete; it was never admitted");
+  return err(Errc::internal, "redis script failed: " + status);
+}
+
+// Error replies that mean "Redis cannot serve right now" rather than a bug.
+Error reply_error(const RedisReply& r) {
+  static constexpr std::string_view kTransient[] = {
+      "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "OOM"};
+  for (auto prefix : kTransient)
+    if (r.str.starts_with(prefix)) return err(Errc::unavailable, "redis: " + r.str);
+  return err(Errc::internal, "redis: " + r.str);
+}
+
+Error malformed() { return err(Errc::internal, "redis script returned an unexpected reply"); }
+
+namespace {
+
+// Reads the flat string/integer fields of a script reply; remembers whether any was malformed.
+class Fields {
+ public:
+  explicit Fields(const RedisReply& r) : r_(r), ok_(r.is_array()) {}
+  bool ok() const { return ok_; }
+  size_t size() const { return r_.elements.size(); }
+  int64_t i(size_t k) {
+    auto v = k < size() ? r_.elements[k].as_int() : std::nullopt;
+    ok_ = ok_ && v.has_value();
+    return v.value_or(0);
+  }
+  double d(size_t k) {
+    auto v = k < size() ? r_.elements[k].as_double() : std::nullopt;
+    ok_ = ok_ && v.has_value();
+    return v.value_or(0);
+  }
+  const std::string& s(size_t k) {
+    static const std::string kEmpty;
+    ok_ = ok_ && k < size();
+    return k < size() ? r_.elements[k].str : kEmpty;
+  }
+
+ private:
+  const RedisReply& r_;
+  bool ok_;
+};
+
+}  // namespace
+
+// See info() in lua/lib.lua for the field order.
+Result<QueueInfo> parse_info(const std::string& q, const RedisReply& r) {
+  Fields f(r);
+  QueueInfo i;
+  i.name = q;
+  i.closed = f.s(0) == "1";
+  i.seq = static_cast<uint64_t>(f.i(1));
+  i.stats.admitted_total = f.i(2);
+  i.stats.abandoned_total = f.i(3);
+  i.stats.expired_total = f.i(4);
+  i.stats.completed_total = f.i(5);
+  i.stats.left_total = f.i(6);
+  i.config.admit_per_s = f.d(7);
+  i.config.max_active = f.i(8);
+  i.config.session_ttl_s = f.i(9);
+  i.config.abandon_after_s = f.i(10);
+  i.config.paused = f.s(11) == "1";
+  i.config.target_url = f.s(12);
+  i.config.webhooks = rules::decode_webhooks(f.s(13));
+  i.stats.waiting = f.i(14);
+  i.stats.active = f.i(15);
+  i.stats.oldest_joined_ms = f.i(16);
+  if (!f.ok() || f.size() != 17) return malformed();
+  return i;
+}
+
+// See view() in lua/lib.lua for the field order.
+Result<Ticket> parse_ticket(const std::string& q, const RedisReply& r) {
+  Fields f(r);
+  Ticket t;
+  t.id = f.s(0);
+  t.queue = q;
+  auto state = ticket_state_from(f.s(1));
+  auto reason = end_reason_from(f.s(2));
+  t.order = static_cast<uint64_t>(f.i(3));
+  t.joined_ms = f.i(4);
+  t.admitted_ms = f.i(5);
+  t.expires_ms = f.i(6);
+  t.position = f.i(7);
+  t.seq = static_cast<uint64_t>(f.i(8));
+  if (!f.ok() || f.size() != 9 || !state || !reason) return malformed();
+  t.state = *state;
+  t.reason = *reason;
+  return t;
+}
+
+
+std::vector<Result<Ticket>> join_results(const std::string& q, const Result<RedisReply>& r,
+                                         size_t n) {
+  std::optional<Error> all;  // a failure of the whole call
+  if (!r)
+    all = r.error();
+  else if (r->is_error())
+    all = reply_error(r.value());
+  else if (!r->is_array() || r->elements.size() != n)
+    all = malformed();
+  std::vector<Result<Ticket>> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (all) {
+      out.emplace_back(*all);
+      continue;
+    }
+    const RedisReply& one = r->elements[i];
+    if (!one.is_array() || one.elements.empty()) {
+      out.emplace_back(malformed());
+    } else if (one.elements[0].str != "ok") {
+      out.emplace_back(script_error(one.elements[0].str, q));
+    } else if (one.elements.size() != 3) {
+      out.emplace_back(malformed());
+    } else {
+      auto t = parse_ticket(q, one.elements[1]);
+      if (t) t->created = one.elements[2].as_int() == 1;
+      out.push_back(std::move(t));
+    }
+  }
+  return out;
+}
+
+}  // namespace anteroom::redis
