@@ -1,7 +1,6 @@
 #include "store/redis/redis_client.hpp"
 
 #include <hiredis/async.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/associated_executor.hpp>
@@ -11,8 +10,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/url/parse.hpp>
-#include <charconv>
 #include <cstdlib>
 #include <deque>
 #include <functional>
@@ -20,6 +17,7 @@
 #include <stdexcept>
 
 #include "store/redis/asio_adapter.hpp"
+#include "store/redis/pending.hpp"
 
 namespace anteroom::redis {
 namespace asio = boost::asio;
@@ -41,138 +39,9 @@ spdlog::logger& logger() {
   return *instance;
 }
 
-RedisReply convert(const redisReply& r) {
-  RedisReply out;
-  switch (r.type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::string;
-      out.str.assign(r.str, r.len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::status;
-      out.str.assign(r.str, r.len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::error;
-      out.str.assign(r.str, r.len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::integer;
-      out.integer = r.integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::array;
-      out.elements.reserve(r.elements);
-      for (size_t i = 0; i < r.elements; ++i) out.elements.push_back(convert(*r.element[i]));
-      break;
-    default:
-      break;
-  }
-  return out;
-}
-
 Error unavailable(std::string why) { return err(Errc::unavailable, "redis: " + std::move(why)); }
 
-// One command's completion, type-erased so hiredis can carry it as privdata.
-class Pending {
- public:
-  virtual ~Pending() = default;
-  virtual void complete(Result<RedisReply> r) = 0;
-};
-
-// Completes an asio handler on its own executor, never inline: completions happen inside
-// hiredis callbacks, where resuming a coroutine that might destroy the client is not safe.
-template <class Handler>
-class PendingOp final : public Pending {
- public:
-  explicit PendingOp(Handler h)
-      : handler_(std::move(h)),
-        work_(asio::make_work_guard(asio::get_associated_executor(handler_))) {}
-
-  void complete(Result<RedisReply> r) override {
-    auto ex = work_.get_executor();
-    asio::post(
-        ex, [h = std::move(handler_), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
-    work_.reset();
-  }
-
- private:
-  Handler handler_;
-  asio::executor_work_guard<asio::associated_executor_t<Handler>> work_;
-};
-
-// The client's own commands (handshake): run synchronously inside the hiredis callback.
-class InternalOp final : public Pending {
- public:
-  explicit InternalOp(std::function<void(Result<RedisReply>)> f) : f_(std::move(f)) {}
-  void complete(Result<RedisReply> r) override { f_(std::move(r)); }
-
- private:
-  std::function<void(Result<RedisReply>)> f_;
-};
-
 }  // namespace
-
-std::optional<int64_t> RedisReply::as_int() const {
-  if (type == Type::integer) return integer;
-  if (type != Type::string && type != Type::status) return std::nullopt;
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(str.data(), str.data() + str.size(), v);
-  if (ec != std::errc() || p != str.data() + str.size()) return std::nullopt;
-  return v;
-}
-
-std::optional<double> RedisReply::as_double() const {
-  if (type == Type::integer) return static_cast<double>(integer);
-  if ((type != Type::string && type != Type::status) || str.empty()) return std::nullopt;
-  char* end = nullptr;
-  double v = std::strtod(str.c_str(), &end);
-  if (end != str.c_str() + str.size()) return std::nullopt;
-  return v;
-}
-
-Result<RedisOptions> RedisOptions::from_url(std::string_view url) {
-  auto u = boost::urls::parse_uri(url);
-  if (!u) return err(Errc::bad_request, "redis URL is not a URL: " + std::string(url));
-  if (u->scheme() != "redis")
-    return err(Errc::bad_request, "redis URL must start with redis://: " + std::string(url));
-  RedisOptions o;
-  if (!u->host_address().empty()) o.host = std::string(u->host_address());
-  if (u->has_port()) {
-    std::string_view p = u->port();
-    int port = 0;
-    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-    if (ec != std::errc() || end != p.data() + p.size() || port < 1 || port > 65535)
-      return err(Errc::bad_request, "redis URL has a bad port: " + std::string(url));
-    o.port = port;
-  }
-  std::string path = u->path();
-  if (path.size() > 1) {
-    int db = -1;
-    auto [end, ec] = std::from_chars(path.data() + 1, path.data() + path.size(), db);
-    if (ec != std::errc() || end != path.data() + path.size() || db < 0)
-      return err(Errc::bad_request, "redis URL path must be /<db number>: " + std::string(url));
-    o.db = db;
-  }
-  if (u->has_password()) {
-    o.user = u->user();
-    o.password = u->password();
-  }
-  return o;
-}
-
-RedisScript::RedisScript(std::string source) : source_(std::move(source)) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(source_.data(), source_.size(), md, &len, EVP_sha1(), nullptr) != 1)
-    throw std::runtime_error("SHA1 of a Lua script failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  sha_.reserve(2 * len);
-  for (unsigned int i = 0; i < len; ++i) {
-    sha_.push_back(kHex[md[i] >> 4]);
-    sha_.push_back(kHex[md[i] & 15]);
-  }
-}
 
 class RedisClient::Impl : public std::enable_shared_from_this<Impl> {
  public:
