@@ -1,6 +1,7 @@
 #pragma once
 // The in-process event bus of embedded mode: the MemoryStore publishes into it, and it hands
-// each event to every subscriber (the SSE hub; webhooks later) in order, synchronously.
+// each event to every subscriber (the SSE hub, and the webhook dispatcher when there is no
+// Kafka consumer to feed it) in order, synchronously.
 //
 // Not thread-safe: subscribe before events flow; publish from the store's thread.
 #include <vector>
