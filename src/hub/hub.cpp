@@ -72,6 +72,9 @@ void Hub::publish(const Event& e) {
 }
 
 void Hub::tell(View& v, const Event& e) {
+  // A join tells nobody (its own stream, if any, had its state from the store): no lookup, so
+  // the crowd's joins cost nothing per open stream.
+  if (e.type == EventType::joined) return;
   auto [b, end] = v.by_ticket.equal_range(e.ticket);
   switch (e.type) {
     case EventType::admitted:

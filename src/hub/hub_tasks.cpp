@@ -37,7 +37,9 @@ asio::awaitable<void> Hub::flush_loop() {
 void Hub::schedule_flush(View& v) {
   const auto& m = v.q.moved();
   if (!m.any()) return;
-  if (!m.all && v.from(m.from) == v.by_order.end()) {
+  // (The last stream in join order first: a join lands behind it, and that check is O(1).)
+  if (!m.all && (v.by_order.empty() || m.from > v.by_order.rbegin()->first ||
+                 v.from(m.from) == v.by_order.end())) {
     v.q.take_moved();
     return;
   }
