@@ -187,7 +187,8 @@ struct FramingCase {
   std::optional<Errc> code;  // failed: the error
 };
 
-const std::string kChunkedHead = "POST /j HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+const std::string kChunkedHead =
+    "POST /j HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 std::vector<FramingCase> FramingCases() {
   using S = ParseOutcome::State;
@@ -213,7 +214,8 @@ std::vector<FramingCase> FramingCases() {
       {"trailer folded", kChunkedHead + "0\r\nX: a\r\n b\r\n\r\n", S::failed, bad},
       {"trailer with a space in its name", kChunkedHead + "0\r\nX Y: a\r\n\r\n", S::failed, bad},
       {"two chunked fields",
-       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "0\r\n\r\n",
        S::failed, bad},
       {"chunked not last over two fields",
        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n",
