@@ -236,28 +236,32 @@ ParseOutcome RequestParser::parse(std::string_view data, HttpRequest& out) {
         [[fallthrough]];
       case Phase::head: {
         // Scan to the empty line, refusing bare CR and LF as they come (a request that ends its
-        // lines with LF alone gets its 400 now, not after the idle timeout).
-        for (; i < n; ++i) {
+        // lines with LF alone gets its 400 now, not after the idle timeout). memchr finds each
+        // line's CR; the bytes before it must hold no LF.
+        bool head_done = false;
+        while (i < n && !head_done) {
           if (i - start_ >= lim_.max_header_bytes)
             return fail(Errc::headers_too_large, "request headers exceed the limit");
-          ++steps_;
-          c = data[i];
-          if (prev_ == '\r' && c != '\n') return bad("bare CR");
-          if (c == '\n' && prev_ != '\r') return bad("bare LF");
-          prev_ = c;
-          if (c == '\r') continue;
-          if (c != '\n') {
-            ++line_len_;
-            continue;
-          }
-          if (line_len_ > 0) {
+          if (prev_ == '\r') {
+            ++steps_;
+            if (data[i] != '\n') return bad("bare CR");
+            prev_ = '\n';
+            ++i;
+            head_done = line_len_ == 0;  // an empty line ends the head
             line_len_ = 0;
             continue;
           }
-          break;  // the empty line: the head is in
+          size_t bound = std::min(n, start_ + lim_.max_header_bytes);
+          const char* from = data.data() + i;
+          auto* cr = static_cast<const char*>(std::memchr(from, '\r', bound - i));
+          size_t end = cr ? static_cast<size_t>(cr - data.data()) : bound;
+          if (std::memchr(from, '\n', end - i)) return bad("bare LF");
+          steps_ += end - i;
+          line_len_ += end - i;
+          prev_ = cr ? '\r' : 0;
+          i = cr ? end + 1 : end;
         }
-        if (i == n) break;
-        ++i;
+        if (!head_done) break;
         head_bytes_ = i - start_;
         if (auto e = parse_head(data.substr(start_, i - 2 - start_), out)) {
           phase_ = Phase::failed;
