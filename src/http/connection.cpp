@@ -125,13 +125,15 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
   std::string buf(1024, '\0');  // bytes read; [0, have) are unparsed requests
   size_t have = 0;
   HttpRequest req;
+  RequestParser parser(limits);  // resumes where it stopped: each byte is examined once
   for (;;) {
     // Read until one whole request is buffered (often it already is: pipelining).
     conn.deadline = Clock::now() + cfg_.idle_timeout;
     ParseOutcome parsed;
     bool sent_continue = false;
+    parser.reset();
     for (;;) {
-      parsed = parse_request(std::string_view(buf.data(), have), limits, req);
+      parsed = parser.parse(std::string_view(buf.data(), have), req);
       if (parsed.state != ParseOutcome::incomplete) break;
       if (parsed.headers_done && req.expect_continue && !sent_continue) {
         sent_continue = true;

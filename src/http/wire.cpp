@@ -1,6 +1,8 @@
 #include "http/wire.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 namespace anteroom::http {
@@ -49,61 +51,18 @@ void each_token(std::string_view list, F f) {
   }
 }
 
-ParseOutcome fail(Errc code, std::string message) {
-  ParseOutcome o;
-  o.state = ParseOutcome::failed;
-  o.error = err(code, std::move(message));
-  return o;
+bool is_ctl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  char l = lower(c);
+  if (l >= 'a' && l <= 'f') return l - 'a' + 10;
+  return -1;
 }
 
-ParseOutcome bad(std::string message) {
-  return fail(Errc::bad_request, "malformed HTTP request: " + std::move(message));
-}
-
-// A chunked body starting at data[0]; appends the decoded bytes to `body`. On success,
-// `used` is the bytes of data it took (chunks and trailers).
-ParseOutcome parse_chunked(std::string_view data, const WireLimits& lim, std::string& body,
-                           size_t& used) {
-  size_t at = 0;
-  for (;;) {
-    size_t eol = data.find(kCrlf, at);
-    if (eol == std::string_view::npos) {
-      if (data.size() - at > 1024) return bad("chunk size line too long");
-      return {};
-    }
-    std::string_view line = data.substr(at, eol - at);
-    std::string_view hex = trim(line.substr(0, line.find(';')));
-    uint64_t size = 0;
-    auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), size, 16);
-    if (hex.empty() || ec != std::errc() || p != hex.data() + hex.size())
-      return bad("invalid chunk size");
-    if (size > lim.max_body_bytes || body.size() + size > lim.max_body_bytes)
-      return fail(Errc::payload_too_large, "request body exceeds the limit");
-    at = eol + 2;
-    if (size == 0) {
-      // Trailers (ignored) up to an empty line.
-      for (;;) {
-        size_t end = data.find(kCrlf, at);
-        if (end == std::string_view::npos) {
-          if (data.size() - at > lim.max_header_bytes)
-            return fail(Errc::headers_too_large, "request headers exceed the limit");
-          return {};
-        }
-        bool last = end == at;
-        at = end + 2;
-        if (last) break;
-      }
-      used = at;
-      ParseOutcome o;
-      o.state = ParseOutcome::complete;
-      return o;
-    }
-    if (data.size() - at < size + 2) return {};
-    if (data.substr(at + size, 2) != kCrlf) return bad("chunk data not followed by CRLF");
-    body.append(data.data() + at, size);
-    at += size + 2;
-  }
-}
+// A chunk-size line (size and extensions) longer than this is refused, however it arrives:
+// no honest sender pads a size with a thousand zeros.
+constexpr size_t kMaxChunkLine = 1024;
 
 }  // namespace
 
@@ -118,22 +77,53 @@ size_t max_request_bytes(const WireLimits& lim) {
   return lim.max_header_bytes + 4 * lim.max_body_bytes + 4096;
 }
 
-ParseOutcome parse_request(std::string_view data, const WireLimits& lim, HttpRequest& out) {
-  size_t start = 0;
-  while (data.substr(start, 2) == kCrlf) start += 2;  // empty lines before a request are allowed
-  size_t end = data.find("\r\n\r\n", start);
-  if (end == std::string_view::npos) {
-    if (data.size() - start > lim.max_header_bytes)
-      return fail(Errc::headers_too_large, "request headers exceed the limit");
-    return {};
-  }
-  if (end + 4 - start > lim.max_header_bytes)
-    return fail(Errc::headers_too_large, "request headers exceed the limit");
+ParseOutcome RequestParser::fail(Errc code, std::string message) {
+  phase_ = Phase::failed;
+  ParseOutcome o;
+  o.state = ParseOutcome::failed;
+  o.error = err(code, std::move(message));
+  return o;
+}
 
+ParseOutcome RequestParser::bad(std::string message) {
+  return fail(Errc::bad_request, "malformed HTTP request: " + std::move(message));
+}
+
+void RequestParser::reset() {
+  phase_ = Phase::lead;
+  pos_ = start_ = head_bytes_ = body_at_ = trailer_at_ = line_len_ = 0;
+  prev_ = 0;
+  length_ = remaining_ = 0;
+  digits_ = 0;
+  chunked_ = false;
+  base_ = nullptr;
+}
+
+// The connection's buffer grows by reallocation: move `out`'s views to where the bytes are now
+// (offsets are kept, the bytes are the same).
+void RequestParser::rebase(std::string_view data, HttpRequest& out) {
+  if (base_ == nullptr || base_ == data.data()) return;
+  auto old_base = reinterpret_cast<uintptr_t>(base_);
+  auto move = [&](std::string_view& v) {
+    if (v.empty()) return;
+    v = std::string_view(data.data() + (reinterpret_cast<uintptr_t>(v.data()) - old_base),
+                         v.size());
+  };
+  move(out.target);
+  for (auto& [n, v] : out.headers) {
+    move(n);
+    move(v);
+  }
+  base_ = data.data();
+}
+
+// The request line and header fields, every line ending in CRLF (the scan has refused bare CR
+// and LF already). Sets `out`'s head and this parser's framing.
+std::optional<Error> RequestParser::parse_head(std::string_view head, HttpRequest& out) {
+  auto bad = [](std::string m) { return err(Errc::bad_request, "malformed HTTP request: " + m); };
   out.headers.clear();
   out.body.clear();
   out.expect_continue = false;
-  std::string_view head = data.substr(start, end + 2 - start);  // every line ends with CRLF
 
   // Request line: method SP target SP HTTP/1.x
   size_t eol = head.find(kCrlf);
@@ -155,7 +145,9 @@ ParseOutcome parse_request(std::string_view data, const WireLimits& lim, HttpReq
   out.target = target;
 
   // Header fields.
-  bool close = false, keep = false, chunked = false, has_te = false;
+  bool close = false, keep = false, has_te = false;
+  unsigned chunked = 0;  // times chunked was applied, over every Transfer-Encoding field
+  bool chunked_last = false;
   std::optional<uint64_t> length;
   size_t at = eol + 2;
   while (at < head.size()) {
@@ -170,7 +162,7 @@ ParseOutcome parse_request(std::string_view data, const WireLimits& lim, HttpReq
     if (!is_token(name)) return bad("bad header name");
     std::string_view value = trim(field.substr(colon + 1));
     for (unsigned char c : value)
-      if ((c < 0x20 && c != '\t') || c == 0x7f) return bad("control character in a header value");
+      if (is_ctl(c)) return bad("control character in a header value");
     out.headers.emplace_back(name, value);
 
     if (iequals(name, "Content-Length")) {
@@ -181,17 +173,19 @@ ParseOutcome parse_request(std::string_view data, const WireLimits& lim, HttpReq
       if (length && *length != n) return bad("conflicting Content-Length");
       length = n;
     } else if (iequals(name, "Transfer-Encoding")) {
+      // Only chunked, once, and last (RFC 9112 6.1), counted over all the fields together: a
+      // proxy that reads only the first or the last field must not see other framing than us.
+      // gzip and friends are not ours to undo.
       has_te = true;
-      // Only chunked, and it must come last; gzip and friends are not ours to undo.
-      chunked = false;
-      bool other = false;
+      bool other = false, any = false;
       each_token(value, [&](std::string_view t) {
         if (t.empty()) return;
-        if (chunked) other = true;  // something after chunked
-        if (iequals(t, "chunked")) chunked = true;
-        else other = true;
+        any = true;
+        if (iequals(t, "chunked")) ++chunked, chunked_last = true;
+        else other = true, chunked_last = false;
       });
-      if (other || !chunked) return bad("unsupported Transfer-Encoding");
+      if (other || !any) return bad("unsupported Transfer-Encoding");
+      if (chunked > 1) return bad("chunked applied more than once");
     } else if (iequals(name, "Connection")) {
       each_token(value, [&](std::string_view t) {
         if (iequals(t, "close")) close = true;
@@ -201,34 +195,220 @@ ParseOutcome parse_request(std::string_view data, const WireLimits& lim, HttpReq
       if (iequals(value, "100-continue")) out.expect_continue = out.version == 11;
     }
   }
+  if (has_te && !chunked_last) return bad("unsupported Transfer-Encoding");
   if (has_te && length) return bad("both Content-Length and Transfer-Encoding");
-  out.keep_alive = !close && (out.version == 11 || keep);
+  // HTTP/1.0 with Transfer-Encoding: the framing may be read otherwise upstream; answer, then
+  // close (RFC 9112 6.1).
+  out.keep_alive = !close && (out.version == 11 || keep) && !(has_te && out.version == 10);
+  chunked_ = has_te;
+  length_ = length.value_or(0);
+  return std::nullopt;
+}
 
-  size_t body_at = end + 4;
+ParseOutcome RequestParser::parse(std::string_view data, HttpRequest& out) {
+  ++steps_;
+  if (phase_ == Phase::failed) return bad("parse after a failure");
+  rebase(data, out);
+  const size_t n = data.size();
+  size_t i = pos_;
   ParseOutcome o;
-  if (chunked) {
-    size_t used = 0;
-    o = parse_chunked(data.substr(body_at), lim, out.body, used);
-    if (o.state != ParseOutcome::complete) {
-      if (o.state == ParseOutcome::incomplete) {
-        out.body.clear();
-        o.headers_done = true;
+  // A Content-Length body may be complete with no byte left to examine (a GET).
+  while (phase_ != Phase::done && (i < n || phase_ == Phase::length_body)) {
+    char c = i < n ? data[i] : '\0';
+    switch (phase_) {
+      case Phase::lead:
+        // Empty lines before a request are allowed (RFC 9112 2.2), but not without bound.
+        if (i >= lim_.max_header_bytes)
+          return fail(Errc::headers_too_large, "request headers exceed the limit");
+        ++steps_;
+        if (prev_ == '\r' && c != '\n') return bad("bare CR");
+        if (c == '\n' && prev_ != '\r') return bad("bare LF");
+        if (c == '\r' || c == '\n') {
+          prev_ = c;
+          ++i;
+          break;
+        }
+        prev_ = 0;
+        --steps_;  // counted again in the head
+        start_ = i;
+        line_len_ = 0;
+        phase_ = Phase::head;
+        [[fallthrough]];
+      case Phase::head: {
+        // Scan to the empty line, refusing bare CR and LF as they come (a request that ends its
+        // lines with LF alone gets its 400 now, not after the idle timeout). memchr finds each
+        // line's CR; the bytes before it must hold no LF.
+        bool head_done = false;
+        while (i < n && !head_done) {
+          if (i - start_ >= lim_.max_header_bytes)
+            return fail(Errc::headers_too_large, "request headers exceed the limit");
+          if (prev_ == '\r') {
+            ++steps_;
+            if (data[i] != '\n') return bad("bare CR");
+            prev_ = '\n';
+            ++i;
+            head_done = line_len_ == 0;  // an empty line ends the head
+            line_len_ = 0;
+            continue;
+          }
+          size_t bound = std::min(n, start_ + lim_.max_header_bytes);
+          const char* from = data.data() + i;
+          auto* cr = static_cast<const char*>(std::memchr(from, '\r', bound - i));
+          size_t end = cr ? static_cast<size_t>(cr - data.data()) : bound;
+          if (std::memchr(from, '\n', end - i)) return bad("bare LF");
+          steps_ += end - i;
+          line_len_ += end - i;
+          prev_ = cr ? '\r' : 0;
+          i = cr ? end + 1 : end;
+        }
+        if (!head_done) break;
+        head_bytes_ = i - start_;
+        if (auto e = parse_head(data.substr(start_, i - 2 - start_), out)) {
+          phase_ = Phase::failed;
+          o.state = ParseOutcome::failed;
+          o.error = std::move(e);
+          return o;
+        }
+        base_ = data.data();
+        body_at_ = i;
+        if (chunked_) {
+          phase_ = Phase::chunk_size;
+          length_ = digits_ = 0;
+          line_len_ = 0;
+        } else {
+          if (length_ > lim_.max_body_bytes)
+            return fail(Errc::payload_too_large, "request body exceeds the limit");
+          phase_ = Phase::length_body;
+        }
+        break;
       }
-      return o;
+      case Phase::length_body:
+        if (n - body_at_ < length_) {
+          pos_ = n;
+          o.headers_done = true;
+          return o;
+        }
+        out.body.assign(data.data() + body_at_, length_);
+        steps_ += length_;
+        i = body_at_ + length_;
+        phase_ = Phase::done;
+        break;
+      case Phase::chunk_size: {
+        ++steps_;
+        if (++line_len_ > kMaxChunkLine) return bad("chunk size line too long");
+        int d = hex_value(c);
+        if (d >= 0) {
+          ++digits_;
+          length_ = length_ * 16 + static_cast<unsigned>(d);
+          // Checked per digit, so the size never overflows.
+          if (length_ > lim_.max_body_bytes || out.body.size() + length_ > lim_.max_body_bytes)
+            return fail(Errc::payload_too_large, "request body exceeds the limit");
+        } else if (digits_ == 0) {
+          return bad("invalid chunk size");
+        } else if (c == ';') {
+          phase_ = Phase::chunk_ext;
+        } else if (c == '\r') {
+          phase_ = Phase::chunk_size_lf;
+        } else {
+          return bad("invalid chunk size");  // whitespace, a bare LF, anything else
+        }
+        ++i;
+        break;
+      }
+      case Phase::chunk_ext:
+        // Extensions are ignored, but their bytes must not frame differently elsewhere.
+        ++steps_;
+        if (++line_len_ > kMaxChunkLine) return bad("chunk size line too long");
+        if (c == '\r') phase_ = Phase::chunk_size_lf;
+        else if (c == '\n') return bad("bare LF in a chunk extension");
+        else if (is_ctl(static_cast<unsigned char>(c)))
+          return bad("control character in a chunk extension");
+        ++i;
+        break;
+      case Phase::chunk_size_lf:
+        ++steps_;
+        if (c != '\n') return bad("bare CR in a chunk size line");
+        ++i;
+        if (length_ == 0) {
+          phase_ = Phase::trailer_start;
+          trailer_at_ = i;
+        } else {
+          remaining_ = length_;
+          phase_ = Phase::chunk_data;
+        }
+        break;
+      case Phase::chunk_data: {
+        size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, n - i));
+        out.body.append(data.data() + i, take);
+        steps_ += take;
+        i += take;
+        remaining_ -= take;
+        if (remaining_ == 0) phase_ = Phase::chunk_data_cr;
+        break;
+      }
+      case Phase::chunk_data_cr:
+      case Phase::chunk_data_lf:
+        ++steps_;
+        if (c != (phase_ == Phase::chunk_data_cr ? '\r' : '\n'))
+          return bad("chunk data not followed by CRLF");
+        ++i;
+        if (phase_ == Phase::chunk_data_cr) {
+          phase_ = Phase::chunk_data_lf;
+        } else {
+          phase_ = Phase::chunk_size;
+          length_ = digits_ = 0;
+          line_len_ = 0;
+        }
+        break;
+      default: {
+        // The trailer section: fields checked like headers, byte by byte, and counted with the
+        // head against the header limit.
+        if (head_bytes_ + (i - trailer_at_) >= lim_.max_header_bytes)
+          return fail(Errc::headers_too_large, "request headers exceed the limit");
+        ++steps_;
+        auto u = static_cast<unsigned char>(c);
+        switch (phase_) {
+          case Phase::trailer_start:
+            if (c == '\r') phase_ = Phase::end_lf;
+            else if (c == ' ' || c == '\t') return bad("obsolete line folding in a trailer");
+            else if (is_tchar(u)) phase_ = Phase::trailer_name;
+            else return bad("bad trailer field");
+            break;
+          case Phase::trailer_name:
+            if (c == ':') phase_ = Phase::trailer_value;
+            else if (!is_tchar(u)) return bad("trailer line without a colon");
+            break;
+          case Phase::trailer_value:
+            if (c == '\r') phase_ = Phase::trailer_lf;
+            else if (c == '\n') return bad("bare LF in a trailer");
+            else if (is_ctl(u)) return bad("control character in a trailer");
+            break;
+          case Phase::trailer_lf:
+          case Phase::end_lf:
+            if (c != '\n') return bad("bare CR in a trailer");
+            phase_ = phase_ == Phase::end_lf ? Phase::done : Phase::trailer_start;
+            break;
+          default:
+            return bad("parser state");
+        }
+        ++i;
+        break;
+      }
     }
-    o.consumed = body_at + used;
+  }
+  pos_ = i;
+  if (phase_ == Phase::done) {
+    o.state = ParseOutcome::complete;
+    o.consumed = i;
     return o;
   }
-  uint64_t n = length.value_or(0);
-  if (n > lim.max_body_bytes) return fail(Errc::payload_too_large, "request body exceeds the limit");
-  if (data.size() - body_at < n) {
-    o.headers_done = true;
-    return o;
-  }
-  out.body.assign(data.data() + body_at, n);
-  o.state = ParseOutcome::complete;
-  o.consumed = body_at + n;
+  o.headers_done = phase_ != Phase::lead && phase_ != Phase::head;
   return o;
+}
+
+ParseOutcome parse_request(std::string_view data, const WireLimits& limits, HttpRequest& out) {
+  RequestParser parser(limits);
+  return parser.parse(data, out);
 }
 
 void serialize(const HttpResponse& res, unsigned version, bool keep_alive, bool head,

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
 namespace anteroom::http {
 namespace {
 
@@ -111,6 +116,224 @@ TEST(WireTest, EnforcesTheLimitsAsSoonAsTheyAreKnown) {
   std::string chunks = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 3; ++i) chunks += "400\r\n" + std::string(1024, 'x') + "\r\n";
   ExpectFailure(chunks, Errc::payload_too_large);
+}
+
+// What a parse decided, in a form two parses can be compared by.
+struct Verdict {
+  ParseOutcome::State state = ParseOutcome::incomplete;
+  std::optional<Errc> code;
+  size_t consumed = 0;
+  std::string body;
+  bool keep_alive = false;
+  std::string host;  // a header view, read from the latest buffer
+
+  bool operator==(const Verdict&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Verdict& v) {
+  return os << "state " << v.state << " code " << (v.code ? static_cast<int>(*v.code) : -1)
+            << " consumed " << v.consumed << " body " << v.body.size() << " bytes keep "
+            << v.keep_alive << " host '" << v.host << "'";
+}
+
+Verdict Decide(const ParseOutcome& o, const HttpRequest& req) {
+  Verdict v;
+  v.state = o.state;
+  if (o.error) v.code = o.error->code;
+  if (o.state == ParseOutcome::complete) {
+    v.consumed = o.consumed;
+    v.body = req.body;
+    v.keep_alive = req.keep_alive;
+    v.host = std::string(req.header("Host"));
+  }
+  return v;
+}
+
+Verdict Whole(std::string_view data, const WireLimits& lim) {
+  RequestParser parser(lim);
+  HttpRequest req;
+  return Decide(parser.parse(data, req), req);
+}
+
+// Feeds `data` one byte per read into a buffer that grows (and moves) as a connection's does.
+Verdict ByteByByte(std::string_view data, const WireLimits& lim) {
+  RequestParser parser(lim);
+  HttpRequest req;
+  std::string buf;
+  ParseOutcome o;
+  for (char c : data) {
+    buf += c;
+    o = parser.parse(buf, req);
+    if (o.state != ParseOutcome::incomplete) break;
+  }
+  return Decide(o, req);
+}
+
+// Two reads: the first `split` bytes, then the rest, each time in a fresh buffer.
+Verdict SplitAt(std::string_view data, size_t split, const WireLimits& lim) {
+  RequestParser parser(lim);
+  HttpRequest req;
+  std::string first(data.substr(0, split));
+  auto o = parser.parse(first, req);
+  if (o.state != ParseOutcome::incomplete) return Decide(o, req);
+  std::string all(data);
+  return Decide(parser.parse(all, req), req);
+}
+
+struct FramingCase {
+  std::string name;
+  std::string data;
+  ParseOutcome::State state;
+  std::optional<Errc> code;  // failed: the error
+};
+
+const std::string kChunkedHead =
+    "POST /j HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+std::vector<FramingCase> FramingCases() {
+  using S = ParseOutcome::State;
+  const auto bad = Errc::bad_request;
+  const auto big = Errc::headers_too_large;
+  std::string trailer_9k = "X-Pad: " + std::string(9 * 1024, 'p') + "\r\n";
+  return {
+      {"plain chunked", kChunkedHead + "3;ext=1\r\nabc\r\n0\r\nT: x\r\n\r\n", S::complete, {}},
+      {"content length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcGET",
+       S::complete, {}},
+      {"bare LF in a chunk extension", kChunkedHead + "3;a\nb\r\nabc\r\n0\r\n\r\n", S::failed, bad},
+      {"CTL in a chunk extension", kChunkedHead + "3;a\x01\r\nabc\r\n0\r\n\r\n", S::failed, bad},
+      {"bare CR after a chunk size", kChunkedHead + "3\rabc\r\n0\r\n\r\n", S::failed, bad},
+      {"space before a chunk size", kChunkedHead + " 3\r\nabc\r\n0\r\n\r\n", S::failed, bad},
+      {"space after a chunk size", kChunkedHead + "3 \r\nabc\r\n0\r\n\r\n", S::failed, bad},
+      {"tab before an extension", kChunkedHead + "3\t;x\r\nabc\r\n0\r\n\r\n", S::failed, bad},
+      {"LF-only chunk line", kChunkedHead + "3\nabc\r\n0\r\n\r\n", S::failed, bad},
+      {"chunk data without CRLF", kChunkedHead + "3\r\nabc\n0\r\n\r\n", S::failed, bad},
+      {"trailer without a colon", kChunkedHead + "0\r\nNoColon\r\n\r\n", S::failed, bad},
+      {"trailer with a control byte", kChunkedHead + "0\r\nX: a\x01z\r\n\r\n", S::failed, bad},
+      {"trailer with a bare CR", kChunkedHead + "0\r\nX: a\rz\r\n\r\n", S::failed, bad},
+      {"trailer with a bare LF", kChunkedHead + "0\r\nX: a\n\r\n", S::failed, bad},
+      {"trailer folded", kChunkedHead + "0\r\nX: a\r\n b\r\n\r\n", S::failed, bad},
+      {"trailer with a space in its name", kChunkedHead + "0\r\nX Y: a\r\n\r\n", S::failed, bad},
+      {"two chunked fields",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "0\r\n\r\n",
+       S::failed, bad},
+      {"chunked not last over two fields",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n",
+       S::failed, bad},
+      {"chunked twice in one field",
+       "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", S::failed, bad},
+      {"HTTP/1.0 and chunked is answered",
+       "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "2\r\nok\r\n0\r\n\r\n",
+       S::complete, {}},
+      {"bare LF request", "GET / HTTP/1.1\nHost: x\n\n", S::failed, bad},
+      {"bare LF after the request line", "GET / HTTP/1.1\r\nHost: x\n\r\n", S::failed, bad},
+      {"bare CR in a header", "GET / HTTP/1.1\r\nHost: x\ry\r\n\r\n", S::failed, bad},
+      {"bare LF before the request", "\nGET / HTTP/1.1\r\n\r\n", S::failed, bad},
+      {"empty lines before the request", "\r\n\r\nGET / HTTP/1.1\r\nHost: e\r\n\r\n", S::complete,
+       {}},
+      {"1,100 leading zeros", kChunkedHead + std::string(1100, '0') + "3\r\nabc\r\n0\r\n\r\n",
+       S::failed, bad},
+      {"1,000 leading zeros", kChunkedHead + std::string(1000, '0') + "3\r\nabc\r\n0\r\n\r\n",
+       S::complete, {}},
+      {"a 9 KB trailer", kChunkedHead + "0\r\n" + trailer_9k + "\r\n", S::failed, big},
+      {"a 7 KB trailer under an 8 KB head limit",
+       kChunkedHead + "0\r\nX-Pad: " + std::string(7 * 1024, 'p') + "\r\n\r\n", S::complete, {}},
+      {"head and trailer together over the limit",
+       "POST /j HTTP/1.1\r\nX-Pad: " + std::string(4 * 1024, 'h') +
+           "\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Pad: " + std::string(4 * 1024, 't') +
+           "\r\n\r\n",
+       S::failed, big},
+  };
+}
+
+TEST(WireTest, FramingVerdictsDoNotDependOnHowTheBytesAreSplit) {
+  const WireLimits lim;  // the defaults: 8 KiB of head (and trailers), 16 KiB of body
+  for (const auto& c : FramingCases()) {
+    SCOPED_TRACE(c.name);
+    Verdict whole = Whole(c.data, lim);
+    ASSERT_EQ(whole.state, c.state);
+    EXPECT_EQ(whole.code, c.code);
+    EXPECT_EQ(ByteByByte(c.data, lim), whole);
+    for (size_t k = 1; k < c.data.size(); ++k) {
+      Verdict split = SplitAt(c.data, k, lim);
+      ASSERT_EQ(split, whole) << "split at " << k;
+    }
+  }
+}
+
+TEST(WireTest, FramingCasesMeanWhatTheySay) {
+  const WireLimits lim;
+  HttpRequest req;
+  RequestParser parser(lim);
+  auto o = parser.parse(kChunkedHead + "3;ext=1\r\nabc\r\n0\r\nT: x\r\n\r\n", req);
+  ASSERT_EQ(o.state, ParseOutcome::complete);
+  EXPECT_EQ(req.body, "abc");
+  EXPECT_TRUE(req.keep_alive);
+  // HTTP/1.0 with Transfer-Encoding: answered, then the connection closes (RFC 9112 6.1).
+  parser.reset();
+  o = parser.parse(
+      "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "2\r\nok\r\n0\r\n\r\n",
+      req);
+  ASSERT_EQ(o.state, ParseOutcome::complete);
+  EXPECT_EQ(req.body, "ok");
+  EXPECT_FALSE(req.keep_alive);
+  // A bare-LF request is refused at its first line, without waiting for more bytes.
+  parser.reset();
+  o = parser.parse("GET / HTTP/1.1\n", req);
+  ASSERT_EQ(o.state, ParseOutcome::failed);
+  EXPECT_EQ(o.error->code, Errc::bad_request);
+  // Whitespace around a chunk size is refused as soon as it is seen.
+  parser.reset();
+  o = parser.parse(kChunkedHead + "3 ", req);
+  ASSERT_EQ(o.state, ParseOutcome::failed);
+  EXPECT_EQ(o.error->code, Errc::bad_request);
+}
+
+TEST(WireTest, TrickledChunkedBodiesCostWorkLinearInTheirBytes) {
+  // 50 bodies of 10,000 one-byte chunks, each arriving one byte per read: the parser's work
+  // must stay within a small constant of the bytes (re-parsing from the first byte on every
+  // read would be ~30,000 times more).
+  const WireLimits lim;
+  RequestParser parser(lim);
+  std::string request = kChunkedHead;
+  for (int i = 0; i < 10000; ++i) request += "1\r\nx\r\n";
+  request += "0\r\n\r\n";
+  uint64_t bytes = 0;
+  for (int body = 0; body < 50; ++body) {
+    parser.reset();
+    HttpRequest req;
+    std::string buf;
+    ParseOutcome o;
+    for (char c : request) {
+      buf += c;
+      ++bytes;
+      o = parser.parse(buf, req);
+      if (o.state != ParseOutcome::incomplete) break;
+    }
+    ASSERT_EQ(o.state, ParseOutcome::complete);
+    ASSERT_EQ(o.consumed, request.size());
+    ASSERT_EQ(req.body, std::string(10000, 'x'));
+  }
+  EXPECT_EQ(bytes, 50 * request.size());
+  EXPECT_LE(parser.steps(), 3 * bytes);
+}
+
+TEST(WireTest, ViewsFollowTheBufferWhenItMoves) {
+  RequestParser parser(kLimits);
+  HttpRequest req;
+  std::string head = "POST /moved HTTP/1.1\r\nHost: here\r\nContent-Length: 4\r\n\r\n";
+  auto o = parser.parse(head, req);
+  ASSERT_EQ(o.state, ParseOutcome::incomplete);
+  EXPECT_TRUE(o.headers_done);
+  std::string moved = head + "body";
+  head.assign(head.size(), '#');  // the old buffer no longer holds the request
+  o = parser.parse(moved, req);
+  ASSERT_EQ(o.state, ParseOutcome::complete);
+  EXPECT_EQ(req.target, "/moved");
+  EXPECT_EQ(req.header("host"), "here");
+  EXPECT_EQ(req.body, "body");
 }
 
 TEST(WireTest, SerializesStatusHeadersLengthAndConnection) {
