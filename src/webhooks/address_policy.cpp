@@ -13,14 +13,14 @@ namespace {
 
 bool v4_non_public(const ip::address_v4& a) {
   auto b = a.to_bytes();
-  return b[0] == 0                                  // 0/8 "this network", incl. unspecified
-         || b[0] == 10                              // 10/8
-         || b[0] == 127                             // loopback
-         || (b[0] == 169 && b[1] == 254)            // link-local, cloud metadata
-         || (b[0] == 172 && (b[1] & 0xf0) == 16)    // 172.16/12
-         || (b[0] == 192 && b[1] == 168)            // 192.168/16
-         || (b[0] == 100 && (b[1] & 0xc0) == 64)    // 100.64/10 carrier-grade NAT
-         || b[0] >= 224;                            // multicast, reserved, broadcast
+  return b[0] == 0                                // 0/8 "this network", incl. unspecified
+         || b[0] == 10                            // 10/8
+         || b[0] == 127                           // loopback
+         || (b[0] == 169 && b[1] == 254)          // link-local, cloud metadata
+         || (b[0] == 172 && (b[1] & 0xf0) == 16)  // 172.16/12
+         || (b[0] == 192 && b[1] == 168)          // 192.168/16
+         || (b[0] == 100 && (b[1] & 0xc0) == 64)  // 100.64/10 carrier-grade NAT
+         || b[0] >= 224;                          // multicast, reserved, broadcast
 }
 
 }  // namespace
@@ -55,8 +55,7 @@ std::optional<std::string> webhook_url_refusal(std::string_view url) {
       // Not a dotted quad for URLs, but the resolver reads "127.1", "2130706433" or "0x7f.1"
       // as IPv4 addresses (inet_aton forms): judge them as the address they are.
       in_addr a4{};
-      if (inet_aton(host.c_str(), &a4) != 0)
-        literal = ip::address_v4(ntohl(a4.s_addr));
+      if (inet_aton(host.c_str(), &a4) != 0) literal = ip::address_v4(ntohl(a4.s_addr));
       break;
     }
     default:
@@ -64,8 +63,8 @@ std::optional<std::string> webhook_url_refusal(std::string_view url) {
   }
   if (literal && is_non_public(*literal))
     return "webhook urls may not point at loopback, link-local, private, unspecified or "
-           "multicast addresses (" + literal->to_string() +
-           "; --webhook-allow-private allows them)";
+           "multicast addresses (" +
+           literal->to_string() + "; --webhook-allow-private allows them)";
   return std::nullopt;
 }
 

@@ -15,22 +15,24 @@ namespace {
 namespace ip = boost::asio::ip;
 
 TEST(AddressPolicy, NonPublicAddresses) {
-  for (const char* a : {"127.0.0.1", "127.255.0.9", "169.254.169.254", "10.0.0.1", "172.16.0.1",
-                        "172.31.255.255", "192.168.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255",
-                        "100.64.0.1", "::1", "::", "fe80::1", "febf::1", "fc00::1", "fd12::1",
-                        "ff02::1", "::ffff:127.0.0.1", "::ffff:10.1.2.3"})
+  for (const char* a : {"127.0.0.1",  "127.255.0.9",     "169.254.169.254",  "10.0.0.1",
+                        "172.16.0.1", "172.31.255.255",  "192.168.0.1",      "0.0.0.0",
+                        "224.0.0.1",  "255.255.255.255", "100.64.0.1",       "::1",
+                        "::",         "fe80::1",         "febf::1",          "fc00::1",
+                        "fd12::1",    "ff02::1",         "::ffff:127.0.0.1", "::ffff:10.1.2.3"})
     EXPECT_TRUE(is_non_public(ip::make_address(a))) << a;
-  for (const char* a : {"93.184.215.14", "8.8.8.8", "172.32.0.1", "172.15.255.255",
-                        "192.169.0.1", "169.255.0.1", "2001:db8::1", "2606:4700::1111",
-                        "fec0::1", "::ffff:8.8.8.8"})
+  for (const char* a :
+       {"93.184.215.14", "8.8.8.8", "172.32.0.1", "172.15.255.255", "192.169.0.1", "169.255.0.1",
+        "2001:db8::1", "2606:4700::1111", "fec0::1", "::ffff:8.8.8.8"})
     EXPECT_FALSE(is_non_public(ip::make_address(a))) << a;
 }
 
 TEST(AddressPolicy, LiteralsAndLocalhostInUrlsAreRefused) {
-  for (const char* u : {"http://127.0.0.1:9/h", "http://169.254.169.254/latest", "http://10.0.0.1/",
-                        "http://[::1]:8080/", "https://[fe80::1]/", "http://localhost/",
-                        "http://LocalHost./", "http://a.localhost/", "http://127.1/",
-                        "http://2130706433/", "http://0x7f.1/", "http://[::ffff:169.254.169.254]/"}) {
+  for (const char* u :
+       {"http://127.0.0.1:9/h", "http://169.254.169.254/latest", "http://10.0.0.1/",
+        "http://[::1]:8080/", "https://[fe80::1]/", "http://localhost/", "http://LocalHost./",
+        "http://a.localhost/", "http://127.1/", "http://2130706433/", "http://0x7f.1/",
+        "http://[::ffff:169.254.169.254]/"}) {
     auto why = webhook_url_refusal(u);
     ASSERT_TRUE(why.has_value()) << u;
     EXPECT_NE(why->find("--webhook-allow-private"), std::string::npos) << *why;
