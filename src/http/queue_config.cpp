@@ -38,7 +38,7 @@ Status check_target_url(const std::string& u) {
   if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
     return err(Errc::bad_request,
                "target_url must be an absolute http(s) URL or a path starting with '/'");
-  auto parsed = boost::urls::parse_absolute_uri(u);
+  auto parsed = boost::urls::parse_uri(u);  // (a #fragment is allowed)
   if (!parsed || parsed->encoded_host().empty())
     return err(Errc::bad_request, "target_url is not a valid http(s) URL with a host");
   return Ok{};

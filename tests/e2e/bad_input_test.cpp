@@ -126,7 +126,8 @@ TEST_F(BadInputTest, TargetUrlThatCouldLeadElsewhereIsRefused) {
   EXPECT_NE(Str(why.Json(), "message").find("backslash"), std::string::npos) << why;
   // What is fine stays fine: a path with one '/', an absolute http(s) URL, or none.
   for (const char* url : {"/shop/checkout?x=1", "/", "https://shop.example/buy",
-                          "http://shop.example:8080/a/b", ""}) {
+                          "https://shop.example/buy?i=7#seats", "http://shop.example:8080/a/b",
+                          ""}) {
     std::string body = std::string(R"({"target_url":")") + url + R"("})";
     HttpResponse r = PutRaw("line", body);
     EXPECT_EQ(r.status, 200) << body << ": " << r;
