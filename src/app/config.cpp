@@ -225,6 +225,9 @@ std::vector<Setting> settings(Config& c) {
       "Longest wait between two attempts of one webhook"));
   t.push_back(duration<std::chrono::milliseconds>("webhook-timeout-ms", w.timeout, 100, 60000,
                                                   "Deadline of one webhook POST"));
+  t.push_back(flag("webhook-allow-private", w.allow_private,
+                   "Let webhooks POST to loopback, link-local, private, unspecified and "
+                   "multicast addresses (refused by default: SSRF)"));
   t.push_back(text("kafka", c.kafka.brokers,
                    "Kafka bootstrap servers (host:port,...): events go outbox → Kafka → Redis "
                    "Pub/Sub (needs --redis)"));
@@ -280,6 +283,8 @@ std::variant<Config, Refusal> parse_args(int argc, const char* const* argv) {
     return refuse("--join-burst-per-ip must be >= 1 when a join rate is set");
   if (!c.kafka.brokers.empty() && !c.redis) return refuse("--kafka needs --redis");
   c.webhooks.backoff_min = std::min(c.webhooks.backoff_min, c.webhooks.backoff_max);
+  // One setting, read at two places: the PUT that names a webhook and the POST that sends it.
+  c.server.webhook_allow_private = c.webhooks.allow_private;
   if (c.node_id.empty()) {
     char host[256] = {};
     gethostname(host, sizeof host - 1);

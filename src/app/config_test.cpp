@@ -91,6 +91,15 @@ TEST_F(Settings, FlagsReachTheirFields) {
   EXPECT_EQ(c.kafka.brokers, "k:9092");
   EXPECT_EQ(c.kafka.topic, "t");
   EXPECT_EQ(c.log_level, "debug");
+  EXPECT_FALSE(c.webhooks.allow_private) << "webhooks to private addresses are off by default";
+  EXPECT_FALSE(c.server.webhook_allow_private);
+}
+
+// One flag, read where a webhook is named (PUT) and where it is sent.
+TEST_F(Settings, WebhookAllowPrivateReachesBothPlaces) {
+  Config c = MustParse({"--webhook-allow-private"});
+  EXPECT_TRUE(c.webhooks.allow_private);
+  EXPECT_TRUE(c.server.webhook_allow_private);
 }
 
 TEST_F(Settings, EnvironmentAndFileReachTheirFields) {

@@ -42,7 +42,7 @@ asio::awaitable<HttpResponse> list_queues(Edge& e, Request& r) {
 // 201 if this PUT created the queue, else 200 (changed, or reopened if it was closed).
 asio::awaitable<HttpResponse> put_queue(Edge& e, Request& r) {
   if (auto refused = r.refuse_non_admin(e.cfg.admin_token)) co_return std::move(*refused);
-  auto patch = parse_patch(r.req.body);
+  auto patch = parse_patch(r.req.body, e.cfg.webhook_allow_private);
   if (!patch) co_return error_response(patch.error());
   auto i = co_await e.store.put_queue(r.q, *patch, wall_ms());
   if (!i) co_return error_response(i.error());

@@ -4,14 +4,50 @@
 #include <boost/json.hpp>
 #include <cstdint>
 
+#include <boost/url/parse.hpp>
+
 #include "core/rules.hpp"
+#include "webhooks/address_policy.hpp"
 
 namespace anteroom::http {
 
 namespace json = boost::json;
 
+namespace {
+
+constexpr double kMinAdmitPerS = 0.001;
+
+// See parse_patch: where a visitor's browser is sent with its token.
+Status check_target_url(const std::string& u) {
+  if (u.empty()) return Ok{};  // no target: the page shows the token instead
+  for (char c : u) {
+    auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f)
+      return err(Errc::bad_request, "target_url must not contain control characters");
+    if (c == '\\')
+      return err(Errc::bad_request,
+                 "target_url must not contain a backslash (browsers read it as '/')");
+  }
+  if (u[0] == '/') {
+    if (u.size() > 1 && u[1] == '/')
+      return err(Errc::bad_request,
+                 "target_url must be a path starting with a single '/' (\"//host\" is another "
+                 "site) or an absolute http(s) URL");
+    return Ok{};
+  }
+  if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+    return err(Errc::bad_request,
+               "target_url must be an absolute http(s) URL or a path starting with '/'");
+  auto parsed = boost::urls::parse_uri(u);  // (a #fragment is allowed)
+  if (!parsed || parsed->encoded_host().empty())
+    return err(Errc::bad_request, "target_url is not a valid http(s) URL with a host");
+  return Ok{};
+}
+
+}  // namespace
+
 // Strict parse of a queue config body: an object of known fields with the right types.
-Result<ConfigPatch> parse_patch(const std::string& body) {
+Result<ConfigPatch> parse_patch(const std::string& body, bool webhook_allow_private) {
   ConfigPatch p;
   if (body.empty()) return p;
   boost::system::error_code ec;
@@ -26,7 +62,12 @@ Result<ConfigPatch> parse_patch(const std::string& body) {
     Status s = Ok{};
     if (k == "admit_per_s") {
       s = want(val.is_number(), "a number");
-      if (s) p.admit_per_s = val.to_number<double>();
+      if (s) {
+        double r = val.to_number<double>();
+        if (r != 0 && !(r >= kMinAdmitPerS && r <= rules::kMaxAdmitPerS))
+          return err(Errc::bad_request, "admit_per_s must be 0 or between 0.001 and 1000000");
+        p.admit_per_s = r;
+      }
     } else if (k == "max_active" || k == "session_ttl_s" || k == "abandon_after_s") {
       s = want(val.is_int64() || val.is_uint64(), "an integer");
       if (s) {
@@ -45,7 +86,10 @@ Result<ConfigPatch> parse_patch(const std::string& body) {
       if (s) p.paused = val.as_bool();
     } else if (k == "target_url") {
       s = want(val.is_string(), "a string");
-      if (s) p.target_url = std::string(val.as_string());
+      if (s) {
+        p.target_url = std::string(val.as_string());
+        if (auto t = check_target_url(*p.target_url); !t) return t.error();
+      }
     } else if (k == "webhooks") {
       // [{"url": "...", "secret": "..."}] or ["url", ...]
       s = want(val.is_array(), "a list of {\"url\",\"secret\"} objects");
@@ -64,6 +108,8 @@ Result<ConfigPatch> parse_patch(const std::string& body) {
         } else {
           return err(Errc::bad_request, "a webhook is {\"url\": string, \"secret\": string}");
         }
+        if (!webhook_allow_private)
+          if (auto why = webhook_url_refusal(t.url)) return err(Errc::bad_request, *why);
         hooks.push_back(std::move(t));
       }
       p.webhooks = std::move(hooks);

@@ -9,6 +9,14 @@
 namespace anteroom::http {
 
 // An empty body is an empty patch. Errors: invalid_json, bad_request (with the field named).
-Result<ConfigPatch> parse_patch(const std::string& body);
+// Beyond rules::validate, what only comes in over HTTP is refused here:
+// - target_url: an http(s) URL with a host, or a path starting with exactly one '/'; never a
+//   backslash or a control character (a browser reads "/\\evil.com" as "//evil.com", another
+//   site, which would make the waiting room an open redirect that carries the token);
+// - admit_per_s: 0 (paused admission) or 0.001..1000000 (below that, no admission for years:
+//   a typo, and a number that prints as 1e-320);
+// - webhooks whose host is a non-public address literal, unless `webhook_allow_private`
+//   (webhooks/address_policy.hpp).
+Result<ConfigPatch> parse_patch(const std::string& body, bool webhook_allow_private = false);
 
 }  // namespace anteroom::http

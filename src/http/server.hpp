@@ -39,6 +39,9 @@ struct ServerConfig {
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds write_timeout{30};
   std::chrono::milliseconds sse_retry{2000};
+  // Copied from WebhookOptions::allow_private (--webhook-allow-private): PUT accepts webhook
+  // URLs whose host is a non-public address literal.
+  bool webhook_allow_private = false;
 };
 
 struct Edge;

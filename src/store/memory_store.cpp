@@ -201,9 +201,12 @@ Task<PutQueueResult> MemoryStore::put_queue(std::string q, ConfigPatch patch, Mi
   if (auto s = rules::validate(patch); !s) co_return s.error();
   auto it = queues_.find(q);
   bool created = it == queues_.end();
+  // Only open queues count toward the limit: creating one or reopening a closed one needs a place.
+  bool opening = created || it->second->closed;
+  if (opening && open_queues_ >= limits_.max_queues)
+    co_return err(Errc::too_many_queues, "the queue limit of this installation is reached");
+  if (opening) ++open_queues_;
   if (created) {
-    if (static_cast<int64_t>(queues_.size()) >= limits_.max_queues)
-      co_return err(Errc::too_many_queues, "the queue limit of this installation is reached");
     auto qu = std::make_unique<Queue>();
     qu->name = q;
     it = queues_.emplace(q, std::move(qu)).first;
@@ -245,6 +248,7 @@ Task<QueueInfo> MemoryStore::close_queue(std::string q, Millis now) {
   Queue& qu = **found;
   if (!qu.closed) {
     qu.closed = true;
+    --open_queues_;
     while (!qu.waiting.empty()) end(qu, *qu.waiting.front(), EventType::closed, now);
     emit(qu, EventType::closed, nullptr, now);
   }

@@ -50,6 +50,7 @@ class MemoryStore final : public QueueStore {
   EventSink& sink_;
   StoreLimits limits_;
   std::map<std::string, std::unique_ptr<Queue>> queues_;
+  int64_t open_queues_ = 0;  // queues_ not closed: what limits_.max_queues counts
 };
 
 }  // namespace anteroom

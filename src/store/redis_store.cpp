@@ -36,7 +36,10 @@ RedisStore::RedisStore(boost::asio::io_context& io, std::string_view url, StoreL
 Task<RedisReply> RedisStore::run(const RedisScript& script, const std::string& q,
                                  std::vector<std::string> args, bool with_queue_list) {
   auto keys = redis_keys::script_keys(q);
-  if (with_queue_list) keys.emplace_back(redis_keys::kQueues);
+  if (with_queue_list) {
+    keys.emplace_back(redis_keys::kQueues);
+    keys.emplace_back(redis_keys::kOpenQueues);
+  }
   auto r = co_await client_.eval(script, std::move(keys), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return reply_error(*r);
@@ -122,7 +125,7 @@ Task<std::vector<QueueInfo>> RedisStore::list_queues() {
 Task<QueueInfo> RedisStore::close_queue(std::string q, Millis now) {
   if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
   std::vector<std::string> args{num(now), num(kTickBatch)};
-  auto r = co_await run(scripts().close_queue, q, std::move(args));
+  auto r = co_await run(scripts().close_queue, q, std::move(args), /*with_queue_list=*/true);
   if (!r) co_return r.error();
   if (r->elements.size() != 2) co_return malformed();
   co_return parse_info(q, r->elements[1]);

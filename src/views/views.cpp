@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -32,6 +33,29 @@ class ObjectWriter {
     key(k);
     o_ += std::to_string(v);
   }
+  // A non-integral number as a person writes it: 0.001, 2.5 (Boost.JSON would write 1E-3,
+  // 2.5E0); integral values as integers. Shortest text that reads back as the same double.
+  void real(std::string_view k, double v) {
+    key(k);
+    char buf[64];
+    std::to_chars_result r{};
+    if (!std::isfinite(v)) {
+      o_ += "0";  // JSON has no NaN or infinity; the rules never let one in
+      return;
+    } else if (v == std::trunc(v) && std::fabs(v) < 9e15) {
+      r = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v));
+    } else if (std::fabs(v) >= 1e-6) {
+      r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+    } else {
+      r = std::to_chars(buf, buf + sizeof buf, v);  // tiny: 1e-320 is still a JSON number
+    }
+    o_.append(buf, r.ptr);
+  }
+  // A value already written as JSON (a nested object or array).
+  void raw(std::string_view k, std::string_view json_text) {
+    key(k);
+    o_ += json_text;
+  }
   void boolean(std::string_view k, bool v) {
     key(k);
     o_ += v ? "true" : "false";
@@ -47,11 +71,8 @@ class ObjectWriter {
   std::string& o_;
 };
 
-// Integral values print as integers (10, not 1E1); others keep two decimals.
-json::value number(double d) {
-  if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
-  return std::round(d * 100) / 100;
-}
+// A measured rate keeps two decimals (what it is worth showing).
+double two_decimals(double d) { return std::round(d * 100) / 100; }
 
 }  // namespace
 
@@ -104,34 +125,40 @@ std::string position_json(int64_t position, int64_t eta_s, bool paused) {
 std::string ended_json(EndReason r) { return "{\"reason\":\"" + std::string(to_string(r)) + "\"}"; }
 
 std::string queue_json(const QueueInfo& i, double admit_rate, Millis now) {
-  json::object c;
-  c["admit_per_s"] = number(i.config.admit_per_s);
-  c["max_active"] = i.config.max_active;
-  c["session_ttl_s"] = i.config.session_ttl_s;
-  c["abandon_after_s"] = i.config.abandon_after_s;
-  c["paused"] = i.config.paused;
-  c["target_url"] = i.config.target_url;
+  std::string c;
+  ObjectWriter cw(c);
+  cw.real("admit_per_s", i.config.admit_per_s);
+  cw.num("max_active", i.config.max_active);
+  cw.num("session_ttl_s", i.config.session_ttl_s);
+  cw.num("abandon_after_s", i.config.abandon_after_s);
+  cw.boolean("paused", i.config.paused);
+  cw.str("target_url", i.config.target_url);
   json::array hooks;
   for (const auto& h : i.config.webhooks)
     hooks.push_back(json::object{{"url", h.url}, {"signed", !h.secret.empty()}});
-  c["webhooks"] = std::move(hooks);
-  json::object s;
-  s["waiting"] = i.stats.waiting;
-  s["active"] = i.stats.active;
-  s["admitted_total"] = i.stats.admitted_total;
-  s["abandoned_total"] = i.stats.abandoned_total;
-  s["expired_total"] = i.stats.expired_total;
-  s["completed_total"] = i.stats.completed_total;
-  s["left_total"] = i.stats.left_total;
-  s["admit_rate"] = number(admit_rate);
-  s["oldest_wait_s"] = i.stats.oldest_joined_ms ? (now - i.stats.oldest_joined_ms) / 1000 : 0;
-  json::object o;
-  o["name"] = i.name;
-  o["closed"] = i.closed;
-  o["seq"] = i.seq;
-  o["config"] = std::move(c);
-  o["stats"] = std::move(s);
-  return json::serialize(o);
+  cw.raw("webhooks", json::serialize(hooks));
+  cw.close();
+  std::string s;
+  ObjectWriter sw(s);
+  sw.num("waiting", i.stats.waiting);
+  sw.num("active", i.stats.active);
+  sw.num("admitted_total", i.stats.admitted_total);
+  sw.num("abandoned_total", i.stats.abandoned_total);
+  sw.num("expired_total", i.stats.expired_total);
+  sw.num("completed_total", i.stats.completed_total);
+  sw.num("left_total", i.stats.left_total);
+  sw.real("admit_rate", two_decimals(admit_rate));
+  sw.num("oldest_wait_s", i.stats.oldest_joined_ms ? (now - i.stats.oldest_joined_ms) / 1000 : 0);
+  sw.close();
+  std::string o;
+  ObjectWriter w(o);
+  w.str("name", i.name);
+  w.boolean("closed", i.closed);
+  w.num("seq", static_cast<int64_t>(i.seq));
+  w.raw("config", c);
+  w.raw("stats", s);
+  w.close();
+  return o;
 }
 
 }  // namespace anteroom::views

@@ -89,5 +89,28 @@ TEST(Views, QueueHidesSecretsAndRoundsRates) {
   EXPECT_NE(queue_json(i, 0, 0).find(R"("admit_per_s":10,)"), std::string::npos);
 }
 
+// Numbers read as a person writes them, never Boost.JSON's 2.5E0 / 0E0, and small rates are
+// not rounded away.
+TEST(Views, NumbersAreWrittenPlainly) {
+  QueueInfo i;
+  i.name = "line";
+  auto shown = [&](double rate) {
+    i.config.admit_per_s = rate;
+    std::string out = queue_json(i, rate, 0);
+    EXPECT_NO_THROW((void)json::parse(out)) << out;
+    return out;
+  };
+  EXPECT_NE(shown(2.5).find(R"("admit_per_s":2.5,)"), std::string::npos);
+  EXPECT_NE(shown(2.5).find(R"("admit_rate":2.5,)"), std::string::npos);
+  EXPECT_NE(shown(0.001).find(R"("admit_per_s":0.001,)"), std::string::npos);
+  EXPECT_NE(shown(0.001).find(R"("admit_rate":0,)"), std::string::npos);
+  EXPECT_NE(shown(0).find(R"("admit_per_s":0,)"), std::string::npos);
+  EXPECT_NE(shown(1e6).find(R"("admit_per_s":1000000,)"), std::string::npos);
+  EXPECT_NE(shown(123456.789).find(R"("admit_per_s":123456.789,)"), std::string::npos);
+  // A value stored before the bounds existed still prints as a JSON number.
+  EXPECT_EQ(json::parse(shown(1e-320)).at("config").at("admit_per_s").as_double(), 1e-320);
+  EXPECT_EQ(shown(2.5).find("E"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace anteroom::views

@@ -166,7 +166,8 @@ asio::awaitable<void> WebhookDispatcher::deliver(WebhookJob j) {
     std::string t = std::to_string(wall_ms() / 1000);
     headers.emplace_back("X-Anteroom-Signature", "t=" + t + ",v1=" + hmac_hex(j.secret, t + "." + j.body));
   }
-  auto r = co_await http_post(tls_, j.url, std::move(headers), j.body, opts_.timeout);
+  auto r = co_await http_post(tls_, j.url, std::move(headers), j.body, opts_.timeout,
+                                opts_.allow_private);
   if (co_await async::cancelled()) co_return;
   --in_flight_;
   if (--in_flight_by_receiver_[receiver] <= 0) in_flight_by_receiver_.erase(receiver);
@@ -180,7 +181,7 @@ asio::awaitable<void> WebhookDispatcher::deliver(WebhookJob j) {
   j.last_error = r.status ? "HTTP " + std::to_string(r.status) : r.error;
   Millis now = wall_ms();
   Millis window_end = j.first_ms + opts_.retry_window.count();
-  if (now >= window_end) {
+  if (now >= window_end || r.refused) {
     m_dead_.inc();
     spdlog::warn("webhook {} to {} dead-lettered after {} attempts: {}", j.event_id, j.url,
                  j.attempts, j.last_error);

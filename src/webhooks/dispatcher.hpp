@@ -36,6 +36,9 @@ struct WebhookOptions {
   std::chrono::milliseconds timeout{5'000};  // one POST, connect to answer
   int64_t max_in_flight = 64;
   int64_t per_receiver = 4;
+  // POST to loopback, link-local, private, unspecified and multicast addresses too
+  // (webhooks/address_policy.hpp). Off: such a job is dead-lettered at once, with the reason.
+  bool allow_private = false;
 };
 
 class WebhookDispatcher final : public EventSink {

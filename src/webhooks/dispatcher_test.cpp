@@ -64,6 +64,7 @@ TEST_F(Dispatcher, StopCutsAPostInFlightShort) {
 
   WebhookOptions opts;
   opts.timeout = std::chrono::seconds(60);  // far beyond the test's patience
+  opts.allow_private = true;                // the receiver is on 127.0.0.1
   WebhookDispatcher d(io_, store_, jobs_, opts, metrics_);
   d.start();
   Event e;
@@ -89,6 +90,37 @@ TEST_F(Dispatcher, StopCutsAPostInFlightShort) {
   // Its job stays leased, to be claimed again after the lease (same Idempotency-Key).
   EXPECT_TRUE(run(jobs_.claim_due(wall_ms(), 10, 1000))->empty());
   EXPECT_EQ(run(jobs_.claim_due(wall_ms() + 2 * 60'000 + 1000, 10, 1000))->size(), 1u);
+}
+
+// A webhook whose host resolves only to non-public addresses (here localhost, which the PUT of
+// the HTTP API refuses, but a DNS name may resolve there later) is not POSTed to: its job is
+// dead-lettered at the first attempt, long before the retry window, with the reason.
+TEST_F(Dispatcher, AHostResolvingToAPrivateAddressIsDeadLetteredAtOnce) {
+  ConfigPatch p;
+  p.webhooks = std::vector<WebhookTarget>{{"http://localhost:1/h", ""}};
+  ASSERT_TRUE(run(store_.put_queue("q", p, wall_ms())).ok());
+  WebhookOptions opts;  // allow_private is off by default
+  WebhookDispatcher d(io_, store_, jobs_, opts, metrics_);
+  d.start();
+  Event e;
+  e.queue = "q";
+  e.seq = 1;
+  e.type = EventType::admitted;
+  e.ticket = "t";
+  e.at_ms = wall_ms();
+  e.expires_ms = e.at_ms + 60'000;
+  d.publish(e);
+  std::vector<WebhookJob> dead;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (dead.empty() && std::chrono::steady_clock::now() < deadline) {
+    io_.restart();
+    io_.run_for(std::chrono::milliseconds(50));
+    dead = run(jobs_.dead("q")).value();
+  }
+  ASSERT_EQ(dead.size(), 1u) << "the job was not dead-lettered";
+  EXPECT_EQ(dead[0].attempts, 1);
+  EXPECT_NE(dead[0].last_error.find("non-public"), std::string::npos) << dead[0].last_error;
+  d.stop();
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include "webhooks/address_policy.hpp"
+
 namespace anteroom {
 
 namespace asio = boost::asio;
@@ -43,7 +45,8 @@ asio::awaitable<PostResult> exchange(Stream& s, beast::tcp_stream& tcp,
 
 asio::awaitable<PostResult> http_post(asio::ssl::context& tls, std::string url,
                                       std::vector<std::pair<std::string, std::string>> headers,
-                                      std::string body, std::chrono::milliseconds timeout) {
+                                      std::string body, std::chrono::milliseconds timeout,
+                                      bool allow_private) {
   auto u = boost::urls::parse_uri(url);
   if (!u) co_return PostResult{0, "bad url"};
   bool https = u->scheme() == "https";
@@ -57,6 +60,15 @@ asio::awaitable<PostResult> http_post(asio::ssl::context& tls, std::string url,
   tcp::resolver resolver(ex);
   auto [rec, eps] = co_await resolver.async_resolve(host, port, use_tuple);
   if (rec) co_return PostResult{0, "resolve: " + rec.message()};
+  // Checked on the resolved addresses, the ones connected to: a name may resolve anywhere.
+  std::vector<tcp::endpoint> allowed;
+  for (const auto& e : eps)
+    if (allow_private || !is_non_public(e.endpoint().address())) allowed.push_back(e.endpoint());
+  if (allowed.empty()) {
+    std::string first = eps.empty() ? "" : eps.begin()->endpoint().address().to_string();
+    co_return PostResult{0, "refused: " + host + " resolves to a non-public address (" + first +
+                                "); --webhook-allow-private allows it", true};
+  }
 
   http::request<http::string_body> req{http::verb::post, target, 11};
   req.set(http::field::host, host + (u->has_port() ? ":" + port : ""));
@@ -69,7 +81,7 @@ asio::awaitable<PostResult> http_post(asio::ssl::context& tls, std::string url,
 
   beast::tcp_stream stream(ex);
   stream.expires_at(deadline);
-  auto [cec, ep] = co_await stream.async_connect(eps, use_tuple);
+  auto [cec, ep] = co_await stream.async_connect(allowed, use_tuple);
   if (cec) co_return PostResult{0, "connect: " + cec.message()};
   if (!https) co_return co_await exchange(stream, stream, req, deadline);
 

@@ -108,6 +108,55 @@ TEST_F(BadInputTest, DeeplyNestedJsonIsRefused) {
   EXPECT_TRUE(j.ErrorCode() == "invalid_json" || j.ErrorCode() == "bad_request") << j;
 }
 
+// target_url is where a visitor's browser goes with its token: anything a browser could read as
+// another site than the one written (a second '/' or a backslash make "//host"), a control
+// character or another scheme is refused with a message saying why; nothing is stored.
+TEST_F(BadInputTest, TargetUrlThatCouldLeadElsewhereIsRefused) {
+  for (const char* url : {R"(/\\evil.com/)", R"(//evil.com/)", R"(/ok\\path)",
+                          R"(https://x/\\y)", R"(\\\\evil.com)",
+                          R"(/a\tb)", R"(/a\u0000b)", R"(/a\u007fb)", R"(/a\nb)",
+                          R"(javascript:alert(1))", R"(data:text/html,x)", R"(HTTPS://x/)",
+                          R"(https:evil.com)", R"(http:///path)", R"(evil.com/)"}) {
+    std::string body = std::string(R"({"target_url":")") + url + R"("})";
+    ExpectError(PutRaw("line", body), 400, "bad_request", body);
+    HttpResponse q = server_.GetQueue("line");
+    EXPECT_EQ(Str(q.Json().at("config"), "target_url"), "") << body << ": " << q;
+  }
+  HttpResponse why = PutRaw("line", R"({"target_url":"/\\evil.com/"})");
+  EXPECT_NE(Str(why.Json(), "message").find("backslash"), std::string::npos) << why;
+  // What is fine stays fine: a path with one '/', an absolute http(s) URL, or none.
+  for (const char* url : {"/shop/checkout?x=1", "/", "https://shop.example/buy",
+                          "https://shop.example/buy?i=7#seats", "http://shop.example:8080/a/b",
+                          ""}) {
+    std::string body = std::string(R"({"target_url":")") + url + R"("})";
+    HttpResponse r = PutRaw("line", body);
+    EXPECT_EQ(r.status, 200) << body << ": " << r;
+    EXPECT_EQ(Str(r.Json().at("config"), "target_url"), url) << r;
+  }
+}
+
+// admit_per_s is 0 (admission stopped) or 0.001..1000000, and reads back as a plain number.
+TEST_F(BadInputTest, AdmitRateIsBoundedAndShownPlainly) {
+  server_.MustPutQueue("other", {{"max_active", 0}});
+  for (const char* body : {R"({"admit_per_s":1e-320})", R"({"admit_per_s":0.0009})",
+                           R"({"admit_per_s":1e-300})", R"({"admit_per_s":1000000.5})",
+                           R"({"admit_per_s":-0.001})"}) {
+    ExpectError(PutRaw("other", body), 400, "bad_request", body);
+  }
+  for (auto [body, shown] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"admit_per_s":0.001})", R"("admit_per_s":0.001,)"},
+           {R"({"admit_per_s":2.5})", R"("admit_per_s":2.5,)"},
+           {R"({"admit_per_s":0})", R"("admit_per_s":0,)"},
+           {R"({"admit_per_s":1000000})", R"("admit_per_s":1000000,)"}}) {
+    HttpResponse r = PutRaw("other", body);
+    EXPECT_EQ(r.status, 200) << body << ": " << r;
+    EXPECT_NE(r.body.find(shown), std::string::npos) << body << ": " << r;
+    EXPECT_EQ(r.body.find("E0"), std::string::npos) << body << ": " << r;
+    HttpResponse g = server_.GetQueue("other");
+    EXPECT_NE(g.body.find(shown), std::string::npos) << body << ": " << g;
+  }
+}
+
 // Extreme numbers are refused or clamped, never a crash; tried on a queue of their own.
 TEST_F(BadInputTest, ExtremeNumbersDoNoHarm) {
   server_.MustPutQueue("other", {{"max_active", 0}});

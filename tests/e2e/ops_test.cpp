@@ -18,6 +18,30 @@ TEST(Ops, HealthAndReadiness) {
   EXPECT_EQ(ready.status, 200) << ready;
 }
 
+// --max-queues counts open queues: at the limit, DELETE (close) of one lets a new one be made;
+// the closed one cannot be reopened until another place is free.
+TEST(Ops, AClosedQueueFreesItsPlaceUnderMaxQueues) {
+  AnteroomProcess server({"--max-queues", "2"});
+  server.MustPutQueue("a", {});
+  server.MustPutQueue("b", {});
+  HttpResponse third = server.PutQueue("c", {});
+  EXPECT_EQ(third.status, 409) << third;
+  EXPECT_EQ(third.ErrorCode(), "too_many_queues") << third;
+  HttpResponse closed = server.Admin("DELETE", "/v1/queues/a");
+  ASSERT_EQ(closed.status, 200) << closed;
+  HttpResponse created = server.PutQueue("c", {});
+  EXPECT_EQ(created.status, 201) << created;
+  HttpResponse reopen = server.PutQueue("a", {});
+  EXPECT_EQ(reopen.status, 409) << reopen;
+  EXPECT_EQ(reopen.ErrorCode(), "too_many_queues") << reopen;
+  EXPECT_EQ(server.GetQueue("a").Json().at("closed"), true);
+  ASSERT_EQ(server.Admin("DELETE", "/v1/queues/b").status, 200);
+  HttpResponse reopened = server.PutQueue("a", {});
+  EXPECT_EQ(reopened.status, 200) << reopened;
+  EXPECT_EQ(reopened.Json().at("closed"), false) << reopened;
+  EXPECT_EQ(server.MustJoin("a").empty(), false);
+}
+
 TEST(Ops, MetricsArePrometheusText) {
   AnteroomProcess server;
   server.MustPutQueue("line", {{"max_active", 0}});

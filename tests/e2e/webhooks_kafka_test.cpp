@@ -34,7 +34,8 @@ TEST(WebhooksKafka, AConsumerRebalanceLosesNothingAndRepeatsOnlyWhatWasInFlight)
   for (int i = 0; i < kNodes; ++i)
     nodes.push_back(std::make_unique<AnteroomProcess>(std::vector<std::string>{
         "--redis", redis.url(), "--kafka", kafka.brokers(), "--node-id", "wh-" + std::to_string(i),
-        "--webhook-timeout-ms", "1000", "--webhook-backoff-max-ms", "500"}));
+        "--webhook-timeout-ms", "1000", "--webhook-backoff-max-ms", "500",
+        "--webhook-allow-private"}));  // the receiver is on 127.0.0.1
   // The group has formed: every partition is assigned to some member.
   auto assigned = [&](const std::vector<int>& alive) {
     double sum = 0;

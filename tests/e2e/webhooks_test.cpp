@@ -28,9 +28,13 @@ std::map<std::string, int> by_type(const WebhookReceiver& r) {
   return m;
 }
 
+// The receiver listens on 127.0.0.1, a loopback address: servers that POST to it need
+// --webhook-allow-private (refused by default, see PrivateAddressesAreRefusedWithoutTheFlag).
+constexpr const char* kAllowPrivate = "--webhook-allow-private";
+
 TEST(Webhooks, EveryEventOnceWithAValidSignature) {
   WebhookReceiver receiver;
-  AnteroomProcess server;
+  AnteroomProcess server({kAllowPrivate});
   // Two slots; sessions of 1 s; abandonment after 1 s without a stream or poll.
   server.MustPutQueue("wh", queue_with_hook(receiver, {{"max_active", 2},
                                                        {"admit_per_s", 100},
@@ -73,7 +77,7 @@ TEST(Webhooks, EveryEventOnceWithAValidSignature) {
 
 TEST(Webhooks, AReceiverDownFor20SecondsGetsEveryEventAfterwardsAndNoDuplicates) {
   WebhookReceiver receiver;
-  AnteroomProcess server({"--webhook-backoff-max-ms", "2000"});
+  AnteroomProcess server({kAllowPrivate, "--webhook-backoff-max-ms", "2000"});
   server.MustPutQueue("wh", queue_with_hook(receiver, {{"max_active", 1000}, {"admit_per_s", 1000}}));
   receiver.down();
   auto down_since = Clock::now();
@@ -99,7 +103,8 @@ TEST(Webhooks, AReceiverDownFor20SecondsGetsEveryEventAfterwardsAndNoDuplicates)
 TEST(Webhooks, AReceiverThatKeepsFailingEndsInTheDeadLetterListAndCanBeRedriven) {
   WebhookReceiver receiver;
   receiver.set_status(500);
-  AnteroomProcess server({"--webhook-retry-window-s", "2", "--webhook-backoff-max-ms", "300"});
+  AnteroomProcess server(
+      {kAllowPrivate, "--webhook-retry-window-s", "2", "--webhook-backoff-max-ms", "300"});
   server.MustPutQueue("wh", queue_with_hook(receiver, {{"max_active", 10}, {"admit_per_s", 100}}));
   std::string t = server.MustJoin("wh");
 
@@ -152,6 +157,38 @@ TEST(Webhooks, InvalidWebhookConfigIsRefused) {
   auto q = server.GetQueue("wh");
   EXPECT_EQ(q.body.find("\"s\""), std::string::npos) << q;
   EXPECT_EQ(q.Json().at("config").at("webhooks").at(0).at("signed"), true);
+}
+
+// Webhook URLs naming loopback, link-local (cloud metadata), private, unspecified or multicast
+// addresses, or localhost, are refused at PUT with a message naming the flag that allows them;
+// with the flag the same URLs are taken.
+TEST(Webhooks, PrivateAddressesAreRefusedWithoutTheFlag) {
+  AnteroomProcess server;
+  const std::vector<std::string> refused{
+      "http://127.0.0.1:9/hook",     "http://169.254.169.254/latest/meta-data",
+      "http://10.0.0.1/",            "http://[::1]:8080/",
+      "http://192.168.1.1/",         "http://172.16.0.1/",
+      "http://0.0.0.0/",             "https://[fe80::1]/",
+      "http://[fc00::1]/",           "http://224.0.0.1/",
+      "http://[::ffff:127.0.0.1]/",  "http://localhost:8080/",
+      "http://127.1/",               "http://2130706433/"};
+  for (const auto& url : refused) {
+    HttpResponse r = server.PutQueue("wh", {{"webhooks", json::array{json::string(url)}}});
+    EXPECT_EQ(r.status, 400) << url << ": " << r;
+    EXPECT_EQ(r.ErrorCode(), "bad_request") << url << ": " << r;
+    EXPECT_NE(r.body.find("--webhook-allow-private"), std::string::npos) << url << ": " << r;
+  }
+  EXPECT_EQ(server.GetQueue("wh").status, 404);
+  // Public addresses and host names (checked when resolved, at send time) are taken.
+  HttpResponse ok = server.PutQueue(
+      "wh", {{"webhooks", json::array{"http://93.184.215.14/h", "https://hooks.example/h"}}});
+  EXPECT_EQ(ok.status, 201) << ok;
+
+  AnteroomProcess allowed({kAllowPrivate});
+  for (const auto& url : refused) {
+    HttpResponse r = allowed.PutQueue("wh", {{"webhooks", json::array{json::string(url)}}});
+    EXPECT_TRUE(r.status == 200 || r.status == 201) << url << ": " << r;
+  }
 }
 
 }  // namespace

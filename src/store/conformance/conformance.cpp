@@ -388,5 +388,29 @@ TEST_P(StoreConformance, QueueLimitIsEnforced) {
   EXPECT_TRUE(run(s().put_queue("q1", {}, T0)).ok());  // existing ones can still change
 }
 
+// --max-queues counts open queues: a closed one frees its place (a DELETE then a PUT of a new
+// queue at the limit works), and reopening it needs a place again.
+TEST_P(StoreConformance, ClosedQueuesDoNotCountTowardTheLimit) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(run(s().put_queue("q" + std::to_string(i), {}, T0)).ok());
+  ASSERT_EQ(run(s().put_queue("q3", {}, T0)).error().code, Errc::too_many_queues);
+  ASSERT_TRUE(run(s().close_queue("q1", T0 + 1)).ok());
+  ASSERT_TRUE(run(s().close_queue("q1", T0 + 2)).ok());  // closing twice frees one place only
+  auto created = run(s().put_queue("q3", {}, T0 + 3));
+  ASSERT_TRUE(created.ok());
+  EXPECT_TRUE(created->created);
+  EXPECT_EQ(run(s().put_queue("q4", {}, T0 + 4)).error().code, Errc::too_many_queues);
+  // The closed queue is still there (its tickets still answer) but cannot reopen: no place.
+  EXPECT_TRUE(run(s().get_queue("q1"))->closed);
+  EXPECT_EQ(run(s().put_queue("q1", {}, T0 + 5)).error().code, Errc::too_many_queues);
+  EXPECT_TRUE(run(s().get_queue("q1"))->closed);
+  // Closing another makes room for the reopening.
+  ASSERT_TRUE(run(s().close_queue("q0", T0 + 6)).ok());
+  auto reopened = run(s().put_queue("q1", {}, T0 + 7));
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_FALSE(reopened->closed);
+  EXPECT_FALSE(reopened->created);
+  EXPECT_EQ(run(s().put_queue("q5", {}, T0 + 8)).error().code, Errc::too_many_queues);
+}
+
 }  // namespace
 }  // namespace anteroom::conformance

@@ -1,15 +1,18 @@
 -- Creates the queue (bucket full: one second's worth, see rules::full_bucket) or updates its
 -- config; reopens a closed queue. Returns {'ok', info, 1 if this call created the queue else 0}.
--- KEYS[9] = aq:queues. ARGV: now, name, max_queues, six defaults (admit_per_s max_active
--- session_ttl_s abandon_after_s paused target_url), then patch field/value pairs.
+-- KEYS[9] = aq:queues, KEYS[10] = aq:queues:open. ARGV: now, name, max_queues, six defaults
+-- (admit_per_s max_active session_ttl_s abandon_after_s paused target_url), then patch
+-- field/value pairs. max_queues counts open queues only: creating one, or reopening a closed
+-- one, needs a free place; changing an open one does not.
 local now, name, max_queues = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local K_QUEUES = KEYS[9]
+local K_QUEUES, K_OPEN = KEYS[9], KEYS[10]
 local created = not queue_exists()
+local opening = created or redis.call('HGET', K_META, 'closed') == '1'
+if opening and redis.call('SISMEMBER', K_OPEN, name) == 0 and
+    redis.call('SCARD', K_OPEN) >= max_queues then
+  return {'too_many_queues'}
+end
 if created then
-  if redis.call('SISMEMBER', K_QUEUES, name) == 0 and
-      redis.call('SCARD', K_QUEUES) >= max_queues then
-    return {'too_many_queues'}
-  end
   redis.call('HSET', K_META, 'seq', '0', 'orders', '0', 'closed', '0', 'epoch', '0',
              'tokens', '0', 'last_ms', I(now), 'admitted_total', '0', 'abandoned_total', '0',
              'expired_total', '0', 'completed_total', '0', 'left_total', '0')
@@ -24,5 +27,6 @@ if created then
   redis.call('HSET', K_META, 'tokens', F(rate <= 0 and 0 or math.max(1.0, rate)))
 end
 redis.call('HSET', K_META, 'closed', '0')
+redis.call('SADD', K_OPEN, name)
 emit('config_changed', '', 0, now, 0)
 return {'ok', info(), created and 1 or 0}

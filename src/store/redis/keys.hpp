@@ -1,15 +1,18 @@
 #pragma once
 // The Redis key layout of anteroom, defined once. Every key of one queue carries the hash tag
 // {q}, so a queue lives in one Redis Cluster slot and its Lua scripts stay single-slot.
-// (Only the global queue list, kQueues, is outside any queue's slot.)
+// (Only the global queue lists, kQueues and kOpenQueues, are outside any queue's slot.)
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace anteroom::redis_keys {
 
-// SET of queue names: list_queues and the queue limit.
+// SET of queue names: list_queues and the ticker.
 inline constexpr std::string_view kQueues = "aq:queues";
+// SET of the names of queues that are not closed: what --max-queues counts (a closed queue
+// takes no place, so a DELETE then a PUT of a new queue works at the limit).
+inline constexpr std::string_view kOpenQueues = "aq:queues:open";
 
 inline std::string prefix(std::string_view q) { return "aq:{" + std::string(q) + "}:"; }
 // HASH seq, orders, closed, epoch, tokens, last_ms, *_total counters.
