@@ -1,5 +1,5 @@
 #pragma once
-// Drives http::parse_request the way a connection does: bytes arrive in pieces, the parser is
+// Drives http::RequestParser the way a connection does: bytes arrive in pieces, the parser is
 // asked again after each piece, and pipelined requests are taken off the front one by one. The
 // record of what it decided (owned copies, not views) lets a target compare two feedings.
 #include <algorithm>
@@ -73,6 +73,7 @@ inline std::vector<Verdict> feed(std::string_view stream, const WireLimits& lim,
   std::vector<Verdict> out;
   std::string buf;
   HttpRequest req;
+  http::RequestParser parser(lim);  // incremental, as a connection uses it: reset per request
   size_t fed = 0;
   for (;;) {
     if (split == nullptr) {
@@ -85,11 +86,12 @@ inline std::vector<Verdict> feed(std::string_view stream, const WireLimits& lim,
     }
     // Take every whole request now buffered off the front (pipelining).
     for (;;) {
-      ParseOutcome o = parse_request(buf, lim, req);
+      ParseOutcome o = parser.parse(buf, req);
       if (o.state == ParseOutcome::complete) {
         if (o.consumed == 0 || o.consumed > buf.size()) __builtin_trap();
         out.push_back(verdict_of(o, req));
         buf.erase(0, o.consumed);
+        parser.reset();
         continue;
       }
       if (o.state == ParseOutcome::failed) {

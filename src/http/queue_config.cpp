@@ -54,7 +54,11 @@ Result<ConfigPatch> parse_patch(const std::string& body, bool webhook_allow_priv
   json::value v = json::parse(body, ec);
   if (ec) return err(Errc::invalid_json, "the body is not valid JSON: " + ec.message());
   if (!v.is_object()) return err(Errc::bad_request, "the body must be a JSON object");
-  for (auto& [k, val] : v.as_object()) {
+  for (auto& field : v.as_object()) {
+    // (Not a structured binding: the lambda below captures the key, which clang before 16
+    // refuses for a binding, and the fuzz build uses clang 14.)
+    std::string_view k = field.key();
+    json::value& val = field.value();
     auto want = [&](bool ok, const char* type) -> Status {
       if (ok) return Ok{};
       return err(Errc::bad_request, std::string(k) + " must be " + type);

@@ -187,10 +187,14 @@ std::optional<Error> RequestParser::parse_head(std::string_view head, HttpReques
       if (other || !any) return bad("unsupported Transfer-Encoding");
       if (chunked > 1) return bad("chunked applied more than once");
     } else if (iequals(name, "Connection")) {
+      // A list of tokens (RFC 9110 §7.6.1); anything else is refused, as Beast does.
+      bool bad_option = false;
       each_token(value, [&](std::string_view t) {
+        if (!t.empty() && !is_token(t)) bad_option = true;
         if (iequals(t, "close")) close = true;
         else if (iequals(t, "keep-alive")) keep = true;
       });
+      if (bad_option) return bad("invalid Connection option");
     } else if (iequals(name, "Expect")) {
       if (iequals(value, "100-continue")) out.expect_continue = out.version == 11;
     }
@@ -307,6 +311,7 @@ ParseOutcome RequestParser::parse(std::string_view data, HttpRequest& out) {
           return bad("invalid chunk size");
         } else if (c == ';') {
           phase_ = Phase::chunk_ext;
+          ext_ = Ext::before_name;
         } else if (c == '\r') {
           phase_ = Phase::chunk_size_lf;
         } else {
@@ -315,16 +320,46 @@ ParseOutcome RequestParser::parse(std::string_view data, HttpRequest& out) {
         ++i;
         break;
       }
-      case Phase::chunk_ext:
-        // Extensions are ignored, but their bytes must not frame differently elsewhere.
+      case Phase::chunk_ext: {
+        // Extensions are ignored, but must follow RFC 9112 §7.1.1 to the letter, so that no
+        // proxy in front can read their bytes otherwise: *( BWS ";" BWS name [ BWS "=" BWS
+        // ( token / quoted-string ) ] ), no whitespace at the end of the line.
         ++steps_;
         if (++line_len_ > kMaxChunkLine) return bad("chunk size line too long");
-        if (c == '\r') phase_ = Phase::chunk_size_lf;
-        else if (c == '\n') return bad("bare LF in a chunk extension");
-        else if (is_ctl(static_cast<unsigned char>(c)))
-          return bad("control character in a chunk extension");
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\n') return bad("bare LF in a chunk extension");
+        if (ext_ == Ext::quoted || ext_ == Ext::escaped) {
+          if (is_ctl(u)) return bad("control character in a chunk extension");
+          if (ext_ == Ext::escaped) ext_ = Ext::quoted;
+          else if (c == '\\') ext_ = Ext::escaped;
+          else if (c == '"') ext_ = Ext::after_value;
+          ++i;
+          break;
+        }
+        const bool ws = c == ' ' || c == '\t';
+        const bool may_end = ext_ == Ext::name || ext_ == Ext::token || ext_ == Ext::after_value;
+        if (c == '\r' && may_end) {
+          phase_ = Phase::chunk_size_lf;
+        } else if (ws && ext_ != Ext::name && ext_ != Ext::token && ext_ != Ext::after_value) {
+          // BWS where it may stand: before a name, around '=', before the next ';'
+        } else if (ws) {
+          ext_ = ext_ == Ext::name ? Ext::after_name : Ext::after_ws;
+        } else if (c == ';' && ext_ != Ext::before_name && ext_ != Ext::before_value) {
+          ext_ = Ext::before_name;
+        } else if (c == '=' && (ext_ == Ext::name || ext_ == Ext::after_name)) {
+          ext_ = Ext::before_value;
+        } else if (is_tchar(u) && (ext_ == Ext::before_name || ext_ == Ext::name)) {
+          ext_ = Ext::name;
+        } else if (is_tchar(u) && (ext_ == Ext::before_value || ext_ == Ext::token)) {
+          ext_ = Ext::token;
+        } else if (c == '"' && ext_ == Ext::before_value) {
+          ext_ = Ext::quoted;
+        } else {
+          return bad("invalid chunk extension");
+        }
         ++i;
         break;
+      }
       case Phase::chunk_size_lf:
         ++steps_;
         if (c != '\n') return bad("bare CR in a chunk size line");

@@ -105,6 +105,11 @@ class RequestParser {
   uint64_t length_ = 0;       // Content-Length, or the current chunk's size
   uint64_t remaining_ = 0;    // chunk bytes still to come
   unsigned digits_ = 0;       // hex digits of the current chunk size
+  // Where a chunk extension is: ";" BWS name BWS "=" BWS (token | quoted-string), then BWS ";".
+  enum class Ext : uint8_t {
+    before_name, name, after_name, before_value, token, quoted, escaped, after_value, after_ws
+  };
+  Ext ext_ = Ext::before_name;
   bool chunked_ = false;
   const char* base_ = nullptr;  // data.data() when `out`'s views were made
   uint64_t steps_ = 0;

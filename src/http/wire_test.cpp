@@ -262,6 +262,24 @@ TEST(WireTest, FramingVerdictsDoNotDependOnHowTheBytesAreSplit) {
   }
 }
 
+// Chunk extensions follow RFC 9112 §7.1.1 to the letter; a Connection header is a token list.
+TEST(WireTest, ChunkExtensionsAndConnectionOptionsAreStrict) {
+  const WireLimits lim;
+  auto verdict = [&](const std::string& bytes) {
+    HttpRequest req;
+    return parse_request(bytes, lim, req).state;
+  };
+  for (const char* ok : {"3;a\r\n", "3;a=b\r\n", "3;a=\"x y\\\"z\"\r\n", "3;a ;b = c\r\n",
+                         "3;a=\"\xf8\"\r\n", "3;a;b=c;d\r\n"})
+    EXPECT_EQ(verdict(kChunkedHead + ok + "abc\r\n0\r\n\r\n"), ParseOutcome::complete) << ok;
+  for (const char* bad : {"3;\r\n", "3;a=\r\n", "3;a \r\n", "3;a b\r\n", "3;\xf8\r\n",
+                          "3;a=\"x\r\n", "3;a=b\"\r\n", "3;;a\r\n", "3;a=\"x\"y\r\n"})
+    EXPECT_EQ(verdict(kChunkedHead + bad + "abc\r\n0\r\n\r\n"), ParseOutcome::failed) << bad;
+  EXPECT_EQ(verdict("GET / HTTP/1.0\r\nConnection: keep-al/2.0\r\n\r\n"), ParseOutcome::failed);
+  EXPECT_EQ(verdict("GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\n\r\n"),
+            ParseOutcome::complete);
+}
+
 TEST(WireTest, FramingCasesMeanWhatTheySay) {
   const WireLimits lim;
   HttpRequest req;
