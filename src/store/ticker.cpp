@@ -8,7 +8,7 @@ namespace anteroom {
 namespace asio = boost::asio;
 
 Ticker::Ticker(asio::io_context& io, QueueStore& store, std::chrono::milliseconds interval)
-    : io_(io), store_(store), interval_(interval), tasks_(io.get_executor()) {}
+    : store_(store), interval_(interval), tasks_(io.get_executor()) {}
 
 void Ticker::start() { tasks_.spawn(loop()); }
 

@@ -21,7 +21,6 @@ class Ticker {
 
  private:
   boost::asio::awaitable<void> loop();
-  boost::asio::io_context& io_;
   QueueStore& store_;
   std::chrono::milliseconds interval_;
   async::TaskGroup tasks_;
