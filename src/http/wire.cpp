@@ -34,6 +34,15 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// Fields a trailer may not carry (RFC 9110 §6.5.1): framing, routing and connection control.
+// A front proxy may act on them (Beast refuses a Transfer-Encoding there) or not; we refuse.
+bool framing_field(std::string_view name) {
+  for (std::string_view f : {"Transfer-Encoding", "Content-Length", "Connection", "Host",
+                             "Keep-Alive", "TE", "Trailer", "Upgrade"})
+    if (iequals(name, f)) return true;
+  return false;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -406,12 +415,17 @@ ParseOutcome RequestParser::parse(std::string_view data, HttpRequest& out) {
           case Phase::trailer_start:
             if (c == '\r') phase_ = Phase::end_lf;
             else if (c == ' ' || c == '\t') return bad("obsolete line folding in a trailer");
-            else if (is_tchar(u)) phase_ = Phase::trailer_name;
+            else if (is_tchar(u)) phase_ = Phase::trailer_name, field_at_ = i;
             else return bad("bad trailer field");
             break;
           case Phase::trailer_name:
-            if (c == ':') phase_ = Phase::trailer_value;
-            else if (!is_tchar(u)) return bad("trailer line without a colon");
+            if (c == ':') {
+              phase_ = Phase::trailer_value;
+              if (framing_field(data.substr(field_at_, i - field_at_)))
+                return bad("framing or connection field in a trailer");
+            } else if (!is_tchar(u)) {
+              return bad("trailer line without a colon");
+            }
             break;
           case Phase::trailer_value:
             if (c == '\r') phase_ = Phase::trailer_lf;

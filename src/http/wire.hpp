@@ -100,6 +100,7 @@ class RequestParser {
   size_t head_bytes_ = 0;     // request line + headers, for the limit the trailers share
   size_t body_at_ = 0;        // the body's first byte
   size_t trailer_at_ = 0;     // the trailer section's first byte
+  size_t field_at_ = 0;       // the current trailer field's first byte
   char prev_ = 0;             // the last byte examined in the head (bare CR / LF checks)
   size_t line_len_ = 0;       // head: bytes of the current line; chunks: of the size line
   uint64_t length_ = 0;       // Content-Length, or the current chunk's size

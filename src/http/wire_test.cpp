@@ -54,7 +54,7 @@ TEST(WireTest, EveryPrefixIsIncompleteAndPipelinedRequestsSplit) {
 TEST(WireTest, DecodesChunkedBodiesAcrossEverySplit) {
   std::string data =
       "POST /j HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\nA\r\n0123456789\r\n"
-      "0\r\nTrailer: x\r\n\r\nGET";
+      "0\r\nX-Checksum: x\r\n\r\nGET";
   HttpRequest req;
   size_t whole = data.size() - 3;
   for (size_t n = 0; n < whole; ++n)
@@ -213,6 +213,14 @@ std::vector<FramingCase> FramingCases() {
       {"trailer with a bare LF", kChunkedHead + "0\r\nX: a\n\r\n", S::failed, bad},
       {"trailer folded", kChunkedHead + "0\r\nX: a\r\n b\r\n\r\n", S::failed, bad},
       {"trailer with a space in its name", kChunkedHead + "0\r\nX Y: a\r\n\r\n", S::failed, bad},
+      {"Transfer-Encoding in a trailer",
+       kChunkedHead + "0\r\nTransfer-Encoding: chunked\r\n\r\n", S::failed, bad},
+      {"Content-Length in a trailer", kChunkedHead + "0\r\ncontent-length: 4\r\n\r\n",
+       S::failed, bad},
+      {"Connection in a trailer", kChunkedHead + "0\r\nX: 1\r\nConnection: close\r\n\r\n",
+       S::failed, bad},
+      {"a trailer field named like one", kChunkedHead + "0\r\nContent-Le$$ngth: 4\r\n\r\n",
+       S::complete, {}},
       {"two chunked fields",
        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
        "0\r\n\r\n",
