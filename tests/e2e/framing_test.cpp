@@ -73,7 +73,9 @@ class RawConnection {
     for (;;) {
       char buf[4096];
       error_code ec = sock_.Run(
-          [&](auto handler) { sock_.socket().async_read_some(asio::buffer(buf), std::move(handler)); },
+          [&](auto handler) {
+            sock_.socket().async_read_some(asio::buffer(buf), std::move(handler));
+          },
           deadline);
       if (ec == asio::error::timed_out) return false;
       if (ec) return true;
@@ -163,8 +165,8 @@ class FramingTest : public ::testing::Test {
 const Outcome kBadRequest{400, "bad_request", true};
 const std::string kAuth = "Authorization: Bearer " + std::string(kAdminToken) + "\r\n";
 // A queue update: answered 2xx once its chunked body {"max_active":7} (16 bytes) is read.
-const std::string kPutHead = "PUT /v1/queues/framing HTTP/1.1\r\nHost: h\r\n" + kAuth +
-                             "Transfer-Encoding: chunked\r\n\r\n";
+const std::string kPutHead =
+    "PUT /v1/queues/framing HTTP/1.1\r\nHost: h\r\n" + kAuth + "Transfer-Encoding: chunked\r\n\r\n";
 const std::string kBody = R"({"max_active":7})";
 
 TEST_F(FramingTest, AWellFramedChunkedRequestIsAnsweredAndKeptAlive) {
@@ -186,8 +188,8 @@ TEST_F(FramingTest, ABareLfRequestGets400AndCloseAtOnce) {
   ExpectEverywhere("bare LF request", "GET /healthz HTTP/1.1\nHost: h\n\n", kBadRequest, true);
   ExpectEverywhere("bare LF after the request line", "GET /healthz HTTP/1.1\nHost: h\r\n\r\n",
                    kBadRequest, true);
-  ExpectEverywhere("bare LF ending a header", "GET /healthz HTTP/1.1\r\nHost: h\n\r\n",
-                   kBadRequest, true);
+  ExpectEverywhere("bare LF ending a header", "GET /healthz HTTP/1.1\r\nHost: h\n\r\n", kBadRequest,
+                   true);
   // The first line alone is refused: the server does not wait for bytes that may never come.
   RawConnection conn(server_.port());
   ASSERT_TRUE(conn.Write("GET /healthz HTTP/1.1\n"));
@@ -265,16 +267,33 @@ TEST_F(FramingTest, LeadingZerosInAChunkSizeGetOneVerdictHoweverSplit) {
   const size_t size_at = kPutHead.size();
   const std::string refused =
       kPutHead + std::string(1100, '0') + "10\r\n" + kBody + "\r\n0\r\n\r\n";
-  std::vector<size_t> cuts{10, size_at - 2, size_at, size_at + 1, size_at + 512, size_at + 1023,
-                           size_at + 1024, size_at + 1025, size_at + 1099, size_at + 1100,
-                           size_at + 1101, size_at + 1102, size_at + 1103};
+  std::vector<size_t> cuts{10,
+                           size_at - 2,
+                           size_at,
+                           size_at + 1,
+                           size_at + 512,
+                           size_at + 1023,
+                           size_at + 1024,
+                           size_at + 1025,
+                           size_at + 1099,
+                           size_at + 1100,
+                           size_at + 1101,
+                           size_at + 1102,
+                           size_at + 1103};
   ExpectEverywhere("1,100 leading zeros", refused, kBadRequest, false, cuts);
   EXPECT_EQ(server_.GetQueue("framing").status, 404) << "a refused request changed state";
 
   const std::string accepted =
       kPutHead + std::string(1000, '0') + "10\r\n" + kBody + "\r\n0\r\n\r\n";
-  std::vector<size_t> ok_cuts{10, size_at, size_at + 1, size_at + 999, size_at + 1000,
-                              size_at + 1001, size_at + 1002, size_at + 1003, size_at + 1004,
+  std::vector<size_t> ok_cuts{10,
+                              size_at,
+                              size_at + 1,
+                              size_at + 999,
+                              size_at + 1000,
+                              size_at + 1001,
+                              size_at + 1002,
+                              size_at + 1003,
+                              size_at + 1004,
                               accepted.size() - 2};
   // The first of these creates the queue (201); every later one updates it (200). The answer
   // keeps the connection open, so the close is not awaited.
@@ -289,9 +308,21 @@ TEST_F(FramingTest, ANineKilobyteTrailerGetsOneVerdictHoweverSplit) {
   const std::string before = kPutHead + "10\r\n" + kBody + "\r\n0\r\n";
   const std::string data = before + "X-Pad: " + std::string(9 * 1024, 'p') + "\r\n\r\n";
   const size_t t = before.size();
-  std::vector<size_t> cuts{10,       kPutHead.size(), t - 3,   t,        t + 4,
-                           t + 7,    t + 4096,        8190,    8191,     8192,
-                           8193,     8194,            t + 9216, t + 9217, data.size() - 2,
+  std::vector<size_t> cuts{10,
+                           kPutHead.size(),
+                           t - 3,
+                           t,
+                           t + 4,
+                           t + 7,
+                           t + 4096,
+                           8190,
+                           8191,
+                           8192,
+                           8193,
+                           8194,
+                           t + 9216,
+                           t + 9217,
+                           data.size() - 2,
                            data.size() - 1};
   ExpectEverywhere("a 9 KB trailer", data, {431, "headers_too_large", true}, false, cuts);
   EXPECT_EQ(server_.GetQueue("framing").status, 404) << "a refused request changed state";
@@ -310,9 +341,8 @@ TEST_F(FramingTest, RefusalsHarmNobody) {
   std::string ticket = server_.MustJoin("line");
   auto stream = server_.Events("line", ticket);
   ASSERT_TRUE(WaitForPosition(*stream, 1)) << stream->raw();
-  for (const std::string& bad :
-       {std::string("GET / HTTP/1.1\n\n"), kPutHead + " 10\r\n",
-        kPutHead + "10\r\n" + kBody + "\r\n0\r\nNoColon\r\n\r\n"})
+  for (const std::string& bad : {std::string("GET / HTTP/1.1\n\n"), kPutHead + " 10\r\n",
+                                 kPutHead + "10\r\n" + kBody + "\r\n0\r\nNoColon\r\n\r\n"})
     EXPECT_EQ(Whole(bad, true), kBadRequest);
   EXPECT_EQ(server_.Request("GET", "/healthz").status, 200);
   EXPECT_EQ(Int(server_.GetTicket("line", ticket).Json(), "position"), 1);

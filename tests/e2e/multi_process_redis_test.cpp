@@ -150,8 +150,8 @@ TEST_F(MultiProcessRedis, EveryProcessShowsTheSamePositionsOneToN) {
 // or the admission, or the end.
 TEST_F(MultiProcessRedis, EachProcessPushesTheTruePositionsFromItsOwnIndex) {
   StartNodes(3);
-  nodes_[0]->MustPutQueue("mix", {{"max_active", 0}, {"admit_per_s", 100},
-                                  {"abandon_after_s", 3600}});
+  nodes_[0]->MustPutQueue("mix",
+                          {{"max_active", 0}, {"admit_per_s", 100}, {"abandon_after_s", 3600}});
   auto per_node = JoinEverywhere("mix", 30);
   ASSERT_FALSE(HasFailure());
   std::vector<std::string> tickets;  // in the order of the line
