@@ -191,8 +191,11 @@ asio::awaitable<void> WebhookDispatcher::deliver(WebhookJob j) {
   static thread_local std::mt19937 rng{std::random_device{}()};
   double base = static_cast<double>(opts_.backoff_min.count()) *
                 std::pow(2.0, static_cast<double>(std::min<int64_t>(j.attempts - 1, 30)));
-  base = std::min(base, static_cast<double>(opts_.backoff_max.count()));
-  double jittered = base * std::uniform_real_distribution<double>(0.5, 1.5)(rng);
+  const double cap = static_cast<double>(opts_.backoff_max.count());
+  base = std::min(base, cap);
+  // The maximum bounds the wait itself (docs: "longest wait between two attempts"), so the cap
+  // applies after the jitter too: jitter alone would stretch a capped wait to 1.5 times it.
+  double jittered = std::min(base * std::uniform_real_distribution<double>(0.5, 1.5)(rng), cap);
   Millis due = std::min(now + static_cast<Millis>(jittered), window_end);
   (void)co_await jobs_.reschedule(std::move(j), due);
 }

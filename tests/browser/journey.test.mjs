@@ -264,18 +264,6 @@ async function main() {
     // Nobody is let in until the test opens capacity step by step.
     const config = { admit_per_s: 50, max_active: 0, session_ttl_s: 600, abandon_after_s: 300, paused: false, target_url: '/shop/' };
     await admin(config);
-    // Like an operator who sets a queue up before the sale, let every process pick the new queue
-    // up first: a process follows a queue's outbox only from the moment it notices the queue
-    // (up to ~2 s after creation), and an event committed before that reaches its streams only
-    // when a later event of the queue reveals the gap (see tests/browser/README.md, "Known
-    // server issue"). Each PUT commits a config event; wait until every process has read one.
-    let lastPut = Date.now();
-    await until('every anteroom process to follow the new queue', async () => {
-      const read = await Promise.all(nodes.map((n) => metric(n.port, 'anteroom_outbox_tail_events_total')));
-      if (read.every((v) => v > 0)) return true;
-      if (Date.now() - lastPut > 250) { lastPut = Date.now(); await admin(config); }
-      return false;
-    });
 
     browser = await chromium.launch({
       executablePath: args.chromium,

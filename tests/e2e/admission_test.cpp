@@ -2,12 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "support/anteroom_process.hpp"
 #include "support/jwt.hpp"
+#include "support/webhook_receiver.hpp"
 
 namespace anteroom::testing {
 namespace {
@@ -204,14 +206,26 @@ TEST_F(AdmissionTest, NeverMoreActiveThanMaxActive) {
   EXPECT_EQ(IntAt(server_.MustStats("shop"), {"active"}), 2);
 }
 
+// The rate is checked on the server's own clock: each admission's webhook carries `at_ms`, the
+// time the admitting tick used for its token bucket. The bucket holds one second's worth (5 at
+// 5/s) and refills at the rate, so over any stretch of admissions the count is at most 5 plus
+// the rate times the time they span (a limiter at twice the rate, or one letting everybody in at
+// once, breaks that), and the line of 15 is through in 2 s, plus up to 1.5 s for late ticks on
+// a loaded machine (a limiter at half the rate takes over 5 s).
 TEST(Admission, AdmitsAtTheConfiguredRateInJoinOrder) {
-  AnteroomProcess server;
-  constexpr int kVisitors = 10;
+  WebhookReceiver receiver;
+  AnteroomProcess server({"--webhook-allow-private"});
+  constexpr int kVisitors = 15;
   constexpr double kRate = 5;
-  server.MustPutQueue("line", {{"max_active", 0}, {"admit_per_s", kRate}});
+  constexpr double kBurst = kRate;  // one second's worth
+  server.MustPutQueue("line", {{"max_active", 0},
+                               {"admit_per_s", kRate},
+                               {"webhooks", json::array{json::string(receiver.url())}}});
+  std::vector<std::string> tickets;
   std::vector<std::unique_ptr<SseClient>> streams;
   for (int i = 0; i < kVisitors; ++i) {
-    streams.push_back(server.Events("line", server.MustJoin("line")));
+    tickets.push_back(server.MustJoin("line"));
+    streams.push_back(server.Events("line", tickets.back()));
     ASSERT_TRUE(WaitForPosition(*streams.back(), i + 1)) << streams.back()->raw();
   }
   const auto opened = Clock::now();
@@ -224,7 +238,7 @@ TEST(Admission, AdmitsAtTheConfiguredRateInJoinOrder) {
     EXPECT_GT(seq, previous_seq) << "admitted out of join order at visitor " << i + 1;
     previous_seq = seq;
   }
-  // 10 visitors at 5/s take 1.8 s; allow a starting burst of up to 6.
+  // 15 visitors at 5/s take 2 s after a starting burst of 5 (one second's worth).
   auto elapsed = Clock::now() - opened;
   EXPECT_GE(elapsed, std::chrono::milliseconds(800))
       << kVisitors << " admissions at " << kRate << "/s took only "
@@ -232,6 +246,47 @@ TEST(Admission, AdmitsAtTheConfiguredRateInJoinOrder) {
   json::value stats = server.MustStats("line");
   EXPECT_EQ(IntAt(stats, {"admitted_total"}), kVisitors);
   EXPECT_GT(Num(stats, "admit_rate").value_or(0), 0) << json::serialize(stats);
+
+  // When each admission happened, by the server's clock, in join order.
+  ASSERT_TRUE(PollUntil([&] { return receiver.count() >= kVisitors; }, DeadlineIn(kPatience)))
+      << receiver.count() << " admission webhooks of " << kVisitors;
+  std::map<std::string, long long> at_ms;
+  for (const ReceivedHook& h : receiver.received()) {
+    json::value body = json::parse(h.body);
+    EXPECT_EQ(Str(body, "type"), "admitted") << h.body;
+    at_ms[Str(body, "ticket")] = Int(body, "at_ms").value_or(-1);
+  }
+  std::vector<long long> at;
+  std::string times;
+  for (const std::string& t : tickets) {
+    ASSERT_EQ(at_ms.count(t), 1u) << "no admission webhook for " << t;
+    at.push_back(at_ms[t]);
+    times += std::to_string(at.back() - at.front()) + " ";
+  }
+  for (std::size_t i = 1; i < at.size(); ++i)
+    EXPECT_GE(at[i], at[i - 1]) << "admitted out of join order; ms after the first: " << times;
+  // At most the burst plus the refill over every stretch of consecutive admissions (the one
+  // that exceeds it most is reported).
+  double worst_excess = 0;
+  std::string worst;
+  for (std::size_t i = 0; i < at.size(); ++i) {
+    for (std::size_t j = i; j < at.size(); ++j) {
+      double allowed = kBurst + kRate * static_cast<double>(at[j] - at[i]) / 1000.0;
+      double excess = static_cast<double>(j - i + 1) - allowed;
+      if (excess > worst_excess + 1e-6) {
+        worst_excess = excess;
+        worst = "admissions " + std::to_string(i + 1) + ".." + std::to_string(j + 1) + " within " +
+                std::to_string(at[j] - at[i]) + " ms";
+      }
+    }
+  }
+  EXPECT_EQ(worst, "") << "faster than " << kRate << "/s (with a burst of " << kBurst
+                       << "); ms after the first: " << times;
+  // And not slower: the last is in after (15 - 5) / 5 s, give or take a late tick.
+  const long long expected_span_ms = static_cast<long long>((kVisitors - kBurst) / kRate * 1000);
+  EXPECT_LE(at.back() - at.front(), expected_span_ms + 1500)
+      << "slower than " << kRate << "/s; ms after the first: " << times;
+  EXPECT_GE(at.back() - at.front(), expected_span_ms - 1) << times;
 }
 
 TEST(Admission, RedirectCarriesTheTokenAsAQueryParameter) {

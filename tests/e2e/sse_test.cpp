@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <optional>
 #include <string>
 
 #include "support/anteroom_process.hpp"
@@ -101,6 +102,71 @@ TEST(Events, ReconnectWithLastEventIdGetsCurrentStateAtOnce) {
   ASSERT_TRUE(same) << again->raw();
   EXPECT_EQ(same->event, "position") << same->Describe();
   EXPECT_EQ(Int(same->Json(), "position"), 1) << same->Describe();
+}
+
+// What the server promises for Last-Event-ID (docs/api.md; src/hub: a stream starts from the
+// store's current state, Hub::start): a stream is a state, not a log. A visitor coming back with
+// the id it last saw gets, at once, the state as it is now — with an id above the one it sent,
+// when anything happened meanwhile — and never a replay of the states it missed, nor anything
+// older than what it saw. The id it sends changes nothing: with it, without it, or with a
+// made-up one, the first event is the same. A server that replayed missed events from the given
+// id, skipped the current state because the visitor "has seen" it, or went back to an older
+// state, fails here.
+TEST(Events, LastEventIdResumesAtTheCurrentStateWithoutReplayingMissedOnes) {
+  AnteroomProcess server;
+  server.MustPutQueue("line", {{"max_active", 0}, {"admit_per_s", 100}});
+  std::string t1 = server.MustJoin("line");
+  std::string t2 = server.MustJoin("line");
+  std::string t3 = server.MustJoin("line");
+  auto stream = server.Events("line", t3);
+  auto seen = WaitForPosition(*stream, 3);
+  ASSERT_TRUE(seen) << stream->raw();
+  stream->Close();
+
+  // While the visitor is away, it moves to 2 and then to 1.
+  ASSERT_EQ(server.Leave("line", t1).status, 200);
+  ASSERT_EQ(server.Leave("line", t2).status, 200);
+
+  auto resumed = server.Events("line", t3, seen->id);
+  ASSERT_EQ(resumed->status(), 200) << resumed->error_body();
+  auto now = resumed->Next();
+  ASSERT_TRUE(now) << resumed->raw();
+  EXPECT_EQ(now->event, "position") << now->Describe();
+  EXPECT_EQ(Int(now->Json(), "position"), 1) << "the first event after a resume must be the "
+                                                "current state, not a replay: "
+                                             << resumed->raw();
+  EXPECT_GT(EventSeq(*now), EventSeq(*seen)) << now->Describe();
+
+  // The same first event with no id, and with an id the server never issued.
+  for (const auto& id : {std::optional<std::string>(), std::optional<std::string>("x-17")}) {
+    auto other = server.Events("line", t3, id);
+    auto first = other->Next();
+    ASSERT_TRUE(first) << other->raw();
+    EXPECT_EQ(first->event, now->event) << first->Describe();
+    EXPECT_EQ(first->id, now->id) << first->Describe();
+    EXPECT_EQ(Int(first->Json(), "position"), 1) << first->Describe();
+  }
+
+  // The stream goes on from there to the admission, and nothing else comes in between: the
+  // missed position 2 is never sent, nor anything at or below the id the visitor gave (a
+  // config change may repeat the current position 1).
+  server.MustPutQueue("line", {{"max_active", 1}});
+  auto admitted = resumed->WaitFor("admitted");
+  ASSERT_TRUE(admitted) << resumed->raw();
+  EXPECT_GT(EventSeq(*admitted), EventSeq(*now)) << resumed->raw();
+  for (const SseEvent& e : resumed->history()) {
+    EXPECT_GT(EventSeq(e), EventSeq(*seen)) << e.Describe();
+    if (e.event == "position") EXPECT_EQ(Int(e.Json(), "position"), 1) << e.Describe();
+  }
+
+  // Coming back with the id of the admission itself still gets the admission (the current
+  // state), at once: the id is no reason to send nothing.
+  auto again = server.Events("line", t3, admitted->id);
+  auto first = again->Next();
+  ASSERT_TRUE(first) << again->raw();
+  EXPECT_EQ(first->event, "admitted") << first->Describe();
+  EXPECT_EQ(first->id, admitted->id) << first->Describe();
+  EXPECT_EQ(Str(first->Json(), "token"), Str(admitted->Json(), "token")) << first->Describe();
 }
 
 TEST(Events, HeartbeatCommentsKeepTheStreamAlive) {

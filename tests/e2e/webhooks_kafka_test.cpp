@@ -13,6 +13,7 @@
 #include "support/anteroom_process.hpp"
 #include "support/distributed.hpp"
 #include "support/kafka_mock.hpp"
+#include "support/redis_conn.hpp"
 #include "support/redis_server.hpp"
 #include "support/webhook_receiver.hpp"
 
@@ -69,6 +70,19 @@ TEST(WebhooksKafka, AConsumerRebalanceLosesNothingAndRepeatsOnlyWhatWasInFlight)
   ASSERT_TRUE(PollUntil([&] { return receiver.accepted_by_key().size() == kVisitors; },
                         DeadlineIn(60s), 50ms))
       << receiver.accepted_by_key().size() << " of " << kVisitors << " admissions delivered";
+  // The counts below cover the whole run: they are taken once the shared job store is empty —
+  // no job due, none leased (a job the killed process was POSTing stays leased until its lease
+  // runs out, then is POSTed again) — so no delivery can still come.
+  RedisConn redis_conn(redis.port());
+  auto job_store_empty = [&] {
+    RespValue jobs = redis_conn.Command({"HLEN", "aq:wh:jobs"});
+    RespValue due = redis_conn.Command({"ZCARD", "aq:wh:due"});
+    return jobs.type == RespValue::Type::integer && jobs.integer == 0 &&
+           due.type == RespValue::Type::integer && due.integer == 0;
+  };
+  ASSERT_TRUE(PollUntil(job_store_empty, DeadlineIn(60s), 50ms))
+      << "webhook jobs still pending in Redis after every admission was delivered";
+  EXPECT_EQ(receiver.accepted_by_key().size(), static_cast<size_t>(kVisitors));
 
   std::set<std::string> delivered_tickets;
   std::map<std::string, std::chrono::steady_clock::time_point> first_seen;

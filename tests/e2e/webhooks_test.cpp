@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
+#include <map>
 #include <set>
+#include <vector>
 #include <string>
 
 #include "support/anteroom_process.hpp"
@@ -32,9 +35,15 @@ std::map<std::string, int> by_type(const WebhookReceiver& r) {
 // --webhook-allow-private (refused by default, see PrivateAddressesAreRefusedWithoutTheFlag).
 constexpr const char* kAllowPrivate = "--webhook-allow-private";
 
+// Exactly once over the whole run, not just until the seventh delivery: after the last event of
+// the queue, the check waits until the server has nothing left to send (every event taken in is
+// delivered: the job store is empty) and then past one job lease (2 x --webhook-timeout-ms + 1 s
+// = 3 s, after which a delivered job that was never completed would be claimed and POSTed
+// again): a second queue's session of 4 s serves as the clock, its `expired` webhook arriving
+// after that.
 TEST(Webhooks, EveryEventOnceWithAValidSignature) {
   WebhookReceiver receiver;
-  AnteroomProcess server({kAllowPrivate});
+  AnteroomProcess server({kAllowPrivate, "--webhook-timeout-ms", "1000"});
   // Two slots; sessions of 1 s; abandonment after 1 s without a stream or poll.
   server.MustPutQueue("wh", queue_with_hook(receiver, {{"max_active", 2},
                                                        {"admit_per_s", 100},
@@ -52,14 +61,54 @@ TEST(Webhooks, EveryEventOnceWithAValidSignature) {
   // admitted a, b, c; completed a; expired b, c; abandoned d.
   ASSERT_TRUE(PollUntil([&] { return receiver.count() >= 7; }, DeadlineIn(kPatience)))
       << receiver.count() << " deliveries";
-  auto types = by_type(receiver);
+  // Every session is over, so the queue makes no more events; the server has taken in 7 and
+  // delivered 7: nothing is pending.
+  auto metric = [&](std::string_view name) {
+    return SumMetric(server.Metrics().body, name).value_or(-1);
+  };
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        json::value s = server.MustStats("wh");
+        return IntAt(s, {"waiting"}) == 0 && IntAt(s, {"active"}) == 0 &&
+               metric("anteroom_webhook_events_total") == 7 &&
+               metric("anteroom_webhook_deliveries_total") == 7;
+      },
+      DeadlineIn(kPatience)))
+      << json::serialize(server.MustStats("wh")) << "\n" << server.Metrics().body;
+  // The clock: a visitor of another queue, admitted now, whose session expires 4 s later.
+  server.MustPutQueue("clock", queue_with_hook(receiver, {{"max_active", 1},
+                                                          {"admit_per_s", 100},
+                                                          {"session_ttl_s", 4}}));
+  server.MustJoin("clock");
+  auto from_queue = [&](const std::string& q) {
+    std::vector<ReceivedHook> out;
+    for (auto& h : receiver.received())
+      if (Str(json::parse(h.body), "queue") == q) out.push_back(h);
+    return out;
+  };
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        for (auto& h : from_queue("clock"))
+          if (h.event == "expired") return true;
+        return false;
+      },
+      DeadlineIn(kPatience)))
+      << "the clock queue's session never expired";
+
+  const std::vector<ReceivedHook> all = from_queue("wh");
+  EXPECT_EQ(all.size(), 7u) << "deliveries of the queue's 7 events over the whole run";
+  std::map<std::string, int> types, keys;
+  for (auto& h : all) {
+    ++types[h.event];
+    ++keys[h.idempotency_key];
+  }
   EXPECT_EQ(types["admitted"], 3);
   EXPECT_EQ(types["completed"], 1);
   EXPECT_EQ(types["expired"], 2);
   EXPECT_EQ(types["abandoned"], 1);
 
   std::set<std::string> tickets;
-  for (auto& h : receiver.received()) {
+  for (auto& h : all) {
     EXPECT_TRUE(ValidSignature(h.signature, kSecret, h.body)) << h.signature << " " << h.body;
     json::value body = json::parse(h.body);
     EXPECT_EQ(json::value_to<std::string>(body.at("id")), h.idempotency_key);
@@ -68,11 +117,64 @@ TEST(Webhooks, EveryEventOnceWithAValidSignature) {
     tickets.insert(json::value_to<std::string>(body.at("ticket")));
   }
   EXPECT_EQ(tickets, (std::set<std::string>{a, b, c, d}));
+  EXPECT_EQ(keys.size(), 7u);
+  for (auto& [key, n] : keys) EXPECT_EQ(n, 1) << key << " delivered " << n << " times";
   for (auto& [key, n] : receiver.by_key()) EXPECT_EQ(n, 1) << key << " delivered " << n << " times";
-  // The server counted the same: nothing failed, nothing is still being retried.
+  // The server counted the same: nothing failed, nothing is still being retried (the clock
+  // queue's admission and expiry are the two more).
   auto metrics = server.Metrics().body;
-  EXPECT_EQ(SumMetric(metrics, "anteroom_webhook_deliveries_total"), 7);
+  EXPECT_EQ(SumMetric(metrics, "anteroom_webhook_deliveries_total"), 9);
+  EXPECT_EQ(SumMetric(metrics, "anteroom_webhook_events_total"), 9);
   EXPECT_EQ(SumMetric(metrics, "anteroom_webhook_failed_attempts_total"), 0);
+  EXPECT_EQ(receiver.count(), 9u);
+}
+
+// A receiver that fails 5 times: the attempts back off exponentially (0.5 s doubling, each wait
+// drawn between half and one and a half times that), and no wait exceeds
+// --webhook-backoff-max-ms (2 s here) by more than the claim loop's 100 ms round and the
+// latency of a loaded machine. Times are the receiver's arrival times. A retry loop without
+// backoff fails the lower bounds, one without growth fails them from the third wait on, one
+// whose jitter overshoots the maximum fails the upper bounds.
+TEST(Webhooks, RetriesBackOffExponentiallyUpToTheMaximum) {
+  constexpr long long kMinMs = 500;  // the first backoff (WebhookOptions::backoff_min)
+  constexpr long long kMaxMs = 2000;
+  constexpr long long kLateMs = 700;
+  constexpr int kFailures = 5;
+  WebhookReceiver receiver;
+  receiver.set_status(500);
+  AnteroomProcess server({kAllowPrivate, "--webhook-backoff-max-ms", std::to_string(kMaxMs)});
+  server.MustPutQueue("wh", queue_with_hook(receiver, {{"max_active", 10}, {"admit_per_s", 100}}));
+  server.MustJoin("wh");  // admitted at once: one event, one job
+  ASSERT_TRUE(PollUntil([&] { return receiver.count() >= kFailures; },
+                        DeadlineIn(std::chrono::seconds(30))))
+      << receiver.count() << " attempts";
+  receiver.set_status(200);
+  ASSERT_TRUE(PollUntil([&] { return receiver.accepted_by_key().size() == 1; },
+                        DeadlineIn(std::chrono::seconds(30))));
+  std::vector<ReceivedHook> attempts = receiver.received();
+  ASSERT_GE(attempts.size(), static_cast<size_t>(kFailures) + 1);
+  std::string gaps;
+  for (size_t i = 1; i < attempts.size(); ++i)
+    gaps += std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                               attempts[i].at - attempts[i - 1].at)
+                               .count()) +
+            " ";
+  for (size_t k = 1; k < attempts.size(); ++k) {
+    EXPECT_EQ(attempts[k].idempotency_key, attempts[0].idempotency_key);
+    long long gap = std::chrono::duration_cast<std::chrono::milliseconds>(attempts[k].at -
+                                                                          attempts[k - 1].at)
+                        .count();
+    long long base = std::min(kMinMs << (k - 1), kMaxMs);
+    EXPECT_GE(gap, base / 2 - 5) << "wait before attempt " << k + 1 << " (backoff " << base
+                                 << " ms); waits in ms: " << gaps;
+    EXPECT_LE(gap, std::min(base * 3 / 2, kMaxMs) + kLateMs)
+        << "wait before attempt " << k + 1 << " (backoff " << base << " ms, max " << kMaxMs
+        << " ms); waits in ms: " << gaps;
+  }
+  auto metrics = server.Metrics().body;
+  EXPECT_EQ(SumMetric(metrics, "anteroom_webhook_failed_attempts_total"),
+            static_cast<double>(attempts.size() - 1));
+  EXPECT_EQ(SumMetric(metrics, "anteroom_webhook_deliveries_total"), 1);
 }
 
 TEST(Webhooks, AReceiverDownFor20SecondsGetsEveryEventAfterwardsAndNoDuplicates) {
