@@ -253,6 +253,8 @@ TEST_F(FramingTest, MalformedTrailersAre400) {
       {"trailer with a bare CR", "X-T: a\rz\r\n"},
       {"trailer ending in a bare LF", "X-T: a\n"},
       {"trailer folded", "X-T: a\r\n b\r\n"},
+      {"Transfer-Encoding in a trailer", "Transfer-Encoding: chunked\r\n"},
+      {"Content-Length in a trailer", "Content-Length: 4\r\n"},
   };
   for (const auto& [name, trailer] : cases)
     ExpectEverywhere(name, kPutHead + "10\r\n" + kBody + "\r\n0\r\n" + trailer + "\r\n",

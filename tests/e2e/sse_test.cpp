@@ -156,7 +156,9 @@ TEST(Events, LastEventIdResumesAtTheCurrentStateWithoutReplayingMissedOnes) {
   EXPECT_GT(EventSeq(*admitted), EventSeq(*now)) << resumed->raw();
   for (const SseEvent& e : resumed->history()) {
     EXPECT_GT(EventSeq(e), EventSeq(*seen)) << e.Describe();
-    if (e.event == "position") EXPECT_EQ(Int(e.Json(), "position"), 1) << e.Describe();
+    if (e.event == "position") {
+      EXPECT_EQ(Int(e.Json(), "position"), 1) << e.Describe();
+    }
   }
 
   // Coming back with the id of the admission itself still gets the admission (the current

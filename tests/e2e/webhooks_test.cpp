@@ -24,13 +24,6 @@ json::object queue_with_hook(const WebhookReceiver& r, json::object cfg) {
   return cfg;
 }
 
-// Count of deliveries per event type, from what the receiver accepted.
-std::map<std::string, int> by_type(const WebhookReceiver& r) {
-  std::map<std::string, int> m;
-  for (auto& h : r.received()) ++m[h.event];
-  return m;
-}
-
 // The receiver listens on 127.0.0.1, a loopback address: servers that POST to it need
 // --webhook-allow-private (refused by default, see PrivateAddressesAreRefusedWithoutTheFlag).
 constexpr const char* kAllowPrivate = "--webhook-allow-private";
