@@ -276,6 +276,24 @@ TEST(Limits, HealthProbesAnsweredWhenConnectionsAreFull) {
   EXPECT_EQ(Sample(m.body, "anteroom_http_connections"), kMax) << m.body;
 }
 
+// Silent connections beyond the cap (more than the probe overflow holds) cannot keep a health
+// check out: the oldest waiting one makes room for each new connection.
+TEST(Limits, SilentConnectionsBeyondTheCapCannotBlockHealthChecks) {
+  constexpr int kMax = 4, kSilent = 100;  // more than the 64 the probe overflow holds
+  AnteroomProcess server({"--max-connections", std::to_string(kMax)});
+  auto held = HoldConnections(server, kMax);
+  std::vector<std::unique_ptr<HttpConnection>> silent;
+  for (int i = 0; i < kSilent; ++i)
+    silent.push_back(std::make_unique<HttpConnection>(server.port(), DeadlineIn(kPatience),
+                                                      "127.0.0.1", Loopback(2 + i % 50)));
+  // (Accepted in order: this one comes after every silent connection.)
+  HttpConnection probe(server.port(), DeadlineIn(kPatience), "127.0.0.1", Loopback(99));
+  HttpResponse r = probe.Request("GET", "/healthz");
+  EXPECT_EQ(r.status, 200) << r;
+  // The oldest silent connections were closed to make room, unanswered.
+  EXPECT_TRUE(silent.front()->WaitClosed());
+}
+
 // An explicit --conn-reserve: streams stop at max-connections minus it; ordinary requests get
 // the rest.
 TEST(Limits, ConnReserveIsKeptFromStreams) {
