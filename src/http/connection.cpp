@@ -207,7 +207,8 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
       break;
     }
     conn.deadline = Clock::time_point::max();  // handling: the store has its own timeouts
-    probes_.erase(&conn);  // (its request is here: no longer one to make room)
+    // (A probe's request is here: it is no longer one to close to make room.)
+    probes_.erase(&conn);
     bool close = false;
     HttpResponse res;
     if (probe && !is_probe(req)) {

@@ -117,7 +117,7 @@ class Hub final : public EventSink {
   boost::asio::steady_timer wake_;  // the flush loop's doorbell (cancel() rings it)
   bool stopping_ = false;
   size_t streams_total_ = 0;
-  uint64_t attached_ = 0;  // streams attached so far: their order of arrival
+  uint64_t attached_ = 0;               // streams attached so far: their order of arrival
   std::unordered_set<Stream*> held_;    // streams with a position held back (coalescing)
   std::unique_ptr<SendWorker> sender_;  // (when parallel_send_min > 0)
 

@@ -211,9 +211,8 @@ TEST(Limits, StreamsFromManyAddressesCannotLockOutVisitorsOrHealthChecks) {
   // A new visitor from another address: joins, and its stream is refused (no place left for
   // streams) with the documented 503 rather than taking the reserve.
   const std::string visitor = Loopback(2 + kAddresses);
-  HttpResponse join =
-      HttpConnection(server.port(), DeadlineIn(kPatience), "127.0.0.1", visitor)
-          .Request("POST", "/v1/queues/line/tickets");
+  HttpResponse join = HttpConnection(server.port(), DeadlineIn(kPatience), "127.0.0.1", visitor)
+                          .Request("POST", "/v1/queues/line/tickets");
   EXPECT_EQ(join.status, 201) << join;
   HttpResponse health = HttpConnection(server.port(), DeadlineIn(kPatience), "127.0.0.1", visitor)
                             .Request("GET", "/healthz");
@@ -224,9 +223,9 @@ TEST(Limits, StreamsFromManyAddressesCannotLockOutVisitorsOrHealthChecks) {
   // An address that holds streams, below its own cap, is served too.
   int fewest = static_cast<int>(std::min_element(held_by.begin(), held_by.end()) - held_by.begin());
   ASSERT_LT(held_by[fewest], kPerAddress);
-  HttpResponse again = HttpConnection(server.port(), DeadlineIn(kPatience), "127.0.0.1",
-                                      Loopback(2 + fewest))
-                           .Request("GET", "/v1/queues/line/tickets/" + Str(join.Json(), "ticket"));
+  HttpResponse again =
+      HttpConnection(server.port(), DeadlineIn(kPatience), "127.0.0.1", Loopback(2 + fewest))
+          .Request("GET", "/v1/queues/line/tickets/" + Str(join.Json(), "ticket"));
   EXPECT_EQ(again.status, 200) << again;
   HttpResponse stream =
       HttpConnection(server.port(), DeadlineIn(kPatience), "127.0.0.1", visitor)
@@ -259,9 +258,9 @@ TEST(Limits, HealthProbesAnsweredWhenConnectionsAreFull) {
     EXPECT_TRUE(c.WaitClosed()) << probe << ": a connection beyond the cap serves one probe";
   }
   // An address at its own cap may probe too.
-  HttpResponse capped = HttpConnection(server.port(), DeadlineIn(kPatience), "127.0.0.1",
-                                       Loopback(2))
-                            .Request("GET", "/healthz");
+  HttpResponse capped =
+      HttpConnection(server.port(), DeadlineIn(kPatience), "127.0.0.1", Loopback(2))
+          .Request("GET", "/healthz");
   EXPECT_EQ(capped.status, 200) << capped;
   // Anything else beyond the cap: the documented 503.
   HttpResponse join = HttpConnection(server.port(), DeadlineIn(kPatience), "127.0.0.1", other)
@@ -302,7 +301,8 @@ TEST(Limits, ConnReserveIsKeptFromStreams) {
   std::vector<std::unique_ptr<SseClient>> streams;
   for (int i = 0; i < 6; ++i) {
     streams.push_back(server.Events("line", server.MustJoin("line")));
-    ASSERT_EQ(streams.back()->status(), 200) << "stream " << i << ": " << streams.back()->error_body();
+    ASSERT_EQ(streams.back()->status(), 200)
+        << "stream " << i << ": " << streams.back()->error_body();
   }
   auto seventh = server.Events("line", server.MustJoin("line"));
   EXPECT_EQ(seventh->status(), 503) << seventh->error_body();

@@ -209,7 +209,8 @@ TEST(Events, ManyStreamsOnOneTicketKeepOnlyTheNewest) {
   std::vector<std::unique_ptr<SseClient>> streams;
   for (int i = 0; i < kOpened; ++i) {
     streams.push_back(server.Events("line", t));
-    ASSERT_EQ(streams.back()->status(), 200) << "stream " << i << ": " << streams.back()->error_body();
+    ASSERT_EQ(streams.back()->status(), 200)
+        << "stream " << i << ": " << streams.back()->error_body();
     // Its first state is here, so it is attached (and has replaced any oldest) before the next
     // one opens: the order of arrival is the order of this loop.
     auto first = streams.back()->Next();
@@ -220,8 +221,10 @@ TEST(Events, ManyStreamsOnOneTicketKeepOnlyTheNewest) {
     auto replaced = streams[i]->WaitFor("replaced");
     ASSERT_TRUE(replaced) << "stream " << i << " was not replaced: " << streams[i]->raw();
     EXPECT_EQ(Str(replaced->Json(), "reason"), "replaced") << replaced->Describe();
-    EXPECT_TRUE(replaced->id.empty()) << "a replaced notice carries no id: " << replaced->Describe();
-    EXPECT_TRUE(streams[i]->WaitClosed()) << "stream " << i << " stayed open: " << streams[i]->raw();
+    EXPECT_TRUE(replaced->id.empty())
+        << "a replaced notice carries no id: " << replaced->Describe();
+    EXPECT_TRUE(streams[i]->WaitClosed())
+        << "stream " << i << " stayed open: " << streams[i]->raw();
   }
   // The ticket is still in line and its newest streams are still told: the one ahead leaves.
   EXPECT_EQ(server.Leave("line", ahead).status, 200);
