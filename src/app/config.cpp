@@ -178,7 +178,17 @@ std::vector<Setting> settings(Config& c) {
   t.push_back(integer("max-connections", s.max_connections, 1, kNoMax,
                       "Most open connections (the process's open-file limit is the hard ceiling)"));
   t.push_back(integer("max-conns-per-ip", s.max_conns_per_ip, 0, kNoMax,
-                      "Most open connections per client address; 0: no limit"));
+                      "Most open connections per client address (event streams included); "
+                      "0: no limit"));
+  t.push_back(integer("conn-reserve", s.conn_reserve, 0, kNoMax,
+                      "Connections event streams cannot take, kept for ordinary requests and "
+                      "health checks; 0: max(64, 5% of --max-connections), at most half of it"));
+  t.push_back(integer("ipv6-prefix-len", s.ipv6_prefix_len, 32, 128,
+                      "IPv6 clients are counted per address prefix of this many bits (per-address "
+                      "connections and join rate)"));
+  t.push_back(integer("streams-per-ticket", c.hub.streams_per_ticket, 1, 100,
+                      "Open event streams per ticket in this process; one more replaces the "
+                      "oldest"));
   t.push_back(real("join-rate-per-ip", s.join_rate_per_ip, 0,
                    "Joins per second per client address; 0: no limit"));
   t.push_back(real("join-burst-per-ip", s.join_burst_per_ip, 0,
@@ -282,6 +292,8 @@ std::variant<Config, Refusal> parse_args(int argc, const char* const* argv) {
   if (c.server.join_rate_per_ip > 0 && c.server.join_burst_per_ip < 1)
     return refuse("--join-burst-per-ip must be >= 1 when a join rate is set");
   if (!c.kafka.brokers.empty() && !c.redis) return refuse("--kafka needs --redis");
+  if (c.server.conn_reserve >= c.server.max_connections)
+    return refuse("--conn-reserve must be below --max-connections");
   c.webhooks.backoff_min = std::min(c.webhooks.backoff_min, c.webhooks.backoff_max);
   // One setting, read at two places: the PUT that names a webhook and the POST that sends it.
   c.server.webhook_allow_private = c.webhooks.allow_private;

@@ -22,6 +22,36 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+// Probe overflow: how many connections beyond the limits may wait for their request at once,
+// and how long each may take to send it (a balancer's probe arrives with its connection).
+constexpr size_t kProbePool = 64;
+constexpr auto kProbeDeadline = std::chrono::seconds(2);
+
+namespace {
+
+// The requests a connection beyond the limits may make: a balancer's health and readiness checks.
+bool is_probe(const HttpRequest& req) {
+  if (req.method != bhttp::verb::get && req.method != bhttp::verb::head) return false;
+  std::string_view path = req.target.substr(0, req.target.find('?'));
+  return path == "/healthz" || path == "/readyz";
+}
+
+}  // namespace
+
+// A full pool makes room by closing its oldest connection: it has had the longest to send its
+// request, so a flood of silent connections cannot keep a balancer's probe out.
+void Server::admit_probe(Conn& c) {
+  if (probes_.size() >= kProbePool) {
+    auto oldest = std::min_element(probes_.begin(), probes_.end(),
+                                   [](Conn* a, Conn* b) { return a->deadline < b->deadline; });
+    boost::system::error_code ec;
+    (*oldest)->sock.close(ec);
+    probes_.erase(oldest);
+  }
+  c.deadline = Clock::now() + kProbeDeadline;
+  probes_.insert(&c);
+}
+
 asio::awaitable<void> Server::accept_loop() {
   for (;;) {
     auto [ec, sock] = co_await acceptor_.async_accept(use_tuple);
@@ -79,7 +109,16 @@ asio::awaitable<HttpResponse> Server::serve(const HttpRequest& req, std::string_
   m_requests_.inc();
   auto handler = route(req.method, r.path, r);
   if (!handler) co_return error_response(handler.error());
+  // An event stream keeps its connection while its visitor waits: streams may hold only
+  // stream_cap() connections, so that the reserve stays free for ordinary requests and probes.
+  const bool stream = *handler == &visitor::events;
+  if (stream && !conns_->acquire_stream()) {
+    m_rej_streams_.inc();
+    close = true;
+    co_return error_response(err(Errc::over_capacity, "too many event streams; retry shortly"));
+  }
   HttpResponse res = co_await (*handler)(*edge_, r);
+  if (stream && !takeover.done) conns_->release_stream();  // refused: it never became one
   close = r.close;
   co_return res;
 }
@@ -94,31 +133,31 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
   Conn conn{std::move(sock)};
   std::string out;  // serialized responses
 
-  if (!conns_->acquire(ip)) {
-    m_rej_conn_.inc();
-    auto res = error_response(err(Errc::over_capacity, "too many connections; retry shortly"));
-    serialize(res, 11, false, false, out);
-    live_.insert(&conn);
-    co_await send(conn, out);
-    live_.erase(&conn);
-    conn.sock.shutdown(tcp::socket::shutdown_send, ec);
-    co_return;
-  }
+  // Beyond the limits a connection is not counted and may ask one health probe only (probe
+  // overflow): a balancer's /healthz is answered even when every connection is taken.
+  const bool probe = !conns_->acquire(ip);
+  if (probe) admit_probe(conn);
   // The connection's slot is given back when the session ends — or, for an event stream, when
   // the hub ends the stream that took over the socket (on_detach, which may run after the
   // server is gone: it holds the limiter, not the server).
-  Takeover takeover{conn.sock, [conns = conns_, ip] { conns->release(ip); }};
+  Takeover takeover{conn.sock, [conns = conns_, ip] {
+                      conns->release(ip);
+                      conns->release_stream();
+                    }};
   struct Release {
     ConnectionLimiter& c;
     std::unordered_set<Conn*>& live;
+    std::unordered_set<Conn*>& probes;
     Conn* conn;
     const std::string& ip;
     const Takeover& takeover;
+    bool counted;
     ~Release() {
       live.erase(conn);
-      if (!takeover.done) c.release(ip);
+      probes.erase(conn);
+      if (counted && !takeover.done) c.release(ip);
     }
-  } release{*conns_, live_, &conn, ip, takeover};
+  } release{*conns_, live_, probes_, &conn, ip, takeover, !probe};
   live_.insert(&conn);
 
   const WireLimits limits{cfg_.max_header_bytes, cfg_.max_body_bytes};
@@ -128,7 +167,7 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
   RequestParser parser(limits);  // resumes where it stopped: each byte is examined once
   for (;;) {
     // Read until one whole request is buffered (often it already is: pipelining).
-    conn.deadline = Clock::now() + cfg_.idle_timeout;
+    conn.deadline = Clock::now() + (probe ? kProbeDeadline : cfg_.idle_timeout);
     ParseOutcome parsed;
     bool sent_continue = false;
     parser.reset();
@@ -168,11 +207,20 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
       break;
     }
     conn.deadline = Clock::time_point::max();  // handling: the store has its own timeouts
+    // (A probe's request is here: it is no longer one to close to make room.)
+    probes_.erase(&conn);
     bool close = false;
-    HttpResponse res = co_await serve(req, ip, takeover, close);
-    if (takeover.done) break;  // an event stream: the socket is the hub's now
-    if (static_cast<unsigned>(res.status) >= 400) m_bad_requests_.inc();
-    bool keep = req.keep_alive && !edge_->stopping && !close;
+    HttpResponse res;
+    if (probe && !is_probe(req)) {
+      m_rej_conn_.inc();
+      res = error_response(err(Errc::over_capacity, "too many connections; retry shortly"));
+    } else {
+      if (probe) m_probes_overflow_.inc();
+      res = co_await serve(req, ip, takeover, close);
+      if (takeover.done) break;  // an event stream: the socket is the hub's now
+      if (static_cast<unsigned>(res.status) >= 400) m_bad_requests_.inc();
+    }
+    bool keep = req.keep_alive && !edge_->stopping && !close && !probe;
     out.clear();
     serialize(res, req.version, keep, req.method == bhttp::verb::head, out);
     bool sent = co_await send(conn, out);

@@ -1,14 +1,35 @@
 #include "http/limits.hpp"
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 
 namespace anteroom::http {
 
+namespace ip = boost::asio::ip;
+
+std::string address_key(std::string_view text, int v6_prefix_len) {
+  boost::system::error_code ec;
+  ip::address a = ip::make_address(std::string(text), ec);
+  if (ec) return std::string(text);
+  if (a.is_v4()) return a.to_v4().to_string();
+  ip::address_v6 v6 = a.to_v6();
+  // The same client whether a dual-stack socket shows it as ::ffff:1.2.3.4 or 1.2.3.4.
+  if (v6.is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, v6).to_string();
+  int prefix = std::clamp(v6_prefix_len, 0, 128);
+  ip::address_v6::bytes_type b = v6.to_bytes();  // (the scope id, if any, is dropped)
+  for (int i = 0; i < 16; ++i) {
+    int keep = std::clamp(prefix - 8 * i, 0, 8);
+    b[i] &= static_cast<unsigned char>(0xff00 >> keep);
+  }
+  return ip::address_v6(b).to_string() + "/" + std::to_string(prefix);
+}
+
 bool ConnectionLimiter::acquire(const std::string& ip) {
   if (max_total_ > 0 && total_ >= max_total_) return false;
-  auto& n = per_ip_[ip];
+  std::string key = address_key(ip, v6_prefix_);
+  auto& n = per_ip_[key];
   if (max_ip_ > 0 && n >= max_ip_) {
-    if (n == 0) per_ip_.erase(ip);
+    if (n == 0) per_ip_.erase(key);
     return false;
   }
   ++n;
@@ -17,10 +38,20 @@ bool ConnectionLimiter::acquire(const std::string& ip) {
 }
 
 void ConnectionLimiter::release(const std::string& ip) {
-  auto it = per_ip_.find(ip);
+  auto it = per_ip_.find(address_key(ip, v6_prefix_));
   if (it == per_ip_.end()) return;
   --total_;
   if (--it->second <= 0) per_ip_.erase(it);
+}
+
+bool ConnectionLimiter::acquire_stream() {
+  if (max_streams_ > 0 && streams_ >= max_streams_) return false;
+  ++streams_;
+  return true;
+}
+
+void ConnectionLimiter::release_stream() {
+  if (streams_ > 0) --streams_;
 }
 
 bool RateLimiter::allow(const std::string& ip, int64_t now) {
@@ -32,7 +63,7 @@ bool RateLimiter::allow(const std::string& ip, int64_t now) {
     });
     if (buckets_.size() >= kMaxEntries) buckets_.clear();
   }
-  auto [it, fresh] = buckets_.try_emplace(ip, Bucket{burst_, now});
+  auto [it, fresh] = buckets_.try_emplace(address_key(ip, v6_prefix_), Bucket{burst_, now});
   Bucket& b = it->second;
   b.tokens = std::min(burst_, b.tokens + std::max<int64_t>(0, now - b.last_ms) * rate_ / 1000.0);
   b.last_ms = now;

@@ -1,11 +1,20 @@
 #include "http/server.hpp"
 
+#include <algorithm>
+
 #include "http/handlers.hpp"
 
 namespace anteroom::http {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+
+int64_t ServerConfig::stream_cap() const {
+  int64_t reserve =
+      conn_reserve > 0 ? conn_reserve
+                       : std::min(std::max<int64_t>(64, max_connections / 20), max_connections / 2);
+  return std::max<int64_t>(1, max_connections - reserve);
+}
 
 Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& hub,
                const TokenSigner& signer, metrics::Registry& m, WebhookJobStore* jobs)
@@ -21,18 +30,26 @@ Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& h
           m.counter("http_rejected_total", "Requests refused by a limit", "reason=\"body_size\"")),
       m_rej_header_(m.counter("http_rejected_total", "Requests refused by a limit",
                               "reason=\"header_size\"")),
+      m_rej_streams_(
+          m.counter("http_rejected_total", "Requests refused by a limit", "reason=\"streams\"")),
       m_bad_requests_(m.counter("http_bad_requests_total", "Requests answered with a 4xx")),
       m_verify_ok_(m.counter("verify_total", "Token verifications", "result=\"ok\"")),
       m_verify_refused_(m.counter("verify_total", "Token verifications", "result=\"refused\"")),
-      edge_(new Edge{cfg_, store, hub, signer, m, jobs,
-                     RateLimiter(cfg_.join_rate_per_ip, cfg_.join_burst_per_ip),
-                     /*stopping=*/false, m_joins_, m_rej_rate_, m_verify_ok_, m_verify_refused_}),
+      m_probes_overflow_(m.counter("http_probe_overflow_total",
+                                   "Health probes answered on connections beyond the limits")),
+      edge_(
+          new Edge{cfg_, store, hub, signer, m, jobs,
+                   RateLimiter(cfg_.join_rate_per_ip, cfg_.join_burst_per_ip, cfg_.ipv6_prefix_len),
+                   /*stopping=*/false, m_joins_, m_rej_rate_, m_verify_ok_, m_verify_refused_}),
       acceptor_(io),
-      conns_(std::make_shared<ConnectionLimiter>(cfg_.max_connections, cfg_.max_conns_per_ip)),
+      conns_(std::make_shared<ConnectionLimiter>(cfg_.max_connections, cfg_.max_conns_per_ip,
+                                                 cfg_.stream_cap(), cfg_.ipv6_prefix_len)),
       accepting_(io.get_executor()),
       sweeping_(io.get_executor()) {
   m.gauge_fn("http_connections", "Open HTTP connections",
              [conns = conns_] { return double(conns->total()); });
+  m.gauge_fn("http_event_streams", "Open connections that are event streams",
+             [conns = conns_] { return double(conns->streams()); });
 }
 
 Server::~Server() = default;  // the task groups cancel whatever still runs

@@ -33,6 +33,11 @@ struct ServerConfig {
   size_t max_header_bytes = 8 * 1024;
   int64_t max_connections = 18'000;  // below the process's open-file limit
   int64_t max_conns_per_ip = 1'000;
+  // Connections event streams cannot take: ordinary requests and health checks always have
+  // them. 0: automatic, max(64, 5% of max_connections) but at most half of it (stream_cap()).
+  int64_t conn_reserve = 0;
+  // IPv6 clients are counted (connections, join rate) by this many leading bits: 64 = per /64.
+  int ipv6_prefix_len = 64;
   double join_rate_per_ip = 20;  // joins per second per client address; 0 = unlimited
   double join_burst_per_ip = 40;
   bool trust_proxy = false;  // take the client address from X-Real-IP / X-Forwarded-For
@@ -42,6 +47,9 @@ struct ServerConfig {
   // Copied from WebhookOptions::allow_private (--webhook-allow-private): PUT accepts webhook
   // URLs whose host is a non-public address literal.
   bool webhook_allow_private = false;
+
+  // The most connections that may be event streams at once: max_connections - the reserve.
+  int64_t stream_cap() const;
 };
 
 struct Edge;
@@ -72,6 +80,8 @@ class Server {
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> sweep_loop();
   boost::asio::awaitable<void> session(boost::asio::ip::tcp::socket sock);
+  // A connection refused by a limit may still ask /healthz or /readyz (probe overflow).
+  void admit_probe(Conn& c);
   boost::asio::awaitable<bool> send(Conn& c, std::string_view bytes);
   boost::asio::awaitable<HttpResponse> serve(const HttpRequest& req, std::string_view peer,
                                              Takeover& takeover, bool& close);
@@ -85,15 +95,20 @@ class Server {
   metrics::Counter& m_rej_conn_;
   metrics::Counter& m_rej_body_;
   metrics::Counter& m_rej_header_;
+  metrics::Counter& m_rej_streams_;
   metrics::Counter& m_bad_requests_;
   metrics::Counter& m_verify_ok_;
   metrics::Counter& m_verify_refused_;
+  metrics::Counter& m_probes_overflow_;
   std::unique_ptr<Edge> edge_;  // what the handlers use (handlers.hpp)
   boost::asio::ip::tcp::acceptor acceptor_;
   // Shared with the hub's streams, which give their connection's slot back when they end, maybe
   // after the server is gone.
   std::shared_ptr<ConnectionLimiter> conns_;
   std::unordered_set<Conn*> live_;  // sessions running (not event streams: the hub has those)
+  // Connections beyond the limits that may still ask a health probe, until their request has
+  // arrived (then they are served and closed). At most kProbePool: the oldest makes room.
+  std::unordered_set<Conn*> probes_;
   // The accept loop (cancelled by stop()) and the deadline sweeper (which outlives stop() while
   // sessions drain; cancelled by the destructor). Sessions are not in a group: stop() lets them
   // finish their request, and the server outlives them (see the header comment).

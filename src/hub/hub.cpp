@@ -1,5 +1,7 @@
 #include "hub/hub.hpp"
 
+#include <algorithm>
+
 #include "core/encoding.hpp"
 #include "hub/hub_view.hpp"
 #include "hub/sse_frames.hpp"
@@ -23,6 +25,8 @@ Hub::Hub(asio::io_context& io, QueueStore& store, const TokenSigner& signer, met
           m.counter("hub_positions_ranked_total",
                     "Stream positions recomputed (streams an event may have moved)")),
       m_admissions_sent_(m.counter("sse_admissions_total", "Admissions told to open streams")),
+      m_replaced_(m.counter("sse_streams_replaced_total",
+                            "Streams ended because a newer stream of their ticket opened")),
       m_admit_latency_(
           m.histogram("admission_to_sse_ms",
                       "From the admission (store time) to the frame queued on a local stream",
@@ -120,6 +124,40 @@ void Hub::tell_ended(Stream& s, EndReason r, uint64_t seq) {
   s.finished_ = true;
   s.seq_ = seq;
   s.pump();
+}
+
+void Hub::attach(const std::shared_ptr<Stream>& s, asio::ip::tcp::socket sock, std::string head,
+                 std::function<void()> on_detach) {
+  s->attached_no_ = ++attached_;
+  s->attach(std::move(sock), std::move(head), std::move(on_detach));
+  cap_ticket(*s);
+}
+
+// Newest wins: a visitor who reloads or opens a second tab keeps a working page, and one ticket
+// cannot hold more than streams_per_ticket of the server's connections. Streams already ending
+// (ended ticket, replaced) or not yet attached do not count.
+void Hub::cap_ticket(Stream& s) {
+  auto it = views_.find(s.queue_);
+  if (it == views_.end()) return;
+  std::vector<Stream*> open;
+  auto [b, e] = it->second->by_ticket.equal_range(s.ticket_);
+  for (auto i = b; i != e; ++i) {
+    Stream* o = i->second;
+    if (o->attached_no_ > 0 && !o->closed_ && !o->finished_) open.push_back(o);
+  }
+  if (static_cast<int64_t>(open.size()) <= cfg_.streams_per_ticket) return;
+  std::sort(open.begin(), open.end(),
+            [](Stream* a, Stream* b) { return a->attached_no_ < b->attached_no_; });
+  open.resize(open.size() - static_cast<size_t>(cfg_.streams_per_ticket));
+  for (Stream* o : open) {
+    o->queue_frame(sse::replaced());
+    o->state_ = TicketState::ended;  // told nothing more (positions, admission, end)
+    o->position_.drop();
+    o->finished_ = true;
+    held_.erase(o);
+    m_replaced_.inc();
+    o->pump();
+  }
 }
 
 std::string Hub::position_frame(View& v, int64_t position, uint64_t id, Millis now) {

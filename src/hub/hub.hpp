@@ -50,11 +50,11 @@ class Hub final : public EventSink {
                                                                std::string ticket);
   // Hands the connection to the stream: `head` (status line, headers, first bytes) goes out
   // first, then every frame as it is due. `on_detach` runs once when the stream ends (client
-  // gone, ended, write timeout, shutdown) — the server's connection accounting.
+  // gone, ended, replaced, write timeout, shutdown) — the server's connection accounting.
+  // A ticket keeps at most streams_per_ticket open streams: the newest wins, the oldest is sent
+  // `event: replaced` and closed.
   void attach(const std::shared_ptr<Stream>& s, boost::asio::ip::tcp::socket sock, std::string head,
-              std::function<void()> on_detach) {
-    s->attach(std::move(sock), std::move(head), std::move(on_detach));
-  }
+              std::function<void()> on_detach);
   // Forgets a stream that was never attached.
   void close(const std::shared_ptr<Stream>& s);
 
@@ -88,6 +88,8 @@ class Hub final : public EventSink {
   void tell_admitted(View& v, Stream& s, const std::string& ticket, Millis expires_ms, uint64_t seq,
                      Millis admitted_at);
   void tell_ended(Stream& s, EndReason r, uint64_t seq);
+  // Ends the oldest open streams of s's ticket beyond streams_per_ticket.
+  void cap_ticket(Stream& s);
   std::string position_frame(View& v, int64_t position, uint64_t id, Millis now);
   void schedule_flush(View& v);
   void wake();
@@ -115,6 +117,7 @@ class Hub final : public EventSink {
   boost::asio::steady_timer wake_;  // the flush loop's doorbell (cancel() rings it)
   bool stopping_ = false;
   size_t streams_total_ = 0;
+  uint64_t attached_ = 0;               // streams attached so far: their order of arrival
   std::unordered_set<Stream*> held_;    // streams with a position held back (coalescing)
   std::unique_ptr<SendWorker> sender_;  // (when parallel_send_min > 0)
 
@@ -124,6 +127,7 @@ class Hub final : public EventSink {
   metrics::Counter& m_positions_sent_;
   metrics::Counter& m_positions_ranked_;
   metrics::Counter& m_admissions_sent_;
+  metrics::Counter& m_replaced_;
   metrics::Histogram& m_admit_latency_;
   async::TaskGroup tasks_;  // last: stopped first, before the state its tasks touch goes
 };

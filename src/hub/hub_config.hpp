@@ -16,6 +16,8 @@ struct HubConfig {
   std::chrono::milliseconds write_timeout{30'000};  // a reader this far behind is dropped
   // An update for at least this many streams is sent by two threads (fanout.hpp); 0: one.
   size_t parallel_send_min = 2048;
+  // Open streams per ticket in this process; one more replaces the oldest (newest wins).
+  int64_t streams_per_ticket = 3;
 
   CoalescingRule coalescing() const { return {near_position, far_interval}; }
 };

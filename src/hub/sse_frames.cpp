@@ -27,6 +27,8 @@ std::string admitted(uint64_t id, const Admission& a) {
 
 std::string ended(uint64_t id, EndReason r) { return frame("ended", id, views::ended_json(r)); }
 
+std::string replaced() { return "event: replaced\ndata: {\"reason\":\"replaced\"}\n\n"; }
+
 std::string retry(std::chrono::milliseconds after) {
   return "retry: " + std::to_string(after.count()) + "\n\n";
 }

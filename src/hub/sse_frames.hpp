@@ -20,6 +20,9 @@ std::string position(uint64_t id, int64_t position, int64_t eta_s, bool paused);
 std::string admitted(uint64_t id, const Admission& a);
 // {"reason":..}
 std::string ended(uint64_t id, EndReason r);
+// `event: replaced`: a newer stream of the same ticket took this one's place; the stream closes
+// and the client must not reconnect. No id: the client's Last-Event-ID stays the last state.
+std::string replaced();
 // Tells the client to reconnect after `after` (graceful shutdown); not an event.
 std::string retry(std::chrono::milliseconds after);
 // A comment line: keeps proxies from timing the stream out.

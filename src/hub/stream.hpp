@@ -65,6 +65,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   TicketState state_ = TicketState::waiting;
   uint64_t order_ = 0;
   uint64_t seq_ = 0;    // the seq of the last state this stream was told
+  uint64_t attached_no_ = 0;  // its place in the order of attach (the hub's count); 0 before
   std::string frames_;  // encoded frames not yet handed to the socket
   bool finished_ = false;
   CoalescedPosition position_;

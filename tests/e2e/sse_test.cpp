@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/anteroom_process.hpp"
 
@@ -11,6 +14,16 @@ namespace anteroom::testing {
 namespace {
 
 namespace json = boost::json;
+
+// The value of the one sample `series` (exact name, no labels) in Prometheus text; nullopt if
+// absent. (SumMetric matches substrings: "sse_streams" is also "sse_streams_replaced_total".)
+std::optional<double> Sample(std::string_view text, std::string_view series) {
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(std::string(series) + " ", 0) == 0) return std::stod(line.substr(series.size()));
+  return std::nullopt;
+}
 
 TEST(Events, ConnectSendsRetryAndCurrentStateAtOnce) {
   AnteroomProcess server;
@@ -249,6 +262,71 @@ TEST(Events, FarBackPositionsAreCoalescedToTheLatest) {
   }
   EXPECT_LE(changes.size(), 3u) << "10 changes within milliseconds were not coalesced: "
                                 << stream->raw();
+}
+
+// One ticket holds at most --streams-per-ticket (3) streams in a process: each newer stream ends
+// the oldest with `event: replaced` and closes it; the newest stay and keep being told; the
+// ticket keeps its place.
+TEST(Events, ManyStreamsOnOneTicketKeepOnlyTheNewest) {
+  constexpr int kOpened = 10, kKept = 3;
+  AnteroomProcess server;
+  server.MustPutQueue("line", {{"max_active", 0}});
+  std::string ahead = server.MustJoin("line");
+  std::string t = server.MustJoin("line");
+  std::vector<std::unique_ptr<SseClient>> streams;
+  for (int i = 0; i < kOpened; ++i) {
+    streams.push_back(server.Events("line", t));
+    ASSERT_EQ(streams.back()->status(), 200)
+        << "stream " << i << ": " << streams.back()->error_body();
+    // Its first state is here, so it is attached (and has replaced any oldest) before the next
+    // one opens: the order of arrival is the order of this loop.
+    auto first = streams.back()->Next();
+    ASSERT_TRUE(first) << "stream " << i << ": " << streams.back()->raw();
+    EXPECT_EQ(first->event, "position") << first->Describe();
+  }
+  for (int i = 0; i < kOpened - kKept; ++i) {
+    auto replaced = streams[i]->WaitFor("replaced");
+    ASSERT_TRUE(replaced) << "stream " << i << " was not replaced: " << streams[i]->raw();
+    EXPECT_EQ(Str(replaced->Json(), "reason"), "replaced") << replaced->Describe();
+    EXPECT_TRUE(replaced->id.empty())
+        << "a replaced notice carries no id: " << replaced->Describe();
+    EXPECT_TRUE(streams[i]->WaitClosed())
+        << "stream " << i << " stayed open: " << streams[i]->raw();
+  }
+  // The ticket is still in line and its newest streams are still told: the one ahead leaves.
+  EXPECT_EQ(server.Leave("line", ahead).status, 200);
+  for (int i = kOpened - kKept; i < kOpened; ++i) {
+    auto moved = WaitForPosition(*streams[i], 1);
+    ASSERT_TRUE(moved) << "stream " << i << ": " << streams[i]->raw();
+    EXPECT_FALSE(streams[i]->closed()) << "stream " << i << ": " << streams[i]->raw();
+    for (const auto& e : streams[i]->history())
+      EXPECT_NE(e.event, "replaced") << "stream " << i << ": " << streams[i]->raw();
+  }
+  // /metrics agrees: kKept open (the replaced ones forgotten), kOpened - kKept replaced.
+  HttpResponse m;
+  bool agreed = PollUntil(
+      [&] {
+        m = server.Metrics();
+        return Sample(m.body, "anteroom_sse_streams") == kKept &&
+               Sample(m.body, "anteroom_http_event_streams") == kKept;
+      },
+      DeadlineIn(kPatience), std::chrono::milliseconds(20));
+  EXPECT_TRUE(agreed) << m.body;
+  EXPECT_EQ(Sample(m.body, "anteroom_sse_streams_replaced_total"), kOpened - kKept) << m.body;
+}
+
+// --streams-per-ticket sets how many: with 1, every new stream replaces the previous one.
+TEST(Events, StreamsPerTicketIsASetting) {
+  AnteroomProcess server({"--streams-per-ticket", "1"});
+  server.MustPutQueue("line", {{"max_active", 0}});
+  std::string t = server.MustJoin("line");
+  auto older = server.Events("line", t);
+  ASSERT_TRUE(older->Next()) << older->raw();
+  auto newer = server.Events("line", t);
+  ASSERT_TRUE(newer->Next()) << newer->raw();
+  ASSERT_TRUE(older->WaitFor("replaced")) << older->raw();
+  EXPECT_TRUE(older->WaitClosed()) << older->raw();
+  EXPECT_FALSE(newer->closed()) << newer->raw();
 }
 
 }  // namespace

@@ -73,9 +73,16 @@ std::ostream& operator<<(std::ostream& os, const HttpResponse& r) { return os <<
 
 namespace detail {
 
-BlockingSocket::BlockingSocket(const std::string& host, std::uint16_t port, Deadline deadline)
+BlockingSocket::BlockingSocket(const std::string& host, std::uint16_t port, Deadline deadline,
+                               const std::string& source)
     : socket_(ioc_) {
   tcp::endpoint ep(asio::ip::make_address(host), port);
+  if (!source.empty()) {
+    error_code ec;
+    socket_.open(ep.protocol(), ec);
+    if (!ec) socket_.bind(tcp::endpoint(asio::ip::make_address(source), 0), ec);
+    ThrowIf(ec, "bind to " + source);
+  }
   error_code ec = Run(
       [&](auto handler) {
         socket_.async_connect(ep, [handler](error_code e) mutable { handler(e, 0); });
@@ -93,8 +100,9 @@ void BlockingSocket::Close() {
 
 }  // namespace detail
 
-HttpConnection::HttpConnection(std::uint16_t port, Deadline deadline, std::string host)
-    : host_(host + ":" + std::to_string(port)), socket_(host, port, deadline) {}
+HttpConnection::HttpConnection(std::uint16_t port, Deadline deadline, std::string host,
+                               const std::string& source)
+    : host_(host + ":" + std::to_string(port)), socket_(host, port, deadline, source) {}
 
 HttpResponse HttpConnection::Request(std::string_view method, std::string_view target,
                                      const Headers& headers, std::string body, Deadline deadline) {

@@ -51,8 +51,10 @@ namespace detail {
 // io_context until a deadline; on timeout the socket is closed.
 class BlockingSocket {
  public:
-  // Connects; throws std::system_error on failure or timeout.
-  BlockingSocket(const std::string& host, std::uint16_t port, Deadline deadline);
+  // Connects (from the local address `source` if given, e.g. "127.0.0.7": another client as the
+  // server sees it); throws std::system_error on failure or timeout.
+  BlockingSocket(const std::string& host, std::uint16_t port, Deadline deadline,
+                 const std::string& source = {});
 
   // Starts `op(handler)` (handler: void(error_code, size_t)) and runs until it completes or the
   // deadline passes. Returns the operation's error, or asio::error::timed_out after cancelling
@@ -97,8 +99,9 @@ boost::system::error_code BlockingSocket::Run(Op&& op, Deadline deadline, std::s
 class HttpConnection {
  public:
   // Connects at once; throws std::system_error if the connection cannot be established.
+  // `source`: the local address to connect from (any 127.0.0.x is this machine), "" = any.
   explicit HttpConnection(std::uint16_t port, Deadline deadline = DeadlineIn(kPatience),
-                          std::string host = "127.0.0.1");
+                          std::string host = "127.0.0.1", const std::string& source = {});
 
   // Sends a request (Host and Content-Length are added unless given) and reads the response.
   HttpResponse Request(std::string_view method, std::string_view target,

@@ -38,6 +38,7 @@ struct SseFleet::Conn {
   std::string target;
   std::optional<std::string> last_event_id;
   tcp::socket socket;
+  std::string source;  // local address to connect from; "" = any
   Conn(Id i, std::uint16_t p, std::string t, std::optional<std::string> l, asio::io_context& io)
       : id(i), port(p), target(std::move(t)), last_event_id(std::move(l)), socket(io) {}
 };
@@ -67,6 +68,12 @@ SseFleet::~SseFleet() {
 
 SseFleet::Id SseFleet::Open(std::uint16_t port, const std::string& queue, const std::string& ticket,
                             std::optional<std::string> last_event_id) {
+  return OpenFrom({}, port, queue, ticket, std::move(last_event_id));
+}
+
+SseFleet::Id SseFleet::OpenFrom(const std::string& source, std::uint16_t port,
+                                const std::string& queue, const std::string& ticket,
+                                std::optional<std::string> last_event_id) {
   std::shared_ptr<Conn> c;
   {
     std::lock_guard lock(mu_);
@@ -79,6 +86,7 @@ SseFleet::Id SseFleet::Open(std::uint16_t port, const std::string& queue, const 
     v.opened = Clock::now();
     c = std::make_shared<Conn>(id, port, "/v1/queues/" + queue + "/tickets/" + ticket + "/events",
                                std::move(last_event_id), io_);
+    c->source = source;
     conns_.push_back(c);
     ++version_;
   }
@@ -192,6 +200,15 @@ void SseFleet::Start(std::shared_ptr<Conn> c) {
           cv_.notify_all();
         };
         auto tuple = asio::as_tuple(asio::use_awaitable);
+        if (!c->source.empty()) {
+          boost::system::error_code bec;
+          c->socket.open(tcp::v4(), bec);
+          if (!bec) c->socket.bind(tcp::endpoint(asio::ip::make_address(c->source), 0), bec);
+          if (bec) {
+            fail("bind to " + c->source + ": " + bec.message());
+            co_return;
+          }
+        }
         auto [cec] = co_await c->socket.async_connect(
             tcp::endpoint(asio::ip::address_v4::loopback(), c->port), tuple);
         if (cec) {

@@ -70,6 +70,10 @@ class SseFleet {
   // the view fills in as the stream runs).
   Id Open(std::uint16_t port, const std::string& queue, const std::string& ticket,
           std::optional<std::string> last_event_id = std::nullopt);
+  // The same from the local address `source` (e.g. "127.0.0.7": another client as the server
+  // sees it).
+  Id OpenFrom(const std::string& source, std::uint16_t port, const std::string& queue,
+              const std::string& ticket, std::optional<std::string> last_event_id = std::nullopt);
   // Closes the stream from the client side.
   void Close(Id id);
 
