@@ -1,6 +1,7 @@
 // The connection loop: accepting, the deadline sweeper, and each connection's session (read a
 // request, route and serve it, write the answer; keep-alive and pipelining), under the limits.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include <boost/asio/as_tuple.hpp>
@@ -73,7 +74,8 @@ asio::awaitable<HttpResponse> Server::serve(const HttpRequest& req, std::string_
                                             Takeover& takeover, bool& close) {
   std::string_view target = req.target;
   auto qm = target.find('?');
-  Request r{req, client_address(req, peer, cfg_.trust_proxy), target.substr(0, qm),
+  const std::string client = client_address(req, peer, cfg_.proxy);
+  Request r{req, client, target.substr(0, qm),
             qm == std::string_view::npos ? std::string_view{} : target.substr(qm + 1)};
   r.takeover = &takeover;
   m_requests_.inc();
@@ -94,7 +96,13 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
   Conn conn{std::move(sock)};
   std::string out;  // serialized responses
 
-  if (!conns_->acquire(ip)) {
+  // A trusted proxy (--trusted-proxies) carries many clients: its connections count toward the
+  // total cap only, each under a key of its own in place of the shared address.
+  static std::atomic<uint64_t> proxy_conns{0};
+  const std::string slot = cfg_.proxy.listed(remote.address())
+                               ? "trusted-proxy#" + std::to_string(++proxy_conns)
+                               : ip;
+  if (!conns_->acquire(slot)) {
     m_rej_conn_.inc();
     auto res = error_response(err(Errc::over_capacity, "too many connections; retry shortly"));
     serialize(res, 11, false, false, out);
@@ -107,7 +115,7 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
   // The connection's slot is given back when the session ends — or, for an event stream, when
   // the hub ends the stream that took over the socket (on_detach, which may run after the
   // server is gone: it holds the limiter, not the server).
-  Takeover takeover{conn.sock, [conns = conns_, ip] { conns->release(ip); }};
+  Takeover takeover{conn.sock, [conns = conns_, slot] { conns->release(slot); }};
   struct Release {
     ConnectionLimiter& c;
     std::unordered_set<Conn*>& live;
@@ -118,7 +126,7 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
       live.erase(conn);
       if (!takeover.done) c.release(ip);
     }
-  } release{*conns_, live_, &conn, ip, takeover};
+  } release{*conns_, live_, &conn, slot, takeover};
   live_.insert(&conn);
 
   const WireLimits limits{cfg_.max_header_bytes, cfg_.max_body_bytes};

@@ -33,6 +33,7 @@ Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& h
       sweeping_(io.get_executor()) {
   m.gauge_fn("http_connections", "Open HTTP connections",
              [conns = conns_] { return double(conns->total()); });
+  if (cfg_.trust_proxy && cfg_.proxy.hops == 0) cfg_.proxy.hops = 1;
 }
 
 Server::~Server() = default;  // the task groups cancel whatever still runs
