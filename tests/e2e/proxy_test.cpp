@@ -36,6 +36,13 @@ std::vector<std::string> With(std::vector<std::string> a, const std::vector<std:
   return a;
 }
 
+Process::Options Command(std::string path, std::vector<std::string> args) {
+  Process::Options o;
+  o.path = std::move(path);
+  o.args = std::move(args);
+  return o;
+}
+
 // A fresh random address in 198.18.0.0/15 (benchmarking range) each call: a forged header.
 std::string RandomAddress() {
   static std::mt19937 rng{std::random_device{}()};
@@ -130,13 +137,13 @@ TEST(Proxy, RealIpHeaderIsBelievedFromATrustedPeerOnly) {
 // --real-ip-header without --trusted-proxies would believe any peer: refused at start, as is a
 // list that is not one.
 TEST(Proxy, RealIpHeaderWithoutTrustedProxiesIsRefused) {
-  Process p({AnteroomBinary(), AnteroomArgs({"--real-ip-header", "X-Real-IP"})});
+  Process p(Command(AnteroomBinary(), AnteroomArgs({"--real-ip-header", "X-Real-IP"})));
   auto status = p.WaitExit(DeadlineIn(kPatience));
   ASSERT_TRUE(status) << "still running";
   EXPECT_TRUE(status->exited && status->code == 2) << status->Describe();
   EXPECT_NE(p.Stderr().find("--real-ip-header needs --trusted-proxies"), std::string::npos)
       << p.Stderr();
-  Process bad({AnteroomBinary(), AnteroomArgs({"--trusted-proxies", "10.0.0.0/33"})});
+  Process bad(Command(AnteroomBinary(), AnteroomArgs({"--trusted-proxies", "10.0.0.0/33"})));
   auto bad_status = bad.WaitExit(DeadlineIn(kPatience));
   ASSERT_TRUE(bad_status) << "still running";
   EXPECT_TRUE(bad_status->exited && bad_status->code == 2) << bad_status->Describe();
@@ -239,9 +246,9 @@ class Nginx {
         << "    }\n"
         << "  }\n"
         << "}\n";
-    process_ = std::make_unique<Process>(Process::Options{
-        bin, {"-p", dir_.string(), "-c", (dir_ / "nginx.conf").string(), "-e",
-              (dir_ / "logs/error.log").string()}});
+    process_ = std::make_unique<Process>(
+        Command(bin, {"-p", dir_.string(), "-c", (dir_ / "nginx.conf").string(), "-e",
+                      (dir_ / "logs/error.log").string()}));
   }
   ~Nginx() {
     process_.reset();
