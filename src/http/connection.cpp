@@ -99,9 +99,8 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
   // A trusted proxy (--trusted-proxies) carries many clients: its connections count toward the
   // total cap only, each under a key of its own in place of the shared address.
   static std::atomic<uint64_t> proxy_conns{0};
-  const std::string slot = cfg_.proxy.listed(remote.address())
-                               ? "trusted-proxy#" + std::to_string(++proxy_conns)
-                               : ip;
+  const std::string slot =
+      cfg_.proxy.listed(remote.address()) ? "trusted-proxy#" + std::to_string(++proxy_conns) : ip;
   if (!conns_->acquire(slot)) {
     m_rej_conn_.inc();
     auto res = error_response(err(Errc::over_capacity, "too many connections; retry shortly"));

@@ -72,8 +72,7 @@ std::string_view trim(std::string_view s) {
 
 // An IPv4-mapped IPv6 address is the IPv4 client behind a dual-stack socket: one client, one key.
 ip::address unmapped(const ip::address& a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped())
-    return ip::make_address_v4(ip::v4_mapped, a.to_v6());
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
   return a;
 }
 

@@ -58,10 +58,10 @@ TEST(RequestForwardedEntry, AddressesInEveryWrittenForm) {
 
 TEST(RequestForwardedEntry, GarbageIsNoAddress) {
   for (std::string_view bad :
-       {"", "unknown", "_hidden", "example.com", "203.0.113", "203.0.113.7.1", "203.0.113.7:",
-        "203.0.113.7:port", "203.0.113.7:123456", "fe80::1%eth0", "[fe80::1%eth0]", "[2001:db8::1",
-        "[2001:db8::1]x", "[2001:db8::1]:", "[203.0.113.7]", "2001:db8::1:443x", "1.2.3.4 5.6.7.8",
-        "300.0.0.1", "1.2.3.4\r\n"}) {
+       {"", "unknown", "_hidden", "example.com", "203.0.113", "203.0.113.7.1",
+        "203.0.113.7:", "203.0.113.7:port", "203.0.113.7:123456", "fe80::1%eth0", "[fe80::1%eth0]",
+        "[2001:db8::1", "[2001:db8::1]x", "[2001:db8::1]:", "[203.0.113.7]", "2001:db8::1:443x",
+        "1.2.3.4 5.6.7.8", "300.0.0.1", "1.2.3.4\r\n"}) {
     EXPECT_EQ(Addr(bad), "(none)") << "'" << bad << "'";
   }
 }
@@ -90,9 +90,9 @@ TEST(RequestCidr, ParsesAndMatches) {
 }
 
 TEST(RequestCidr, RefusesWhatIsNotARange) {
-  for (std::string_view bad : {"", ",", "10.0.0.0/8,", "10.0.0.0/33", "::/129", "10.0.0.0/",
-                               "10.0.0.0/x", "10.0.0.0/-1", "example.com/8", "fe80::1%eth0/64",
-                               "10.0.0.0/8/8", "::ffff:10.0.0.0/8"}) {
+  for (std::string_view bad :
+       {"", ",", "10.0.0.0/8,", "10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/x", "10.0.0.0/-1",
+        "example.com/8", "fe80::1%eth0/64", "10.0.0.0/8/8", "::ffff:10.0.0.0/8"}) {
     std::string why;
     EXPECT_FALSE(parse_cidr_list(bad, why)) << "'" << bad << "'";
     EXPECT_FALSE(why.empty()) << "'" << bad << "'";

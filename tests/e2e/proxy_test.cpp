@@ -108,8 +108,8 @@ TEST(Proxy, GarbageEntryFallsBackToThePeer) {
 
 TEST(Proxy, RealIpHeaderIsBelievedFromATrustedPeerOnly) {
   {
-    AnteroomProcess server(With(kOneJoinPerClient, {"--trusted-proxies", "127.0.0.1/32",
-                                                    "--real-ip-header", "X-Real-IP"}));
+    AnteroomProcess server(With(
+        kOneJoinPerClient, {"--trusted-proxies", "127.0.0.1/32", "--real-ip-header", "X-Real-IP"}));
     server.MustPutQueue("line", {{"max_active", 0}});
     auto as = [&](const std::string& real) {
       return server.Join("line", std::nullopt,
@@ -123,8 +123,8 @@ TEST(Proxy, RealIpHeaderIsBelievedFromATrustedPeerOnly) {
   }
   {
     // The test process (127.0.0.1) is not in the list: its headers are nobody's word.
-    AnteroomProcess server(With(kOneJoinPerClient, {"--trusted-proxies", "10.0.0.0/8",
-                                                    "--real-ip-header", "X-Real-IP"}));
+    AnteroomProcess server(With(
+        kOneJoinPerClient, {"--trusted-proxies", "10.0.0.0/8", "--real-ip-header", "X-Real-IP"}));
     server.MustPutQueue("line", {{"max_active", 0}});
     EXPECT_EQ(server.Join("line", std::nullopt, {{"X-Real-IP", RandomAddress()}}).status, 201);
     for (int i = 0; i < 3; ++i) {
@@ -168,8 +168,8 @@ HttpResponse OrdinaryRequest(HttpConnection& c) {
 }
 
 TEST(Proxy, TrustedProxyConnectionsSkipThePerAddressCapNotTheTotal) {
-  AnteroomProcess server({"--trusted-proxies", "127.0.0.1/32", "--max-conns-per-ip", "2",
-                          "--max-connections", "6"});
+  AnteroomProcess server(
+      {"--trusted-proxies", "127.0.0.1/32", "--max-conns-per-ip", "2", "--max-connections", "6"});
   auto held = Hold(server, 5);  // more than 2 from one (trusted) address
   held.push_back(std::make_unique<HttpConnection>(server.port()));
   HttpResponse sixth = OrdinaryRequest(*held.back());
@@ -217,9 +217,9 @@ class Nginx {
   explicit Nginx(uint16_t upstream_port) {
     std::string bin = FindNginx();
     if (bin.empty()) throw std::runtime_error("nginx is not installed (./dev test installs it)");
-    dir_ = std::filesystem::temp_directory_path() /
-           ("anteroom_proxy_test_" + std::to_string(getpid()) + "_" +
-            std::to_string(upstream_port));
+    dir_ =
+        std::filesystem::temp_directory_path() /
+        ("anteroom_proxy_test_" + std::to_string(getpid()) + "_" + std::to_string(upstream_port));
     std::filesystem::create_directories(dir_ / "logs");
     std::filesystem::create_directories(dir_ / "temp");
     port_ = FreePort();
@@ -360,7 +360,8 @@ TEST(Proxy, BehindRealNginxEachVisitorIsLimitedOnItsOwn) {
         return probe.status == 200;
       },
       DeadlineIn(kPatience), std::chrono::milliseconds(20)))
-      << "nginx did not come up: " << probe << "\n" << nginx.ErrorLog();
+      << "nginx did not come up: " << probe << "\n"
+      << nginx.ErrorLog();
 
   // Visitor A (127.0.0.2): one join, then refused however it forges its headers.
   HttpResponse a1 = JoinVia(nginx, "127.0.0.2");
