@@ -194,8 +194,37 @@ std::vector<Setting> settings(Config& c) {
   t.push_back(real("join-burst-per-ip", s.join_burst_per_ip, 0,
                    "Join burst per client address; at least 1 when a join rate is set"));
   t.push_back(flag("trust-proxy", s.trust_proxy,
-                   "Take the client address from X-Real-IP / X-Forwarded-For (behind a load "
-                   "balancer)"));
+                   "Behind one proxy: the same as --trust-proxy-hops 1 (docs/proxy.md)"));
+  t.push_back(integer("trust-proxy-hops", s.proxy.hops, 0, 32,
+                      "Proxies in front: the client is this many entries from the right of "
+                      "X-Forwarded-For; 0: see --trusted-proxies"));
+  Setting trusted{"trusted-proxies",
+                  "Proxy addresses, CIDR,...: only these peers' forwarding headers are "
+                  "believed; without --trust-proxy-hops X-Forwarded-For is walked from the right "
+                  "past them; their connections skip --max-conns-per-ip",
+                  "", "CIDR,...", nullptr,
+                  [&s](const std::string& v) -> std::optional<std::string> {
+                    if (v.empty()) {
+                      s.proxy.trusted.clear();
+                      return std::nullopt;
+                    }
+                    std::string why;
+                    auto list = http::parse_cidr_list(v, why);
+                    if (!list) return "--trusted-proxies: " + why;
+                    s.proxy.trusted = std::move(*list);
+                    return std::nullopt;
+                  }};
+  t.push_back(std::move(trusted));
+  t.push_back(text("real-ip-header", s.proxy.real_ip_header,
+                   "Header naming the client (e.g. X-Real-IP), believed from --trusted-proxies "
+                   "only; empty: none",
+                   [](const std::string& v) -> std::optional<std::string> {
+                     const std::string_view tchar = "!#$%&'*+-.^_`|~";
+                     for (unsigned char ch : v)
+                       if (!std::isalnum(ch) && tchar.find(static_cast<char>(ch)) == tchar.npos)
+                         return "--real-ip-header must be a header name, got '" + v + "'";
+                     return std::nullopt;
+                   }));
   t.push_back(integer("max-header-bytes", s.max_header_bytes, 1024, 1 << 20,
                       "Largest request header block"));
   t.push_back(integer("max-body-bytes", s.max_body_bytes, 256, 16 << 20, "Largest request body"));
@@ -294,6 +323,9 @@ std::variant<Config, Refusal> parse_args(int argc, const char* const* argv) {
   if (!c.kafka.brokers.empty() && !c.redis) return refuse("--kafka needs --redis");
   if (c.server.conn_reserve >= c.server.max_connections)
     return refuse("--conn-reserve must be below --max-connections");
+  // Without a list every peer would be believed: anyone could name any client.
+  if (!c.server.proxy.real_ip_header.empty() && c.server.proxy.trusted.empty())
+    return refuse("--real-ip-header needs --trusted-proxies");
   c.webhooks.backoff_min = std::min(c.webhooks.backoff_min, c.webhooks.backoff_max);
   // One setting, read at two places: the PUT that names a webhook and the POST that sends it.
   c.server.webhook_allow_private = c.webhooks.allow_private;

@@ -103,7 +103,8 @@ asio::awaitable<HttpResponse> Server::serve(const HttpRequest& req, std::string_
                                             Takeover& takeover, bool& close) {
   std::string_view target = req.target;
   auto qm = target.find('?');
-  Request r{req, client_address(req, peer, cfg_.trust_proxy), target.substr(0, qm),
+  const std::string client = client_address(req, peer, cfg_.proxy);
+  Request r{req, client, target.substr(0, qm),
             qm == std::string_view::npos ? std::string_view{} : target.substr(qm + 1)};
   r.takeover = &takeover;
   m_requests_.inc();
@@ -133,15 +134,17 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
   Conn conn{std::move(sock)};
   std::string out;  // serialized responses
 
-  // Beyond the limits a connection is not counted and may ask one health probe only (probe
-  // overflow): a balancer's /healthz is answered even when every connection is taken.
-  const bool probe = !conns_->acquire(ip);
+  // A trusted proxy (--trusted-proxies) carries many clients: its connections count toward the
+  // total cap only. Beyond the limits a connection is not counted and may ask one health probe
+  // only (probe overflow): a balancer's /healthz is answered even when every connection is taken.
+  const bool per_address = !cfg_.proxy.listed(remote.address());
+  const bool probe = !conns_->acquire(ip, per_address);
   if (probe) admit_probe(conn);
   // The connection's slot is given back when the session ends — or, for an event stream, when
   // the hub ends the stream that took over the socket (on_detach, which may run after the
   // server is gone: it holds the limiter, not the server).
-  Takeover takeover{conn.sock, [conns = conns_, ip] {
-                      conns->release(ip);
+  Takeover takeover{conn.sock, [conns = conns_, ip, per_address] {
+                      conns->release(ip, per_address);
                       conns->release_stream();
                     }};
   struct Release {
@@ -151,13 +154,13 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
     Conn* conn;
     const std::string& ip;
     const Takeover& takeover;
-    bool counted;
+    bool counted, per_address;
     ~Release() {
       live.erase(conn);
       probes.erase(conn);
-      if (counted && !takeover.done) c.release(ip);
+      if (counted && !takeover.done) c.release(ip, per_address);
     }
-  } release{*conns_, live_, probes_, &conn, ip, takeover, !probe};
+  } release{*conns_, live_, probes_, &conn, ip, takeover, !probe, per_address};
   live_.insert(&conn);
 
   const WireLimits limits{cfg_.max_header_bytes, cfg_.max_body_bytes};

@@ -24,8 +24,12 @@ std::string address_key(std::string_view text, int v6_prefix_len) {
   return ip::address_v6(b).to_string() + "/" + std::to_string(prefix);
 }
 
-bool ConnectionLimiter::acquire(const std::string& ip) {
+bool ConnectionLimiter::acquire(const std::string& ip, bool per_address) {
   if (max_total_ > 0 && total_ >= max_total_) return false;
+  if (!per_address) {
+    ++total_;
+    return true;
+  }
   std::string key = address_key(ip, v6_prefix_);
   auto& n = per_ip_[key];
   if (max_ip_ > 0 && n >= max_ip_) {
@@ -37,7 +41,11 @@ bool ConnectionLimiter::acquire(const std::string& ip) {
   return true;
 }
 
-void ConnectionLimiter::release(const std::string& ip) {
+void ConnectionLimiter::release(const std::string& ip, bool per_address) {
+  if (!per_address) {
+    if (total_ > 0) --total_;
+    return;
+  }
   auto it = per_ip_.find(address_key(ip, v6_prefix_));
   if (it == per_ip_.end()) return;
   --total_;

@@ -30,9 +30,10 @@ class ConnectionLimiter {
         max_ip_(max_per_ip),
         max_streams_(max_streams),
         v6_prefix_(v6_prefix_len) {}
-  // True (and counted) if one more connection from `ip` is allowed.
-  bool acquire(const std::string& ip);
-  void release(const std::string& ip);
+  // True (and counted) if one more connection from `ip` is allowed. per_address false: counted
+  // in the total only (a trusted proxy's connection carries many clients); release the same way.
+  bool acquire(const std::string& ip, bool per_address = true);
+  void release(const std::string& ip, bool per_address = true);
   // True (and counted) if one more connection may become an event stream. The connection itself
   // stays counted by acquire() as well: a stream counts in both caps.
   bool acquire_stream();

@@ -106,4 +106,15 @@ TEST(RateLimiter, BurstThenRate) {
 }
 
 }  // namespace
+TEST(ConnectionLimiter, ExemptConnectionsCountInTheTotalOnly) {
+  ConnectionLimiter c(3, 1);
+  EXPECT_TRUE(c.acquire("10.0.0.1", /*per_address=*/false));
+  EXPECT_TRUE(c.acquire("10.0.0.1", /*per_address=*/false));  // a proxy: no per-address cap
+  EXPECT_TRUE(c.acquire("10.0.0.1"));                          // its own count is untouched
+  EXPECT_FALSE(c.acquire("10.0.0.2", /*per_address=*/false));  // but the total is reached
+  c.release("10.0.0.1", /*per_address=*/false);
+  EXPECT_EQ(c.total(), 2);
+  EXPECT_FALSE(c.acquire("10.0.0.1"));  // the counted one still holds its place
+}
+
 }  // namespace anteroom::http

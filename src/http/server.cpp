@@ -50,6 +50,7 @@ Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& h
              [conns = conns_] { return double(conns->total()); });
   m.gauge_fn("http_event_streams", "Open connections that are event streams",
              [conns = conns_] { return double(conns->streams()); });
+  if (cfg_.trust_proxy && cfg_.proxy.hops == 0) cfg_.proxy.hops = 1;
 }
 
 Server::~Server() = default;  // the task groups cancel whatever still runs

@@ -15,6 +15,7 @@
 
 #include "async/task_group.hpp"
 #include "http/limits.hpp"
+#include "http/request.hpp"
 #include "http/wire.hpp"
 #include "hub/hub.hpp"
 #include "metrics/metrics.hpp"
@@ -40,7 +41,10 @@ struct ServerConfig {
   int ipv6_prefix_len = 64;
   double join_rate_per_ip = 20;  // joins per second per client address; 0 = unlimited
   double join_burst_per_ip = 40;
-  bool trust_proxy = false;  // take the client address from X-Real-IP / X-Forwarded-For
+  // Whose forwarding headers name the client (docs/proxy.md). --trust-proxy is kept as an alias
+  // of --trust-proxy-hops 1: the constructor sets proxy.hops to 1 if it is 0.
+  bool trust_proxy = false;
+  ProxyTrust proxy;
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds write_timeout{30};
   std::chrono::milliseconds sse_retry{2000};
