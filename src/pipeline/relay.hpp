@@ -56,6 +56,7 @@ class Relay {
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> delivery_loop();
   boost::asio::awaitable<void> take_over(std::string queue);
+  boost::asio::awaitable<void> let_go_of_forgotten(const redis::RedisReply& names);
   boost::asio::awaitable<void> flush_acks();
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
   void delivered(Delivery* d, rd_kafka_resp_err_t e);
