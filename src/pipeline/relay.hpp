@@ -14,6 +14,9 @@
 // keeps every entry until it is confirmed. A delivery that fails for good rewinds the queue:
 // its pending entries are produced again once nothing is in flight.
 //
+// A queue the store forgot (closed, sessions over) is no longer listed; its outbox outlives it
+// for a while, and the relay reads it on until everything in it is confirmed, then lets it go.
+//
 // Each entry's event bytes (core/event_codec.hpp, encoded by the store's script) become the
 // Kafka message value untouched; the relay never decodes an event.
 //

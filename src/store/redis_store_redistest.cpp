@@ -683,6 +683,36 @@ TEST(RedisStore, AForgottenQueueLeavesOnlyItsOutboxAndLastSeq) {
   EXPECT_EQ(outbox(io, client, "q").back().seq, seq + 1);
 }
 
+// Every process ticks every queue: the forgetting happens once, in one tick script; the other
+// processes' ticks then find no queue. Made again through another process, the seq goes on.
+TEST(RedisStore, ConcurrentTicksForgetAQueueOnce) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client_a(io, options_for(server)), client_b(io, options_for(server));
+  RedisStore a(client_a), b(client_b);
+  ASSERT_TRUE(run_for(io, a.put_queue("q", config(0, 10, 30), T0)).ok());
+  ASSERT_TRUE(run_for(io, a.join("q", "", T0)).ok());
+  const uint64_t seq = run_for(io, b.close_queue("q", T0 + 1)).value().seq;
+  std::vector<asio::awaitable<Result<int64_t>>> ticks;
+  for (int i = 0; i < 6; ++i) ticks.push_back((i % 2 ? a : b).tick("q", T0 + 1 + 30'000));
+  auto results = run_all(io, std::move(ticks));
+  ASSERT_EQ(results.size(), 6u);
+  int forgot = 0;
+  for (auto& r : results) {
+    if (r.ok()) {
+      ++forgot;
+      EXPECT_EQ(r.value(), 0);
+    } else {
+      EXPECT_EQ(r.error().code, Errc::queue_not_found) << r.error().message;
+    }
+  }
+  EXPECT_EQ(forgot, 1);
+  auto again = run_for(io, b.put_queue("q", {}, T0 + 40'000));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->created);
+  EXPECT_EQ(again->seq, seq + 1);
+}
+
 // A close is drained kTickBatch tickets per call: the queue goes at the tick that finishes it.
 TEST(RedisStore, AClosedQueueIsForgottenOnlyOnceItsCloseIsDrained) {
   RedisServer server;
