@@ -60,6 +60,15 @@ inline bool abandoned(Millis last_seen_ms, const QueueConfig& c, Millis now) {
   return last_seen_ms + c.abandon_after_s * 1000 <= now;
 }
 
+// A closed queue is forgotten (its data deleted, its name free) once its sessions have ended and
+// its visitors have had their chance to see the close: no active session left and the close at
+// least abandon_after_s old. A visitor still looking learns of it within that time (an open
+// stream at once; a page that polls less often would have been abandoned anyway), so a GET of a
+// ticket says "ended, closed" until then, and 404 after. The tick decides; both stores ask this.
+inline bool forgettable(Millis closed_ms, int64_t active, const QueueConfig& c, Millis now) {
+  return active == 0 && closed_ms + c.abandon_after_s * 1000 <= now;
+}
+
 inline Millis expiry_of(Millis admitted_ms, const QueueConfig& c) {
   return admitted_ms + c.session_ttl_s * 1000;
 }

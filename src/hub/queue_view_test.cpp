@@ -44,6 +44,27 @@ TEST(QueueView, DropsDuplicates) {
   EXPECT_EQ(v.line().size(), 2);  // the duplicate `left` changed nothing
 }
 
+// A queue closed, forgotten by the store and made again under its name: the store goes on with
+// its seq (store/README.md, Forgetting), so the view takes the new queue's events as the next
+// ones: reopened, its line starts from the new joins (the closed line's orders are gone).
+TEST(QueueView, AQueueMadeAgainAfterItWasForgottenGoesOnInSeqOrder) {
+  QueueView v;
+  feed(v, ev(1, EventType::config_changed));
+  feed(v, ev(2, EventType::joined, 1));
+  feed(v, ev(3, EventType::joined, 2));
+  feed(v, ev(4, EventType::closed));
+  ASSERT_TRUE(v.closed());
+  // The new queue: its orders start again at 1, its seq does not.
+  EXPECT_EQ(feed(v, ev(5, EventType::config_changed)), QueueView::Step::apply);
+  EXPECT_FALSE(v.closed());
+  EXPECT_EQ(v.line().size(), 0);
+  EXPECT_EQ(feed(v, ev(6, EventType::joined, 1)), QueueView::Step::apply);
+  EXPECT_EQ(v.line().rank(1), 1);
+  EXPECT_EQ(v.seq(), 6u);
+  // What a store restarting the seq would send is, to the view, old news: dropped.
+  EXPECT_EQ(feed(v, ev(1, EventType::config_changed)), QueueView::Step::duplicate);
+}
+
 TEST(QueueView, GapAsksForAReloadAndBufferedEventsFollowTheSnapshot) {
   QueueView v;
   feed(v, ev(1, EventType::joined, 10));

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <set>
 #include <stdexcept>
 
 #include "core/encoding.hpp"
@@ -210,9 +211,37 @@ asio::awaitable<void> Relay::lease_loop() {
         }
       }
       m_backlog_.set(backlog);
+      co_await let_go_of_forgotten(*names);
+      if (co_await async::cancelled()) co_return;
     }
     bool slept = co_await async::sleep_for(std::chrono::milliseconds(1000));
     if (!slept) co_return;
+  }
+}
+
+// A queue no longer listed was forgotten by the store (closed, its sessions over). Its outbox
+// stays until it expires (store/README.md); once all of it is confirmed (empty, nothing in
+// flight) the relay stops reading it and gives its lease up: reading it after it expired would
+// fail with NOGROUP. Not yet empty (Kafka down), it is read on. Made again, the queue is listed
+// again and taken over as any queue.
+asio::awaitable<void> Relay::let_go_of_forgotten(const redis::RedisReply& names) {
+  std::set<std::string> listed;
+  for (auto& n : names.elements) listed.insert(n.str);
+  std::vector<std::string> unlisted;
+  for (auto& [q, o] : owned_)
+    if (!listed.count(q) && o->inflight == 0 && !o->rewind) unlisted.push_back(q);
+  for (auto& q : unlisted) {
+    Argv xlen{"XLEN", redis_keys::outbox(q)};
+    auto len = co_await ctl_->command(std::move(xlen));
+    if (co_await async::cancelled()) co_return;
+    if (!len || len->as_int().value_or(1) != 0) continue;
+    auto it = owned_.find(q);
+    if (it == owned_.end() || it->second->inflight > 0) continue;
+    owned_.erase(it);
+    spdlog::info("relay: queue {} is gone and its outbox confirmed: no longer relaying it", q);
+    Argv keys{redis_keys::relay_lease(q)}, args{node_};
+    (void)co_await ctl_->eval(release_script(), std::move(keys), std::move(args));
+    if (co_await async::cancelled()) co_return;
   }
 }
 

@@ -14,6 +14,9 @@
 // keeps every entry until it is confirmed. A delivery that fails for good rewinds the queue:
 // its pending entries are produced again once nothing is in flight.
 //
+// A queue the store forgot (closed, sessions over) is no longer listed; its outbox outlives it
+// for a while, and the relay reads it on until everything in it is confirmed, then lets it go.
+//
 // Each entry's event bytes (core/event_codec.hpp, encoded by the store's script) become the
 // Kafka message value untouched; the relay never decodes an event.
 //
@@ -56,6 +59,7 @@ class Relay {
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> delivery_loop();
   boost::asio::awaitable<void> take_over(std::string queue);
+  boost::asio::awaitable<void> let_go_of_forgotten(const redis::RedisReply& names);
   boost::asio::awaitable<void> flush_acks();
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
   void delivered(Delivery* d, rd_kafka_resp_err_t e);

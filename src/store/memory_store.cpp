@@ -65,6 +65,7 @@ struct MemoryStore::Queue {
   std::string name;
   QueueConfig config;
   bool closed = false;
+  Millis closed_ms = 0;  // when it was last closed (rules::forgettable)
   uint64_t seq = 0;
   uint64_t next_order = 1;
   rules::Bucket bucket;
@@ -209,6 +210,10 @@ Task<PutQueueResult> MemoryStore::put_queue(std::string q, ConfigPatch patch, Mi
   if (created) {
     auto qu = std::make_unique<Queue>();
     qu->name = q;
+    if (auto last = last_seq_.find(q); last != last_seq_.end()) {
+      qu->seq = last->second;  // made again after it was forgotten: its events follow the old ones
+      last_seq_.erase(last);
+    }
     it = queues_.emplace(q, std::move(qu)).first;
     patch.apply_to(it->second->config);
     it->second->bucket = rules::full_bucket(it->second->config, now);
@@ -248,6 +253,7 @@ Task<QueueInfo> MemoryStore::close_queue(std::string q, Millis now) {
   Queue& qu = **found;
   if (!qu.closed) {
     qu.closed = true;
+    qu.closed_ms = now;
     --open_queues_;
     while (!qu.waiting.empty()) end(qu, *qu.waiting.front(), EventType::closed, now);
     emit(qu, EventType::closed, nullptr, now);
@@ -351,7 +357,18 @@ Task<int64_t> MemoryStore::tick(std::string q, Millis now) {
                                      static_cast<int64_t>(qu.waiting.size()), now);
   for (int64_t i = 0; i < n; ++i) admit(qu, *qu.waiting.front(), now);
   purge_ended(qu, now);
-  co_return static_cast<int64_t>(qu.seq - before);
+  auto made = static_cast<int64_t>(qu.seq - before);
+  // (A closed queue has nobody waiting: close ended them all.)
+  if (qu.closed &&
+      rules::forgettable(qu.closed_ms, static_cast<int64_t>(qu.active.size()), qu.config, now))
+    forget(q);
+  co_return made;
+}
+
+void MemoryStore::forget(const std::string& q) {
+  auto it = queues_.find(q);
+  last_seq_[q] = it->second->seq;
+  queues_.erase(it);  // (closed: it was not counted in open_queues_)
 }
 
 Task<QueueSnapshot> MemoryStore::snapshot(std::string q) {

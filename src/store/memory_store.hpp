@@ -46,11 +46,16 @@ class MemoryStore final : public QueueStore {
   Ticket view(const Queue& qu, const Rec& r) const;
   QueueInfo info(const Queue& qu) const;
   void purge_ended(Queue& qu, Millis now);
+  void forget(const std::string& q);
 
   EventSink& sink_;
   StoreLimits limits_;
   std::map<std::string, std::unique_ptr<Queue>> queues_;
   int64_t open_queues_ = 0;  // queues_ not closed: what limits_.max_queues counts
+  // The last seq of each forgotten queue (rules::forgettable): a queue made again under the same
+  // name continues above it, so every consumer that deduplicates by seq (hub views, webhook
+  // intake) takes its events as new. A few bytes per name ever forgotten.
+  std::unordered_map<std::string, uint64_t> last_seq_;
 };
 
 }  // namespace anteroom

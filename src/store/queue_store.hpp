@@ -39,6 +39,9 @@ class QueueStore {
   // Just the names, sorted (cheap: what the admission ticker needs every tick).
   virtual Task<std::vector<std::string>> queue_names() = 0;
   // Ends every waiting ticket (reason closed, one `closed` event); further joins get queue_closed.
+  // tick() forgets the queue later, once rules::forgettable (queue_not_found from then on).
+  // put_queue before that reopens it; after, it creates it again, its seq going on above the
+  // old queue's last (never reused: consumers deduplicate events by seq).
   virtual Task<QueueInfo> close_queue(std::string q, Millis now) = 0;
 
   // Joins the line at the back. A non-empty `dedupe_key` (user id or Idempotency-Key) that
@@ -55,6 +58,7 @@ class QueueStore {
   virtual Task<Ok> touch(std::string q, std::vector<std::string> ids, Millis now) = 0;
 
   // Expires sessions, drops abandoned tickets and admits from the head, per the rules.
+  // Last, forgets a closed queue whose sessions are over (rules::forgettable).
   // Safe to call from any number of processes at once. Returns how many events it made.
   virtual Task<int64_t> tick(std::string q, Millis now) = 0;
   // The waiting line (join orders) and queue info, for rebuilding a local index. The line is

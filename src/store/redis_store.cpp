@@ -49,10 +49,26 @@ Task<RedisReply> RedisStore::run(const RedisScript& script, const std::string& q
   co_return std::move(r).value();
 }
 
+Task<Ok> RedisStore::list_open_queues() {
+  auto names = co_await queue_names();
+  if (!names) co_return names.error();
+  for (auto& q : *names) {
+    std::vector<std::string> none;
+    auto r = co_await run(scripts().list_open, q, std::move(none), /*with_queue_list=*/true);
+    if (!r) co_return r.error();
+  }
+  open_listed_ = true;
+  co_return Ok{};
+}
+
 Task<PutQueueResult> RedisStore::put_queue(std::string q, ConfigPatch patch, Millis now) {
   if (!rules::valid_queue_name(q))
     co_return err(Errc::invalid_queue_name, "queue names match [a-z0-9][a-z0-9-]{0,63}");
   if (auto s = rules::validate(patch); !s) co_return s.error();
+  if (!open_listed_) {
+    auto listed = co_await list_open_queues();
+    if (!listed) co_return listed.error();
+  }
   const QueueConfig d;
   std::vector<std::string> args{num(now),
                                 q,
@@ -172,7 +188,7 @@ Task<Ok> RedisStore::touch(std::string q, std::vector<std::string> ids, Millis n
 Task<int64_t> RedisStore::tick(std::string q, Millis now) {
   if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
   std::vector<std::string> args{num(now), num(kTickBatch)};
-  auto r = co_await run(scripts().tick, q, std::move(args));
+  auto r = co_await run(scripts().tick, q, std::move(args), /*with_queue_list=*/true);
   if (!r) co_return r.error();
   auto n = r->elements.size() == 2 ? r->elements[1].as_int() : std::nullopt;
   if (!n) co_return malformed();

@@ -12,6 +12,8 @@
 // - Ended tickets are forgotten by Redis (PEXPIRE) rules::kEndedRetentionMs after they ended,
 //   measured on the Redis server's clock instead of the callers' `now`.
 // - Events are not pushed anywhere: they wait in the outbox for the relay (src/pipeline).
+// - A forgotten queue (rules::forgettable, decided by tick()) leaves its outbox behind for the
+//   pipeline, expiring rules::kEndedRetentionMs later, and its last seq (redis_keys::last_seq).
 //
 // Joins are batched per queue: while a join script call of a queue is in flight, further joins of
 // that queue wait, then go out together as ONE call of the same script (lua/join.lua runs a batch
@@ -72,6 +74,10 @@ class RedisStore final : public QueueStore {
   redis::RedisClient& client() { return client_; }
 
  private:
+  // Puts every open queue in aq:queues:open (lua/list_open.lua): queues made before that set
+  // existed are missing from it until their next PUT. Once per process, before put_queue first
+  // counts open queues; idempotent, so many processes may do it at once.
+  Task<Ok> list_open_queues();
   // Runs one queue script; returns its reply array when the script said 'ok', else the error.
   Task<redis::RedisReply> run(const redis::RedisScript& script, const std::string& q,
                               std::vector<std::string> args, bool with_queue_list = false);
@@ -97,6 +103,7 @@ class RedisStore final : public QueueStore {
   redis::RedisClient& client_;
   StoreLimits limits_;
   std::unordered_map<std::string, JoinLine> joins_;  // queues with a join call in flight
+  bool open_listed_ = false;  // list_open_queues() has succeeded
 };
 
 }  // namespace anteroom

@@ -635,5 +635,122 @@ TEST(RedisStore, UrlDatabaseIsSelected) {
   EXPECT_EQ(in_db3.value().integer, 1);
 }
 
+// A forgotten queue leaves nothing of its state: of its keys only the outbox (its last events
+// may still be on their way to the pipeline; it expires after the retention) and its last seq
+// remain, plus ended ticket hashes that expire by themselves; it is out of both queue lists.
+// Made again, it takes its seq from that record, which goes, and keeps the outbox for good.
+TEST(RedisStore, AForgottenQueueLeavesOnlyItsOutboxAndLastSeq) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  auto cmd = [&](std::vector<std::string> argv) {
+    return run_for(io, client.command(std::move(argv))).value();
+  };
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(1, 10, 30), T0)).ok());
+  ASSERT_TRUE(run_for(io, store.put_queue("other", config(0, 10), T0)).ok());
+  auto a = run_for(io, store.join("q", "u:a", T0)).value();  // active
+  auto b = run_for(io, store.join("q", "u:b", T0)).value();  // waiting, then closed
+  ASSERT_EQ(a.state, TicketState::active);
+  ASSERT_EQ(b.state, TicketState::waiting);
+  ASSERT_TRUE(run_for(io, store.close_queue("q", T0 + 1)).ok());
+  ASSERT_TRUE(run_for(io, store.complete("q", a.id, T0 + 2)).ok());
+  const uint64_t seq = run_for(io, store.get_queue("q")).value().seq;
+  ASSERT_EQ(run_for(io, store.tick("q", T0 + 1 + 30'000)).value(), 0);
+
+  std::set<std::string> keys;
+  for (auto& k : cmd({"KEYS", "aq:{q}:*"}).elements) keys.insert(k.str);
+  std::set<std::string> want{redis_keys::outbox("q"), redis_keys::last_seq("q"),
+                             redis_keys::ticket("q", a.id), redis_keys::ticket("q", b.id)};
+  EXPECT_EQ(keys, want);
+  for (const auto& id : {a.id, b.id}) {
+    EXPECT_GT(cmd({"PTTL", redis_keys::ticket("q", id)}).integer, 0) << id;
+    EXPECT_LE(cmd({"PTTL", redis_keys::ticket("q", id)}).integer, rules::kEndedRetentionMs);
+  }
+  EXPECT_GT(cmd({"PTTL", redis_keys::outbox("q")}).integer, 0);
+  EXPECT_LE(cmd({"PTTL", redis_keys::outbox("q")}).integer, rules::kEndedRetentionMs);
+  EXPECT_EQ(cmd({"GET", redis_keys::last_seq("q")}).str, std::to_string(seq));
+  EXPECT_EQ(cmd({"SISMEMBER", std::string(redis_keys::kQueues), "q"}).integer, 0);
+  EXPECT_EQ(cmd({"SISMEMBER", std::string(redis_keys::kOpenQueues), "q"}).integer, 0);
+  EXPECT_EQ(cmd({"SISMEMBER", std::string(redis_keys::kOpenQueues), "other"}).integer, 1);
+  EXPECT_EQ(cmd({"XLEN", redis_keys::outbox("q")}).integer, static_cast<int64_t>(seq));
+
+  auto again = run_for(io, store.put_queue("q", config(0, 10), T0 + 40'000)).value();
+  EXPECT_TRUE(again.created);
+  EXPECT_EQ(again.seq, seq + 1);
+  EXPECT_EQ(cmd({"EXISTS", redis_keys::last_seq("q")}).integer, 0);
+  EXPECT_EQ(cmd({"PTTL", redis_keys::outbox("q")}).integer, -1);  // the new queue's log now
+  EXPECT_EQ(outbox(io, client, "q").back().seq, seq + 1);
+}
+
+// Every process ticks every queue: the forgetting happens once, in one tick script; the other
+// processes' ticks then find no queue. Made again through another process, the seq goes on.
+TEST(RedisStore, ConcurrentTicksForgetAQueueOnce) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client_a(io, options_for(server)), client_b(io, options_for(server));
+  RedisStore a(client_a), b(client_b);
+  ASSERT_TRUE(run_for(io, a.put_queue("q", config(0, 10, 30), T0)).ok());
+  ASSERT_TRUE(run_for(io, a.join("q", "", T0)).ok());
+  const uint64_t seq = run_for(io, b.close_queue("q", T0 + 1)).value().seq;
+  std::vector<asio::awaitable<Result<int64_t>>> ticks;
+  for (int i = 0; i < 6; ++i) ticks.push_back((i % 2 ? a : b).tick("q", T0 + 1 + 30'000));
+  auto results = run_all(io, std::move(ticks));
+  ASSERT_EQ(results.size(), 6u);
+  int forgot = 0;
+  for (auto& r : results) {
+    if (r.ok()) {
+      ++forgot;
+      EXPECT_EQ(r.value(), 0);
+    } else {
+      EXPECT_EQ(r.error().code, Errc::queue_not_found) << r.error().message;
+    }
+  }
+  EXPECT_EQ(forgot, 1);
+  auto again = run_for(io, b.put_queue("q", {}, T0 + 40'000));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->created);
+  EXPECT_EQ(again->seq, seq + 1);
+}
+
+// A close is drained kTickBatch tickets per call: the queue goes at the tick that finishes it.
+TEST(RedisStore, AClosedQueueIsForgottenOnlyOnceItsCloseIsDrained) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10, 30), T0)).ok());
+  ASSERT_EQ(join_many(io, store, "q", 2500, T0).size(), 2500u);
+  ASSERT_TRUE(run_for(io, store.close_queue("q", T0 + 1)).ok());  // drains 1000
+  const Millis late = T0 + 1 + 30'000;
+  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // 1000 more
+  EXPECT_TRUE(run_for(io, store.get_queue("q")).value().closed);
+  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // the last 500: forgotten
+  EXPECT_EQ(run_for(io, store.get_queue("q")).error().code, Errc::queue_not_found);
+}
+
+// Queues made by a version before aq:queues:open existed are not in it: a store lists the open
+// ones (not the closed ones) before it first counts, so --max-queues counts them.
+TEST(RedisStore, QueuesMadeBeforeTheOpenListCountTowardTheLimit) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  {
+    RedisStore old(client);
+    ASSERT_TRUE(run_for(io, old.put_queue("open1", {}, T0)).ok());
+    ASSERT_TRUE(run_for(io, old.put_queue("shut", {}, T0)).ok());
+    ASSERT_TRUE(run_for(io, old.close_queue("shut", T0)).ok());
+  }
+  ASSERT_TRUE(run_for(io, client.command({"DEL", std::string(redis_keys::kOpenQueues)})).ok());
+  RedisStore store(client, StoreLimits{.max_queues = 2});
+  ASSERT_TRUE(run_for(io, store.put_queue("open2", {}, T0 + 1)).ok());
+  EXPECT_EQ(run_for(io, store.put_queue("open3", {}, T0 + 2)).error().code,
+            Errc::too_many_queues);
+  auto open = run_for(io, client.command({"SMEMBERS", std::string(redis_keys::kOpenQueues)}));
+  std::set<std::string> names;
+  for (auto& n : open.value().elements) names.insert(n.str);
+  EXPECT_EQ(names, (std::set<std::string>{"open1", "open2"}));
+}
+
 }  // namespace
 }  // namespace anteroom

@@ -24,7 +24,8 @@ asio::awaitable<void> Ticker::loop() {
     auto queues = co_await store_.queue_names();
     if (co_await async::cancelled()) co_return;
     if (!queues) continue;  // store unavailable: try again next tick
-    // Closed queues too: their active sessions still expire.
+    // Closed queues too: their active sessions still expire, and the tick forgets them once
+    // those are over (rules::forgettable).
     for (auto& q : *queues) {
       (void)co_await store_.tick(q, now);
       if (co_await async::cancelled()) co_return;

@@ -414,3 +414,122 @@ TEST_P(StoreConformance, ClosedQueuesDoNotCountTowardTheLimit) {
 
 }  // namespace
 }  // namespace anteroom::conformance
+
+namespace anteroom::conformance {
+namespace {
+
+// Every seq of q's events, in commit order, one more than the one before: nothing repeated or
+// skipped, across forgetting and making again (what hub views and the webhook intake rely on).
+void expect_seqs_continue(const std::vector<Event>& ev) {
+  ASSERT_FALSE(ev.empty());
+  for (size_t i = 1; i < ev.size(); ++i) EXPECT_EQ(ev[i].seq, ev[i - 1].seq + 1) << i;
+}
+
+// A closed queue with visitors stays (their sessions go on, their tickets answer); the tick at
+// which its last session has ended (and its close is abandon_after_s old: rules::forgettable)
+// forgets it: 404, not listed. Made again, it continues its seq above the old queue's.
+TEST_P(StoreConformance, ClosedQueueIsForgottenWhenItsLastSessionEnds) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(1, 10), T0)).ok());
+  auto a = run(s().join("q", "u:ann", T0));  // admitted at once, expires at T0 + 60 s
+  ASSERT_EQ(a->state, TicketState::active);
+  auto b = run(s().join("q", "", T0));  // waits: one token a second
+  ASSERT_EQ(b->state, TicketState::waiting);
+  ASSERT_TRUE(run(s().close_queue("q", T0 + 1000)).ok());
+  // Past the close's grace (abandon_after_s 30) but a session is still on: kept.
+  EXPECT_EQ(run(s().tick("q", T0 + 40'000)).value(), 0);
+  auto kept = run(s().get_queue("q"));
+  ASSERT_TRUE(kept.ok());
+  EXPECT_TRUE(kept->closed);
+  EXPECT_EQ(kept->stats.active, 1);
+  EXPECT_EQ(run(s().get_ticket("q", a->id, false, T0 + 40'000))->state, TicketState::active);
+  EXPECT_EQ(run(s().get_ticket("q", b->id, false, T0 + 40'000))->reason, EndReason::closed);
+  EXPECT_EQ(run(s().queue_names()).value(), std::vector<std::string>{"q"});
+  const uint64_t last_seq = kept->seq;
+
+  // The tick that expires the last session forgets the queue (and says what it made).
+  EXPECT_EQ(run(s().tick("q", T0 + 60'000)).value(), 1);
+  EXPECT_EQ(h_->events("q").back().type, EventType::expired);
+  EXPECT_EQ(h_->events("q").back().seq, last_seq + 1);
+  EXPECT_EQ(run(s().get_queue("q")).error().code, Errc::queue_not_found);
+  EXPECT_EQ(run(s().get_ticket("q", a->id, false, T0 + 60'001)).error().code,
+            Errc::queue_not_found);
+  EXPECT_EQ(run(s().join("q", "", T0 + 60'001)).error().code, Errc::queue_not_found);
+  EXPECT_EQ(run(s().tick("q", T0 + 60'001)).error().code, Errc::queue_not_found);
+  EXPECT_TRUE(run(s().list_queues()).value().empty());
+  EXPECT_TRUE(run(s().queue_names()).value().empty());
+
+  // Made again: a new, empty queue whose events follow the old one's.
+  auto again = run(s().put_queue("q", cfg(0, 10), T0 + 70'000));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->created);
+  EXPECT_FALSE(again->closed);
+  EXPECT_EQ(again->seq, last_seq + 2);
+  EXPECT_EQ(again->stats.admitted_total, 0);
+  EXPECT_EQ(again->stats.expired_total, 0);
+  auto c = run(s().join("q", "u:ann", T0 + 70'001));  // the old dedupe key is gone too
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->created);
+  EXPECT_EQ(c->position, 1);
+  EXPECT_EQ(c->seq, last_seq + 3);
+  EXPECT_EQ(run(s().snapshot("q"))->waiting_orders.size(), 1u);
+  expect_seqs_continue(h_->events("q"));
+}
+
+// An empty closed queue is forgotten at the first tick once the close is abandon_after_s old;
+// reopened before that, it is not.
+TEST_P(StoreConformance, ClosedEmptyQueueIsForgottenAtTheFirstTickAfterItsGrace) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
+  ASSERT_TRUE(run(s().put_queue("r", cfg(0, 10), T0)).ok());
+  ASSERT_TRUE(run(s().close_queue("q", T0 + 1)).ok());
+  ASSERT_TRUE(run(s().close_queue("r", T0 + 1)).ok());
+  EXPECT_EQ(run(s().tick("q", T0 + 1 + 29'999)).value(), 0);
+  EXPECT_TRUE(run(s().get_queue("q"))->closed);
+  ASSERT_TRUE(run(s().put_queue("r", {}, T0 + 2)).ok());  // reopened: stays
+  EXPECT_EQ(run(s().tick("q", T0 + 1 + 30'000)).value(), 0);
+  EXPECT_EQ(run(s().tick("r", T0 + 1 + 30'000)).value(), 0);
+  EXPECT_EQ(run(s().get_queue("q")).error().code, Errc::queue_not_found);
+  EXPECT_FALSE(run(s().get_queue("r"))->closed);
+  EXPECT_EQ(run(s().queue_names()).value(), std::vector<std::string>{"r"});
+
+  // Forgotten twice: the seq goes on each time.
+  auto again = run(s().put_queue("q", {}, T0 + 40'000));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->created);
+  EXPECT_EQ(again->seq, 3u);  // config_changed 1, closed 2, config_changed 3
+  ASSERT_TRUE(run(s().close_queue("q", T0 + 40'001)).ok());
+  ASSERT_EQ(run(s().tick("q", T0 + 40'001 + 120'000)).value(), 0);  // (default abandon_after_s)
+  EXPECT_EQ(run(s().get_queue("q")).error().code, Errc::queue_not_found);
+  EXPECT_EQ(run(s().put_queue("q", {}, T0 + 200'000))->seq, 5u);
+  expect_seqs_continue(h_->events("q"));
+}
+
+// A session given back (completed, left) ends it as well as expiry: the next tick forgets.
+// The forgotten queue's place was free since its close; its name is free to make a new one.
+TEST_P(StoreConformance, ForgottenAfterTheLastSessionIsGivenBack) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(10, 10), T0)).ok());
+  ASSERT_TRUE(run(s().put_queue("q1", {}, T0)).ok());
+  ASSERT_TRUE(run(s().put_queue("q2", {}, T0)).ok());
+  auto a = run(s().join("q", "", T0));
+  auto b = run(s().join("q", "", T0 + 1000));
+  ASSERT_EQ(a->state, TicketState::active);
+  ASSERT_EQ(b->state, TicketState::active);
+  ASSERT_TRUE(run(s().close_queue("q", T0 + 2000)).ok());
+  ASSERT_TRUE(run(s().complete("q", a->id, T0 + 3000)).ok());
+  EXPECT_EQ(run(s().tick("q", T0 + 40'000)).value(), 0);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.active, 1);
+  ASSERT_TRUE(run(s().leave("q", b->id, T0 + 41'000)).ok());
+  EXPECT_TRUE(run(s().get_queue("q"))->closed);  // (forgetting is the tick's)
+  EXPECT_EQ(run(s().tick("q", T0 + 41'000)).value(), 0);
+  EXPECT_EQ(run(s().get_queue("q")).error().code, Errc::queue_not_found);
+  ASSERT_TRUE(run(s().put_queue("q3", {}, T0 + 42'000)).ok());  // q's place: free since close
+  // Making q again is making a queue: it needs a place like any other.
+  EXPECT_EQ(run(s().put_queue("q", {}, T0 + 42'001)).error().code, Errc::too_many_queues);
+  ASSERT_TRUE(run(s().close_queue("q3", T0 + 42'002)).ok());
+  auto again = run(s().put_queue("q", {}, T0 + 42'003));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->created);
+  expect_seqs_continue(h_->events("q"));
+}
+
+}  // namespace
+}  // namespace anteroom::conformance

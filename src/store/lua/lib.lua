@@ -2,11 +2,13 @@
 --   <generated constants> .. lib.lua .. <script>.lua
 -- The generated constants are RETENTION_MS (rules::kEndedRetentionMs).
 --
--- KEYS[1..8] are the queue's keys (redis/keys.hpp, script_keys). Ticket hashes are not declared
+-- KEYS[1..9] are the queue's keys (redis/keys.hpp, script_keys). Ticket hashes are not declared
 -- keys (scripts find their ids in the sorted sets), but they carry the same {q} hash tag, so
--- they live in the queue's Cluster slot.
-local K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_OUTBOX, K_CLOSING =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+-- they live in the queue's Cluster slot. Scripts that change the queue lists get them as
+-- KEYS[10] (aq:queues) and KEYS[11] (aq:queues:open); nil in the others.
+local K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_OUTBOX, K_CLOSING, K_LAST_SEQ =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local K_QUEUES, K_OPEN = KEYS[10], KEYS[11]
 local PREFIX = string.sub(K_META, 1, -5)  -- 'aq:{q}:' from 'aq:{q}:meta'
 local QUEUE = string.sub(K_META, 5, -7)   -- 'q' from 'aq:{q}:meta' (redis_keys::queue_of)
 
@@ -160,4 +162,28 @@ local function info()
   out[#out + 1] = I(redis.call('ZCARD', K_ACTIVE))
   out[#out + 1] = oldest
   return out
+end
+
+-- Forgets the queue if it is closed and done (rules::forgettable: no active session, the close
+-- abandon_after_s old; and here also its close drained): the tick calls it. Deletes every key
+-- of the queue and its names in the queue lists, except:
+-- - K_LAST_SEQ, written here: a queue made again under the name continues its seq (put_queue);
+-- - the outbox: its last events may not have reached the pipeline yet (relay, tailers), so it
+--   expires RETENTION_MS later instead (put_queue keeps it if the queue is made again first);
+-- - ticket hashes: every one has ended (none active, none waiting) and expires on its own.
+-- Returns true if it forgot the queue.
+local function forget_if_done(cfg, now)
+  local m = redis.call('HMGET', K_META, 'closed', 'closed_ms', 'seq')
+  if m[1] ~= '1' then return false end
+  if redis.call('ZCARD', K_ACTIVE) > 0 or redis.call('EXISTS', K_CLOSING) == 1 then
+    return false
+  end
+  -- (A queue closed before closed_ms was recorded counts as closed long ago.)
+  if (tonumber(m[2]) or 0) + cfg.abandon * 1000 > now then return false end
+  redis.call('SET', K_LAST_SEQ, m[3])
+  redis.call('UNLINK', K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_CLOSING)
+  redis.call('PEXPIRE', K_OUTBOX, RETENTION_MS)
+  redis.call('SREM', K_QUEUES, QUEUE)
+  redis.call('SREM', K_OPEN, QUEUE)
+  return true
 end

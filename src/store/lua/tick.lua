@@ -3,7 +3,8 @@
 -- each step bounded to ARGV[2] tickets per call, so a huge queue never blocks Redis for long
 -- (the rest is done by the next tick). The admission bound is rules::admission_count with
 -- `waiting` clamped to the bound: tokens not used stay in the bucket.
--- ARGV: now, max tickets per step. Reply: {'ok', events made}.
+-- Last, forgets a closed queue whose sessions are over (lib.lua forget_if_done).
+-- KEYS[10], KEYS[11]: the queue lists. ARGV: now, max tickets per step. Reply: {'ok', events made}.
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 if not queue_exists() then return {'queue_not_found'} end
 local seq_before = current_seq()
@@ -20,4 +21,6 @@ local n = admission_count(cfg, redis.call('ZCARD', K_ACTIVE), waiting, now)
 if n > 0 then
   for _, id in ipairs(redis.call('ZRANGE', K_WAIT, 0, n - 1)) do admit(id, cfg, now) end
 end
-return {'ok', current_seq() - seq_before}
+local made = current_seq() - seq_before
+forget_if_done(cfg, now)
+return {'ok', made}

@@ -34,6 +34,11 @@ inline std::string closing(std::string_view q) { return prefix(q) + "closing"; }
 // event in its one wire form (core/event_codec.hpp), written by lua/lib.lua `emit`.
 inline std::string outbox(std::string_view q) { return prefix(q) + "outbox"; }
 inline constexpr std::string_view kOutboxField = "event";
+// STRING the last seq of a queue that was forgotten (closed, sessions over: rules::forgettable),
+// the one key that outlives it. A queue made again under the name continues above it (put_queue
+// reads and deletes it), so consumers that deduplicate by seq (hub views, webhook intake) take
+// the new queue's events as new. A few bytes per name ever forgotten.
+inline std::string last_seq(std::string_view q) { return prefix(q) + "lastseq"; }
 // HASH state reason order joined admitted expires key ep; PEXPIREd once the ticket has ended.
 inline std::string ticket(std::string_view q, std::string_view id) {
   return prefix(q) + "t:" + std::string(id);
@@ -68,9 +73,11 @@ inline std::string webhook_seen(std::string_view event_id) {
 // HASH job id -> job JSON: the queue's dead letters (capped).
 inline std::string webhook_dead(std::string_view q) { return "aq:wh:dead:{" + std::string(q) + "}"; }
 
-// KEYS[1..8] of every queue script, in the order lua/lib.lua expects.
+// KEYS[1..9] of every queue script, in the order lua/lib.lua expects (put_queue, close_queue
+// and tick add kQueues and kOpenQueues as KEYS[10] and KEYS[11]).
 inline std::vector<std::string> script_keys(std::string_view q) {
-  return {meta(q), cfg(q), wait(q), active(q), seen(q), dedupe(q), outbox(q), closing(q)};
+  return {meta(q),   cfg(q),   wait(q),    active(q),  seen(q),
+          dedupe(q), outbox(q), closing(q), last_seq(q)};
 }
 
 }  // namespace anteroom::redis_keys

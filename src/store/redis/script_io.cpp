@@ -20,7 +20,7 @@ const Scripts& scripts() {
     };
     return Scripts{make("put_queue"),  make("get_queue"), make("close_queue"), make("join"),
                    make("get_ticket"), make("leave"),     make("complete"),    make("touch"),
-                   make("tick")};
+                   make("tick"),       make("list_open")};
   }();
   return s;
 }

@@ -14,7 +14,8 @@
 namespace anteroom::redis {
 
 struct Scripts {
-  RedisScript put_queue, get_queue, close_queue, join, get_ticket, leave, complete, touch, tick;
+  RedisScript put_queue, get_queue, close_queue, join, get_ticket, leave, complete, touch, tick,
+      list_open;
 };
 // Each script is its constants, then lib.lua, then its own file; built once per process. Throws
 // std::logic_error if a script is missing from the binary.
