@@ -729,6 +729,39 @@ TEST(RedisStore, AClosedQueueIsForgottenOnlyOnceItsCloseIsDrained) {
   EXPECT_EQ(run_for(io, store.get_queue("q")).error().code, Errc::queue_not_found);
 }
 
+// With a relay (the outbox's consumer group) that has not read or not had Kafka confirm the
+// last events — Kafka down — the closed queue is not forgotten: its outbox must not expire with
+// events unsent. Once everything is read and acknowledged, the next tick forgets it.
+TEST(RedisStore, AClosedQueueWaitsForItsRelayBeforeItIsForgotten) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  auto cmd = [&](std::vector<std::string> argv) {
+    return run_for(io, client.command(std::move(argv))).value();
+  };
+  const std::string box = redis_keys::outbox("q");
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10, 30), T0)).ok());
+  cmd({"XGROUP", "CREATE", box, "relay", "0", "MKSTREAM"});
+  ASSERT_TRUE(run_for(io, store.join("q", "", T0)).ok());
+  ASSERT_TRUE(run_for(io, store.close_queue("q", T0 + 1)).ok());
+  const Millis late = T0 + 1 + 30'000;
+  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // nothing read: kept
+  ASSERT_TRUE(run_for(io, store.get_queue("q")).ok());
+  auto read = cmd({"XREADGROUP", "GROUP", "relay", "r1", "COUNT", "1000", "STREAMS", box, ">"});
+  ASSERT_EQ(read.elements.size(), 1u);
+  std::vector<std::string> ids;
+  for (auto& e : read.elements[0].elements[1].elements) ids.push_back(e.elements[0].str);
+  ASSERT_FALSE(ids.empty());
+  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // read, not confirmed: kept
+  ASSERT_TRUE(run_for(io, store.get_queue("q")).ok());
+  std::vector<std::string> ack{"XACK", box, "relay"};
+  ack.insert(ack.end(), ids.begin(), ids.end());
+  cmd(ack);
+  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // all confirmed: forgotten
+  EXPECT_EQ(run_for(io, store.get_queue("q")).error().code, Errc::queue_not_found);
+}
+
 // Queues made by a version before aq:queues:open existed are not in it: a store lists the open
 // ones (not the closed ones) before it first counts, so --max-queues counts them.
 TEST(RedisStore, QueuesMadeBeforeTheOpenListCountTowardTheLimit) {

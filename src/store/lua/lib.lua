@@ -164,12 +164,31 @@ local function info()
   return out
 end
 
+-- True unless a relay (a consumer group of the outbox) has not yet read, or not yet had Kafka
+-- confirm, the outbox's last event: a queue is not forgotten while Kafka is away, so its last
+-- events cannot expire with the outbox. (No group: nothing relays this queue.)
+local function outbox_relayed()
+  if redis.call('EXISTS', K_OUTBOX) == 0 then return true end
+  local info = redis.call('XINFO', 'STREAM', K_OUTBOX)
+  local last
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then last = info[i + 1] end
+  end
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', K_OUTBOX)) do
+    local f = {}
+    for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+    if tonumber(f['pending']) > 0 or f['last-delivered-id'] ~= last then return false end
+  end
+  return true
+end
+
 -- Forgets the queue if it is closed and done (rules::forgettable: no active session, the close
 -- abandon_after_s old; and here also its close drained): the tick calls it. Deletes every key
 -- of the queue and its names in the queue lists, except:
 -- - K_LAST_SEQ, written here: a queue made again under the name continues its seq (put_queue);
--- - the outbox: its last events may not have reached the pipeline yet (relay, tailers), so it
---   expires RETENTION_MS later instead (put_queue keeps it if the queue is made again first);
+-- - the outbox: Kafka has confirmed all of it (outbox_relayed), but the tailers may not have
+--   read its last events yet, so it expires RETENTION_MS later instead (put_queue keeps it if
+--   the queue is made again first);
 -- - ticket hashes: every one has ended (none active, none waiting) and expires on its own.
 -- Returns true if it forgot the queue.
 local function forget_if_done(cfg, now)
@@ -180,6 +199,7 @@ local function forget_if_done(cfg, now)
   end
   -- (A queue closed before closed_ms was recorded counts as closed long ago.)
   if (tonumber(m[2]) or 0) + cfg.abandon * 1000 > now then return false end
+  if not outbox_relayed() then return false end
   redis.call('SET', K_LAST_SEQ, m[3])
   redis.call('UNLINK', K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_CLOSING)
   redis.call('PEXPIRE', K_OUTBOX, RETENTION_MS)
