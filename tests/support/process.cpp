@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -257,6 +258,11 @@ void Process::Signal(int sig) {
   if (!status_ && pid_ > 0) ::kill(pid_, sig);
 }
 
+void Process::Kill() {
+  killed_on_purpose_ = true;
+  Signal(SIGKILL);
+}
+
 std::optional<ExitStatus> Process::WaitExit(Deadline deadline) {
   while (!status_) {
     int wstatus = 0;
@@ -303,6 +309,21 @@ std::string Process::StderrTail(std::size_t max_lines) const {
     if (all[pos - 1] == '\n' && ++lines == max_lines) break;
   }
   return all.substr(pos);
+}
+
+std::string SanitizerFindings(const Process& p) {
+  std::istringstream in(p.Stderr());
+  std::string line, found;
+  while (std::getline(in, line)) {
+    for (const char* mark : {"AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                             "ThreadSanitizer", "runtime error:"}) {
+      if (line.find(mark) != std::string::npos) {
+        found += line + "\n";
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 }  // namespace anteroom::testing
