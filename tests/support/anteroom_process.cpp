@@ -187,7 +187,9 @@ HttpResponse AnteroomProcess::Verify(std::string_view token, std::string_view qu
 }
 
 void AnteroomProcess::BeginStop() {
-  if (process_->Running()) process_->Signal(SIGTERM);
+  // Once only: the server keeps its SIGTERM handler only until its loop has stopped, so a second
+  // signal during its teardown would end it by the default action (killed by SIGTERM).
+  if (!process_->terminated() && process_->Running()) process_->Signal(SIGTERM);
 }
 
 void AnteroomProcess::StopAndCheck(Deadline deadline) {

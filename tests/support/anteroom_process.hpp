@@ -101,7 +101,8 @@ class AnteroomProcess {
   // Sends SIGTERM and waits for the exit status (nullopt if still running at the deadline).
   std::optional<ExitStatus> Terminate(Deadline deadline);
 
-  // Sends SIGTERM if the server still runs; does not wait (StopAndCheck does).
+  // Sends SIGTERM if the server still runs and was not sent one yet; does not wait
+  // (StopAndCheck does).
   void BeginStop();
   // Ends the server and checks how it ended, once (later calls do nothing): SIGTERM if it still
   // runs, then waits for its exit until `deadline`. Records a GoogleTest failure if it has not

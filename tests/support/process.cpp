@@ -255,6 +255,7 @@ void Process::CloseStdin() {
 }
 
 void Process::Signal(int sig) {
+  if (sig == SIGTERM) terminated_ = true;
   if (!status_ && pid_ > 0) ::kill(pid_, sig);
 }
 

@@ -68,6 +68,9 @@ class Process {
 
   // Sends `sig` to the child if it has not been reaped yet.
   void Signal(int sig);
+  // True once Signal(SIGTERM) was called: a second SIGTERM may find the child past its handler,
+  // tearing down, and end it by the signal's default action.
+  bool terminated() const { return terminated_; }
   // SIGKILL on purpose (a crash test): the child's end by a signal is then expected, and the
   // checks run when a test's process ends (AnteroomProcess) do not count it as a failure.
   void Kill();
@@ -107,6 +110,7 @@ class Process {
   pid_t pid_ = -1;
   std::optional<ExitStatus> status_;
   std::atomic<bool> killed_on_purpose_{false};
+  std::atomic<bool> terminated_{false};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
