@@ -165,8 +165,8 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
       // nothing of the request was acted on.
       if (edge_->stopping && have > 0 && conn.sock.is_open()) {
         out.clear();
-        serialize(error_response(err(Errc::unavailable, "shutting down; retry shortly")), 11,
-                  false, false, out);
+        serialize(error_response(err(Errc::unavailable, "shutting down; retry shortly")), 11, false,
+                  false, out);
         co_await send(conn, out);
       }
       break;

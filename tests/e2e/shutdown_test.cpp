@@ -5,8 +5,8 @@
 #include <csignal>
 #include <memory>
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/anteroom_process.hpp"

@@ -204,8 +204,8 @@ void AnteroomProcess::StopAndCheck(Deadline deadline) {
     ADD_FAILURE() << "anteroom (port " << port_ << ", pid " << p.pid()
                   << ") still running when its time to exit after SIGTERM ran out; killed";
   } else if (!p.killed_on_purpose() && !(status->exited && status->code == 0)) {
-    ADD_FAILURE() << "anteroom (port " << port_ << ", pid " << p.pid() << ") "
-                  << status->Describe() << " at the end of the test (0 expected)";
+    ADD_FAILURE() << "anteroom (port " << port_ << ", pid " << p.pid() << ") " << status->Describe()
+                  << " at the end of the test (0 expected)";
   }
   std::string findings = SanitizerFindings(p);
   if (!findings.empty()) {
