@@ -190,14 +190,29 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
         }
         buf.resize(std::min(buf.size() * 2, max_request_bytes(limits)));
       }
+      // Once stopping, no read is started: a request not yet read whole will not be served.
+      if (edge_->stopping) break;
       conn.idle = have == 0;
+      conn.reading = true;
       auto [rec, n] = co_await conn.sock.async_read_some(
           asio::buffer(buf.data() + have, buf.size() - have), use_tuple);
-      conn.idle = false;
-      if (rec) break;  // closed, reset, or closed by the sweeper / stop()
+      conn.idle = conn.reading = false;
+      if (rec) break;  // closed, reset, or closed by the sweeper / cancelled by stop()
       have += n;
     }
-    if (parsed.state == ParseOutcome::incomplete) break;
+    if (parsed.state == ParseOutcome::incomplete) {
+      // Shutting down with part of a request read (headers or body): answer 503 and close at
+      // once rather than wait for the rest, so a restart does not wait the whole grace for a
+      // slow or stalled client, and the client (or its proxy) knows it may retry elsewhere:
+      // nothing of the request was acted on.
+      if (edge_->stopping && have > 0 && conn.sock.is_open()) {
+        out.clear();
+        serialize(error_response(err(Errc::unavailable, "shutting down; retry shortly")), 11, false,
+                  false, out);
+        co_await send(conn, out);
+      }
+      break;
+    }
     if (parsed.state == ParseOutcome::failed) {
       if (parsed.error->code == Errc::headers_too_large) m_rej_header_.inc();
       else if (parsed.error->code == Errc::payload_too_large) m_rej_body_.inc();

@@ -71,8 +71,15 @@ void Server::stop() {
   accepting_.stop();
   boost::system::error_code ec;
   acceptor_.close(ec);
-  for (auto* c : live_)
-    if (c->idle) c->sock.close(ec);
+  // A part-read request's read is cancelled rather than its socket closed: its session answers
+  // 503 before closing (connection.cpp).
+  for (auto* c : live_) {
+    if (c->idle) {
+      c->sock.close(ec);
+    } else if (c->reading) {
+      c->sock.cancel(ec);
+    }
+  }
   edge_->hub.shutdown(std::chrono::milliseconds(1000));
 }
 

@@ -68,8 +68,10 @@ class Server {
 
   // Binds and starts accepting; returns the bound port. Throws on bind failure.
   uint16_t start();
-  // At once: stops accepting, closes idle keep-alive connections, and tells every SSE stream to
-  // retry elsewhere. Connections busy with a request finish it (under their deadlines) and close.
+  // At once: stops accepting, closes idle keep-alive connections, answers a request read only
+  // in part (headers or body) with 503 and closes its connection, and tells every SSE stream to
+  // retry elsewhere. Connections busy with a request finish it (under their deadlines), answer
+  // with `Connection: close` and close.
   void stop();
   int64_t connections() const { return conns_->total(); }
 
@@ -78,7 +80,8 @@ class Server {
   struct Conn {
     boost::asio::ip::tcp::socket sock;
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-    bool idle = false;  // waiting for the first byte of a request
+    bool idle = false;     // waiting for the first byte of a request
+    bool reading = false;  // waiting for bytes of a request (idle or part-read)
   };
   // The connection loop (connection.cpp).
   boost::asio::awaitable<void> accept_loop();

@@ -239,7 +239,7 @@ class KafkaPipeline : public ::testing::Test {
       std::lock_guard lock(mu_);
       alive_[n] = false;
     }
-    nodes_[n]->process().Signal(SIGKILL);
+    nodes_[n]->process().Kill();
     ASSERT_TRUE(nodes_[n]->process().WaitExit(DeadlineIn(kPatience)));
   }
 

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <csignal>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/anteroom_process.hpp"
@@ -63,6 +65,47 @@ TEST(Shutdown, SigtermWithIdleAndHalfSentRequestsExitsWithinGrace) {
   ASSERT_TRUE(status) << "still running 3 s after SIGTERM with --shutdown-grace-s 2";
   EXPECT_TRUE(status->exited && status->code == 0) << status->Describe();
   EXPECT_TRUE(idle.WaitClosed(DeadlineIn(std::chrono::seconds(1))));
+}
+
+// A request read only in part when SIGTERM arrives — its headers without the final CRLF, or its
+// headers and a body shorter than its Content-Length — is answered 503 at once and its
+// connection closed; the process exits as soon as that is done, not when the grace runs out.
+TEST(Shutdown, SigtermAnswersHalfSentRequests503AndExitsWellWithinGrace) {
+  constexpr auto kGrace = std::chrono::seconds(30);
+  AnteroomProcess server({"--shutdown-grace-s", std::to_string(kGrace.count())});
+  server.MustPutQueue("line", {{"max_active", 0}});
+  HttpConnection headers_half(server.port());
+  headers_half.WriteRaw(
+      "POST /v1/queues/line/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\n");
+  HttpConnection body_half(server.port());
+  body_half.WriteRaw(
+      "POST /v1/queues/line/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 40\r\n\r\n{\"user\": \"half");
+  // A clock: this request was sent after both half requests and is answered after the server
+  // read what they sent (one io thread, sockets served in the order they became readable).
+  HttpConnection idle(server.port());
+  ASSERT_EQ(idle.Request("GET", "/healthz").status, 200);
+
+  server.process().Signal(SIGTERM);
+  // Far below the grace: the server does not wait for the rest of either request.
+  auto status = server.process().WaitExit(DeadlineIn(kGrace / 3));
+  ASSERT_TRUE(status) << "still running " << (kGrace / 3).count()
+                      << " s after SIGTERM with a half-sent request (grace " << kGrace.count()
+                      << " s)";
+  EXPECT_TRUE(status->exited && status->code == 0) << status->Describe();
+
+  for (auto [name, conn] : {std::pair{"headers without their end", &headers_half},
+                            std::pair{"body shorter than Content-Length", &body_half}}) {
+    std::optional<HttpResponse> r = conn->ReadResponse(DeadlineIn(kPatience));
+    ASSERT_TRUE(r) << name << ": closed without an answer";
+    EXPECT_EQ(r->status, 503) << name << ": " << *r;
+    EXPECT_EQ(r->ErrorCode(), "unavailable") << name << ": " << *r;
+    EXPECT_EQ(r->Header("Connection"), "close") << name << ": " << *r;
+    EXPECT_TRUE(conn->WaitClosed(DeadlineIn(kPatience))) << name << ": left open after the 503";
+  }
+  EXPECT_FALSE(idle.ReadResponse(DeadlineIn(kPatience)).has_value())
+      << "an idle keep-alive connection got an answer to nothing";
 }
 
 // Starts the binary with test defaults plus `bad`, expects exit status 2 and a message on

@@ -62,7 +62,7 @@ TEST(WebhooksKafka, AConsumerRebalanceLosesNothingAndRepeatsOnlyWhatWasInFlight)
   ASSERT_TRUE(PollUntil([&] { return receiver.accepted_by_key().size() >= kVisitors / 3; },
                         DeadlineIn(30s), 20ms));
   auto kill_time = std::chrono::steady_clock::now();
-  nodes[0]->process().Signal(SIGKILL);
+  nodes[0]->process().Kill();
   size_t before_kill = receiver.count();
 
   // Its partitions move to the others; every admission is still delivered.

@@ -71,6 +71,7 @@ AnteroomProcess::AnteroomProcess(std::vector<std::string> extra_args, Deadline d
 }
 
 AnteroomProcess::~AnteroomProcess() {
+  if (process_) StopAndCheck();
   if (process_ && ::testing::Test::HasFailure()) {
     std::cerr << "---- anteroom (port " << port_ << ") stderr, last lines ----\n"
               << process_->StderrTail() << "---- end of anteroom stderr ----\n";
@@ -183,6 +184,36 @@ HttpResponse AnteroomProcess::Verify(std::string_view token, std::string_view qu
   std::string target = "/v1/verify";
   if (!query.empty()) target += "?" + std::string(query);
   return Request("GET", target, h);
+}
+
+void AnteroomProcess::BeginStop() {
+  // Once only: the server keeps its SIGTERM handler only until its loop has stopped, so a second
+  // signal during its teardown would end it by the default action (killed by SIGTERM).
+  if (!process_->terminated() && process_->Running()) process_->Signal(SIGTERM);
+}
+
+void AnteroomProcess::StopAndCheck(Deadline deadline) {
+  if (checked_) return;
+  checked_ = true;
+  Process& p = *process_;
+  BeginStop();
+  std::optional<ExitStatus> status = p.WaitExit(deadline);
+  if (!status) {
+    p.Signal(SIGKILL);
+    status = p.WaitExit(DeadlineIn(kPatience));
+    ADD_FAILURE() << "anteroom (port " << port_ << ", pid " << p.pid()
+                  << ") still running when its time to exit after SIGTERM ran out; killed";
+  } else if (!p.killed_on_purpose() && !(status->exited && status->code == 0)) {
+    ADD_FAILURE() << "anteroom (port " << port_ << ", pid " << p.pid() << ") " << status->Describe()
+                  << " at the end of the test (0 expected)";
+  }
+  std::string findings = SanitizerFindings(p);
+  if (!findings.empty()) {
+    ADD_FAILURE() << "sanitizer report in the stderr of anteroom (port " << port_ << ", pid "
+                  << p.pid() << "):\n"
+                  << findings << "stderr, last lines:\n"
+                  << p.StderrTail(200);
+  }
 }
 
 std::optional<ExitStatus> AnteroomProcess::Terminate(Deadline deadline) {

@@ -8,8 +8,12 @@
 //
 // Lifetime: the constructor returns once the server printed its listening line, or throws
 // std::runtime_error (with the server's stderr) if it exits or stays silent past the deadline.
-// The destructor kills a server that still runs; if the current test has failed it first prints
-// the tail of the server's stderr, so the failure comes with the server's side of the story.
+// Every test ends its servers as a deployment does, and checks how they ended: the destructor
+// runs StopAndCheck (SIGTERM, then a bounded wait) unless the test already did, so an exit
+// status other than 0, a hang at shutdown or a sanitizer report (a leak is only reported at a
+// clean exit) fails the test. A test that crashes a server on purpose says so with
+// process().Kill(). If the current test has failed, the destructor then prints the tail of the
+// server's stderr, so the failure comes with the server's side of the story.
 // Helpers return responses for the test to assert on; they never assert themselves, except the
 // Must* ones, which record a GoogleTest failure (and return an empty value) when the server
 // refuses.
@@ -33,6 +37,10 @@ namespace anteroom::testing {
 
 inline constexpr std::string_view kAdminToken = "test-admin";
 inline constexpr std::string_view kTokenSecret = "test-secret";
+
+// How long a server may take to exit after SIGTERM at the end of a test before it counts as
+// hung: far above the default --shutdown-grace-s (5 s), as a sanitizer build is slow to exit.
+inline constexpr std::chrono::seconds kStopPatience{30};
 
 // Path of the binary under test (the CMake target `anteroom`).
 std::string AnteroomBinary();
@@ -93,8 +101,19 @@ class AnteroomProcess {
   // Sends SIGTERM and waits for the exit status (nullopt if still running at the deadline).
   std::optional<ExitStatus> Terminate(Deadline deadline);
 
+  // Sends SIGTERM if the server still runs and was not sent one yet; does not wait
+  // (StopAndCheck does).
+  void BeginStop();
+  // Ends the server and checks how it ended, once (later calls do nothing): SIGTERM if it still
+  // runs, then waits for its exit until `deadline`. Records a GoogleTest failure if it has not
+  // exited by then (it is then killed with SIGKILL), if it exited other than with status 0
+  // (unless the test killed it with process().Kill()), or if its stderr holds a sanitizer
+  // report (SanitizerFindings).
+  void StopAndCheck(Deadline deadline = DeadlineIn(kStopPatience));
+
  private:
   std::unique_ptr<Process> process_;
+  bool checked_ = false;
   std::uint16_t port_ = 0;
   HttpClient http_;
 };

@@ -1,7 +1,6 @@
 #include "support/distributed.hpp"
 
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <boost/json.hpp>
 #include <sstream>
@@ -35,46 +34,12 @@ std::optional<double> MetricValue(const AnteroomProcess& p, std::string_view nam
   return sum;
 }
 
-std::string SanitizerFindings(const Process& p) {
-  std::istringstream in(p.Stderr());
-  std::string line, found;
-  while (std::getline(in, line)) {
-    if (line.find("AddressSanitizer") != std::string::npos ||
-        line.find("LeakSanitizer") != std::string::npos ||
-        line.find("UndefinedBehaviorSanitizer") != std::string::npos ||
-        line.find("runtime error:") != std::string::npos) {
-      found += line + "\n";
-    }
-  }
-  return found;
-}
-
 void StopAndCheck(const std::vector<AnteroomProcess*>& processes, Deadline deadline) {
-  std::vector<bool> signalled;
-  for (AnteroomProcess* p : processes) {
-    bool running = p != nullptr && p->process().Running();
-    if (running) p->process().Signal(SIGTERM);
-    signalled.push_back(running);
-  }
-  for (std::size_t i = 0; i < processes.size(); ++i) {
-    if (processes[i] == nullptr) continue;
-    Process& proc = processes[i]->process();
-    if (signalled[i]) {
-      auto status = proc.WaitExit(deadline);
-      if (!status) {
-        ADD_FAILURE() << "anteroom pid " << proc.pid() << " did not exit after SIGTERM; stderr:\n"
-                      << proc.StderrTail();
-      } else if (!status->exited || status->code != 0) {
-        ADD_FAILURE() << "anteroom pid " << proc.pid() << " " << status->Describe()
-                      << " after SIGTERM; stderr:\n"
-                      << proc.StderrTail();
-      }
-    }
-    std::string findings = SanitizerFindings(proc);
-    EXPECT_TRUE(findings.empty()) << "sanitizer findings in anteroom pid " << proc.pid() << ":\n"
-                                  << findings << "\nstderr tail:\n"
-                                  << proc.StderrTail(200);
-  }
+  // SIGTERM to all first: they shut down side by side, as in a rolling deployment.
+  for (AnteroomProcess* p : processes)
+    if (p != nullptr) p->BeginStop();
+  for (AnteroomProcess* p : processes)
+    if (p != nullptr) p->StopAndCheck(deadline);
 }
 
 std::vector<OutboxEvent> ReadOutbox(RedisConn& redis, const std::string& queue) {

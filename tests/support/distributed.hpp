@@ -1,7 +1,6 @@
 // Helpers for end-to-end tests that run several anteroom processes over Redis (and Kafka):
 // reading one metric, reading a queue's true waiting line and outbox straight from Redis, and
-// stopping processes cleanly with a check that the sanitizers (in a -DANTEROOM_SANITIZE=ON
-// build) found nothing in them.
+// stopping several processes at once with AnteroomProcess's end-of-test checks.
 // All functions are thread-safe unless noted; none asserts except StopAndCheck.
 #pragma once
 
@@ -21,16 +20,11 @@ namespace anteroom::testing {
 // nullopt if the process does not answer /metrics or has no such series.
 std::optional<double> MetricValue(const AnteroomProcess& p, std::string_view name);
 
-// Lines of a process's stderr that report an AddressSanitizer, LeakSanitizer or
-// UndefinedBehaviorSanitizer finding; "" if none.
-std::string SanitizerFindings(const Process& p);
-
-// Sends SIGTERM to every process given that still runs, then waits for each; records a
-// GoogleTest failure if one does not exit with status 0 before the deadline or if its stderr
-// holds a sanitizer finding. Null entries and processes already reaped are skipped (a process
-// killed on purpose is only checked for sanitizer findings).
+// AnteroomProcess::StopAndCheck for several processes: SIGTERM to every one that still runs,
+// then waits for each (so they stop side by side). Null entries are skipped; a process already
+// checked is not checked again.
 void StopAndCheck(const std::vector<AnteroomProcess*>& processes,
-                  Deadline deadline = DeadlineIn(std::chrono::seconds(30)));
+                  Deadline deadline = DeadlineIn(kStopPatience));
 
 // One event of an outbox stream aq:{q}:outbox (field `event`: src/core/event_codec.hpp).
 struct OutboxEvent {

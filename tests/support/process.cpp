@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -254,7 +255,13 @@ void Process::CloseStdin() {
 }
 
 void Process::Signal(int sig) {
+  if (sig == SIGTERM) terminated_ = true;
   if (!status_ && pid_ > 0) ::kill(pid_, sig);
+}
+
+void Process::Kill() {
+  killed_on_purpose_ = true;
+  Signal(SIGKILL);
 }
 
 std::optional<ExitStatus> Process::WaitExit(Deadline deadline) {
@@ -303,6 +310,21 @@ std::string Process::StderrTail(std::size_t max_lines) const {
     if (all[pos - 1] == '\n' && ++lines == max_lines) break;
   }
   return all.substr(pos);
+}
+
+std::string SanitizerFindings(const Process& p) {
+  std::istringstream in(p.Stderr());
+  std::string line, found;
+  while (std::getline(in, line)) {
+    for (const char* mark : {"AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                             "ThreadSanitizer", "runtime error:"}) {
+      if (line.find(mark) != std::string::npos) {
+        found += line + "\n";
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 }  // namespace anteroom::testing

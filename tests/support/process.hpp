@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -67,6 +68,14 @@ class Process {
 
   // Sends `sig` to the child if it has not been reaped yet.
   void Signal(int sig);
+  // True once Signal(SIGTERM) was called: a second SIGTERM may find the child past its handler,
+  // tearing down, and end it by the signal's default action.
+  bool terminated() const { return terminated_; }
+  // SIGKILL on purpose (a crash test): the child's end by a signal is then expected, and the
+  // checks run when a test's process ends (AnteroomProcess) do not count it as a failure.
+  void Kill();
+  // True once Kill() was called.
+  bool killed_on_purpose() const { return killed_on_purpose_; }
 
   // Writes `bytes` to the child's stdin (Options::pipe_stdin). False if there is no such pipe
   // or the child stopped reading (closed its end). Never raises SIGPIPE in the test process.
@@ -100,6 +109,8 @@ class Process {
   Options options_;
   pid_t pid_ = -1;
   std::optional<ExitStatus> status_;
+  std::atomic<bool> killed_on_purpose_{false};
+  std::atomic<bool> terminated_{false};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -111,6 +122,10 @@ class Process {
   int stdin_fd_ = -1;                // write end of the child's stdin (pipe_stdin)
   std::thread reader_;
 };
+
+// Lines of `p`'s stderr that report a finding of AddressSanitizer, LeakSanitizer,
+// UndefinedBehaviorSanitizer ("runtime error:") or ThreadSanitizer; "" if none.
+std::string SanitizerFindings(const Process& p);
 
 // Polls `condition` every `interval` until it returns true or the deadline passes. Returns the
 // last value of `condition`. For conditions with no event to wait on (e.g. a stats counter).
