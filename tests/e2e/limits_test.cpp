@@ -71,17 +71,6 @@ TEST(Limits, JoinRatePerIp) {
   EXPECT_LE(Clock::now() - refused_at, std::chrono::seconds(retry_after) + std::chrono::seconds(1));
 }
 
-// Holds `n` open, served keep-alive connections.
-std::vector<std::unique_ptr<HttpConnection>> HoldConnections(const AnteroomProcess& server, int n) {
-  std::vector<std::unique_ptr<HttpConnection>> held;
-  for (int i = 0; i < n; ++i) {
-    held.push_back(std::make_unique<HttpConnection>(server.port()));
-    HttpResponse r = held.back()->Request("GET", "/healthz");
-    EXPECT_EQ(r.status, 200) << "connection " << i + 1 << " of " << n << ": " << r;
-  }
-  return held;
-}
-
 // The connection beyond the limit gets the documented 503 for anything but a health probe
 // (those are answered beyond the limits: see HealthProbesAnsweredWhenConnectionsAreFull).
 void ExpectOverCapacity(const AnteroomProcess& server) {
@@ -133,15 +122,6 @@ TEST(Limits, OpenEventStreamsCountAsConnections) {
     ASSERT_TRUE(streams.back()->Next()) << streams.back()->raw();
   }
   ExpectOverCapacity(server);
-}
-
-// The value of the one sample `series` (exact name, no labels) in Prometheus text.
-std::optional<double> Sample(std::string_view text, std::string_view series) {
-  std::istringstream in{std::string(text)};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(std::string(series) + " ", 0) == 0) return std::stod(line.substr(series.size()));
-  return std::nullopt;
 }
 
 std::string Loopback(int last_byte) { return "127.0.0." + std::to_string(last_byte); }

@@ -150,17 +150,6 @@ TEST(Proxy, RealIpHeaderWithoutTrustedProxiesIsRefused) {
   EXPECT_NE(bad.Stderr().find("--trusted-proxies"), std::string::npos) << bad.Stderr();
 }
 
-// Holds `n` open, served keep-alive connections.
-std::vector<std::unique_ptr<HttpConnection>> Hold(const AnteroomProcess& server, int n) {
-  std::vector<std::unique_ptr<HttpConnection>> held;
-  for (int i = 0; i < n; ++i) {
-    held.push_back(std::make_unique<HttpConnection>(server.port()));
-    HttpResponse r = held.back()->Request("GET", "/healthz");
-    EXPECT_EQ(r.status, 200) << "connection " << i + 1 << " of " << n << ": " << r;
-  }
-  return held;
-}
-
 // A request on a new connection that is neither /healthz nor /readyz (which may be answered
 // beyond the caps).
 HttpResponse OrdinaryRequest(HttpConnection& c) {
@@ -170,7 +159,7 @@ HttpResponse OrdinaryRequest(HttpConnection& c) {
 TEST(Proxy, TrustedProxyConnectionsSkipThePerAddressCapNotTheTotal) {
   AnteroomProcess server(
       {"--trusted-proxies", "127.0.0.1/32", "--max-conns-per-ip", "2", "--max-connections", "6"});
-  auto held = Hold(server, 5);  // more than 2 from one (trusted) address
+  auto held = HoldConnections(server, 5);  // more than 2 from one (trusted) address
   held.push_back(std::make_unique<HttpConnection>(server.port()));
   HttpResponse sixth = OrdinaryRequest(*held.back());
   EXPECT_EQ(sixth.status, 404) << "the sixth connection is within the total: " << sixth;
@@ -182,7 +171,7 @@ TEST(Proxy, TrustedProxyConnectionsSkipThePerAddressCapNotTheTotal) {
 
 TEST(Proxy, AnUntrustedPeerIsStillCappedPerAddress) {
   AnteroomProcess server({"--trusted-proxies", "10.0.0.0/8", "--max-conns-per-ip", "2"});
-  auto held = Hold(server, 2);
+  auto held = HoldConnections(server, 2);
   HttpConnection third_conn(server.port());
   HttpResponse third = OrdinaryRequest(third_conn);
   EXPECT_EQ(third.status, 503) << third;

@@ -15,16 +15,6 @@ namespace {
 
 namespace json = boost::json;
 
-// The value of the one sample `series` (exact name, no labels) in Prometheus text; nullopt if
-// absent. (SumMetric matches substrings: "sse_streams" is also "sse_streams_replaced_total".)
-std::optional<double> Sample(std::string_view text, std::string_view series) {
-  std::istringstream in{std::string(text)};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(std::string(series) + " ", 0) == 0) return std::stod(line.substr(series.size()));
-  return std::nullopt;
-}
-
 TEST(Events, ConnectSendsRetryAndCurrentStateAtOnce) {
   AnteroomProcess server;
   server.MustPutQueue("line", {{"max_active", 0}});

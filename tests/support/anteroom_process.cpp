@@ -265,4 +265,22 @@ std::optional<double> SumMetric(std::string_view text, std::string_view needle) 
   return sum;
 }
 
+std::optional<double> Sample(std::string_view text, std::string_view series) {
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(std::string(series) + " ", 0) == 0) return std::stod(line.substr(series.size()));
+  return std::nullopt;
+}
+
+std::vector<std::unique_ptr<HttpConnection>> HoldConnections(const AnteroomProcess& server, int n) {
+  std::vector<std::unique_ptr<HttpConnection>> held;
+  for (int i = 0; i < n; ++i) {
+    held.push_back(std::make_unique<HttpConnection>(server.port()));
+    HttpResponse r = held.back()->Request("GET", "/healthz");
+    EXPECT_EQ(r.status, 200) << "connection " << i + 1 << " of " << n << ": " << r;
+  }
+  return held;
+}
+
 }  // namespace anteroom::testing

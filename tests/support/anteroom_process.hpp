@@ -128,5 +128,12 @@ std::optional<SseEvent> WaitForPosition(SseClient& stream, long long position,
 // Sum of the values of every sample line in Prometheus text whose line (name and labels)
 // contains `needle`, or nullopt if there is no such line.
 std::optional<double> SumMetric(std::string_view prometheus_text, std::string_view needle);
+// The value of the one sample `series` (exact name, no labels) in Prometheus text; nullopt if
+// absent. (SumMetric matches substrings: "sse_streams" is also "sse_streams_replaced_total".)
+std::optional<double> Sample(std::string_view prometheus_text, std::string_view series);
+
+// Opens `n` keep-alive connections, each served one `GET /healthz` (a failure is recorded if
+// not 200), and holds them open.
+std::vector<std::unique_ptr<HttpConnection>> HoldConnections(const AnteroomProcess& server, int n);
 
 }  // namespace anteroom::testing
