@@ -7,21 +7,34 @@ namespace anteroom::http {
 
 namespace ip = boost::asio::ip;
 
+ip::address unmapped(const ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
+  return a;
+}
+
+ip::address masked(const ip::address& a, unsigned prefix) {
+  if (a.is_v4()) {
+    uint32_t bits = a.to_v4().to_uint();
+    uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - std::min(prefix, 32u));
+    return ip::address_v4(bits & mask);
+  }
+  auto bytes = a.to_v6().to_bytes();
+  for (unsigned i = 0; i < bytes.size(); ++i) {
+    unsigned keep = prefix > i * 8 ? std::min(8u, prefix - i * 8) : 0;
+    bytes[i] &= static_cast<unsigned char>(keep == 0 ? 0 : 0xFF << (8 - keep));
+  }
+  return ip::address_v6(bytes);
+}
+
 std::string address_key(std::string_view text, int v6_prefix_len) {
   boost::system::error_code ec;
   ip::address a = ip::make_address(std::string(text), ec);
   if (ec) return std::string(text);
-  if (a.is_v4()) return a.to_v4().to_string();
-  ip::address_v6 v6 = a.to_v6();
   // The same client whether a dual-stack socket shows it as ::ffff:1.2.3.4 or 1.2.3.4.
-  if (v6.is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, v6).to_string();
-  int prefix = std::clamp(v6_prefix_len, 0, 128);
-  ip::address_v6::bytes_type b = v6.to_bytes();  // (the scope id, if any, is dropped)
-  for (int i = 0; i < 16; ++i) {
-    int keep = std::clamp(prefix - 8 * i, 0, 8);
-    b[i] &= static_cast<unsigned char>(0xff00 >> keep);
-  }
-  return ip::address_v6(b).to_string() + "/" + std::to_string(prefix);
+  a = unmapped(a);
+  if (a.is_v4()) return a.to_string();
+  unsigned prefix = static_cast<unsigned>(std::clamp(v6_prefix_len, 0, 128));
+  return masked(a, prefix).to_string() + "/" + std::to_string(prefix);
 }
 
 bool ConnectionLimiter::acquire(const std::string& ip, bool per_address) {

@@ -12,7 +12,16 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <boost/asio/ip/address.hpp>
+
 namespace anteroom::http {
+
+// An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address it is: one client behind a
+// dual-stack socket, one key. Other addresses unchanged.
+boost::asio::ip::address unmapped(const boost::asio::ip::address& a);
+// `a` with the bits past `prefix` cleared (prefix ≤ 32 for IPv4, ≤ 128 for IPv6; the scope id
+// of an IPv6 address is dropped).
+boost::asio::ip::address masked(const boost::asio::ip::address& a, unsigned prefix);
 
 // What the per-address limits count `ip` as: an IPv4 address (or an IPv4-mapped IPv6 address,
 // ::ffff:a.b.c.d) as its dotted quad; an IPv6 address as its first `v6_prefix_len` bits

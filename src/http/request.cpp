@@ -7,6 +7,7 @@
 #include <charconv>
 
 #include "http/errors.hpp"
+#include "http/limits.hpp"
 
 namespace anteroom::http {
 
@@ -70,12 +71,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// An IPv4-mapped IPv6 address is the IPv4 client behind a dual-stack socket: one client, one key.
-ip::address unmapped(const ip::address& a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
-  return a;
-}
-
 // A numeric address and nothing else (no zone id: it names an interface of the sender).
 std::optional<ip::address> numeric(std::string_view s) {
   if (s.empty() || s.find('%') != std::string_view::npos) return std::nullopt;
@@ -91,21 +86,6 @@ bool is_port(std::string_view s) {
   for (char ch : s)
     if (ch < '0' || ch > '9') return false;
   return true;
-}
-
-// `a` with the bits past `prefix` cleared.
-ip::address masked(const ip::address& a, unsigned prefix) {
-  if (a.is_v4()) {
-    uint32_t bits = a.to_v4().to_uint();
-    uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
-    return ip::address_v4(bits & mask);
-  }
-  auto bytes = a.to_v6().to_bytes();
-  for (unsigned i = 0; i < bytes.size(); ++i) {
-    unsigned keep = prefix > i * 8 ? std::min(8u, prefix - i * 8) : 0;
-    bytes[i] &= static_cast<unsigned char>(keep == 0 ? 0 : 0xFF << (8 - keep));
-  }
-  return ip::address_v6(bytes);
 }
 
 // Calls `f(entry)` for each element of the X-Forwarded-For list (every header line, in order,
