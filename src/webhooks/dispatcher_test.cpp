@@ -34,6 +34,18 @@ class Dispatcher : public ::testing::Test {
     return fut.get();
   }
 
+  // Ticket "t" of queue "q" admitted now: an event the dispatcher makes a webhook job of.
+  static Event admitted_now() {
+    Event e;
+    e.queue = "q";
+    e.seq = 1;
+    e.type = EventType::admitted;
+    e.ticket = "t";
+    e.at_ms = wall_ms();
+    e.expires_ms = e.at_ms + 60'000;
+    return e;
+  }
+
   asio::io_context io_;
   NullSink sink_;
   MemoryStore store_;
@@ -67,14 +79,7 @@ TEST_F(Dispatcher, StopCutsAPostInFlightShort) {
   opts.allow_private = true;                // the receiver is on 127.0.0.1
   WebhookDispatcher d(io_, store_, jobs_, opts, metrics_);
   d.start();
-  Event e;
-  e.queue = "q";
-  e.seq = 1;
-  e.type = EventType::admitted;
-  e.ticket = "t";
-  e.at_ms = wall_ms();
-  e.expires_ms = e.at_ms + 60'000;
-  d.publish(e);
+  d.publish(admitted_now());
   io_.restart();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!connected && std::chrono::steady_clock::now() < deadline)
@@ -102,14 +107,7 @@ TEST_F(Dispatcher, AHostResolvingToAPrivateAddressIsDeadLetteredAtOnce) {
   WebhookOptions opts;  // allow_private is off by default
   WebhookDispatcher d(io_, store_, jobs_, opts, metrics_);
   d.start();
-  Event e;
-  e.queue = "q";
-  e.seq = 1;
-  e.type = EventType::admitted;
-  e.ticket = "t";
-  e.at_ms = wall_ms();
-  e.expires_ms = e.at_ms + 60'000;
-  d.publish(e);
+  d.publish(admitted_now());
   std::vector<WebhookJob> dead;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (dead.empty() && std::chrono::steady_clock::now() < deadline) {
