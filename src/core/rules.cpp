@@ -135,7 +135,8 @@ std::string time_or_null(const std::optional<int64_t>& t) {
 Error join_refusal(JoinRule r, const QueueConfig& c, Millis now) {
   switch (r) {
     case JoinRule::refuse_closed:
-      return Error{Errc::queue_closed, "the queue is closed", {{"closes_at", time_or_null(c.closes_at)}}};
+      return Error{Errc::queue_closed, "the queue is closed",
+                   {{"closes_at", time_or_null(c.closes_at)}}};
     case JoinRule::refuse_rejecting:
       return Error{Errc::joins_refused, "the queue takes no joins now",
                    {{"queue_message", json_quote(c.message)}}};
