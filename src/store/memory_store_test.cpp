@@ -1,6 +1,7 @@
 #include "store/memory_store.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "draw/draw.hpp"
 #include "store/conformance/harness.hpp"
@@ -68,6 +69,43 @@ TEST(MemoryStoreDraw, ThousandsOfEntrantsAreInTheDocumentedOrder) {
     EXPECT_EQ(page->entries[t->place - 1], draw::entry_id(ids[i]));
     EXPECT_EQ(t->position, t->place);
   }
+}
+
+}  // namespace
+}  // namespace anteroom::conformance
+
+namespace anteroom::conformance {
+namespace {
+
+// Entrants of an earlier epoch whose sessions outlive the close (active) have no place in the
+// next epoch's draw.
+TEST(MemoryStoreDraw, PlacesAreOfTheCurrentEpochOnly) {
+  MemoryHarness h;
+  constexpr Millis kT0 = 1'700'000'000'000;
+  ConfigPatch p;
+  p.admit_per_s = 10;
+  p.max_active = 10;
+  p.opens_at = kT0 / 1000 + 60;
+  ASSERT_TRUE(h.run(h.store().put_queue("q", p, kT0)).ok());
+  auto a = h.run(h.store().join("q", "", kT0 + 1));
+  auto b = h.run(h.store().join("q", "", kT0 + 2));
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(h.run(h.store().tick("q", kT0 + 60'000)).ok());
+  auto old = h.run(h.store().places("q", {a->id, b->id})).value();
+  EXPECT_EQ(std::set<int64_t>(old.begin(), old.end()), (std::set<int64_t>{1, 2}));
+  EXPECT_EQ(h.run(h.store().get_ticket("q", a->id, false, kT0 + 60'001))->state,
+            TicketState::active);
+  ASSERT_TRUE(h.run(h.store().close_queue("q", kT0 + 61'000)).ok());
+  ConfigPatch again;
+  again.opens_at = kT0 / 1000 + 120;
+  auto re = h.run(h.store().put_queue("q", again, kT0 + 62'000));
+  ASSERT_TRUE(re.ok());
+  EXPECT_EQ(re->draw.state, DrawState::prequeue);
+  auto c = h.run(h.store().join("q", "", kT0 + 63'000));
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(h.run(h.store().tick("q", kT0 + 120'000)).ok());
+  EXPECT_EQ(h.run(h.store().places("q", {a->id, b->id, c->id})).value(),
+            (std::vector<int64_t>{0, 0, 1}));
 }
 
 }  // namespace
