@@ -25,6 +25,11 @@ struct Edge {
   metrics::Counter& m_rej_rate;
   metrics::Counter& m_verify_ok;
   metrics::Counter& m_verify_refused;
+  // Joins refused by the on-sale rules, by reason: before prequeue_at, mode reject, closes_at.
+  metrics::Counter& m_refused_not_open;
+  metrics::Counter& m_refused_reject;
+  metrics::Counter& m_refused_closed;
+  metrics::Counter& m_draw_pages;  // GET .../draw answered 200
 };
 
 using Handler = boost::asio::awaitable<HttpResponse> (*)(Edge&, Request&);

@@ -26,10 +26,15 @@ boost::asio::awaitable<std::string> ticket_body(Edge& e, const Ticket& t, bool e
     x.seconds_left = std::max<int64_t>(0, (x.opens_at * 1000 - now + 999) / 1000);
   } else if (t.state == TicketState::waiting && !t.entrant && cfg->mode == Mode::random) {
     // A lottery: every waiting visitor may be picked next, so no position; how many are in it
-    // (one store read) and the likely range of the wait.
+    // (one store read, which also has the config: the hub's may be gone after the await) and
+    // the likely range of the wait.
     x.lottery = true;
-    if (auto qi = co_await e.store.get_queue(t.queue)) x.waiting = qi->stats.waiting;
-    auto range = rules::lottery_eta(x.waiting, e.hub.admit_rate(t.queue, now), *cfg);
+    QueueConfig c = *cfg;
+    if (auto qi = co_await e.store.get_queue(t.queue)) {
+      x.waiting = qi->stats.waiting;
+      c = std::move(qi->config);
+    }
+    auto range = rules::lottery_eta(x.waiting, e.hub.admit_rate(t.queue, now), c);
     x.eta_min_s = range.min_s;
     x.eta_max_s = range.max_s;
   } else if (t.state == TicketState::waiting) {

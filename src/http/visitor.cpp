@@ -88,7 +88,13 @@ asio::awaitable<HttpResponse> join(Edge& e, Request& r) {
   if (!key) co_return error_response(key.error());
   std::string k = std::move(key).value();
   auto t = co_await e.store.join(r.q, std::move(k), wall_ms());
-  if (!t) co_return error_response(t.error());
+  if (!t) {
+    // (queue_closed counts the joins refused at closes_at and after a DELETE alike.)
+    if (t.error().code == Errc::not_open_yet) e.m_refused_not_open.inc();
+    if (t.error().code == Errc::joins_refused) e.m_refused_reject.inc();
+    if (t.error().code == Errc::queue_closed) e.m_refused_closed.inc();
+    co_return error_response(t.error());
+  }
   if (t->created) e.m_joins.inc();
   std::string body = co_await ticket_body(e, *t, /*events_url=*/true);
   auto res =
@@ -184,6 +190,7 @@ asio::awaitable<HttpResponse> draw(Edge& e, Request& r) {
   else
     o += ",\"next\":null}";
 
+  e.m_draw_pages.inc();
   HttpResponse res = json_response(bhttp::status::ok, std::move(o));
   if (drawn) {
     // The order is fixed for the epoch: let caches and CDNs keep it (verify-draw downloads

@@ -202,6 +202,8 @@ TEST(OnSale, PrequeueThenTheDrawAnyoneCanCheck) {
   EXPECT_GE(*Int(early.Json(), "now"), now) << early;
   EXPECT_LE(*Int(early.Json(), "now"), NowS()) << early;
 
+  EXPECT_EQ(SumMetric(server.Metrics().body, "joins_refused_total{reason=\"not_open_yet\"}"), 1);
+
   // The draw before it happens: the commitment, no seed, no entries.
   HttpResponse before = server.Request("GET", DrawPath("sale"));
   ASSERT_EQ(before.status, 200) << before;
@@ -376,6 +378,8 @@ TEST(OnSale, RejectModeShowsTheMessageAndClosesAtCloses) {
   EXPECT_EQ(refused.status, 403) << refused;
   EXPECT_EQ(refused.ErrorCode(), "joins_refused") << refused;
   EXPECT_EQ(Str(refused.Json(), "queue_message"), msg) << refused;
+  EXPECT_EQ(SumMetric(server.Metrics().body, "joins_refused_total{reason=\"joins_refused\"}"),
+            1);
 
   // Joins again; then closes_at (a second from now) closes the queue: joins get 410.
   long long closes = NowS() + 1;
