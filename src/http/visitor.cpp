@@ -76,6 +76,21 @@ std::string etag_of(std::string_view body) {
   return tag + "\"";
 }
 
+// If-None-Match names `tag`: "*", or a list of entity tags, weak ones compared weakly
+// (RFC 9110 §13.1.2).
+bool none_match_hits(std::string_view header, std::string_view tag) {
+  while (!header.empty()) {
+    size_t comma = header.find(',');
+    std::string_view one = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+    while (!one.empty() && (one.front() == ' ' || one.front() == '\t')) one.remove_prefix(1);
+    while (!one.empty() && (one.back() == ' ' || one.back() == '\t')) one.remove_suffix(1);
+    if (one.rfind("W/", 0) == 0) one.remove_prefix(2);
+    if (one == "*" || one == tag) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 asio::awaitable<HttpResponse> join(Edge& e, Request& r) {
@@ -197,7 +212,7 @@ asio::awaitable<HttpResponse> draw(Edge& e, Request& r) {
     // every page of a draw that may be a million entries long).
     res.cache_control = "public, max-age=31536000, immutable";
     std::string tag = etag_of(res.body);
-    if (r.req.header("If-None-Match") == tag) {
+    if (none_match_hits(r.req.header("If-None-Match"), tag)) {
       res.status = bhttp::status::not_modified;
       res.body.clear();
     }

@@ -289,6 +289,9 @@ TEST(OnSale, PrequeueThenTheDrawAnyoneCanCheck) {
   HttpResponse cached = server.Request("GET", DrawPath("sale"), {{"If-None-Match", etag}});
   EXPECT_EQ(cached.status, 304) << cached;
   EXPECT_TRUE(cached.body.empty()) << cached;
+  EXPECT_EQ(server.Request("GET", DrawPath("sale"), {{"If-None-Match", "\"x\", W/" + etag}}).status,
+            304);
+  EXPECT_EQ(server.Request("GET", DrawPath("sale"), {{"If-None-Match", "\"x\""}}).status, 200);
   EXPECT_EQ(server.Request("GET", DrawPath("sale")).body, drawn.body);
 
   // Pages of 3 linked by `next`: the same order.
