@@ -59,9 +59,9 @@ TEST(QueueConfigParse, BadScheduleTimesNameTheField) {
 }
 
 TEST(QueueConfigParse, ModeIsOneOfFourStrings) {
-  for (auto [text, mode] : {std::pair{"fifo", Mode::fifo}, std::pair{"random", Mode::random},
-                            std::pair{"passthrough", Mode::passthrough},
-                            std::pair{"reject", Mode::reject}}) {
+  for (auto [text, mode] :
+       {std::pair{"fifo", Mode::fifo}, std::pair{"random", Mode::random},
+        std::pair{"passthrough", Mode::passthrough}, std::pair{"reject", Mode::reject}}) {
     auto p = parse_patch(std::string(R"({"mode":")") + text + "\"}");
     ASSERT_TRUE(p) << text;
     ASSERT_TRUE(p->mode.has_value());
@@ -91,8 +91,8 @@ TEST(QueueConfigParse, MessageIsCheckedText) {
   EXPECT_EQ(long_one.code, Errc::bad_request);
   EXPECT_NE(long_one.message.find("message"), std::string::npos) << long_one.message;
 
-  for (std::string v : {R"("a\u0000b")", R"("tab\there")", R"("\r\n")", R"("\u007f")", "1",
-                        "null", "[\"x\"]"}) {
+  for (std::string v :
+       {R"("a\u0000b")", R"("tab\there")", R"("\r\n")", R"("\u007f")", "1", "null", "[\"x\"]"}) {
     Error e = Refusal("{\"message\":" + v + "}");
     EXPECT_EQ(e.code, Errc::bad_request) << v;
     EXPECT_NE(e.message.find("message"), std::string::npos) << e.message;
@@ -103,9 +103,9 @@ TEST(QueueConfigParse, MessageIsCheckedText) {
 }
 
 TEST(QueueConfigParse, OnSaleFieldsTogetherWithTheOthers) {
-  auto p = parse_patch(
-      R"({"admit_per_s":50,"max_active":100,"prequeue_at":null,"opens_at":1767225600,)"
-      R"("closes_at":1767229200,"mode":"random","message":"Good luck"})");
+  auto p =
+      parse_patch(R"({"admit_per_s":50,"max_active":100,"prequeue_at":null,"opens_at":1767225600,)"
+                  R"("closes_at":1767229200,"mode":"random","message":"Good luck"})");
   ASSERT_TRUE(p) << p.error().message;
   QueueConfig c;
   c.prequeue_at = 1767220000;

@@ -165,8 +165,7 @@ asio::awaitable<HttpResponse> draw(Edge& e, Request& r) {
         err(Errc::bad_request, "after must be a place: an integer of 0 or more"));
   auto limit = limit_text.empty() ? std::optional<int64_t>(kMaxDrawPage) : decimal(limit_text);
   if (!limit || *limit < 1 || *limit > kMaxDrawPage)
-    co_return error_response(
-        err(Errc::bad_request, "limit must be an integer from 1 to 10000"));
+    co_return error_response(err(Errc::bad_request, "limit must be an integer from 1 to 10000"));
   // The schedule's times come with the queue's config; the store has no draw for a queue
   // without opens_at in this epoch (404 no_draw).
   auto qi = co_await e.store.get_queue(r.q);

@@ -84,8 +84,10 @@ TEST(Views, TicketOfAnEntrantBeforeAndAfterTheDraw) {
   x.eta_s = 99;  // not shown: no position before the draw
   EXPECT_EQ(ticket_json(pre, x),
             R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"prequeue",)"
-            R"("entry_id":")" + entry + R"(","opens_at":1767225600,"seconds_left":42,)"
-            R"("events_url":"/v1/queues/line/tickets/AAAAAAAAAAAAAAAAAAAAAA/events"})");
+            R"("entry_id":")" +
+                entry +
+                R"(","opens_at":1767225600,"seconds_left":42,)"
+                R"("events_url":"/v1/queues/line/tickets/AAAAAAAAAAAAAAAAAAAAAA/events"})");
 
   Ticket drawn = pre;
   drawn.place = 12;
@@ -94,7 +96,8 @@ TEST(Views, TicketOfAnEntrantBeforeAndAfterTheDraw) {
   y.eta_s = 3;
   EXPECT_EQ(ticket_json(drawn, y),
             R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"waiting",)"
-            R"("position":5,"eta_s":3,"paused":false,"entry_id":")" + entry + R"(","place":12})");
+            R"("position":5,"eta_s":3,"paused":false,"entry_id":")" +
+                entry + R"(","place":12})");
   // A drawn entrant in a lottery queue keeps its draw order: a position, no lottery fields.
   y.lottery = true;
   EXPECT_EQ(ticket_json(drawn, y).find("lottery"), std::string::npos);
@@ -105,13 +108,14 @@ TEST(Views, TicketOfAnEntrantBeforeAndAfterTheDraw) {
   z.admission = {"h.p.s", 99, ""};
   EXPECT_EQ(ticket_json(active, z),
             R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"active",)"
-            R"("token":"h.p.s","expires_at":99,"redirect":"","entry_id":")" + entry +
-                R"(","place":12})");
+            R"("token":"h.p.s","expires_at":99,"redirect":"","entry_id":")" +
+                entry + R"(","place":12})");
   Ticket ended = drawn;
   ended.state = TicketState::ended;
   ended.reason = EndReason::left;
-  EXPECT_EQ(ticket_json(ended, {}),
-            R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left"})");
+  EXPECT_EQ(
+      ticket_json(ended, {}),
+      R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left"})");
   // An ordinary ticket (joined after the draw) has no entry id.
   Ticket later = ticket(TicketState::waiting);
   later.position = 20'001;

@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
-#include <initializer_list>
 #include <cstring>
+#include <initializer_list>
 #include <regex>
 #include <set>
 #include <string>
@@ -56,8 +56,7 @@ std::string Sha256(const std::string& bytes) {
 // The contract's functions (docs/draw.md), written here from the text, not from src/:
 // entry_id = base64url without padding of SHA-256("anteroom-entry-v1:" + ticket)[0..16].
 std::string EntryId(const std::string& ticket) {
-  static constexpr char kB64[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string d = Sha256("anteroom-entry-v1:" + ticket).substr(0, 16);
   std::string out;
   unsigned bits = 0;
@@ -145,17 +144,16 @@ TEST(OnSale, BadSchedulesAreRefusedWithClearJson) {
   // The parse: each refusal names its field.
   ExpectRefusal(server.PutQueue("sale", {{"opens_at", "soon"}}), 400, "bad_request", "opens_at");
   ExpectRefusal(server.PutQueue("sale", {{"closes_at", 1.5e9}}), 400, "bad_request", "closes_at");
-  ExpectRefusal(server.PutQueue("sale", {{"prequeue_at", 12}}), 400, "bad_request",
-                "prequeue_at");
+  ExpectRefusal(server.PutQueue("sale", {{"prequeue_at", 12}}), 400, "bad_request", "prequeue_at");
   ExpectRefusal(server.PutQueue("sale", {{"mode", "lottery"}}), 400, "bad_request", "mode");
-  ExpectRefusal(server.PutQueue("sale", {{"message", std::string(501, 'x')}}), 400,
-                "bad_request", "message");
+  ExpectRefusal(server.PutQueue("sale", {{"message", std::string(501, 'x')}}), 400, "bad_request",
+                "message");
   ExpectRefusal(server.PutQueue("sale", {{"message", "bell\a"}}), 400, "bad_request", "message");
   // The merged schedule.
   ExpectRefusal(server.PutQueue("sale", {{"prequeue_at", now + 60}}), 400, "bad_request",
                 "prequeue_at");
-  ExpectRefusal(server.PutQueue("sale", {{"prequeue_at", now + 120}, {"opens_at", now + 60}}),
-                400, "bad_request", "prequeue_at");
+  ExpectRefusal(server.PutQueue("sale", {{"prequeue_at", now + 120}, {"opens_at", now + 60}}), 400,
+                "bad_request", "prequeue_at");
   ExpectRefusal(server.PutQueue("sale", {{"opens_at", now + 60}, {"closes_at", now + 60}}), 400,
                 "bad_request", "closes_at");
   // None of them changed the queue.
@@ -225,8 +223,8 @@ TEST(OnSale, PrequeueThenTheDrawAnyoneCanCheck) {
   std::vector<std::string> tickets;
   std::set<std::string> entry_ids;
   for (int i = 0; i < 7; ++i) {
-    HttpResponse j = i == 0 ? server.Join("sale", json::object{{"user", "alice"}})
-                            : server.Join("sale");
+    HttpResponse j =
+        i == 0 ? server.Join("sale", json::object{{"user", "alice"}}) : server.Join("sale");
     ASSERT_EQ(j.status, 201) << j;
     json::value v = j.Json();
     std::string t = Str(v, "ticket");
@@ -269,8 +267,7 @@ TEST(OnSale, PrequeueThenTheDrawAnyoneCanCheck) {
   EXPECT_FALSE(etag.empty()) << drawn;
   std::string seed = Str(d, "seed");
   ASSERT_TRUE(IsHex64(seed)) << drawn;
-  EXPECT_EQ(Hex(reinterpret_cast<const unsigned char*>(Sha256(Unhex(seed)).data()), 32),
-            commitment)
+  EXPECT_EQ(Hex(reinterpret_cast<const unsigned char*>(Sha256(Unhex(seed)).data()), 32), commitment)
       << "the seed must be the one committed to before the pre-queue";
   EXPECT_EQ(Str(d, "commitment"), commitment);
   EXPECT_EQ(Int(d, "entrants"), 7);
@@ -381,16 +378,15 @@ TEST(OnSale, RejectModeShowsTheMessageAndClosesAtCloses) {
   EXPECT_EQ(refused.status, 403) << refused;
   EXPECT_EQ(refused.ErrorCode(), "joins_refused") << refused;
   EXPECT_EQ(Str(refused.Json(), "queue_message"), msg) << refused;
-  EXPECT_EQ(SumMetric(server.Metrics().body, "joins_refused_total{reason=\"joins_refused\"}"),
-            1);
+  EXPECT_EQ(SumMetric(server.Metrics().body, "joins_refused_total{reason=\"joins_refused\"}"), 1);
 
   // Joins again; then closes_at (a second from now) closes the queue: joins get 410.
   long long closes = NowS() + 1;
   server.MustPutQueue("shop", {{"mode", "fifo"}, {"max_active", 0}, {"closes_at", closes}});
   std::string t = server.MustJoin("shop");
   ASSERT_FALSE(t.empty());
-  bool closed = PollUntil(
-      [&] { return Bool(server.GetQueue("shop").Json(), "closed") == true; }, DeadlineIn(kPatience));
+  bool closed = PollUntil([&] { return Bool(server.GetQueue("shop").Json(), "closed") == true; },
+                          DeadlineIn(kPatience));
   ASSERT_TRUE(closed) << server.GetQueue("shop");
   HttpResponse late = server.Join("shop");
   EXPECT_EQ(late.status, 410) << late;
