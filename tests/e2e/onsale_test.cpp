@@ -380,8 +380,9 @@ TEST(OnSale, RejectModeShowsTheMessageAndClosesAtCloses) {
   EXPECT_EQ(Str(refused.Json(), "queue_message"), msg) << refused;
   EXPECT_EQ(SumMetric(server.Metrics().body, "joins_refused_total{reason=\"joins_refused\"}"), 1);
 
-  // Joins again; then closes_at (a second from now) closes the queue: joins get 410.
-  long long closes = NowS() + 1;
+  // Joins again; then closes_at closes the queue: joins get 410. (Two seconds ahead: at least
+  // one whole second for the join below to land before it.)
+  long long closes = NowS() + 2;
   server.MustPutQueue("shop", {{"mode", "fifo"}, {"max_active", 0}, {"closes_at", closes}});
   std::string t = server.MustJoin("shop");
   ASSERT_FALSE(t.empty());
