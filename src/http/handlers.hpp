@@ -29,7 +29,7 @@ struct Edge {
   metrics::Counter& m_refused_not_open;
   metrics::Counter& m_refused_reject;
   metrics::Counter& m_refused_closed;
-  metrics::Counter& m_draw_pages;  // GET .../draw answered 200
+  metrics::Counter& m_draw_pages;  // GET .../draw answered (200, or 304 to a cache)
 };
 
 using Handler = boost::asio::awaitable<HttpResponse> (*)(Edge&, Request&);
