@@ -25,6 +25,11 @@ struct Edge {
   metrics::Counter& m_rej_rate;
   metrics::Counter& m_verify_ok;
   metrics::Counter& m_verify_refused;
+  // Joins refused by the on-sale rules, by reason: before prequeue_at, mode reject, closes_at.
+  metrics::Counter& m_refused_not_open;
+  metrics::Counter& m_refused_reject;
+  metrics::Counter& m_refused_closed;
+  metrics::Counter& m_draw_pages;  // GET .../draw answered (200, or 304 to a cache)
 };
 
 using Handler = boost::asio::awaitable<HttpResponse> (*)(Edge&, Request&);
@@ -36,6 +41,9 @@ boost::asio::awaitable<HttpResponse> get_ticket(Edge& e, Request& r);  // GET ti
 boost::asio::awaitable<HttpResponse> leave(Edge& e, Request& r);       // DELETE tickets/{t}
 // GET tickets/{t}/events: on success hands the connection to the hub (r.takeover).
 boost::asio::awaitable<HttpResponse> events(Edge& e, Request& r);
+// GET /v1/queues/{q}/draw?after=&limit=: one page of the draw (public; drawn pages immutable).
+inline constexpr int64_t kMaxDrawPage = 10000;
+boost::asio::awaitable<HttpResponse> draw(Edge& e, Request& r);
 }  // namespace visitor
 
 // The protected site (site.cpp): checks the admission token its visitor brings.
