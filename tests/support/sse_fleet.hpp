@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,6 +52,7 @@ struct StreamView {
   std::optional<SseFrame> admitted;   // the first `admitted` event
   int admitted_count = 0;
   std::optional<SseFrame> ended;
+  std::map<std::string, SseFrame> first_of;  // the first event of each type (e.g. `drawn`)
   std::string last_id;  // `id:` of the latest event that had one
 
   // "waiting", "active", "ended" from the latest event; "" before the first.
