@@ -13,6 +13,11 @@ std::string base64url_encode(std::string_view in);
 // False on a character outside the alphabet or an impossible length.
 bool base64url_decode(std::string_view in, std::string& out);
 
+// A JSON string literal of `s` (quotes, backslash escapes, control characters as \u00XX).
+std::string json_quote(std::string_view s);
+// Code points of valid UTF-8 (no overlongs, surrogates or values above U+10FFFF), else -1.
+int64_t utf8_chars(std::string_view s);
+
 // Milliseconds since the Unix epoch, now.
 inline Millis wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

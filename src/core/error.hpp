@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace anteroom {
 
@@ -18,6 +19,10 @@ enum class Errc {
   rate_limited,
   unavailable,  // the store cannot answer now (Redis down); retry later
   internal,
+  not_open_yet,     // a join before the queue's prequeue_at (details: the schedule, now)
+  joins_refused,    // mode reject (details: queue_message)
+  schedule_locked,  // prequeue_at/opens_at changed after the draw, or under a running line
+  no_draw,          // GET .../draw of a queue that never had opens_at
   // Raised at the HTTP edge only:
   invalid_json,
   invalid_token,
@@ -31,6 +36,9 @@ enum class Errc {
 struct Error {
   Errc code;
   std::string message;
+  // Extra fields of the JSON error body, in order: name → a JSON literal (a number, null, or a
+  // quoted and escaped string), e.g. {"opens_at", "1767225600"}.
+  std::vector<std::pair<std::string, std::string>> details = {};
 };
 
 // A value or an Error. Small on purpose: C++20 has no std::expected.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/encoding.hpp"
+
 namespace anteroom::rules {
 
 bool valid_queue_name(std::string_view n) {
@@ -59,7 +61,104 @@ Status validate(const ConfigPatch& p) {
           return err(Errc::bad_request, "webhook secrets must be printable");
     }
   }
+  for (const auto* t : {&p.prequeue_at, &p.opens_at, &p.closes_at})
+    if (*t && **t && (***t < kMinUnixS || ***t > kMaxUnixS))
+      return err(Errc::bad_request, "schedule times are Unix seconds between 946684800 (2000) "
+                                    "and 4102444800 (2100)");
+  if (p.message) {
+    auto chars = utf8_chars(*p.message);
+    if (chars < 0) return err(Errc::bad_request, "message must be valid UTF-8");
+    if (static_cast<size_t>(chars) > kMaxMessageChars)
+      return err(Errc::bad_request, "message is at most 500 characters");
+    for (char c : *p.message)
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f)
+        return err(Errc::bad_request, "message must not contain control characters");
+  }
   return Ok{};
+}
+
+Status validate_schedule(const QueueConfig& c) {
+  if (c.prequeue_at && !c.opens_at)
+    return err(Errc::bad_request, "prequeue_at needs opens_at");
+  if (c.prequeue_at && *c.prequeue_at > *c.opens_at)
+    return err(Errc::bad_request, "prequeue_at must not be after opens_at");
+  if (c.closes_at && c.opens_at && *c.opens_at >= *c.closes_at)
+    return err(Errc::bad_request, "opens_at must be before closes_at");
+  if (c.closes_at && c.prequeue_at && *c.prequeue_at >= *c.closes_at)
+    return err(Errc::bad_request, "prequeue_at must be before closes_at");
+  return Ok{};
+}
+
+Status check_schedule_change(const QueueInfo& cur, const ConfigPatch& p) {
+  if (!p.touches_schedule() || cur.closed) return Ok{};  // a reopen starts a new epoch
+  if (cur.draw.state == DrawState::drawn)
+    return err(Errc::schedule_locked, "the draw is done: prequeue_at and opens_at are fixed");
+  if (cur.draw.state == DrawState::prequeue) {
+    if (p.opens_at && !*p.opens_at)
+      return err(Errc::schedule_locked,
+                 "the pre-queue is open: opens_at can move but not be removed (close the queue "
+                 "to cancel the sale)");
+    return Ok{};
+  }
+  if (cur.stats.waiting > 0)
+    return err(Errc::schedule_locked,
+               "visitors are waiting in line: a running queue cannot become an on-sale");
+  return Ok{};
+}
+
+Phase phase(const QueueConfig& c, DrawState d, Millis now) {
+  if (c.closes_at && now >= *c.closes_at * 1000) return Phase::closed;
+  if (d == DrawState::drawn || !c.opens_at || now >= *c.opens_at * 1000) return Phase::open;
+  if (c.prequeue_at && now < *c.prequeue_at * 1000) return Phase::before;
+  return Phase::prequeue;
+}
+
+JoinRule join_rule(Phase ph, Mode m) {
+  if (ph == Phase::closed) return JoinRule::refuse_closed;
+  if (m == Mode::reject) return JoinRule::refuse_rejecting;
+  if (ph == Phase::before) return JoinRule::refuse_not_open;
+  if (ph == Phase::prequeue) return JoinRule::enter_prequeue;
+  return JoinRule::join_line;
+}
+
+namespace {
+std::string time_or_null(const std::optional<int64_t>& t) {
+  return t ? std::to_string(*t) : std::string("null");
+}
+}  // namespace
+
+Error join_refusal(JoinRule r, const QueueConfig& c, Millis now) {
+  switch (r) {
+    case JoinRule::refuse_closed:
+      return Error{Errc::queue_closed, "the queue is closed", {{"closes_at", time_or_null(c.closes_at)}}};
+    case JoinRule::refuse_rejecting:
+      return Error{Errc::joins_refused, "the queue takes no joins now",
+                   {{"queue_message", json_quote(c.message)}}};
+    case JoinRule::refuse_not_open:
+      return Error{Errc::not_open_yet, "the queue is not open yet",
+                   {{"prequeue_at", time_or_null(c.prequeue_at)},
+                    {"opens_at", time_or_null(c.opens_at)},
+                    {"closes_at", time_or_null(c.closes_at)},
+                    {"now", std::to_string(now / 1000)}}};
+    default:
+      return Error{Errc::internal, "not a refusal"};
+  }
+}
+
+std::optional<Millis> abandon_cutoff(const QueueConfig& c, DrawState d, Millis drawn_at_ms,
+                                     Millis now) {
+  if (d == DrawState::prequeue) return std::nullopt;
+  Millis cutoff = now - c.abandon_after_s * 1000;
+  if (d == DrawState::drawn && cutoff < drawn_at_ms) return std::nullopt;
+  return cutoff;
+}
+
+EtaRange lottery_eta(int64_t waiting, double observed, const QueueConfig& c) {
+  if (c.paused || c.max_active == 0) return {-1, -1};
+  double rate = observed > 0 ? observed : c.admit_per_s;
+  if (rate <= 0) return {-1, -1};
+  double all = static_cast<double>(waiting) / rate;
+  return {static_cast<int64_t>(std::floor(0.1 * all)), static_cast<int64_t>(std::ceil(0.9 * all))};
 }
 
 std::string encode_webhooks(const std::vector<WebhookTarget>& hooks) {
@@ -91,6 +190,8 @@ int64_t admission_count(Bucket& b, const QueueConfig& c, int64_t active, int64_t
     b.last_ms = now;
   }
   if (c.paused) return 0;
+  if (c.mode == Mode::passthrough)
+    return std::max<int64_t>(0, std::min(c.max_active - active, waiting));
   int64_t n = static_cast<int64_t>(std::floor(b.tokens + 1e-9));
   n = std::min({n, std::max<int64_t>(0, c.max_active - active), waiting});
   if (n <= 0) return 0;

@@ -2,6 +2,7 @@
 // The queue rules, written once. Both stores call these; the Redis store's Lua scripts mirror
 // admission_count() and the conformance suite (src/store/conformance) holds them to it.
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "core/error.hpp"
@@ -17,6 +18,9 @@ constexpr int64_t kMaxTtlS = 7 * 24 * 3600;
 constexpr size_t kMaxTargetUrl = 2048;
 constexpr size_t kMaxWebhooks = 8;
 constexpr size_t kMaxWebhookSecret = 256;
+constexpr size_t kMaxMessageChars = 500;     // QueueConfig::message, in code points
+constexpr int64_t kMinUnixS = 946'684'800;    // schedule times: 2000-01-01 ..
+constexpr int64_t kMaxUnixS = 4'102'444'800;  // .. 2100-01-01
 // Ended tickets stay readable (GET shows the reason) this long, then are forgotten.
 constexpr Millis kEndedRetentionMs = 3600 * 1000;
 
@@ -24,8 +28,63 @@ constexpr Millis kEndedRetentionMs = 3600 * 1000;
 bool valid_queue_name(std::string_view name);
 // 22 characters of base64url: the encoding of 128 random bits.
 bool valid_ticket_id(std::string_view id);
-// Checks a patch's values against their bounds (rate >= 0, ttl >= 1, url http(s) ...).
+// Checks a patch's values against their bounds (rate >= 0, ttl >= 1, url http(s), schedule
+// times within [kMinUnixS, kMaxUnixS], message valid UTF-8 of at most 500 code points with no
+// control character but a line break ...).
 Status validate(const ConfigPatch& p);
+
+// ---- The on-sale (SPEC §7): schedule, phases, the pre-queue and the draw ----------------------
+//
+// A queue's schedule as merged (current config + patch) must hold: prequeue_at needs opens_at;
+// prequeue_at <= opens_at < closes_at; prequeue_at < closes_at. (opens_at without prequeue_at:
+// the pre-queue is open from the moment the schedule is set.)
+Status validate_schedule(const QueueConfig& merged);
+// Whether `p` may change the schedule of the queue as it is now (409 schedule_locked if not):
+// prequeue_at/opens_at cannot change once the epoch's draw is done, nor be set on a queue whose
+// line is not empty (a running line cannot become an on-sale under its visitors); during the
+// pre-queue opens_at may move (a delayed sale) but not be removed (close the queue to cancel).
+// closes_at, mode and message may change at any time.
+Status check_schedule_change(const QueueInfo& current, const ConfigPatch& p);
+
+enum class Phase : uint8_t {
+  before,    // now < prequeue_at: joins refused (not_open_yet)
+  prequeue,  // opens_at set and not reached: joins enter the pre-queue, nobody is admitted
+  open,      // drawn, or no opens_at: the line runs
+  closed,    // now >= closes_at: joins refused (queue_closed); the next tick closes the queue
+};
+// Where a queue is at `now`. A store that finds draw_due() draws first (settles), then asks.
+Phase phase(const QueueConfig& c, DrawState d, Millis now);
+// The draw is due: the pre-queue is open and opens_at has come.
+inline bool draw_due(const QueueConfig& c, DrawState d, Millis now) {
+  return d == DrawState::prequeue && c.opens_at && now >= *c.opens_at * 1000;
+}
+
+enum class JoinRule : uint8_t {
+  refuse_closed,     // 410 queue_closed (closes_at reached)
+  refuse_rejecting,  // 403 joins_refused (mode reject, in every phase)
+  refuse_not_open,   // 403 not_open_yet (before prequeue_at)
+  enter_prequeue,    // joins the pre-queue: no position until the draw
+  join_line,         // joins the line at the back
+};
+// What a new join does (a dedupe hit on a live ticket is not a join: it returns that ticket).
+JoinRule join_rule(Phase ph, Mode m);
+// The error of a refusing rule, with the details a client needs (the times, the message).
+Error join_refusal(JoinRule r, const QueueConfig& c, Millis now);
+
+// Last-seen time at or before which a waiting ticket is abandoned now, or none. A pre-queue
+// entrant's clock starts at the draw: a laptop closed during the countdown keeps its entry, so
+// there is no cutoff before the draw nor one earlier than the draw's time.
+std::optional<Millis> abandon_cutoff(const QueueConfig& c, DrawState d, Millis drawn_at_ms,
+                                     Millis now);
+
+// The 10th and 90th percentile of the wait of a visitor in a lottery (mode random) of `waiting`
+// visitors admitted at `observed_rate` (or the configured one): uniform over [0, waiting/rate].
+// {-1, -1} when unknown (paused or no capacity).
+struct EtaRange {
+  int64_t min_s = 0;
+  int64_t max_s = 0;
+};
+EtaRange lottery_eta(int64_t waiting, double observed_rate, const QueueConfig& c);
 
 // Webhook lists as one string for stores that keep config as flat fields: one "url\tsecret"
 // line per hook (validate() guarantees neither contains a tab or a line break).
@@ -52,6 +111,8 @@ inline Bucket full_bucket(const QueueConfig& c, Millis now) {
 
 // Refills `b` up to `now` and returns how many tickets to admit now, consuming that many tokens.
 // Never more than waiting, never letting active exceed max_active, zero when paused.
+// Mode passthrough ignores the bucket: as many as max_active allows. (Nobody is admitted before
+// the draw: entrants are not in the line until then.)
 int64_t admission_count(Bucket& b, const QueueConfig& c, int64_t active, int64_t waiting,
                         Millis now);
 

@@ -7,9 +7,11 @@ namespace {
 constexpr std::array<std::string_view, 3> kStates{"waiting", "active", "ended"};
 constexpr std::array<std::string_view, 6> kReasons{"none",    "left",      "expired",
                                                    "completed", "abandoned", "closed"};
-constexpr std::array<std::string_view, 8> kEvents{"joined",    "left",      "admitted",
-                                                  "expired",   "completed", "abandoned",
-                                                  "config_changed", "closed"};
+constexpr std::array<std::string_view, 10> kEvents{
+    "joined", "left", "admitted", "expired", "completed", "abandoned", "config_changed",
+    "closed", "entered", "drawn"};
+constexpr std::array<std::string_view, 4> kModes{"fifo", "random", "passthrough", "reject"};
+constexpr std::array<std::string_view, 4> kDrawStates{"none", "prequeue", "drawn", "void"};
 
 template <class E, size_t N>
 std::optional<E> find(const std::array<std::string_view, N>& names, std::string_view s) {
@@ -26,6 +28,13 @@ std::optional<EventType> event_type_from(std::string_view s) { return find<Event
 std::optional<EndReason> end_reason_from(std::string_view s) { return find<EndReason>(kReasons, s); }
 std::optional<TicketState> ticket_state_from(std::string_view s) {
   return find<TicketState>(kStates, s);
+}
+
+std::string_view to_string(Mode m) { return kModes[static_cast<size_t>(m)]; }
+std::optional<Mode> mode_from(std::string_view s) { return find<Mode>(kModes, s); }
+std::string_view to_string(DrawState d) { return kDrawStates[static_cast<size_t>(d)]; }
+std::optional<DrawState> draw_state_from(std::string_view s) {
+  return find<DrawState>(kDrawStates, s);
 }
 
 EndReason end_reason_of(EventType t) {
@@ -47,6 +56,11 @@ void ConfigPatch::apply_to(QueueConfig& c) const {
   if (paused) c.paused = *paused;
   if (target_url) c.target_url = *target_url;
   if (webhooks) c.webhooks = *webhooks;
+  if (prequeue_at) c.prequeue_at = *prequeue_at;
+  if (opens_at) c.opens_at = *opens_at;
+  if (closes_at) c.closes_at = *closes_at;
+  if (mode) c.mode = *mode;
+  if (message) c.message = *message;
 }
 
 }  // namespace anteroom

@@ -24,7 +24,26 @@ enum class EventType : uint8_t {
   completed,
   abandoned,
   config_changed,
-  closed,  // the whole queue closed: every waiting ticket ended with reason "closed"
+  closed,   // the whole queue closed: every waiting ticket ended with reason "closed"
+  entered,  // a pre-queue join (order = its arrival number; it has no place until the draw)
+  drawn,    // the draw (queue-level): order = base (entrant at place p gets order base + p),
+            // exp = the number of entrants
+};
+
+// How a queue lets visitors in (SPEC §7).
+enum class Mode : uint8_t {
+  fifo,         // the head of the line first
+  random,       // each admission picks a uniformly random waiting visitor (a lottery)
+  passthrough,  // every join admitted at once within max_active: the room installed but off
+  reject,       // joins refused; the page shows the operator's message
+};
+
+// Where a queue's draw is (one per epoch: a reopen starts a new one).
+enum class DrawState : uint8_t {
+  none,      // no opens_at in this epoch
+  prequeue,  // opens_at set, not yet drawn: joins enter the pre-queue
+  drawn,     // the draw happened: entrants hold places 1..entrants ahead of later joins
+  void_,     // closed before opens_at: no draw will happen
 };
 
 std::string_view to_string(TicketState s);
@@ -33,6 +52,10 @@ std::string_view to_string(EventType t);
 std::optional<EventType> event_type_from(std::string_view s);
 std::optional<EndReason> end_reason_from(std::string_view s);
 std::optional<TicketState> ticket_state_from(std::string_view s);
+std::string_view to_string(Mode m);
+std::optional<Mode> mode_from(std::string_view s);
+std::string_view to_string(DrawState d);  // "none" "prequeue" "drawn" "void"
+std::optional<DrawState> draw_state_from(std::string_view s);
 
 // What a ticket ending with this event was ended for (none if the event ends no ticket).
 EndReason end_reason_of(EventType t);
@@ -52,6 +75,12 @@ struct QueueConfig {
   bool paused = false;            // paused: nobody is admitted, joins still wait
   std::string target_url;         // where an admitted visitor is sent (token appended)
   std::vector<WebhookTarget> webhooks;
+  // The on-sale schedule, Unix seconds, each optional (rules::validate_schedule).
+  std::optional<int64_t> prequeue_at;  // joins before it are refused (not_open_yet)
+  std::optional<int64_t> opens_at;     // the draw; nobody is admitted before it
+  std::optional<int64_t> closes_at;    // the queue closes itself at this time
+  Mode mode = Mode::fifo;
+  std::string message;  // the operator's text every waiting page shows ("" = none)
 };
 
 // A partial update from PUT /v1/queues/{q}; absent fields keep their value.
@@ -63,7 +92,14 @@ struct ConfigPatch {
   std::optional<bool> paused;
   std::optional<std::string> target_url;
   std::optional<std::vector<WebhookTarget>> webhooks;
+  // Outer optional: the field was given; inner nullopt: `null`, which unsets it.
+  std::optional<std::optional<int64_t>> prequeue_at;
+  std::optional<std::optional<int64_t>> opens_at;
+  std::optional<std::optional<int64_t>> closes_at;
+  std::optional<Mode> mode;
+  std::optional<std::string> message;
 
+  bool touches_schedule() const { return prequeue_at || opens_at; }
   void apply_to(QueueConfig& c) const;
 };
 
@@ -79,6 +115,10 @@ struct Ticket {
   int64_t position = 0;   // waiting: 1 + waiting tickets ahead; else 0
   uint64_t seq = 0;       // the queue seq this view was read at
   bool created = false;   // join() only: this call made the ticket (not a re-join)
+  // A pre-queue entrant (joined between prequeue_at and opens_at). Waiting with place 0: in the
+  // pre-queue, shown as status "prequeue"; after the draw its place (1-based) in the draw.
+  bool entrant = false;
+  int64_t place = 0;
 };
 
 // One committed change of a queue. Between processes it travels in one wire form, encoded once
@@ -106,18 +146,38 @@ struct QueueStats {
   Millis oldest_joined_ms = 0;  // joined_ms of the head of the line (0 if nobody waits)
 };
 
+// The public state of a queue's draw (GET /v1/queues/{q}/draw). The seed is only ever filled
+// in once the draw is done.
+struct DrawInfo {
+  DrawState state = DrawState::none;
+  std::string commitment;  // hex SHA-256 of the seed; "" when state is none
+  std::string seed;        // hex; drawn only
+  int64_t entrants = 0;    // prequeue: entrants so far; drawn/void: fixed at the draw/close
+  uint64_t base = 0;       // drawn: the entrant at place p has order base + p
+  Millis drawn_at_ms = 0;
+};
+
 struct QueueInfo {
   std::string name;
   QueueConfig config;
   bool closed = false;
   uint64_t seq = 0;
-  QueueStats stats;
+  QueueStats stats;  // after the draw `waiting` counts the waiting entrants too
+  DrawInfo draw;     // without the seed
+};
+
+// One page of a drawn queue's published order: the entry ids of places after+1, after+2, ...
+struct DrawPage {
+  DrawInfo info;  // with the seed once drawn
+  std::vector<std::string> entries;
 };
 
 // The state one process needs to rebuild its view of a queue (position index, active set).
 struct QueueSnapshot {
   QueueInfo info;
-  std::vector<uint64_t> waiting_orders;  // ascending join order
+  // Ascending join order. Pre-queue entrants are not in the line until the draw; after it, the
+  // waiting ones are here with their orders base + place.
+  std::vector<uint64_t> waiting_orders;
 };
 
 }  // namespace anteroom

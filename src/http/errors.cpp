@@ -24,6 +24,10 @@ bhttp::status status_of(Errc c) {
     case Errc::over_capacity:
     case Errc::unavailable: return s::service_unavailable;
     case Errc::internal: return s::internal_server_error;
+    case Errc::not_open_yet:
+    case Errc::joins_refused: return s::forbidden;
+    case Errc::schedule_locked: return s::conflict;
+    case Errc::no_draw: return s::not_found;
   }
   return s::internal_server_error;
 }
@@ -47,6 +51,10 @@ std::string_view code_of(Errc c) {
     case Errc::over_capacity: return "over_capacity";
     case Errc::unavailable: return "unavailable";
     case Errc::internal: return "internal";
+    case Errc::not_open_yet: return "not_open_yet";
+    case Errc::joins_refused: return "joins_refused";
+    case Errc::schedule_locked: return "schedule_locked";
+    case Errc::no_draw: return "no_draw";
   }
   return "internal";
 }
@@ -62,6 +70,12 @@ HttpResponse error_response(const Error& e) {
   o["error"] = code_of(e.code);
   o["message"] = e.message;
   res.body = boost::json::serialize(o);
+  // Details are JSON literals already (core/error.hpp): appended as they are.
+  if (!e.details.empty()) {
+    res.body.pop_back();
+    for (const auto& [name, literal] : e.details) res.body += ",\"" + name + "\":" + literal;
+    res.body += '}';
+  }
   return res;
 }
 

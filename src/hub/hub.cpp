@@ -98,6 +98,9 @@ void Hub::tell(View& v, const Event& e) {
       for (auto& [s, _] : v.streams)
         if (s->state_ == TicketState::waiting) tell_ended(*s, EndReason::closed, e.seq);
       break;
+    case EventType::entered:  // (step 3: the hub slice fills these in)
+    case EventType::drawn:
+      break;
     case EventType::joined:  // (returned above: named for -Wswitch)
       break;
   }

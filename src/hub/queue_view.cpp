@@ -42,6 +42,9 @@ void QueueView::apply(const Event& e) {
       closed_ = true;
       moved_from(0);
       break;
+    case EventType::entered:  // the pre-queue: nobody has a position until the draw
+    case EventType::drawn:    // (step 3: the hub slice fills these in)
+      break;
   }
   seq_ = e.seq;
 }

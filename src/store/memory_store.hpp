@@ -33,6 +33,8 @@ class MemoryStore final : public QueueStore {
   Task<Ok> touch(std::string q, std::vector<std::string> ids, Millis now) override;
   Task<int64_t> tick(std::string q, Millis now) override;
   Task<QueueSnapshot> snapshot(std::string q) override;
+  Task<DrawPage> draw_page(std::string q, int64_t after, int64_t limit) override;
+  Task<std::vector<int64_t>> places(std::string q, std::vector<std::string> ids) override;
   Task<Ok> ping() override;
 
  private:

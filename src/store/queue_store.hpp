@@ -33,6 +33,9 @@ class QueueStore {
   virtual ~QueueStore() = default;
 
   // Creates the queue (if new; reopens it empty if it was closed) or updates its config.
+  // The merged config must pass rules::validate_schedule and the change
+  // rules::check_schedule_change (bad_request / schedule_locked). Setting opens_at in an epoch
+  // without a draw makes the epoch's seed (draw/draw.hpp) and opens its pre-queue.
   virtual Task<PutQueueResult> put_queue(std::string q, ConfigPatch patch, Millis now) = 0;
   virtual Task<QueueInfo> get_queue(std::string q) = 0;
   virtual Task<std::vector<QueueInfo>> list_queues() = 0;
@@ -47,6 +50,12 @@ class QueueStore {
   // Joins the line at the back. A non-empty `dedupe_key` (user id or Idempotency-Key) that
   // already names a waiting or active ticket returns that ticket unchanged. A ticket may be
   // admitted at once when nobody waits and the bucket and capacity allow.
+  // By rules::join_rule: refused with rules::join_refusal's error (not_open_yet,
+  // joins_refused, queue_closed with details); or enters the pre-queue (Ticket::entrant, place
+  // 0, event `entered`, keyed for the draw with the epoch's seed).
+  //
+  // Every method that takes `now` first performs a due draw (rules::draw_due): exactly once per
+  // epoch, whichever call of whichever process comes first; one `drawn` event.
   virtual Task<Ticket> join(std::string q, std::string dedupe_key, Millis now) = 0;
   // The ticket's current state with its position; `touch` also marks it seen (abandonment).
   virtual Task<Ticket> get_ticket(std::string q, std::string id, bool touch, Millis now) = 0;
@@ -65,6 +74,14 @@ class QueueStore {
   // read no earlier than info.seq and may already show later changes; applying every event
   // after info.seq to it (inserts and removals are idempotent) gives the exact line.
   virtual Task<QueueSnapshot> snapshot(std::string q) = 0;
+  // One page of the draw (GET .../draw): the draw's state (the seed only once drawn) and, once
+  // drawn, the entry ids of places after+1 .. after+limit (limit ≤ 10000). no_draw if the
+  // queue's epoch never had opens_at.
+  virtual Task<DrawPage> draw_page(std::string q, int64_t after, int64_t limit) = 0;
+  // Each ticket's place in the draw (0: not a drawn entrant of this queue), in `ids` order; at
+  // most 1000 ids. What a process asks for its local streams when it sees `drawn`.
+  virtual Task<std::vector<int64_t>> places(std::string q, std::vector<std::string> ids) = 0;
+
   // Ready to serve (the backing server answers).
   virtual Task<Ok> ping() = 0;
 };

@@ -232,4 +232,13 @@ Task<Ok> RedisStore::ping() {
   co_return Ok{};
 }
 
+// Not built yet (step 3 in progress): the store slices replace these.
+Task<DrawPage> RedisStore::draw_page(std::string, int64_t, int64_t) {
+  co_return err(Errc::no_draw, "no draw");
+}
+
+Task<std::vector<int64_t>> RedisStore::places(std::string, std::vector<std::string> ids) {
+  co_return std::vector<int64_t>(ids.size(), 0);
+}
+
 }  // namespace anteroom
