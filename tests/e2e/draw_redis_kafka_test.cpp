@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -462,6 +463,19 @@ TEST_F(DrawRedisKafka, TwentyThousandEntrantsAreDrawnOnceFairlyAndCheckably) {
     ToolRun run = VerifyDraw({"--file", WriteFile("good.json", doc)});
     EXPECT_EQ(run.code, 0) << run.out;
     EXPECT_NE(run.out.find("OK anteroom-draw-v1"), std::string::npos) << run.out;
+  }
+  {
+    // The same draw downloaded by the tool itself, every page, from another process.
+    const std::string saved = ::testing::TempDir() + "draw_redis_kafka_saved.json";
+    ToolRun run = VerifyDraw({"--url", nodes_[1]->base_url() + "/v1/queues/" + kQueue,
+                              "--save", saved});
+    EXPECT_EQ(run.code, 0) << run.out;
+    std::ifstream in(saved);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    json::value v = json::parse(text.empty() ? "null" : text);
+    const json::value* entries = Field(v, "entries");
+    EXPECT_TRUE(entries && entries->is_array() && entries->as_array().size() == pub.entries.size())
+        << "verify-draw --save wrote " << text.substr(0, 300);
   }
   {
     PublishedDraw flipped = pub;
