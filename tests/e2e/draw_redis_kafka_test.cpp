@@ -359,7 +359,7 @@ TEST_F(DrawRedisKafka, TwentyThousandEntrantsAreDrawnOnceFairlyAndCheckably) {
   }
 
   // ---- the published draw ----
-  PublishedDraw pub = DownloadDraw(*nodes_[0], kQueue);
+  PublishedDraw pub = DownloadDraw(nodes_[0]->http(), kQueue);
   ASSERT_FALSE(HasFailure());
   const json::value fields = pub.fields;
   EXPECT_EQ(Str(fields, "state"), "drawn") << fields;
@@ -375,7 +375,7 @@ TEST_F(DrawRedisKafka, TwentyThousandEntrantsAreDrawnOnceFairlyAndCheckably) {
   ASSERT_EQ(pub.entries.size(), static_cast<std::size_t>(kEntrants));
   // Every process publishes the same draw.
   for (int n = 1; n < kNodes; ++n) {
-    PublishedDraw other = DownloadDraw(*nodes_[n], kQueue);
+    PublishedDraw other = DownloadDraw(nodes_[n]->http(), kQueue);
     EXPECT_EQ(other.entries, pub.entries) << NodeId(n) << " publishes another order";
     EXPECT_EQ(Str(other.fields, "seed"), seed_hex) << NodeId(n);
   }

@@ -105,7 +105,7 @@ std::vector<std::string> DrawOrder(std::string_view seed, std::vector<std::strin
   return out;
 }
 
-PublishedDraw DownloadDraw(const AnteroomProcess& server, std::string_view queue) {
+PublishedDraw DownloadDraw(const HttpClient& server, std::string_view queue) {
   PublishedDraw draw;
   std::string target = "/v1/queues/" + std::string(queue) + "/draw";
   while (!target.empty()) {
