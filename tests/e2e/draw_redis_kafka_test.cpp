@@ -20,8 +20,8 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <iterator>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -204,8 +204,11 @@ class DrawRedisKafka : public ::testing::Test {
   // Every event of the topic for this queue, once per seq, in seq order (the relay may repeat an
   // event; a repeat carries the same seq). Waits for the outbox to drain into Kafka first.
   std::vector<KafkaEvent> KafkaEvents() {
-    EXPECT_TRUE(PollUntil([&] { return redis().Int({"XLEN", Key("outbox")}) == 0; },
-                          DeadlineIn(60s), 50ms))
+    EXPECT_TRUE(PollUntil(
+        [&] {
+          return redis().Int({"XLEN", Key("outbox")}) == 0;
+        },
+        DeadlineIn(60s), 50ms))
         << "the outbox did not drain into Kafka";
     std::map<long long, KafkaEvent> by_seq;
     for (const KafkaRecord& r : ReadTopic(kafka_->brokers(), kTopic)) {
@@ -468,8 +471,8 @@ TEST_F(DrawRedisKafka, TwentyThousandEntrantsAreDrawnOnceFairlyAndCheckably) {
   {
     // The same draw downloaded by the tool itself, every page, from another process.
     const std::string saved = ::testing::TempDir() + "draw_redis_kafka_saved.json";
-    ToolRun run = VerifyDraw({"--url", nodes_[1]->base_url() + "/v1/queues/" + kQueue,
-                              "--save", saved});
+    ToolRun run =
+        VerifyDraw({"--url", nodes_[1]->base_url() + "/v1/queues/" + kQueue, "--save", saved});
     EXPECT_EQ(run.code, 0) << run.out;
     std::ifstream in(saved);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -509,7 +512,9 @@ TEST_F(DrawRedisKafka, TwentyThousandEntrantsAreDrawnOnceFairlyAndCheckably) {
   // ---- admissions follow the places ----
   nodes_[2]->MustPutQueue(kQueue, {{"admit_per_s", kAdmitted}, {"max_active", kAdmitted}});
   ASSERT_TRUE(PollUntil(
-      [&] { return IntAt(nodes_[0]->GetQueue(kQueue).Json(), {"stats", "active"}) == kAdmitted; },
+      [&] {
+        return IntAt(nodes_[0]->GetQueue(kQueue).Json(), {"stats", "active"}) == kAdmitted;
+      },
       DeadlineIn(30s), 50ms))
       << nodes_[0]->GetQueue(kQueue);
   std::vector<long long> admitted_places;
@@ -541,9 +546,9 @@ TEST_F(DrawRedisKafka, TwentyThousandEntrantsAreDrawnOnceFairlyAndCheckably) {
   std::cout << "[ measured ] " << kEntrants << " joins in " << Seconds(joined - started)
             << " s; 3,000 streams ready " << Seconds(streaming - joined) << " s later; drawn "
             << Seconds(drawn - streaming) << " s after the PUT (opens_at now+2), every stream told "
-            << Seconds(told - drawn) << " s after; checks " << Seconds(checked - told)
-            << " s; rho " << rho << ", chi2 " << chi.chi2 << " (p " << chi.p << "); "
-            << pub.pages << " pages; total " << Seconds(Clock::now() - started) << " s\n";
+            << Seconds(told - drawn) << " s after; checks " << Seconds(checked - told) << " s; rho "
+            << rho << ", chi2 " << chi.chi2 << " (p " << chi.p << "); " << pub.pages
+            << " pages; total " << Seconds(Clock::now() - started) << " s\n";
 }
 
 }  // namespace

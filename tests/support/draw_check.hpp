@@ -39,9 +39,10 @@ struct PublishedDraw {
   std::vector<std::string> entries;  // place p is entries[p - 1]
   int pages = 0;
 };
-// GET /v1/queues/{q}/draw and every page after it (server: e.g. AnteroomProcess::http()) (following "next", a path or a full URL on
-// the same server). Records a failure and returns what it has on a non-200 answer, a page out
-// of sequence ("after" not the number of entries read so far) or more than 1000 pages.
+// GET /v1/queues/{q}/draw on `server` (e.g. AnteroomProcess::http()) and every page after it,
+// following "next" (a path, or a full URL to the same server). Records a failure and returns
+// what it has on a non-200 answer, a page out of sequence ("after" not the number of entries
+// read so far) or more than 1000 pages.
 PublishedDraw DownloadDraw(const HttpClient& server, std::string_view queue);
 // The form `verify-draw --file` reads: the first page with every entry in one "entries" list.
 std::string DrawDocument(const PublishedDraw& draw);

@@ -53,7 +53,7 @@ struct StreamView {
   int admitted_count = 0;
   std::optional<SseFrame> ended;
   std::map<std::string, SseFrame> first_of;  // the first event of each type (e.g. `drawn`)
-  std::string last_id;  // `id:` of the latest event that had one
+  std::string last_id;                       // `id:` of the latest event that had one
 
   // "waiting", "active", "ended" from the latest event; "" before the first.
   std::string State() const;

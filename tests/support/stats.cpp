@@ -19,8 +19,8 @@ void CheckPermutation(std::span<const int64_t> place_of) {
   std::vector<bool> seen(place_of.size(), false);
   for (int64_t p : place_of) {
     if (p < 1 || p > n || seen[p - 1]) {
-      throw std::invalid_argument("not a permutation of 1.." + std::to_string(n) +
-                                  ": place " + std::to_string(p));
+      throw std::invalid_argument("not a permutation of 1.." + std::to_string(n) + ": place " +
+                                  std::to_string(p));
     }
     seen[p - 1] = true;
   }
