@@ -12,6 +12,8 @@
 // - the order does not depend on arrival (Spearman's rho, decile chi-square: tests/support/
 //   stats.hpp), arrival being the order of the `entered` events in Kafka;
 // - tools/verify-draw accepts the draw, and catches a flipped seed digit and two swapped places.
+// Runtime measured on the 2-core machine under load, with the step-3 slices merged: 22-31 s
+// (20,000 joins 5-6 s, the consumer group settling ~4 s, the checks 5-7 s).
 #include <gtest/gtest.h>
 
 #include <algorithm>
