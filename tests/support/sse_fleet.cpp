@@ -147,6 +147,7 @@ void SseFleet::OnLine(Id id, std::string_view line, SseFrame& block, bool& has_f
       ++v.events;
       if (!block.id.empty()) v.last_id = block.id;
       if (!v.first) v.first = block;
+      v.first_of.try_emplace(block.event, block);
       if (block.event == "position") {
         boost::system::error_code ec;
         auto j = boost::json::parse(block.data, ec);

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,7 +52,8 @@ struct StreamView {
   std::optional<SseFrame> admitted;   // the first `admitted` event
   int admitted_count = 0;
   std::optional<SseFrame> ended;
-  std::string last_id;  // `id:` of the latest event that had one
+  std::map<std::string, SseFrame> first_of;  // the first event of each type (e.g. `drawn`)
+  std::string last_id;                       // `id:` of the latest event that had one
 
   // "waiting", "active", "ended" from the latest event; "" before the first.
   std::string State() const;
