@@ -33,7 +33,7 @@ std::optional<SseEvent> WaitForEntrants(SseClient& s, long long entrants) {
 // enters and when one leaves, the operator's message for every stream (and after the first
 // frame of a stream opened later). At the draw: one `drawn` frame per stream whose places are
 // 1..20 once each and equal to what GET shows the ticket.
-TEST(OnSale, EntrantsSeeTheCountdownTheirPlaceAndTheMessage) {
+TEST(OnSaleEvents, EntrantsSeeTheCountdownTheirPlaceAndTheMessage) {
   AnteroomProcess server;
   constexpr int kEntrants = 20;
   // opens_at far away while the crowd gathers (no race with the clock); moved near for the draw.
@@ -144,7 +144,7 @@ TEST(OnSale, EntrantsSeeTheCountdownTheirPlaceAndTheMessage) {
 
 // Mode random: a waiting visitor is in a lottery, not at a position: its stream's first frame
 // is `lottery` (everyone waiting, and the spread of the wait), never `position`.
-TEST(OnSale, ModeRandomStreamsShowTheLottery) {
+TEST(OnSaleEvents, ModeRandomStreamsShowTheLottery) {
   AnteroomProcess server;
   server.MustPutQueue("raffle", {{"mode", "random"}, {"max_active", 0}, {"admit_per_s", 10}});
   std::vector<std::string> tickets;
