@@ -114,6 +114,8 @@ class Hub final : public EventSink {
   // The draw's place of an entrant's stream: re-keyed to its order, told `drawn`.
   void apply_place(View& v, Stream& s, int64_t place);
   void request_places(View& v);
+  // A ticket's state read from the store (after a resync): admitted, ended, or its place.
+  void tell_state(View& v, Stream& s, const Ticket& t);
   void count_entrants(View& v);
   // Once a second: `prequeue` counts and `lottery` frames, one encoding per queue.
   void broadcast(Millis now);

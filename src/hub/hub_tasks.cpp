@@ -118,24 +118,21 @@ asio::awaitable<void> Hub::resync_task(std::string q) {
       for (auto& e : buffered) publish(e);  // applies in order; a new gap resyncs again
       schedule_flush(v);
       // Streams whose ticket left the line while we were not listening: ask the store.
-      // (Entrants with no place yet once drawn: their places are looked up in chunks.)
+      // Entrants with no place yet are never in the line: once drawn their places are looked
+      // up in chunks (places_task, which asks about the ones that are not drawn entrants); in
+      // the pre-queue only a closed queue ended them all.
       bool drawn = v.q.draw().state == DrawState::drawn;
       std::vector<std::shared_ptr<Stream>> unknown;
       for (auto& [s, sp] : v.streams)
         if (s->started_ && s->state_ == TicketState::waiting &&
-            (in_prequeue(*s) ? !drawn : !v.q.line().contains(s->order_)))
+            (in_prequeue(*s) ? !drawn && v.q.closed() : !v.q.line().contains(s->order_)))
           unknown.push_back(sp);
       if (drawn) request_places(v);
       for (auto& sp : unknown) {
         auto t = co_await store_.get_ticket(q, sp->ticket_, false, wall_ms());
         if (co_await async::cancelled()) co_return;
         if (!t) continue;
-        View& vv = view(q);
-        if (t->state == TicketState::active)
-          tell_admitted(vv, *sp, t->id, t->expires_ms, t->seq, 0);
-        if (t->state == TicketState::ended) tell_ended(*sp, t->reason, t->seq);
-        if (t->state == TicketState::waiting && t->place > 0 && sp->place_ == 0)
-          apply_place(vv, *sp, t->place);
+        tell_state(view(q), *sp, *t);
       }
       co_return;
     }
@@ -147,6 +144,12 @@ asio::awaitable<void> Hub::resync_task(std::string q) {
         std::chrono::milliseconds(std::min(2000, 100 << std::min(attempt, 4))));
     if (!woke) co_return;
   }
+}
+
+void Hub::tell_state(View& v, Stream& s, const Ticket& t) {
+  if (t.state == TicketState::active) tell_admitted(v, s, t.id, t.expires_ms, t.seq, 0);
+  if (t.state == TicketState::ended) tell_ended(s, t.reason, t.seq);
+  if (t.state == TicketState::waiting && t.place > 0 && s.place_ == 0) apply_place(v, s, t.place);
 }
 
 asio::awaitable<void> Hub::refresh_config(std::string q) {
@@ -198,7 +201,19 @@ asio::awaitable<void> Hub::places_task(std::string q) {
       continue;
     }
     attempt = 0;
-    for (size_t i = 0; i < batch.size(); ++i) apply_place(vv, *batch[i], (*places)[i]);
+    std::vector<std::shared_ptr<Stream>> not_drawn;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      apply_place(vv, *batch[i], (*places)[i]);
+      if ((*places)[i] <= 0) not_drawn.push_back(batch[i]);
+    }
+    // No place: the ticket left (or was ended) in a way this process missed (a resync during
+    // the pre-queue): its own state tells. Rare; one read each.
+    for (auto& sp : not_drawn) {
+      if (!view(q).streams.count(sp.get()) || !in_prequeue(*sp)) continue;
+      auto t = co_await store_.get_ticket(q, sp->ticket_, false, wall_ms());
+      if (co_await async::cancelled()) co_return;
+      if (t) tell_state(view(q), *sp, *t);
+    }
   }
 }
 
