@@ -100,11 +100,6 @@ void Hub::count_entrants(View& v) {
   v.entrants_counted = n;
 }
 
-int64_t Hub::draw_entrants(const std::string& q) const {
-  auto it = views_.find(q);
-  if (it == views_.end() || it->second->q.draw().state == DrawState::none) return -1;
-  return it->second->q.draw().entrants;
-}
 
 void Hub::tell(View& v, const Event& e) {
   // A join tells nobody (its own stream, if any, had its state from the store): no lookup, so

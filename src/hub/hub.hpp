@@ -66,9 +66,6 @@ class Hub final : public EventSink {
   double admit_rate(const std::string& queue, Millis now);
   // The queue's config as this process last read it, or nullptr if it has not yet.
   const QueueConfig* config(const std::string& queue) const;
-  // The entrants of the queue's draw as this process's events show them (pre-queue: so far),
-  // or -1 if it does not follow the queue or it has no draw.
-  int64_t draw_entrants(const std::string& queue) const;
 
   // Graceful shutdown: every stream gets `retry: <ms>` and is finished.
   void shutdown(std::chrono::milliseconds retry);
