@@ -100,7 +100,6 @@ void Hub::count_entrants(View& v) {
   v.entrants_counted = n;
 }
 
-
 void Hub::tell(View& v, const Event& e) {
   // A join tells nobody (its own stream, if any, had its state from the store): no lookup, so
   // the crowd's joins cost nothing per open stream.

@@ -40,10 +40,6 @@ std::string message(uint64_t id, std::string_view message) {
   return frame("message", id, views::message_json(message));
 }
 
-std::string lottery(uint64_t id, int64_t waiting, int64_t eta_min_s, int64_t eta_max_s) {
-  return frame("lottery", id, views::lottery_json(waiting, eta_min_s, eta_max_s));
-}
-
 std::string replaced() { return "event: replaced\ndata: {\"reason\":\"replaced\"}\n\n"; }
 
 std::string retry(std::chrono::milliseconds after) {

@@ -27,8 +27,8 @@ std::string prequeue(uint64_t id, int64_t opens_at, int64_t seconds_left, int64_
 std::string drawn(uint64_t id, int64_t place, int64_t entrants, int64_t position, int64_t eta_s);
 // {"message"}: the operator's message changed (or a new stream's first frame had one).
 std::string message(uint64_t id, std::string_view message);
-// {"waiting","eta_min_s","eta_max_s"}: mode random, instead of a position.
-std::string lottery(uint64_t id, int64_t waiting, int64_t eta_min_s, int64_t eta_max_s);
+// (`lottery`, mode random: frame("lottery", id, views::lottery_json(...)); the hub keeps the
+// payload to send it only when it changed.)
 // `event: replaced`: a newer stream of the same ticket took this one's place; the stream closes
 // and the client must not reconnect. No id: the client's Last-Event-ID stays the last state.
 std::string replaced();
