@@ -338,8 +338,7 @@ void Hub::start(View& v, Stream& s, const Ticket& t, int64_t entrants) {
         s.queue_frame(f);
         s.position_.sent_now(t.position, std::move(f), std::chrono::steady_clock::now());
       }
-      if (!v.q.config().message.empty())
-        s.queue_frame(sse::message(t.seq, v.q.config().message));
+      if (!v.q.config().message.empty()) s.queue_frame(sse::message(t.seq, v.q.config().message));
       s.pump();
       break;
     }

@@ -4,8 +4,9 @@
 // as a PositionIndex, seq, gaps, reloads), and tells each local stream what to send: positions
 // (coalesced), admission, end; and the on-sale's frames (SPEC §7): an entrant's `prequeue`
 // countdown, its `drawn` place (looked up from the store in chunks when `drawn` comes), the
-// operator's `message`, and `lottery` instead of positions in mode random. Its parts: queue_view (the model of one queue), coalescer,
-// sse_frames (frame text), stream (one stream's socket), fanout + send_worker (large sends).
+// operator's `message`, and `lottery` instead of positions in mode random. Its parts: queue_view
+// (the model of one queue), coalescer, sse_frames (frame text), stream (one stream's socket),
+// fanout + send_worker (large sends).
 //
 // Cost: an event is applied in O(log n); only the streams whose position it moved are looked at
 // again (local streams are kept in join order), once per batch of events: a join behind every
@@ -14,11 +15,11 @@
 // Threading: everything runs on the one io_context given at construction; publish() must be
 // called on it. Lifetime: its timers and store tasks are one async::TaskGroup, stopped (at once)
 // by the destructor; streams still referenced elsewhere are closed and then touch nothing of it.
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>

@@ -102,8 +102,8 @@ class QueueView {
   rules::RateEstimator rate_;
   Moved moved_;
   Draw draw_;
-  PositionIndex entrants_;         // pre-queue: the arrival orders of the entrants seen entering
-  bool entrants_known_ = true;     // false: the pre-queue was loaded from a snapshot (a count)
+  PositionIndex entrants_;      // pre-queue: the arrival orders of the entrants seen entering
+  bool entrants_known_ = true;  // false: the pre-queue was loaded from a snapshot (a count)
 };
 
 }  // namespace anteroom

@@ -194,12 +194,12 @@ TEST(QueueView, DrawnPutsTheEntrantsIntoTheLineAndMovesEverybody) {
   EXPECT_TRUE(v.take_moved().all);
   EXPECT_EQ(v.line().size(), 3);
   for (int64_t p = 1; p <= 3; ++p) EXPECT_EQ(v.line().rank(100 + p), p);
-  EXPECT_FALSE(v.line().contains(2));  // arrival orders are not places
+  EXPECT_FALSE(v.line().contains(2));      // arrival orders are not places
   feed(v, ev(8, EventType::joined, 104));  // a post-open join: behind every entrant
   EXPECT_EQ(v.line().rank(104), 4);
   v.take_moved();
   feed(v, ev(9, EventType::left, 102));  // an entrant leaving after the draw: as any ticket
-  EXPECT_EQ(v.draw().entrants, 3);      // (the draw's count stays)
+  EXPECT_EQ(v.draw().entrants, 3);       // (the draw's count stays)
   EXPECT_EQ(v.take_moved().from, 102u);
   EXPECT_EQ(v.line().rank(103), 2);
   feed(v, ev(10, EventType::admitted, 101));

@@ -161,9 +161,8 @@ TEST(OnSaleEvents, ModeRandomStreamsShowTheLottery) {
 
   // A leave changes the lottery: the new size, to every lottery stream (never a position).
   ASSERT_EQ(server.Leave("raffle", tickets[0]).status, 200);
-  auto next = s->WaitFor([](const SseEvent& e) {
-    return e.event != "lottery" || Int(e.Json(), "waiting") != 3;
-  });
+  auto next = s->WaitFor(
+      [](const SseEvent& e) { return e.event != "lottery" || Int(e.Json(), "waiting") != 3; });
   ASSERT_TRUE(next) << s->raw();
   EXPECT_EQ(next->event, "lottery") << next->Describe();
   EXPECT_EQ(Int(next->Json(), "waiting"), 2) << next->Describe();
