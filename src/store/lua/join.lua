@@ -23,7 +23,7 @@ local function refused(rule)
 end
 local function join(now, id, dkey, dk)
   if not m[1] then return {'queue_not_found'} end
-  if m[1] == '1' then return {'queue_closed'} end
+  if m[1] == '1' then return refused('refuse_closed') end
   local d = settle(cfg, now)
   if dkey ~= '' then
     local old = redis.call('HGET', K_DEDUPE, dkey)
