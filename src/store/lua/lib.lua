@@ -92,6 +92,11 @@ local function abandon_cutoff(cfg, dstate, drawn_at, now)
   return cutoff
 end
 
+-- rules::draw_due.
+local function draw_due(cfg, dstate, now)
+  return dstate == 'prequeue' and cfg.opens_at ~= nil and now >= cfg.opens_at * 1000
+end
+
 -- The draw of the current epoch (K_DRAW; state 'none' when there is none).
 local function load_draw()
   local d = redis.call('HMGET', K_DRAW, 'state', 'base', 'n', 'head', 'drawn_at', 'commit')
@@ -106,7 +111,7 @@ end
 -- Returns the (possibly new) draw.
 local function settle(cfg, now)
   local d = load_draw()
-  if d.state == 'prequeue' and cfg.opens_at and now >= cfg.opens_at * 1000 then
+  if draw_due(cfg, d.state, now) then
     local n = redis.call('ZCARD', K_PRE)
     local base = tonumber(redis.call('HGET', K_META, 'orders')) or 0
     redis.call('HINCRBY', K_META, 'orders', n)
