@@ -41,6 +41,20 @@ int64_t PositionIndex::rank(uint64_t order) const {
   return sum;
 }
 
+uint64_t PositionIndex::select(int64_t k) const {
+  if (k < 1 || k > size_) return 0;
+  // Fenwick descent (the window is a power of two): the largest prefix whose sum is < k, then
+  // the slot after it.
+  size_t pos = 0;
+  for (size_t step = std::bit_floor(tree_.size()); step; step >>= 1) {
+    if (pos + step <= tree_.size() && tree_[pos + step - 1] < k) {
+      pos += step;
+      k -= tree_[pos - 1];
+    }
+  }
+  return base_ + pos;
+}
+
 uint64_t PositionIndex::first() const {
   if (size_ == 0) return 0;
   for (size_t w = 0; w < bits_.size(); ++w)

@@ -21,6 +21,9 @@ class PositionIndex {
   // Members <= order (the 1-based position of a member). O(log n).
   int64_t rank(uint64_t order) const;
   int64_t size() const { return size_; }
+  // The k-th smallest member (1-based), or 0 if k is not in 1..size(). O(log n): what a
+  // uniformly random pick from the line (mode random) needs.
+  uint64_t select(int64_t k) const;
   // The smallest member, or 0 if empty.
   uint64_t first() const;
   void clear();

@@ -56,5 +56,34 @@ TEST(PositionIndex, AssignRebuilds) {
   EXPECT_FALSE(idx.contains(11));
 }
 
+// select(k) is the inverse of rank: the k-th member, across window moves and holes.
+TEST(PositionIndex, SelectIsTheInverseOfRank) {
+  PositionIndex idx;
+  EXPECT_EQ(idx.select(1), 0u);
+  std::set<uint64_t> ref;
+  std::mt19937_64 rng(11);
+  uint64_t next = 5;
+  for (int step = 0; step < 20000; ++step) {
+    if (ref.empty() || rng() % 3 != 0) {
+      idx.insert(next);
+      ref.insert(next++);
+    } else {
+      auto it = ref.begin();
+      if (rng() % 4 == 0) std::advance(it, rng() % ref.size());
+      idx.erase(*it);
+      ref.erase(it);
+    }
+    if (step % 101 == 0 && !ref.empty()) {
+      int64_t k = 1;
+      for (uint64_t o : ref) {
+        ASSERT_EQ(idx.select(k), o) << k;
+        ASSERT_EQ(idx.rank(o), k++);
+      }
+      EXPECT_EQ(idx.select(0), 0u);
+      EXPECT_EQ(idx.select(static_cast<int64_t>(ref.size()) + 1), 0u);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace anteroom

@@ -2,11 +2,14 @@
 
 #include "store/ticket_table.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <deque>
 #include <optional>
 #include <vector>
+
+#include "draw/draw.hpp"
 
 namespace anteroom {
 
@@ -20,6 +23,10 @@ struct MemoryStore::Rec {
   Millis joined_ms = 0, admitted_ms = 0, expires_ms = 0;
   Millis last_seen_ms = 0;
   std::string dedupe_key;
+  // A pre-queue entrant: the queue epoch it entered in (0: not an entrant), and its place in
+  // that epoch's draw (0 until drawn).
+  uint32_t entrant_epoch = 0;
+  uint32_t place = 0;
   Rec* seen_prev = nullptr;  // the queue's unseen list (waiting tickets by last_seen)
   Rec* seen_next = nullptr;
 };
@@ -46,6 +53,9 @@ class Line {
     }
   }
   T* front() const { return size_ ? slots_.front() : nullptr; }
+  T* at(uint64_t order) const {
+    return order < base_ || order - base_ >= slots_.size() ? nullptr : slots_[order - base_];
+  }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   template <class F>
@@ -61,8 +71,27 @@ class Line {
 };
 }  // namespace
 
+// One epoch's draw (docs/plans/step3-onsale.md §4). The pre-queue is kept in arrival order with
+// each entrant's key, and sorted once at the draw: one sort of n 32-byte keys (~0.2 s for a
+// million, once per on-sale, on the io thread; risk 7 of the plan).
+struct Draw {
+  struct Entrant {
+    draw::Key key;
+    IdKey id;
+  };
+  DrawState state = DrawState::none;
+  draw::Seed seed{};
+  std::string commitment;
+  int64_t entrants = 0;  // prequeue: in the pre-queue now; drawn/void: at the draw/close
+  uint64_t base = 0;     // drawn: the entrant at place p has order base + p
+  Millis drawn_at = 0;
+  std::vector<Entrant> pre;  // prequeue: every entry so far (those who left are skipped later)
+  std::vector<IdKey> list;   // drawn: ticket ids by place (the published order), kept while closed
+};
+
 struct MemoryStore::Queue {
   std::string name;
+  uint32_t epoch = 1;  // +1 per reopen: a new draw
   QueueConfig config;
   bool closed = false;
   Millis closed_ms = 0;  // when it was last closed (rules::forgettable)
@@ -78,6 +107,12 @@ struct MemoryStore::Queue {
   std::set<std::pair<Millis, Rec*>> active;  // by expiry
   std::deque<std::pair<Millis, IdKey>> ended;  // for retention purge
   std::unordered_map<std::string, IdKey> dedupe;  // key -> ticket id
+  Draw draw;
+
+  // In this epoch's pre-queue, not yet drawn.
+  bool in_prequeue(const Rec& r) const {
+    return r.state == TicketState::waiting && r.entrant_epoch == epoch && r.place == 0;
+  }
 
   // Touches go to the back, so the list stays in last_seen order (a wall clock stepping back
   // only delays an abandonment by the step).
@@ -101,7 +136,16 @@ struct MemoryStore::Queue {
   }
 };
 
-MemoryStore::MemoryStore(EventSink& sink, StoreLimits limits) : sink_(sink), limits_(limits) {}
+namespace {
+std::mt19937_64 seeded_lottery() {
+  auto s = draw::new_seed();
+  std::seed_seq seq(s.begin(), s.end());
+  return std::mt19937_64(seq);
+}
+}  // namespace
+
+MemoryStore::MemoryStore(EventSink& sink, StoreLimits limits)
+    : sink_(sink), limits_(limits), lottery_(seeded_lottery()) {}
 MemoryStore::~MemoryStore() = default;
 
 Result<MemoryStore::Queue*> MemoryStore::find(const std::string& q) {
@@ -141,8 +185,10 @@ Ticket MemoryStore::view(const Queue& qu, const Rec& r) const {
   t.joined_ms = r.joined_ms;
   t.admitted_ms = r.admitted_ms;
   t.expires_ms = r.expires_ms;
-  t.position = r.state == TicketState::waiting ? qu.index.rank(r.order) : 0;
+  t.position = r.state == TicketState::waiting && !qu.in_prequeue(r) ? qu.index.rank(r.order) : 0;
   t.seq = qu.seq;
+  t.entrant = r.entrant_epoch != 0;
+  t.place = r.place;
   return t;
 }
 
@@ -156,6 +202,11 @@ QueueInfo MemoryStore::info(const Queue& qu) const {
   i.stats.waiting = static_cast<int64_t>(qu.waiting.size());
   i.stats.active = static_cast<int64_t>(qu.active.size());
   i.stats.oldest_joined_ms = qu.waiting.empty() ? 0 : qu.waiting.front()->joined_ms;
+  i.draw.state = qu.draw.state;
+  i.draw.commitment = qu.draw.commitment;
+  i.draw.entrants = qu.draw.entrants;
+  i.draw.base = qu.draw.base;
+  i.draw.drawn_at_ms = qu.draw.drawn_at;
   return i;
 }
 
@@ -170,6 +221,7 @@ void MemoryStore::admit(Queue& qu, Rec& r, Millis now) {
 }
 
 void MemoryStore::end(Queue& qu, Rec& r, EventType why, Millis now) {
+  if (qu.in_prequeue(r) && qu.draw.state == DrawState::prequeue) --qu.draw.entrants;
   if (r.state == TicketState::waiting) {
     qu.unwait(r);
   } else if (r.state == TicketState::active) {
@@ -196,12 +248,74 @@ void MemoryStore::purge_ended(Queue& qu, Millis now) {
   }
 }
 
+void MemoryStore::settle(Queue& qu, Millis now) {
+  if (rules::draw_due(qu.config, qu.draw.state, now)) do_draw(qu, now);
+}
+
+void MemoryStore::do_draw(Queue& qu, Millis now) {
+  Draw& d = qu.draw;
+  // The entrants still waiting (left and abandoned ones are skipped), in the draw's order.
+  std::vector<std::pair<draw::Key, Rec*>> in;
+  in.reserve(d.pre.size());
+  for (auto& e : d.pre)
+    if (Rec* r = qu.tickets.find(e.id); r && qu.in_prequeue(*r)) in.emplace_back(e.key, r);
+  std::sort(in.begin(), in.end(), [](const auto& a, const auto& b) {
+    int c = std::memcmp(a.first.data(), b.first.data(), a.first.size());
+    if (c != 0) return c < 0;
+    // Equal keys (equal entry ids or a SHA-256 collision): the documented tie rule.
+    return draw::before(a.first, draw::entry_id(a.second->id.str()), b.first,
+                        draw::entry_id(b.second->id.str()));
+  });
+  d.pre.clear();
+  d.pre.shrink_to_fit();
+  d.base = qu.next_order - 1;
+  d.list.clear();
+  d.list.reserve(in.size());
+  // Every order in the line is below base + 1 (orders only grow), so the entrants append.
+  const bool fresh = qu.index.size() == 0;
+  std::vector<uint64_t> orders;
+  if (fresh) orders.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    Rec& r = *in[i].second;
+    r.place = static_cast<uint32_t>(i + 1);
+    r.order = d.base + i + 1;
+    qu.waiting.push_back(r.order, &r);
+    if (fresh) {
+      orders.push_back(r.order);
+    } else {
+      qu.index.insert(r.order);
+    }
+    d.list.push_back(r.id);
+  }
+  if (fresh) qu.index.assign(orders);
+  qu.next_order += in.size();
+  d.state = DrawState::drawn;
+  d.entrants = static_cast<int64_t>(in.size());
+  d.drawn_at = now;
+  Event e;
+  e.queue = qu.name;
+  e.seq = ++qu.seq;
+  e.type = EventType::drawn;
+  e.order = d.base;
+  e.at_ms = now;
+  e.expires_ms = d.entrants;  // (wire "exp": the number of entrants)
+  sink_.publish(e);
+}
+
 Task<PutQueueResult> MemoryStore::put_queue(std::string q, ConfigPatch patch, Millis now) {
   if (!rules::valid_queue_name(q))
     co_return err(Errc::invalid_queue_name, "queue names match [a-z0-9][a-z0-9-]{0,63}");
   if (auto s = rules::validate(patch); !s) co_return s.error();
   auto it = queues_.find(q);
   bool created = it == queues_.end();
+  // The merged schedule, and whether it may change now (nothing is changed before both pass).
+  QueueConfig merged = created ? QueueConfig{} : it->second->config;
+  patch.apply_to(merged);
+  if (auto s = rules::validate_schedule(merged); !s) co_return s.error();
+  if (!created) {
+    settle(*it->second, now);  // a PUT at or after opens_at finds the draw done
+    if (auto s = rules::check_schedule_change(info(*it->second), patch); !s) co_return s.error();
+  }
   // Only open queues count toward the limit: creating one or reopening a closed one needs a place.
   bool opening = created || it->second->closed;
   if (opening && open_queues_ >= limits_.max_queues)
@@ -219,9 +333,21 @@ Task<PutQueueResult> MemoryStore::put_queue(std::string q, ConfigPatch patch, Mi
     it->second->bucket = rules::full_bucket(it->second->config, now);
   }
   Queue& qu = *it->second;
+  if (qu.closed) {  // reopened: a new epoch, a new draw (the old one is no longer served)
+    ++qu.epoch;
+    qu.draw = Draw{};
+  }
   qu.closed = false;
   patch.apply_to(qu.config);
+  if (qu.config.opens_at && qu.draw.state == DrawState::none) {
+    // The epoch's seed, made before its first entrant; only its commitment is shown until the
+    // draw. Never replaced within the epoch (moving opens_at keeps it).
+    qu.draw.seed = draw::new_seed();
+    qu.draw.commitment = draw::commitment(qu.draw.seed);
+    qu.draw.state = DrawState::prequeue;
+  }
   emit(qu, EventType::config_changed, nullptr, now);
+  settle(qu, now);
   PutQueueResult r{info(qu)};
   r.created = created;
   co_return r;
@@ -247,17 +373,30 @@ Task<std::vector<QueueInfo>> MemoryStore::list_queues() {
   co_return out;
 }
 
+void MemoryStore::close(Queue& qu, Millis now) {
+  if (qu.closed) return;
+  qu.closed = true;
+  qu.closed_ms = now;
+  --open_queues_;
+  if (qu.draw.state == DrawState::prequeue) {
+    // Closed before opens_at: no draw will happen (the seed is never shown).
+    qu.draw.state = DrawState::void_;
+    for (auto& e : qu.draw.pre)
+      if (Rec* r = qu.tickets.find(e.id); r && qu.in_prequeue(*r))
+        end(qu, *r, EventType::closed, now);
+    qu.draw.pre.clear();
+    qu.draw.pre.shrink_to_fit();
+  }
+  while (!qu.waiting.empty()) end(qu, *qu.waiting.front(), EventType::closed, now);
+  emit(qu, EventType::closed, nullptr, now);
+}
+
 Task<QueueInfo> MemoryStore::close_queue(std::string q, Millis now) {
   auto found = find(q);
   if (!found) co_return found.error();
   Queue& qu = **found;
-  if (!qu.closed) {
-    qu.closed = true;
-    qu.closed_ms = now;
-    --open_queues_;
-    while (!qu.waiting.empty()) end(qu, *qu.waiting.front(), EventType::closed, now);
-    emit(qu, EventType::closed, nullptr, now);
-  }
+  settle(qu, now);
+  close(qu, now);
   co_return info(qu);
 }
 
@@ -265,6 +404,11 @@ Task<Ticket> MemoryStore::join(std::string q, std::string key, Millis now) {
   auto found = find(q);
   if (!found) co_return found.error();
   Queue& qu = **found;
+  settle(qu, now);
+  const rules::Phase ph = rules::phase(qu.config, qu.draw.state, now);
+  // closes_at reached: refused with the time even before a tick performs the close.
+  if (ph == rules::Phase::closed)
+    co_return rules::join_refusal(rules::JoinRule::refuse_closed, qu.config, now);
   if (qu.closed) co_return err(Errc::queue_closed, "this queue is closed");
   if (!key.empty()) {
     if (auto d = qu.dedupe.find(key); d != qu.dedupe.end()) {
@@ -272,16 +416,28 @@ Task<Ticket> MemoryStore::join(std::string q, std::string key, Millis now) {
       co_return view(qu, r);
     }
   }
+  const rules::JoinRule rule = rules::join_rule(ph, qu.config.mode);
+  if (rule != rules::JoinRule::enter_prequeue && rule != rules::JoinRule::join_line)
+    co_return rules::join_refusal(rule, qu.config, now);
   IdKey id = *IdKey::of(new_ticket_id());
   Rec& r = qu.tickets.add(id);
-  r.order = qu.next_order++;
+  r.order = qu.next_order++;  // an entrant's arrival number until the draw gives it base + place
   r.joined_ms = now;
   r.dedupe_key = key;
   if (!key.empty()) qu.dedupe[std::move(key)] = id;
+  qu.seen(r, now);  // (an entrant's abandonment clock starts at the draw: rules::abandon_cutoff)
+  if (rule == rules::JoinRule::enter_prequeue) {
+    r.entrant_epoch = qu.epoch;
+    qu.draw.pre.push_back({draw::key(qu.draw.seed, draw::entry_id(id.str())), id});
+    ++qu.draw.entrants;
+    emit(qu, EventType::entered, &r, now);
+    Ticket t = view(qu, r);
+    t.created = true;
+    co_return t;
+  }
   bool nobody_waits = qu.waiting.empty();
   qu.waiting.push_back(r.order, &r);
   qu.index.insert(r.order);
-  qu.seen(r, now);
   emit(qu, EventType::joined, &r, now);
   if (nobody_waits &&
       rules::admission_count(qu.bucket, qu.config, static_cast<int64_t>(qu.active.size()), 1,
@@ -296,6 +452,7 @@ Task<Ticket> MemoryStore::get_ticket(std::string q, std::string id, bool touch, 
   auto found = find(q);
   if (!found) co_return found.error();
   Queue& qu = **found;
+  settle(qu, now);
   auto r = find_ticket(qu, id);
   if (!r) co_return r.error();
   Rec& rec = **r;
@@ -310,6 +467,7 @@ Task<Ticket> MemoryStore::leave(std::string q, std::string id, Millis now) {
   auto found = find(q);
   if (!found) co_return found.error();
   Queue& qu = **found;
+  settle(qu, now);
   auto r = find_ticket(qu, id);
   if (!r) co_return r.error();
   if ((*r)->state != TicketState::ended) end(qu, **r, EventType::left, now);
@@ -320,6 +478,7 @@ Task<Ticket> MemoryStore::complete(std::string q, std::string id, Millis now) {
   auto found = find(q);
   if (!found) co_return found.error();
   Queue& qu = **found;
+  settle(qu, now);
   auto r = find_ticket(qu, id);
   if (!r) co_return r.error();
   if ((*r)->state == TicketState::waiting)
@@ -332,6 +491,7 @@ Task<Ok> MemoryStore::touch(std::string q, std::vector<std::string> ids, Millis 
   auto found = find(q);
   if (!found) co_return found.error();
   Queue& qu = **found;
+  settle(qu, now);
   for (auto& id : ids) {
     auto key = IdKey::of(id);
     Rec* found = key ? qu.tickets.find(*key) : nullptr;
@@ -344,18 +504,32 @@ Task<Ok> MemoryStore::touch(std::string q, std::vector<std::string> ids, Millis 
   co_return Ok{};
 }
 
+MemoryStore::Rec& MemoryStore::next_admission(Queue& qu) {
+  Rec& head = *qu.waiting.front();
+  // Entrants (always at the head once drawn) go in draw order: the draw is already a uniformly
+  // random order. The lottery is among everyone else.
+  if (qu.config.mode != Mode::random || head.entrant_epoch != 0) return head;
+  std::uniform_int_distribution<int64_t> pick(1, qu.index.size());
+  Rec* r = qu.waiting.at(qu.index.select(pick(lottery_)));
+  return r ? *r : head;  // (the index and the line hold the same orders)
+}
+
 Task<int64_t> MemoryStore::tick(std::string q, Millis now) {
   auto found = find(q);
   if (!found) co_return found.error();
   Queue& qu = **found;
   uint64_t before = qu.seq;
+  settle(qu, now);
+  if (!qu.closed && rules::phase(qu.config, qu.draw.state, now) == rules::Phase::closed)
+    close(qu, now);  // closes_at reached; active sessions go on
   while (!qu.active.empty() && qu.active.begin()->first <= now)
     end(qu, *qu.active.begin()->second, EventType::expired, now);
-  while (qu.unseen_head && rules::abandoned(qu.unseen_head->last_seen_ms, qu.config, now))
-    end(qu, *qu.unseen_head, EventType::abandoned, now);
+  if (auto cutoff = rules::abandon_cutoff(qu.config, qu.draw.state, qu.draw.drawn_at, now))
+    while (qu.unseen_head && qu.unseen_head->last_seen_ms <= *cutoff)
+      end(qu, *qu.unseen_head, EventType::abandoned, now);
   int64_t n = rules::admission_count(qu.bucket, qu.config, static_cast<int64_t>(qu.active.size()),
                                      static_cast<int64_t>(qu.waiting.size()), now);
-  for (int64_t i = 0; i < n; ++i) admit(qu, *qu.waiting.front(), now);
+  for (int64_t i = 0; i < n; ++i) admit(qu, next_admission(qu), now);
   purge_ended(qu, now);
   auto made = static_cast<int64_t>(qu.seq - before);
   // (A closed queue has nobody waiting: close ended them all.)
@@ -383,13 +557,35 @@ Task<QueueSnapshot> MemoryStore::snapshot(std::string q) {
 
 Task<Ok> MemoryStore::ping() { co_return Ok{}; }
 
-// Not built yet (step 3 in progress): the store slices replace these.
-Task<DrawPage> MemoryStore::draw_page(std::string, int64_t, int64_t) {
-  co_return err(Errc::no_draw, "no draw");
+Task<DrawPage> MemoryStore::draw_page(std::string q, int64_t after, int64_t limit) {
+  auto found = find(q);
+  if (!found) co_return found.error();
+  const Queue& qu = **found;
+  const Draw& d = qu.draw;
+  if (d.state == DrawState::none) co_return err(Errc::no_draw, "this queue has no draw");
+  DrawPage page;
+  page.info = info(qu).draw;
+  if (d.state != DrawState::drawn) co_return page;
+  page.info.seed = draw::hex(d.seed);
+  const auto n = static_cast<int64_t>(d.list.size());
+  const int64_t from = std::clamp<int64_t>(after, 0, n);
+  const int64_t to = from + std::clamp<int64_t>(limit, 0, std::min<int64_t>(10'000, n - from));
+  page.entries.reserve(static_cast<size_t>(to - from));
+  for (int64_t i = from; i < to; ++i) page.entries.push_back(draw::entry_id(d.list[i].str()));
+  co_return page;
 }
 
-Task<std::vector<int64_t>> MemoryStore::places(std::string, std::vector<std::string> ids) {
-  co_return std::vector<int64_t>(ids.size(), 0);
+Task<std::vector<int64_t>> MemoryStore::places(std::string q, std::vector<std::string> ids) {
+  auto found = find(q);
+  if (!found) co_return found.error();
+  Queue& qu = **found;
+  std::vector<int64_t> out(ids.size(), 0);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto key = IdKey::of(ids[i]);
+    const Rec* r = key ? qu.tickets.find(*key) : nullptr;
+    if (r && r->entrant_epoch == qu.epoch) out[i] = r->place;
+  }
+  co_return out;
 }
 
 }  // namespace anteroom

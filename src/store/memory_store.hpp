@@ -6,6 +6,7 @@
 // without suspending.
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <unordered_map>
 
@@ -43,6 +44,13 @@ class MemoryStore final : public QueueStore {
   Result<Queue*> find(const std::string& q);
   Result<Rec*> find_ticket(Queue& qu, const std::string& id);
   void emit(Queue& qu, EventType type, const Rec* r, Millis now);
+  // Performs a due draw (rules::draw_due): every call that takes `now` settles first.
+  void settle(Queue& qu, Millis now);
+  void do_draw(Queue& qu, Millis now);
+  void close(Queue& qu, Millis now);
+  // The next ticket to admit: the head, or in mode random a uniformly random waiting one
+  // (entrants first, in draw order).
+  Rec& next_admission(Queue& qu);
   void admit(Queue& qu, Rec& r, Millis now);
   void end(Queue& qu, Rec& r, EventType why, Millis now);
   Ticket view(const Queue& qu, const Rec& r) const;
@@ -58,6 +66,7 @@ class MemoryStore final : public QueueStore {
   // name continues above it, so every consumer that deduplicates by seq (hub views, webhook
   // intake) takes its events as new. A few bytes per name ever forgotten.
   std::unordered_map<std::string, uint64_t> last_seq_;
+  std::mt19937_64 lottery_;  // mode random; seeded from the OS CSPRNG
 };
 
 }  // namespace anteroom
