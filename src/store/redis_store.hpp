@@ -48,10 +48,11 @@ class RedisStore final : public QueueStore {
   // Most tickets one tick() ends per step (expire, abandon) and admits: 500 admissions are
   // ~7 ms of Redis time, under the 10 ms a single call may take (docs/plans/step3-onsale.md).
   static constexpr int64_t kTickBatch = 500;
-  // Places read per draw_page script call (a ZRANGE of 1000 at 1M entrants: < 1 ms), and ids
-  // looked up per places script call (500 ZRANKs: ~2 ms).
+  // Places read per draw_page script call (a ZRANGE of 1000 at 1M entrants: ~1 ms), and ids
+  // looked up per places script call (a ticket read and a ZRANK each: 250 took ~6 ms of Redis
+  // CPU at 1M entrants on a loaded 2-core machine, ~2 ms idle).
   static constexpr int64_t kDrawChunk = 1000;
-  static constexpr int64_t kPlacesChunk = 500;
+  static constexpr int64_t kPlacesChunk = 250;
   // Most entries one draw_page returns, most ids one places call takes.
   static constexpr int64_t kMaxDrawPage = 10000;
   static constexpr size_t kMaxPlaces = 1000;

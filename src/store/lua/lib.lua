@@ -183,20 +183,29 @@ local function admission_count(cfg, active, waiting, now)
   return n
 end
 
-local function admit(id, cfg, now)
+-- Admits a waiting ticket. `order`: its order if the caller knows it (saves a read); `place`:
+-- a drawn entrant's place (it is not in the line, and its order and place become fixed).
+local function admit(id, cfg, now, order, place)
   local k = tkey(id)
   local exp = now + cfg.ttl * 1000
-  redis.call('ZREM', K_WAIT, id)
+  if place then
+    redis.call('HSET', k, 'state', 'active', 'admitted', I(now), 'expires', I(exp),
+               'order', I(order), 'place', I(place))
+  else
+    redis.call('ZREM', K_WAIT, id)
+    redis.call('HSET', k, 'state', 'active', 'admitted', I(now), 'expires', I(exp))
+    order = order or tonumber(redis.call('HGET', k, 'order'))
+  end
   redis.call('ZREM', K_SEEN, id)
-  redis.call('HSET', k, 'state', 'active', 'admitted', I(now), 'expires', I(exp))
   redis.call('ZADD', K_ACTIVE, I(exp), id)
   redis.call('HINCRBY', K_META, 'admitted_total', 1)
-  emit('admitted', id, tonumber(redis.call('HGET', k, 'order')), now, exp)
+  emit('admitted', id, order, now, exp)
 end
 
--- Admits up to k waiting drawn entrants in place order from the head, skipping gone places;
--- advances the head. At most 2k places are looked at per call (the rest: next call), so a run
--- of gone places never makes one call long. Returns how many were admitted.
+-- Admits up to k waiting drawn entrants in place order from the head, skipping places whose
+-- entrant is no longer waiting (left, abandoned); advances the head. At most 2k places are
+-- looked at per call (the rest: next call), so a run of gone places never makes one call long.
+-- Returns how many were admitted.
 local function admit_entrants(d, k, cfg, now)
   local admitted, looked = 0, 0
   local head = d.head
@@ -205,10 +214,8 @@ local function admit_entrants(d, k, cfg, now)
     if #members == 0 then break end
     for _, m in ipairs(members) do
       local id = string.sub(m, 33)
-      if not redis.call('ZSCORE', K_PGONE, id) and
-          redis.call('HGET', tkey(id), 'state') == 'waiting' then
-        redis.call('HSET', tkey(id), 'order', I(d.base + head), 'place', I(head))
-        admit(id, cfg, now)
+      if redis.call('HGET', tkey(id), 'state') == 'waiting' then
+        admit(id, cfg, now, d.base + head, head)
         admitted = admitted + 1
       end
       head = head + 1

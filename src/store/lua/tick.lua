@@ -41,10 +41,12 @@ if n > 0 then
       local c = redis.call('ZCARD', K_WAIT)
       if c == 0 then break end
       local r = math.random(c) - 1
-      admit(redis.call('ZRANGE', K_WAIT, r, r)[1], cfg, now)
+      local pick = redis.call('ZRANGE', K_WAIT, r, r, 'WITHSCORES')
+      admit(pick[1], cfg, now, tonumber(pick[2]))
     end
   else
-    for _, id in ipairs(redis.call('ZRANGE', K_WAIT, 0, n - 1)) do admit(id, cfg, now) end
+    local head = redis.call('ZRANGE', K_WAIT, 0, n - 1, 'WITHSCORES')
+    for i = 1, #head, 2 do admit(head[i], cfg, now, tonumber(head[i + 1])) end
   end
 end
 local made = current_seq() - seq_before
