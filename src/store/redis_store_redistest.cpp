@@ -1209,5 +1209,57 @@ TEST(RedisStoreOnsale, AVoidPrequeueIsDrainedInBatches) {
   EXPECT_EQ(run_for(io, client.command({"EXISTS", redis_keys::pre("q")})).value().integer, 0);
 }
 
+
+// After the draw a snapshot lists the waiting entrants' orders (base + place, less the gone
+// places read from pgone in chunks of kSnapshotChunk) and then the FIFO line: here with more gone
+// places than one chunk holds, so the chunked read of pgone is crossed.
+TEST(RedisStoreOnsale, SnapshotAfterTheDrawListsWaitingEntrantsThenTheLine) {
+  static_assert(RedisStore::kSnapshotChunk == 5000);
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", onsale(0, 1'000'000), T0)).ok());
+  constexpr int M = 5600;
+  auto joined = join_many(io, store, "q", M, kPre);
+  ASSERT_EQ(joined.size(), static_cast<size_t>(M));
+  for (auto& t : joined) ASSERT_TRUE(t.ok() && t->entrant);
+  ASSERT_EQ(run_for(io, store.tick("q", kOpen)).value(), 1);
+  const uint64_t base = run_for(io, store.get_queue("q")).value().draw.base;
+  // Every entrant but each 10th leaves: 5040 gone places.
+  std::vector<asio::awaitable<Result<Ticket>>> leaves;
+  std::vector<std::string> stay;
+  for (int i = 0; i < M; ++i) {
+    if (i % 10 == 0)
+      stay.push_back(joined[i]->id);
+    else
+      leaves.push_back(store.leave("q", joined[i]->id, kOpen + 1));
+  }
+  auto left = run_all(io, std::move(leaves));
+  ASSERT_EQ(left.size(), static_cast<size_t>(M - M / 10));
+  for (auto& r : left) ASSERT_TRUE(r.ok());
+  auto late = join_many(io, store, "q", 3, kOpen + 2);
+  std::vector<uint64_t> want;
+  for (size_t from = 0; from < stay.size(); from += 1000) {
+    std::vector<std::string> chunk(stay.begin() + from,
+                                   stay.begin() + std::min(stay.size(), from + 1000));
+    // (A named copy: a range-for over run_for(...).value() would read a destroyed Result.)
+    const std::vector<int64_t> ps = run_for(io, store.places("q", chunk)).value();
+    for (int64_t p : ps) {
+      EXPECT_GE(p, 1);
+      want.push_back(base + p);
+    }
+  }
+  std::sort(want.begin(), want.end());
+  for (auto& t : late) want.push_back(t->order);
+  auto snap = run_for(io, store.snapshot("q"));
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  EXPECT_EQ(snap->info.stats.waiting, static_cast<int64_t>(stay.size()) + 3);
+  EXPECT_EQ(snap->waiting_orders, want);
+  // The stores' positions agree: the last post-open join is behind every waiting entrant.
+  EXPECT_EQ(run_for(io, store.get_ticket("q", late[2]->id, false, kOpen + 3)).value().position,
+            static_cast<int64_t>(stay.size()) + 3);
+}
+
 }  // namespace
 }  // namespace anteroom
