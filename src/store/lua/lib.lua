@@ -110,6 +110,11 @@ end
 -- scripts are serialised by Redis and the first one past opens_at flips the state.
 -- Returns the (possibly new) draw.
 local function settle(cfg, now)
+  -- (No opens_at: no draw in this epoch - a pre-queue cannot lose it, nor a drawn queue, and a
+  -- reopen deletes the old one - so the common join skips reading the draw hash.)
+  if not cfg.opens_at then
+    return {state = 'none', base = 0, n = 0, head = 1, drawn_at = 0, commit = ''}
+  end
   local d = load_draw()
   if draw_due(cfg, d.state, now) then
     local n = redis.call('ZCARD', K_PRE)
