@@ -15,6 +15,9 @@
 //   the epoch's seed, which it fetches once per queue and caches) and the script keeps the
 //   pre-queue sorted by key, so the draw at opens_at is an O(1) flip done by whichever script
 //   first runs at or after opens_at (docs/plans/step3-onsale.md §0, README "The on-sale").
+//   put_queue checks the schedule in C++ against a read of the queue and commits only if the
+//   queue is unchanged since (compare-and-set; retried). draw_page() and places() read in
+//   chunks (kDrawChunk, kPlacesChunk) so no call grows with the number of entrants.
 // - Events are not pushed anywhere: they wait in the outbox for the relay (src/pipeline).
 // - A forgotten queue (rules::forgettable, decided by tick()) leaves its outbox behind for the
 //   pipeline, expiring rules::kEndedRetentionMs later, and its last seq (redis_keys::last_seq).
