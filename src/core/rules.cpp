@@ -70,9 +70,14 @@ Status validate(const ConfigPatch& p) {
     if (chars < 0) return err(Errc::bad_request, "message must be valid UTF-8");
     if (static_cast<size_t>(chars) > kMaxMessageChars)
       return err(Errc::bad_request, "message is at most 500 characters");
-    for (char c : *p.message)
-      if ((static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f)
+    const std::string& m = *p.message;
+    for (size_t i = 0; i < m.size(); ++i) {
+      auto c = static_cast<unsigned char>(m[i]);
+      // C0 but the line break, DEL, and C1 (U+0080..U+009F, UTF-8 C2 80..C2 9F).
+      bool c1 = c == 0xc2 && i + 1 < m.size() && static_cast<unsigned char>(m[i + 1]) <= 0x9f;
+      if ((c < 0x20 && c != '\n') || c == 0x7f || c1)
         return err(Errc::bad_request, "message must not contain control characters");
+    }
   }
   return Ok{};
 }
@@ -130,7 +135,8 @@ std::string time_or_null(const std::optional<int64_t>& t) {
 Error join_refusal(JoinRule r, const QueueConfig& c, Millis now) {
   switch (r) {
     case JoinRule::refuse_closed:
-      return Error{Errc::queue_closed, "the queue is closed", {{"closes_at", time_or_null(c.closes_at)}}};
+      return Error{Errc::queue_closed, "the queue is closed",
+                   {{"closes_at", time_or_null(c.closes_at)}}};
     case JoinRule::refuse_rejecting:
       return Error{Errc::joins_refused, "the queue takes no joins now",
                    {{"queue_message", json_quote(c.message)}}};

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+
 namespace anteroom::rules {
 namespace {
 
@@ -81,6 +83,250 @@ TEST(Rules, RateEstimatorConverges) {
   for (Millis t = 1000; t < 11000; t += 100) r.record(t, 2);  // 20/s
   EXPECT_NEAR(r.rate(11000), 20, 2);
   EXPECT_LT(r.rate(11000 + 60000), 0);
+}
+
+// ---- The on-sale -------------------------------------------------------------------------------
+
+constexpr int64_t P = 1'800'000'000, O = P + 600, C = O + 3600;  // prequeue_at, opens_at, closes_at
+
+QueueConfig sale(std::optional<int64_t> pre = P, std::optional<int64_t> opens = O,
+                 std::optional<int64_t> closes = C) {
+  QueueConfig c;
+  c.prequeue_at = pre;
+  c.opens_at = opens;
+  c.closes_at = closes;
+  return c;
+}
+
+std::string detail(const Error& e, std::string_view name) {
+  for (auto& [k, v] : e.details)
+    if (k == name) return v;
+  return "<absent>";
+}
+
+TEST(OnSale, PhaseAtEachBoundary) {
+  const QueueConfig c = sale();
+  const auto pre = DrawState::prequeue;
+  EXPECT_EQ(phase(c, pre, P * 1000 - 1), Phase::before);
+  EXPECT_EQ(phase(c, pre, P * 1000), Phase::prequeue);
+  EXPECT_EQ(phase(c, pre, O * 1000 - 1), Phase::prequeue);
+  EXPECT_EQ(phase(c, pre, O * 1000), Phase::open);  // (the store draws first: draw_due)
+  EXPECT_EQ(phase(c, DrawState::drawn, O * 1000), Phase::open);
+  EXPECT_EQ(phase(c, DrawState::drawn, C * 1000 - 1), Phase::open);
+  EXPECT_EQ(phase(c, DrawState::drawn, C * 1000), Phase::closed);
+  EXPECT_EQ(phase(c, pre, C * 1000), Phase::closed);  // closes_at wins over everything
+  // Drawn is open whatever the clock says (a process whose clock lags another's).
+  EXPECT_EQ(phase(c, DrawState::drawn, O * 1000 - 5000), Phase::open);
+  // No prequeue_at: the pre-queue is open from the moment the schedule is set.
+  EXPECT_EQ(phase(sale(std::nullopt), pre, 1000), Phase::prequeue);
+  // No schedule: open; with closes_at only, closed from it.
+  EXPECT_EQ(phase(sale(std::nullopt, std::nullopt, std::nullopt), DrawState::none, 0), Phase::open);
+  EXPECT_EQ(phase(sale(std::nullopt, std::nullopt), DrawState::none, C * 1000 - 1), Phase::open);
+  EXPECT_EQ(phase(sale(std::nullopt, std::nullopt), DrawState::none, C * 1000), Phase::closed);
+}
+
+TEST(OnSale, DrawIsDueFromOpensAtInThePrequeueOnly) {
+  const QueueConfig c = sale();
+  EXPECT_FALSE(draw_due(c, DrawState::prequeue, O * 1000 - 1));
+  EXPECT_TRUE(draw_due(c, DrawState::prequeue, O * 1000));
+  EXPECT_TRUE(draw_due(c, DrawState::prequeue, C * 1000 + 1));
+  EXPECT_FALSE(draw_due(c, DrawState::drawn, O * 1000));
+  EXPECT_FALSE(draw_due(c, DrawState::void_, O * 1000));
+  EXPECT_FALSE(draw_due(c, DrawState::none, O * 1000));
+  EXPECT_FALSE(draw_due(sale(std::nullopt, std::nullopt), DrawState::prequeue, O * 1000));
+}
+
+TEST(OnSale, JoinRuleForEveryPhaseAndMode) {
+  const std::array<Mode, 4> modes{Mode::fifo, Mode::random, Mode::passthrough, Mode::reject};
+  for (Mode m : modes) {
+    SCOPED_TRACE(std::string(to_string(m)));
+    const bool rej = m == Mode::reject;
+    EXPECT_EQ(join_rule(Phase::closed, m), JoinRule::refuse_closed);
+    EXPECT_EQ(join_rule(Phase::before, m),
+              rej ? JoinRule::refuse_rejecting : JoinRule::refuse_not_open);
+    EXPECT_EQ(join_rule(Phase::prequeue, m),
+              rej ? JoinRule::refuse_rejecting : JoinRule::enter_prequeue);
+    EXPECT_EQ(join_rule(Phase::open, m), rej ? JoinRule::refuse_rejecting : JoinRule::join_line);
+  }
+}
+
+TEST(OnSale, RefusalsCarryWhatTheClientNeeds) {
+  QueueConfig c = sale();
+  c.message = "Back at \"noon\"";
+  auto e = join_refusal(JoinRule::refuse_not_open, c, P * 1000 - 1500);
+  EXPECT_EQ(e.code, Errc::not_open_yet);
+  EXPECT_EQ(detail(e, "prequeue_at"), std::to_string(P));
+  EXPECT_EQ(detail(e, "opens_at"), std::to_string(O));
+  EXPECT_EQ(detail(e, "closes_at"), std::to_string(C));
+  EXPECT_EQ(detail(e, "now"), std::to_string(P - 2));
+  e = join_refusal(JoinRule::refuse_not_open, sale(P, O, std::nullopt), P * 1000 - 1);
+  EXPECT_EQ(detail(e, "closes_at"), "null");
+  e = join_refusal(JoinRule::refuse_rejecting, c, 0);
+  EXPECT_EQ(e.code, Errc::joins_refused);
+  EXPECT_EQ(detail(e, "queue_message"), "\"Back at \\\"noon\\\"\"");
+  e = join_refusal(JoinRule::refuse_closed, c, C * 1000);
+  EXPECT_EQ(e.code, Errc::queue_closed);
+  EXPECT_EQ(detail(e, "closes_at"), std::to_string(C));
+}
+
+TEST(OnSale, ScheduleValidation) {
+  EXPECT_TRUE(validate_schedule(sale()).ok());
+  EXPECT_TRUE(validate_schedule(sale(std::nullopt, std::nullopt, std::nullopt)).ok());
+  EXPECT_TRUE(validate_schedule(sale(std::nullopt, O, std::nullopt)).ok());
+  EXPECT_TRUE(validate_schedule(sale(std::nullopt, std::nullopt, C)).ok());
+  EXPECT_TRUE(validate_schedule(sale(O, O, C)).ok());  // prequeue_at == opens_at: no pre-queue
+  EXPECT_FALSE(validate_schedule(sale(P, std::nullopt, std::nullopt)).ok());  // needs opens_at
+  EXPECT_FALSE(validate_schedule(sale(P, std::nullopt, C)).ok());
+  EXPECT_FALSE(validate_schedule(sale(O + 1, O, C)).ok());
+  EXPECT_FALSE(validate_schedule(sale(P, O, O)).ok());  // opens_at < closes_at
+  EXPECT_FALSE(validate_schedule(sale(P, O, O - 1)).ok());
+  EXPECT_FALSE(validate_schedule(sale(std::nullopt, O, O)).ok());
+  auto e = validate_schedule(sale(P, std::nullopt, std::nullopt));
+  EXPECT_EQ(e.error().code, Errc::bad_request);
+  EXPECT_NE(e.error().message.find("prequeue_at"), std::string::npos);
+}
+
+TEST(OnSale, ScheduleChangeIsLockedAfterTheDrawAndUnderARunningLine) {
+  ConfigPatch opens;
+  opens.opens_at = O + 60;
+  ConfigPatch pre;
+  pre.prequeue_at = P + 1;
+  ConfigPatch unset;
+  unset.opens_at.emplace();
+  ConfigPatch other;
+  other.closes_at = C + 1;
+  other.mode = Mode::random;
+  other.message = "hello";
+  other.admit_per_s = 3;
+  QueueInfo cur;
+  cur.config = sale();
+  // Pre-queue: opens_at may move, not be removed.
+  cur.draw.state = DrawState::prequeue;
+  EXPECT_TRUE(check_schedule_change(cur, opens).ok());
+  EXPECT_TRUE(check_schedule_change(cur, pre).ok());
+  EXPECT_EQ(check_schedule_change(cur, unset).error().code, Errc::schedule_locked);
+  EXPECT_TRUE(check_schedule_change(cur, other).ok());
+  // Drawn: fixed.
+  cur.draw.state = DrawState::drawn;
+  EXPECT_EQ(check_schedule_change(cur, opens).error().code, Errc::schedule_locked);
+  EXPECT_EQ(check_schedule_change(cur, pre).error().code, Errc::schedule_locked);
+  EXPECT_EQ(check_schedule_change(cur, unset).error().code, Errc::schedule_locked);
+  EXPECT_TRUE(check_schedule_change(cur, other).ok());
+  // Closed: a reopen starts a new epoch, anything goes.
+  cur.closed = true;
+  EXPECT_TRUE(check_schedule_change(cur, opens).ok());
+  EXPECT_TRUE(check_schedule_change(cur, unset).ok());
+  // No schedule yet: an empty line may become an on-sale, a running one not.
+  cur = QueueInfo{};
+  EXPECT_TRUE(check_schedule_change(cur, opens).ok());
+  cur.stats.waiting = 1;
+  EXPECT_EQ(check_schedule_change(cur, opens).error().code, Errc::schedule_locked);
+  EXPECT_TRUE(check_schedule_change(cur, other).ok());
+}
+
+TEST(OnSale, AbandonClockStartsAtTheDraw) {
+  QueueConfig c = sale();
+  c.abandon_after_s = 30;
+  const Millis drawn = O * 1000 + 40;
+  EXPECT_FALSE(abandon_cutoff(c, DrawState::prequeue, 0, O * 1000 - 1));
+  EXPECT_FALSE(abandon_cutoff(c, DrawState::prequeue, 0, C * 1000));
+  EXPECT_FALSE(abandon_cutoff(c, DrawState::drawn, drawn, drawn));
+  EXPECT_FALSE(abandon_cutoff(c, DrawState::drawn, drawn, drawn + 29'999));
+  EXPECT_EQ(abandon_cutoff(c, DrawState::drawn, drawn, drawn + 30'000), drawn);
+  EXPECT_EQ(abandon_cutoff(c, DrawState::drawn, drawn, drawn + 90'000), drawn + 60'000);
+  // Not an on-sale (or a voided one): the usual rule, the same as abandoned().
+  EXPECT_EQ(abandon_cutoff(c, DrawState::none, 0, 100'000), 70'000);
+  EXPECT_EQ(abandon_cutoff(c, DrawState::void_, 0, 100'000), 70'000);
+  EXPECT_TRUE(abandoned(70'000, c, 100'000));
+  EXPECT_FALSE(abandoned(70'001, c, 100'000));
+}
+
+TEST(OnSale, PassthroughIgnoresTheRateNotTheCapacity) {
+  QueueConfig c;
+  c.mode = Mode::passthrough;
+  c.admit_per_s = 0;
+  c.max_active = 50;
+  Bucket b;
+  EXPECT_EQ(admission_count(b, c, 0, 1000, 1'000'000), 50);
+  EXPECT_EQ(admission_count(b, c, 50, 1000, 1'000'000), 0);
+  EXPECT_EQ(admission_count(b, c, 45, 1000, 1'000'000), 5);
+  EXPECT_EQ(admission_count(b, c, 0, 7, 1'000'000), 7);
+  EXPECT_EQ(admission_count(b, c, 0, 0, 1'000'000), 0);
+  EXPECT_EQ(admission_count(b, c, 60, 1000, 1'000'000), 0);  // over (max_active lowered)
+  c.paused = true;
+  EXPECT_EQ(admission_count(b, c, 0, 1000, 1'000'000), 0);
+  // Back to fifo: the bucket again (it was not drained by passthrough).
+  c.paused = false;
+  c.mode = Mode::fifo;
+  c.admit_per_s = 10;
+  EXPECT_EQ(admission_count(b, c, 0, 1000, 1'000'500), 5);
+}
+
+TEST(OnSale, LotteryEtaIsTheTenthToNinetiethPercentile) {
+  QueueConfig c;
+  c.admit_per_s = 10;
+  EXPECT_EQ(lottery_eta(1000, -1, c).min_s, 10);  // U[0, 100 s]
+  EXPECT_EQ(lottery_eta(1000, -1, c).max_s, 90);
+  EXPECT_EQ(lottery_eta(1000, 20, c).min_s, 5);  // the observed rate first
+  EXPECT_EQ(lottery_eta(1000, 20, c).max_s, 45);
+  EXPECT_EQ(lottery_eta(0, -1, c).min_s, 0);
+  EXPECT_EQ(lottery_eta(0, -1, c).max_s, 0);
+  EXPECT_EQ(lottery_eta(3, -1, c).min_s, 0);  // 0.03 .. 0.27 s: rounded outward
+  EXPECT_EQ(lottery_eta(3, -1, c).max_s, 1);
+  c.paused = true;
+  EXPECT_EQ(lottery_eta(1000, 20, c).min_s, -1);
+  c.paused = false;
+  c.max_active = 0;
+  EXPECT_EQ(lottery_eta(1000, 20, c).max_s, -1);
+  c.max_active = 10;
+  c.admit_per_s = 0;
+  EXPECT_EQ(lottery_eta(1000, -1, c).min_s, -1);
+}
+
+TEST(OnSale, ScheduleTimesAreBounded) {
+  for (auto f : {&ConfigPatch::prequeue_at, &ConfigPatch::opens_at, &ConfigPatch::closes_at}) {
+    ConfigPatch p;
+    p.*f = kMinUnixS;
+    EXPECT_TRUE(validate(p).ok());
+    p.*f = kMaxUnixS;
+    EXPECT_TRUE(validate(p).ok());
+    p.*f = kMinUnixS - 1;
+    EXPECT_FALSE(validate(p).ok());
+    p.*f = kMaxUnixS + 1;
+    EXPECT_FALSE(validate(p).ok());
+    p.*f = int64_t{-1};
+    EXPECT_FALSE(validate(p).ok());
+    (p.*f).emplace();  // null: unset
+    EXPECT_TRUE(validate(p).ok());
+  }
+}
+
+TEST(OnSale, MessageIsShortValidUtf8WithoutControlCharacters) {
+  auto ok = [](std::string m) {
+    ConfigPatch p;
+    p.message = std::move(m);
+    return validate(p).ok();
+  };
+  EXPECT_TRUE(ok(""));
+  EXPECT_TRUE(ok("Doors at 19:00.\nBring ID."));
+  EXPECT_TRUE(ok(std::string(500, 'a')));
+  EXPECT_FALSE(ok(std::string(501, 'a')));
+  std::string wide;
+  for (int i = 0; i < 500; ++i) wide += "\xf0\x9f\x8e\xab";  // 500 code points, 2,000 bytes
+  EXPECT_TRUE(ok(wide));
+  EXPECT_FALSE(ok(wide + "a"));
+  EXPECT_FALSE(ok("tab\there"));
+  EXPECT_FALSE(ok("cr\r\n"));
+  EXPECT_FALSE(ok(std::string("nul\0", 4)));
+  EXPECT_FALSE(ok("del\x7f"));
+  EXPECT_FALSE(ok("esc\x1b[31m"));
+  EXPECT_FALSE(ok("next line \xc2\x85"));  // C1 controls (U+0080..U+009F) are controls too
+  EXPECT_FALSE(ok("\xc2\x9f"));
+  EXPECT_TRUE(ok("\xc2\xa0no-break space"));  // U+00A0 is not a control
+  EXPECT_FALSE(ok("\xff"));                   // not UTF-8
+  EXPECT_FALSE(ok("\xc0\xaf"));               // overlong
+  EXPECT_FALSE(ok("\xed\xa0\x80"));           // a surrogate
+  EXPECT_FALSE(ok("\xe2\x82"));               // truncated
 }
 
 }  // namespace

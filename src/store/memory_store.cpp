@@ -27,6 +27,7 @@ struct MemoryStore::Rec {
   // that epoch's draw (0 until drawn).
   uint32_t entrant_epoch = 0;
   uint32_t place = 0;
+  uint32_t pre_index = 0;  // in the pre-queue: its slot in Draw::pre
   Rec* seen_prev = nullptr;  // the queue's unseen list (waiting tickets by last_seen)
   Rec* seen_next = nullptr;
 };
@@ -72,12 +73,11 @@ class Line {
 }  // namespace
 
 // One epoch's draw (docs/plans/step3-onsale.md §4). The pre-queue is kept in arrival order with
-// each entrant's key, and sorted once at the draw: one sort of n 32-byte keys (~0.2 s for a
-// million, once per on-sale, on the io thread; risk 7 of the plan).
-struct Draw {
+// each entrant's key (made at its join), and sorted once at the draw (see do_draw for its cost).
+struct MemoryStore::Draw {
   struct Entrant {
     draw::Key key;
-    IdKey id;
+    MemoryStore::Rec* r;  // null once it left: a record may be purged and its memory reused
   };
   DrawState state = DrawState::none;
   draw::Seed seed{};
@@ -85,7 +85,7 @@ struct Draw {
   int64_t entrants = 0;  // prequeue: in the pre-queue now; drawn/void: at the draw/close
   uint64_t base = 0;     // drawn: the entrant at place p has order base + p
   Millis drawn_at = 0;
-  std::vector<Entrant> pre;  // prequeue: every entry so far (those who left are skipped later)
+  std::vector<Entrant> pre;  // prequeue: every entry so far, in arrival order
   std::vector<IdKey> list;   // drawn: ticket ids by place (the published order), kept while closed
 };
 
@@ -221,7 +221,10 @@ void MemoryStore::admit(Queue& qu, Rec& r, Millis now) {
 }
 
 void MemoryStore::end(Queue& qu, Rec& r, EventType why, Millis now) {
-  if (qu.in_prequeue(r) && qu.draw.state == DrawState::prequeue) --qu.draw.entrants;
+  if (qu.in_prequeue(r) && qu.draw.state == DrawState::prequeue) {
+    --qu.draw.entrants;
+    qu.draw.pre[r.pre_index].r = nullptr;
+  }
   if (r.state == TicketState::waiting) {
     qu.unwait(r);
   } else if (r.state == TicketState::active) {
@@ -254,29 +257,51 @@ void MemoryStore::settle(Queue& qu, Millis now) {
 
 void MemoryStore::do_draw(Queue& qu, Millis now) {
   Draw& d = qu.draw;
-  // The entrants still waiting (left and abandoned ones are skipped), in the draw's order.
-  std::vector<std::pair<draw::Key, Rec*>> in;
-  in.reserve(d.pre.size());
-  for (auto& e : d.pre)
-    if (Rec* r = qu.tickets.find(e.id); r && qu.in_prequeue(*r)) in.emplace_back(e.key, r);
-  std::sort(in.begin(), in.end(), [](const auto& a, const auto& b) {
-    int c = std::memcmp(a.first.data(), b.first.data(), a.first.size());
-    if (c != 0) return c < 0;
-    // Equal keys (equal entry ids or a SHA-256 collision): the documented tie rule.
-    return draw::before(a.first, draw::entry_id(a.second->id.str()), b.first,
-                        draw::entry_id(b.second->id.str()));
-  });
-  d.pre.clear();
-  d.pre.shrink_to_fit();
+  // The draw's order. Sorted as (first 8 key bytes big-endian, entry index) pairs rather than as
+  // entries, with no ticket lookups (entries point at their records): first a counting sort by
+  // the top 16 bits (keys are uniform: ~n/65536 a bucket), then each bucket by the whole rule
+  // (prefix, whole key, entry id). Measured for a million entrants on this 2-core machine under
+  // load (average ~8): ~0.5 s for the whole draw, was ~1.3 s sorting entries after a lookup each.
+  using Pair = std::pair<uint64_t, uint32_t>;
+  std::vector<Pair> keyed;
+  keyed.reserve(d.pre.size());
+  for (size_t i = 0; i < d.pre.size(); ++i) {
+    if (!d.pre[i].r) continue;  // left or abandoned before the draw
+    uint64_t prefix = 0;
+    for (int b = 0; b < 8; ++b) prefix = prefix << 8 | d.pre[i].key[b];
+    keyed.emplace_back(prefix, static_cast<uint32_t>(i));
+  }
+  std::vector<uint32_t> start((1 << 16) + 1, 0);
+  for (const Pair& p : keyed) ++start[(p.first >> 48) + 1];
+  for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+  std::vector<Pair> by_key(keyed.size());
+  {
+    std::vector<uint32_t> next(start.begin(), start.end() - 1);
+    for (const Pair& p : keyed) by_key[next[p.first >> 48]++] = p;
+  }
+  keyed = {};
+  auto before = [&d](const Pair& a, const Pair& b) {
+    if (a.first != b.first) return a.first < b.first;
+    const Draw::Entrant& x = d.pre[a.second];
+    const Draw::Entrant& y = d.pre[b.second];
+    return draw::before(x.key, draw::entry_id(x.r->id.str()), y.key,
+                        draw::entry_id(y.r->id.str()));
+  };
+  for (size_t b = 0; b + 1 < start.size(); ++b)
+    if (start[b + 1] - start[b] > 1)
+      std::sort(by_key.begin() + start[b], by_key.begin() + start[b + 1], before);
   d.base = qu.next_order - 1;
   d.list.clear();
-  d.list.reserve(in.size());
+  d.list.reserve(by_key.size());
   // Every order in the line is below base + 1 (orders only grow), so the entrants append.
   const bool fresh = qu.index.size() == 0;
   std::vector<uint64_t> orders;
-  if (fresh) orders.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    Rec& r = *in[i].second;
+  if (fresh) orders.reserve(by_key.size());
+  for (size_t i = 0; i < by_key.size(); ++i) {
+    // Entries and records are visited in key order, i.e. at random: fetch ahead.
+    if (i + 16 < by_key.size()) __builtin_prefetch(&d.pre[by_key[i + 16].second]);
+    if (i + 8 < by_key.size()) __builtin_prefetch(d.pre[by_key[i + 8].second].r, 1);
+    Rec& r = *d.pre[by_key[i].second].r;
     r.place = static_cast<uint32_t>(i + 1);
     r.order = d.base + i + 1;
     qu.waiting.push_back(r.order, &r);
@@ -288,9 +313,11 @@ void MemoryStore::do_draw(Queue& qu, Millis now) {
     d.list.push_back(r.id);
   }
   if (fresh) qu.index.assign(orders);
-  qu.next_order += in.size();
+  qu.next_order += by_key.size();
+  d.pre.clear();
+  d.pre.shrink_to_fit();
   d.state = DrawState::drawn;
-  d.entrants = static_cast<int64_t>(in.size());
+  d.entrants = static_cast<int64_t>(by_key.size());
   d.drawn_at = now;
   Event e;
   e.queue = qu.name;
@@ -382,8 +409,7 @@ void MemoryStore::close(Queue& qu, Millis now) {
     // Closed before opens_at: no draw will happen (the seed is never shown).
     qu.draw.state = DrawState::void_;
     for (auto& e : qu.draw.pre)
-      if (Rec* r = qu.tickets.find(e.id); r && qu.in_prequeue(*r))
-        end(qu, *r, EventType::closed, now);
+      if (e.r) end(qu, *e.r, EventType::closed, now);
     qu.draw.pre.clear();
     qu.draw.pre.shrink_to_fit();
   }
@@ -428,7 +454,8 @@ Task<Ticket> MemoryStore::join(std::string q, std::string key, Millis now) {
   qu.seen(r, now);  // (an entrant's abandonment clock starts at the draw: rules::abandon_cutoff)
   if (rule == rules::JoinRule::enter_prequeue) {
     r.entrant_epoch = qu.epoch;
-    qu.draw.pre.push_back({draw::key(qu.draw.seed, draw::entry_id(id.str())), id});
+    r.pre_index = static_cast<uint32_t>(qu.draw.pre.size());
+    qu.draw.pre.push_back({draw::key(qu.draw.seed, draw::entry_id(id.str())), &r});
     ++qu.draw.entrants;
     emit(qu, EventType::entered, &r, now);
     Ticket t = view(qu, r);

@@ -41,6 +41,7 @@ class MemoryStore final : public QueueStore {
  private:
   struct Queue;
   struct Rec;
+  struct Draw;
   Result<Queue*> find(const std::string& q);
   Result<Rec*> find_ticket(Queue& qu, const std::string& id);
   void emit(Queue& qu, EventType type, const Rec* r, Millis now);

@@ -816,6 +816,9 @@ TEST_P(StoreConformance, PrequeueJoinHasNoPositionAndNobodyIsAdmittedBeforeOpens
   for (size_t i = 0; i < after.size(); ++i) {
     EXPECT_EQ(after[i].type, EventType::entered) << i;
     EXPECT_EQ(after[i].ticket, ts[i].id) << i;
+    if (i > 0) {
+      EXPECT_GT(after[i].order, after[i - 1].order) << i;  // the arrival number
+    }
   }
   // Tokens and room, but nobody before opens_at.
   EXPECT_EQ(run(s().tick("q", kOpen - 1)).value(), 0);
