@@ -74,4 +74,5 @@ redis.call('HSET', K_META, 'closed', '0')
 redis.call('HINCRBY', K_META, 'cfgv', 1)
 redis.call('SADD', K_OPEN, name)
 emit('config_changed', '', 0, now, 0)
+settle(load_cfg(), now)  -- an opens_at already past draws at once (as MemoryStore)
 return {'ok', info(), created and 1 or 0}
