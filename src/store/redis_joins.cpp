@@ -125,7 +125,8 @@ Task<Ok> RedisStore::fetch_keying(const std::string& q) {
 
 Task<Ticket> RedisStore::lead_joins(std::string q, std::vector<JoinEntry> batch) {
   auto args = join_args(q, batch);
-  auto r = co_await client_.eval(redis::scripts().join, redis_keys::script_keys(q), std::move(args));
+  auto r =
+      co_await client_.eval(redis::scripts().join, redis_keys::script_keys(q), std::move(args));
   // Wake the next batch's leader first: its call goes out before these answers are handled.
   auto line = joins_.find(q);
   --line->second.in_flight;

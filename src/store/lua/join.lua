@@ -35,7 +35,9 @@ local function join(now, id, dkey, dk)
   end
   local rule = join_rule(phase(cfg, d.state, now), cfg.mode)
   if rule == 'enter_prequeue' then
-    if d.state ~= 'prequeue' or #dk ~= 32 or commit ~= d.commit then return {'need_key', d.commit} end
+    if d.state ~= 'prequeue' or #dk ~= 32 or commit ~= d.commit then
+      return {'need_key', d.commit}
+    end
     -- The order of a pre-queue join is its arrival number (the `entered` event's); the draw
     -- gives it its real order base + place.
     local order = redis.call('HINCRBY', K_META, 'orders', 1)
