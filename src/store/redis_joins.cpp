@@ -164,6 +164,13 @@ Task<Ticket> RedisStore::lead_joins(std::string q, std::vector<JoinEntry> batch)
     auto results2 = redis::join_results(q, r2, retry_nows, still);
     for (size_t j = 0; j < again.size(); ++j) results[again[j]] = std::move(results2[j]);
   }
+  // A new ticket in the line (not the pre-queue): the queue takes no keyed joins now, so later
+  // joins skip the key (a new pre-queue, after a reopen, answers 'need_key' and keys them again).
+  for (auto& t : results)
+    if (t && t->created && !t->entrant) {
+      keying_.erase(q);
+      break;
+    }
   size_t self = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!batch[i].waiter) {
