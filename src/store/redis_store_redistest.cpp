@@ -11,10 +11,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <functional>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "core/event_codec.hpp"
+#include "draw/draw.hpp"
+#include "store/redis/script_io.hpp"
 #include "core/rules.hpp"
 #include "store/conformance/harness.hpp"
 #include "store/redis/keys.hpp"
@@ -401,7 +404,7 @@ TEST(RedisStore, ConcurrentJoinsGoOutAsBatches) {
 // left for the next tick (and admission keeps its unused tokens). The 2500 joins are issued at
 // once and share the store's one connection.
 TEST(RedisStore, TickWorkIsBoundedPerCall) {
-  static_assert(RedisStore::kTickBatch == 1000);
+  static_assert(RedisStore::kTickBatch == 500);
   RedisServer server;
   asio::io_context io;
   RedisClient client(io, options_for(server));
@@ -415,9 +418,9 @@ TEST(RedisStore, TickWorkIsBoundedPerCall) {
   EXPECT_EQ(info_field(io, client, "clients", "connected_clients"), 1);
   EXPECT_EQ(info_field(io, client, "stats", "total_connections_received"), connections);
   std::vector<int64_t> abandoned;
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < 6; ++i)
     abandoned.push_back(run_for(io, store.tick("idle", T0 + 30'000)).value());
-  EXPECT_EQ(abandoned, (std::vector<int64_t>{1000, 1000, 500, 0}));
+  EXPECT_EQ(abandoned, (std::vector<int64_t>{500, 500, 500, 500, 500, 0}));
   EXPECT_EQ(run_for(io, store.get_queue("idle")).value().stats.abandoned_total, 2500);
 
   ASSERT_TRUE(
@@ -425,9 +428,9 @@ TEST(RedisStore, TickWorkIsBoundedPerCall) {
   ASSERT_EQ(join_many(io, store, "fast", 2500, T0).size(), 2500u);
   ASSERT_TRUE(run_for(io, store.put_queue("fast", unpause(), T0)).ok());
   std::vector<int64_t> admitted;
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < 6; ++i)
     admitted.push_back(run_for(io, store.tick("fast", T0 + 1000)).value());
-  EXPECT_EQ(admitted, (std::vector<int64_t>{1000, 1000, 500, 0}));
+  EXPECT_EQ(admitted, (std::vector<int64_t>{500, 500, 500, 500, 500, 0}));
   EXPECT_EQ(run_for(io, store.get_queue("fast")).value().stats.active, 2500);
 }
 
@@ -452,7 +455,7 @@ TEST(RedisStore, CloseIsImmediateForReadersAndDrainsInBatches) {
   auto closed = run_for(io, store.close_queue("q", T0 + 1));
   ASSERT_TRUE(closed.ok());
   EXPECT_EQ(closed->stats.waiting, 0);
-  EXPECT_EQ(closing(), 1500);  // close itself drained the first batch
+  EXPECT_EQ(closing(), 2000);  // close itself drained the first batch
   for (const auto& id : {keyed.id, last}) {
     auto t = run_for(io, store.get_ticket("q", id, true, T0 + 2)).value();
     EXPECT_EQ(t.state, TicketState::ended);
@@ -472,6 +475,8 @@ TEST(RedisStore, CloseIsImmediateForReadersAndDrainsInBatches) {
   EXPECT_EQ(again.position, 1);
 
   EXPECT_EQ(run_for(io, store.tick("q", T0 + 5)).value(), 0);  // draining makes no events
+  EXPECT_EQ(closing(), 1500);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(run_for(io, store.tick("q", T0 + 5)).ok());
   EXPECT_EQ(closing(), 500);
   ASSERT_TRUE(run_for(io, store.tick("q", T0 + 6)).ok());
   EXPECT_EQ(closing(), 0);
@@ -721,10 +726,12 @@ TEST(RedisStore, AClosedQueueIsForgottenOnlyOnceItsCloseIsDrained) {
   RedisStore store(client);
   ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10, 30), T0)).ok());
   ASSERT_EQ(join_many(io, store, "q", 2500, T0).size(), 2500u);
-  ASSERT_TRUE(run_for(io, store.close_queue("q", T0 + 1)).ok());  // drains 1000
+  ASSERT_TRUE(run_for(io, store.close_queue("q", T0 + 1)).ok());  // drains 500
   const Millis late = T0 + 1 + 30'000;
-  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // 1000 more
-  EXPECT_TRUE(run_for(io, store.get_queue("q")).value().closed);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // 500 more
+    EXPECT_TRUE(run_for(io, store.get_queue("q")).value().closed);
+  }
   ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // the last 500: forgotten
   EXPECT_EQ(run_for(io, store.get_queue("q")).error().code, Errc::queue_not_found);
 }
@@ -783,6 +790,475 @@ TEST(RedisStore, QueuesMadeBeforeTheOpenListCountTowardTheLimit) {
   std::set<std::string> names;
   for (auto& n : open.value().elements) names.insert(n.str);
   EXPECT_EQ(names, (std::set<std::string>{"open1", "open2"}));
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// The on-sale (SPEC §7). The conformance suite holds both stores to the same behaviour; these
+// show what only the Redis store has: the Lua mirrors of the rules, the wire bytes the scripts
+// write, a draw that costs the same whatever the number of entrants, bounded chunks, and
+// several processes (connections) keying and drawing one queue.
+
+constexpr int64_t kPreS = T0 / 1000 + 10;   // the pre-queue opens
+constexpr int64_t kOpenS = T0 / 1000 + 100;  // the draw
+constexpr Millis kPre = kPreS * 1000;
+constexpr Millis kOpen = kOpenS * 1000;
+
+ConfigPatch onsale(double rate = 0, int64_t max_active = 1000) {
+  ConfigPatch p = config(rate, max_active);
+  p.prequeue_at = kPreS;
+  p.opens_at = kOpenS;
+  return p;
+}
+
+// The published order recomputed from the seed and the entry ids, as anyone can.
+std::vector<std::string> recompute(const std::string& seed_hex, std::vector<std::string> ids) {
+  auto seed = draw::from_hex(seed_hex);
+  EXPECT_TRUE(seed.has_value());
+  if (!seed) return {};
+  std::vector<std::pair<draw::Key, std::string>> keyed;
+  for (auto& id : ids) keyed.emplace_back(draw::key(*seed, id), id);
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    return draw::before(a.first, a.second, b.first, b.second);
+  });
+  std::vector<std::string> out;
+  for (auto& [_, id] : keyed) out.push_back(id);
+  return out;
+}
+
+// Every command Redis ran so far (scripts' own calls included), from INFO commandstats.
+int64_t commands_run(asio::io_context& io, RedisClient& client) {
+  auto r = run_for(io, client.command({"INFO", "commandstats"}));
+  if (!r.ok()) return -1;
+  int64_t total = 0;
+  const std::string& text = r->str;
+  for (size_t at = text.find("calls="); at != std::string::npos; at = text.find("calls=", at + 1))
+    total += std::stoll(text.substr(at + 6));
+  return total;
+}
+
+int64_t evalsha_calls(asio::io_context& io, RedisClient& client) {
+  auto r = run_for(io, client.command({"INFO", "commandstats"}));
+  if (!r.ok()) return -1;
+  const std::string prefix = "cmdstat_evalsha:calls=";
+  auto at = r->str.find(prefix);
+  return at == std::string::npos ? 0 : std::stoll(r->str.substr(at + prefix.size()));
+}
+
+std::string phase_name(rules::Phase p) {
+  switch (p) {
+    case rules::Phase::before: return "before";
+    case rules::Phase::prequeue: return "prequeue";
+    case rules::Phase::open: return "open";
+    case rules::Phase::closed: return "closed";
+  }
+  return "?";
+}
+
+std::string rule_name(rules::JoinRule r) {
+  switch (r) {
+    case rules::JoinRule::refuse_closed: return "refuse_closed";
+    case rules::JoinRule::refuse_rejecting: return "refuse_rejecting";
+    case rules::JoinRule::refuse_not_open: return "refuse_not_open";
+    case rules::JoinRule::enter_prequeue: return "enter_prequeue";
+    case rules::JoinRule::join_line: return "join_line";
+  }
+  return "?";
+}
+
+// lib.lua's phase, join_rule, draw_due and abandon_cutoff are line-for-line mirrors of
+// core/rules: on a grid of schedules (each time set or not), draw states, modes and times at
+// and around every boundary, they agree with the C++ on every case.
+TEST(RedisStoreOnsale, LuaRulesMirrorsAgreeWithTheRulesOnAGrid) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  const auto probe = redis::compose_script("probe", R"(
+local out = {}
+for i = 1, #ARGV, 8 do
+  local cfg = {prequeue_at = opt_time(ARGV[i]), opens_at = opt_time(ARGV[i + 1]),
+               closes_at = opt_time(ARGV[i + 2]), abandon = tonumber(ARGV[i + 3]),
+               mode = ARGV[i + 4]}
+  local dstate, drawn_at, now = ARGV[i + 5], tonumber(ARGV[i + 6]), tonumber(ARGV[i + 7])
+  local ph = phase(cfg, dstate, now)
+  local cutoff = abandon_cutoff(cfg, dstate, drawn_at, now)
+  out[#out + 1] = ph .. ' ' .. join_rule(ph, cfg.mode) .. ' ' ..
+                  (draw_due(cfg, dstate, now) and 'due' or 'not') .. ' ' ..
+                  (cutoff and I(cutoff) or 'none')
+end
+return out
+)");
+  const int64_t P = kPreS, O = kOpenS, C = kOpenS + 50;
+  const std::vector<Millis> times{P * 1000 - 1, P * 1000, O * 1000 - 1, O * 1000,
+                                  O * 1000 + 4999, O * 1000 + 5000, C * 1000 - 1, C * 1000};
+  std::vector<std::string> args, expected;
+  auto text = [](const std::optional<int64_t>& t) { return t ? std::to_string(*t) : ""; };
+  for (int bits = 0; bits < 8; ++bits)
+    for (DrawState d : {DrawState::none, DrawState::prequeue, DrawState::drawn, DrawState::void_})
+      for (Mode m : {Mode::fifo, Mode::random, Mode::passthrough, Mode::reject})
+        for (Millis now : times) {
+          QueueConfig c;
+          if (bits & 1) c.prequeue_at = P;
+          if (bits & 2) c.opens_at = O;
+          if (bits & 4) c.closes_at = C;
+          c.abandon_after_s = 5;
+          c.mode = m;
+          const Millis drawn_at = O * 1000;
+          for (auto v : {text(c.prequeue_at), text(c.opens_at), text(c.closes_at),
+                         std::to_string(c.abandon_after_s), std::string(to_string(m)),
+                         std::string(to_string(d)), std::to_string(drawn_at),
+                         std::to_string(now)})
+            args.push_back(v);
+          auto ph = rules::phase(c, d, now);
+          auto cutoff = rules::abandon_cutoff(c, d, drawn_at, now);
+          expected.push_back(phase_name(ph) + " " + rule_name(rules::join_rule(ph, m)) + " " +
+                             (rules::draw_due(c, d, now) ? "due" : "not") + " " +
+                             (cutoff ? std::to_string(*cutoff) : "none"));
+        }
+  auto r = run_for(io, client.eval(probe, redis_keys::script_keys("q"), args));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->is_array()) << r->str;
+  ASSERT_EQ(r->elements.size(), expected.size());
+  int differ = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    if (r->elements[i].str == expected[i]) continue;
+    if (++differ <= 10)
+      ADD_FAILURE() << "case " << i << ": lua '" << r->elements[i].str << "' rules '"
+                    << expected[i] << "'";
+  }
+  EXPECT_EQ(differ, 0);
+  EXPECT_EQ(expected.size(), 8u * 4 * 4 * times.size());
+}
+
+// The scripts write `entered` (order = arrival number) and `drawn` (queue-level: order = base,
+// exp = the number of entrants) in the one wire form: the C++ encoder of the same events gives
+// the very bytes.
+TEST(RedisStoreOnsale, EnteredAndDrawnOutboxEntriesAreTheOneWireForm) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", onsale(), T0)).ok());
+  auto a = run_for(io, store.join("q", "", kPre)).value();
+  auto b = run_for(io, store.join("q", "u:b", kPre + 1)).value();
+  ASSERT_TRUE(a.entrant && b.entrant);
+  ASSERT_EQ(run_for(io, store.tick("q", kOpen)).value(), 1);  // the draw (rate 0: nobody in)
+  auto r = run_for(io, client.command({"XRANGE", redis_keys::outbox("q"), "-", "+"})).value();
+  ASSERT_EQ(r.elements.size(), 4u);
+  auto bytes = [&](size_t i) { return r.elements[i].elements[1].elements.at(1).str; };
+  auto event = [](uint64_t seq, EventType type, std::string ticket, uint64_t order, Millis at,
+                  Millis exp) {
+    Event e;
+    e.queue = "q";
+    e.seq = seq;
+    e.type = type;
+    e.ticket = std::move(ticket);
+    e.order = order;
+    e.at_ms = at;
+    e.expires_ms = exp;
+    return e;
+  };
+  EXPECT_EQ(bytes(1), encode_event(event(2, EventType::entered, a.id, 1, kPre, 0)));
+  EXPECT_EQ(bytes(2), encode_event(event(3, EventType::entered, b.id, 2, kPre + 1, 0)));
+  EXPECT_EQ(bytes(3), encode_event(event(4, EventType::drawn, "", 2, kOpen, 2)));
+  EXPECT_EQ(bytes(3), R"({"queue":"q","seq":4,"type":"drawn","ticket":"","order":2,"at":)" +
+                          std::to_string(kOpen) + R"(,"exp":2})");
+  // After the draw each entrant's order is base + place.
+  for (const auto& t : {a, b}) {
+    auto now = run_for(io, store.get_ticket("q", t.id, false, kOpen)).value();
+    EXPECT_EQ(now.order, 2u + static_cast<uint64_t>(now.place));
+  }
+}
+
+// The draw is a flip: the pre-queue is kept in draw order as it fills, so the call that draws
+// runs the same number of Redis commands for 3 entrants as for 1,500 (counted by Redis itself,
+// scripts' own commands included).
+TEST(RedisStoreOnsale, TheDrawIsOneFlipWhateverTheNumberOfEntrants) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  std::map<std::string, int64_t> flip, plain;
+  for (auto [q, n] : {std::pair<std::string, int>{"small", 3}, {"big", 1500}}) {
+    ASSERT_TRUE(run_for(io, store.put_queue(q, onsale(), T0)).ok());
+    auto joined = join_many(io, store, q, n, kPre);
+    ASSERT_EQ(joined.size(), static_cast<size_t>(n));
+    for (auto& t : joined) ASSERT_TRUE(t.ok() && t->entrant);
+    const std::string id = joined.front()->id;
+    // (Loads the script first: a NOSCRIPT round would count in the first queue's figures.)
+    ASSERT_TRUE(run_for(io, store.get_ticket(q, id, false, kPre)).ok());
+    int64_t c0 = commands_run(io, client);
+    auto first = run_for(io, store.get_ticket(q, id, false, kOpen));  // draws
+    int64_t c1 = commands_run(io, client);
+    auto second = run_for(io, store.get_ticket(q, id, false, kOpen));  // reads
+    int64_t c2 = commands_run(io, client);
+    ASSERT_TRUE(first.ok() && second.ok());
+    EXPECT_GE(first->place, 1);
+    EXPECT_EQ(first->place, second->place);
+    flip[q] = c1 - c0;
+    plain[q] = c2 - c1;
+    auto info = run_for(io, store.get_queue(q)).value();
+    EXPECT_EQ(info.draw.state, DrawState::drawn);
+    EXPECT_EQ(info.draw.entrants, n);
+    EXPECT_EQ(info.stats.waiting, n);
+  }
+  EXPECT_EQ(flip["small"], flip["big"]);
+  EXPECT_EQ(plain["small"], plain["big"]);
+  EXPECT_GT(flip["big"], plain["big"]);  // (the flip did happen in that call)
+  EXPECT_LT(flip["big"] - plain["big"], 12);
+}
+
+// GET .../draw pages are read kDrawChunk places per script call and places() looks up
+// kPlacesChunk ids per call: no call grows with the number of entrants.
+TEST(RedisStoreOnsale, DrawPagesAndPlacesGoInBoundedChunks) {
+  static_assert(RedisStore::kDrawChunk == 1000 && RedisStore::kPlacesChunk == 250);
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", onsale(), T0)).ok());
+  auto joined = join_many(io, store, "q", 2500, kPre);
+  ASSERT_EQ(joined.size(), 2500u);
+  for (auto& t : joined) ASSERT_TRUE(t.ok());
+  // Before the draw: the state, no seed, no entries.
+  auto pre = run_for(io, store.draw_page("q", 0, 10000)).value();
+  EXPECT_EQ(pre.info.state, DrawState::prequeue);
+  EXPECT_EQ(pre.info.entrants, 2500);
+  EXPECT_TRUE(pre.info.seed.empty());
+  EXPECT_TRUE(pre.entries.empty());
+  ASSERT_TRUE(run_for(io, store.tick("q", kOpen)).ok());
+
+  int64_t c0 = evalsha_calls(io, client);
+  auto all = run_for(io, store.draw_page("q", 0, 10000)).value();
+  EXPECT_EQ(evalsha_calls(io, client) - c0, 3);  // 1000 + 1000 + 500
+  ASSERT_EQ(all.entries.size(), 2500u);
+  EXPECT_EQ(all.info.state, DrawState::drawn);
+  std::vector<std::string> entry_ids;
+  for (auto& t : joined) entry_ids.push_back(draw::entry_id(t->id));
+  EXPECT_EQ(all.entries, recompute(all.info.seed, entry_ids));
+  c0 = evalsha_calls(io, client);
+  auto tail = run_for(io, store.draw_page("q", 2400, 10000)).value();
+  EXPECT_EQ(evalsha_calls(io, client) - c0, 1);
+  EXPECT_EQ(tail.entries, std::vector<std::string>(all.entries.begin() + 2400, all.entries.end()));
+  auto mid = run_for(io, store.draw_page("q", 999, 2)).value();
+  EXPECT_EQ(mid.entries, std::vector<std::string>(all.entries.begin() + 999,
+                                                  all.entries.begin() + 1001));
+  EXPECT_TRUE(run_for(io, store.draw_page("q", 2500, 10)).value().entries.empty());
+  EXPECT_EQ(run_for(io, store.draw_page("q", -1, 10)).error().code, Errc::bad_request);
+
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1000; ++i) ids.push_back(joined[i]->id);
+  ASSERT_TRUE(run_for(io, store.places("q", {ids[0]})).ok());  // (loads the script)
+  c0 = evalsha_calls(io, client);
+  auto places = run_for(io, store.places("q", ids)).value();
+  EXPECT_EQ(evalsha_calls(io, client) - c0, 4);
+  ASSERT_EQ(places.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_GE(places[i], 1);
+    EXPECT_EQ(all.entries[places[i] - 1], entry_ids[i]);
+  }
+  ids.push_back(joined[1000]->id);
+  EXPECT_EQ(run_for(io, store.places("q", ids)).error().code, Errc::bad_request);
+  // Not entrants: place 0 (a malformed id never reaches a key).
+  auto none = run_for(io, store.places("q", {"not a ticket", "AAAAAAAAAAAAAAAAAAAAAA"})).value();
+  EXPECT_EQ(none, (std::vector<int64_t>{0, 0}));
+}
+
+// A tick admits at most kTickBatch drawn entrants, in place order from the head; the next tick
+// continues where it stopped. Entrants who left are skipped, and post-open joins come after.
+TEST(RedisStoreOnsale, TickAdmitsDrawnEntrantsInPlaceOrderABatchPerCall) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", onsale(0, 1'000'000), T0)).ok());
+  auto joined = join_many(io, store, "q", 1200, kPre);
+  ASSERT_EQ(joined.size(), 1200u);
+  ASSERT_EQ(run_for(io, store.tick("q", kOpen)).value(), 1);  // drawn; rate 0
+  const uint64_t base = run_for(io, store.get_queue("q")).value().draw.base;
+  // Two entrants leave (one early in the order, one late), then a post-open join.
+  std::vector<std::string> ids;
+  for (auto& t : joined) ids.push_back(t->id);
+  auto places = run_for(io, store.places("q", std::vector<std::string>(ids.begin(),
+                                                                       ids.begin() + 1000)))
+                    .value();
+  auto rest = run_for(io, store.places("q", std::vector<std::string>(ids.begin() + 1000,
+                                                                     ids.end())))
+                  .value();
+  places.insert(places.end(), rest.begin(), rest.end());
+  auto second = std::find(places.begin(), places.end(), 2) - places.begin();
+  ASSERT_LT(second, 1200);
+  ASSERT_TRUE(run_for(io, store.leave("q", ids[second], kOpen + 1)).ok());
+  auto late = run_for(io, store.join("q", "", kOpen + 2)).value();
+  EXPECT_FALSE(late.entrant);
+  EXPECT_EQ(late.position, 1200);  // 1199 waiting entrants ahead
+  auto first = std::find(places.begin(), places.end(), 1) - places.begin();
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[first], false, kOpen + 2)).value().position, 1);
+  auto third = std::find(places.begin(), places.end(), 3) - places.begin();
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[third], false, kOpen + 2)).value().position, 2);
+
+  ConfigPatch fast;
+  fast.admit_per_s = 1'000'000;
+  ASSERT_TRUE(run_for(io, store.put_queue("q", fast, kOpen + 3)).ok());
+  std::vector<int64_t> made;
+  for (int i = 0; i < 4; ++i) made.push_back(run_for(io, store.tick("q", kOpen + 1003)).value());
+  EXPECT_EQ(made, (std::vector<int64_t>{500, 500, 200, 0}));  // 1199 entrants, then `late`
+  std::vector<uint64_t> orders;
+  for (auto& e : outbox(io, client, "q"))
+    if (e.type == EventType::admitted) orders.push_back(e.order);
+  ASSERT_EQ(orders.size(), 1200u);
+  EXPECT_TRUE(std::is_sorted(orders.begin(), orders.end()));
+  EXPECT_EQ(orders.front(), base + 1);
+  EXPECT_EQ(orders[1], base + 3);  // place 2 left
+  EXPECT_EQ(orders.back(), late.order);
+  EXPECT_EQ(run_for(io, store.get_queue("q")).value().stats.waiting, 0);
+}
+
+// Two processes (two stores, two connections) key their own pre-queue joins: the one that never
+// saw the seed fetches it when the script answers 'need_key', and so does one whose cached seed
+// belongs to an earlier epoch. At opens_at, ticks and joins of both at once draw exactly once.
+TEST(RedisStoreOnsale, TwoStoresOnTwoConnectionsKeyTheirJoinsAndDrawOnce) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient ca(io, options_for(server)), cb(io, options_for(server));
+  RedisStore a(ca), b(cb);
+  ASSERT_TRUE(run_for(io, a.put_queue("q", onsale(), T0)).ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) {
+    auto t = run_for(io, (i % 2 ? b : a).join("q", "", kPre + i));
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    ASSERT_TRUE(t->entrant);
+    ids.push_back(t->id);
+  }
+  std::vector<asio::awaitable<Result<int64_t>>> ticks;
+  std::vector<asio::awaitable<Result<Ticket>>> joins;
+  for (int k = 0; k < 10; ++k) {
+    ticks.push_back(a.tick("q", kOpen));
+    ticks.push_back(b.tick("q", kOpen + 1));
+    joins.push_back(a.join("q", "", kOpen));
+    joins.push_back(b.join("q", "", kOpen));
+  }
+  auto tick_out = run_all(io, std::move(ticks));
+  auto join_out = run_all(io, std::move(joins));
+  for (auto& t : tick_out) ASSERT_TRUE(t.ok());
+  for (auto& t : join_out) {
+    ASSERT_TRUE(t.ok());
+    EXPECT_FALSE(t->entrant);
+    EXPECT_GT(t->position, 40);
+  }
+  auto ev = outbox(io, ca, "q");
+  EXPECT_EQ(std::count_if(ev.begin(), ev.end(),
+                          [](const Event& e) { return e.type == EventType::drawn; }),
+            1);
+  auto page = run_for(io, b.draw_page("q", 0, 100)).value();
+  std::vector<std::string> entry_ids;
+  for (auto& id : ids) entry_ids.push_back(draw::entry_id(id));
+  EXPECT_EQ(page.entries, recompute(page.info.seed, entry_ids));
+
+  // A new epoch, a new seed: both stores' cached seeds are stale; their joins still key right.
+  ASSERT_TRUE(run_for(io, a.close_queue("q", kOpen + 10)).ok());
+  ConfigPatch again;
+  again.prequeue_at = kOpenS + 20;
+  again.opens_at = kOpenS + 60;
+  auto re = run_for(io, b.put_queue("q", again, kOpen + 20'000));
+  ASSERT_TRUE(re.ok()) << re.error().message;
+  EXPECT_NE(re->draw.commitment, page.info.commitment);
+  std::vector<std::string> ids2;
+  for (int i = 0; i < 6; ++i) {
+    auto t = run_for(io, (i % 2 ? b : a).join("q", "", kOpen + 20'000 + i));
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    ASSERT_TRUE(t->entrant);
+    ids2.push_back(draw::entry_id(t->id));
+  }
+  ASSERT_TRUE(run_for(io, a.tick("q", (kOpenS + 60) * 1000)).ok());
+  auto page2 = run_for(io, a.draw_page("q", 0, 100)).value();
+  EXPECT_EQ(page2.info.state, DrawState::drawn);
+  EXPECT_EQ(draw::commitment(*draw::from_hex(page2.info.seed)), re->draw.commitment);
+  EXPECT_EQ(page2.entries, recompute(page2.info.seed, ids2));
+}
+
+// Closed during the pre-queue: the entrants read as closed at once; their bookkeeping (retention,
+// dedupe keys) is drained from `pre` a batch per call, and the queue is forgotten only after.
+TEST(RedisStoreOnsale, AVoidPrequeueIsDrainedInBatches) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ConfigPatch p = onsale();
+  p.abandon_after_s = 30;
+  ASSERT_TRUE(run_for(io, store.put_queue("q", p, T0)).ok());
+  auto keyed = run_for(io, store.join("q", "u:kim", kPre)).value();
+  ASSERT_EQ(join_many(io, store, "q", 1199, kPre).size(), 1199u);
+  auto closed = run_for(io, store.close_queue("q", kPre + 1)).value();
+  EXPECT_EQ(closed.draw.state, DrawState::void_);
+  EXPECT_EQ(closed.draw.entrants, 1200);
+  EXPECT_EQ(run_for(io, store.get_ticket("q", keyed.id, false, kPre + 2)).value().reason,
+            EndReason::closed);
+  auto cursor = [&] {
+    return run_for(io, client.command({"HGET", redis_keys::draw("q"), "cdrain"})).value().str;
+  };
+  EXPECT_EQ(cursor(), "500");  // close itself drained the first batch
+  const Millis late = kPre + 1 + 30'000;
+  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());
+  EXPECT_EQ(cursor(), "1000");
+  EXPECT_TRUE(run_for(io, store.get_queue("q")).value().closed);
+  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // the last 200: forgotten
+  EXPECT_EQ(run_for(io, store.get_queue("q")).error().code, Errc::queue_not_found);
+  auto pttl = run_for(io, client.command({"PTTL", redis_keys::ticket("q", keyed.id)})).value();
+  EXPECT_GT(pttl.integer, 0);
+  EXPECT_EQ(run_for(io, client.command({"EXISTS", redis_keys::pre("q")})).value().integer, 0);
+}
+
+
+// After the draw a snapshot lists the waiting entrants' orders (base + place, less the gone
+// places read from pgone in chunks of kSnapshotChunk) and then the FIFO line: here with more gone
+// places than one chunk holds, so the chunked read of pgone is crossed.
+TEST(RedisStoreOnsale, SnapshotAfterTheDrawListsWaitingEntrantsThenTheLine) {
+  static_assert(RedisStore::kSnapshotChunk == 5000);
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", onsale(0, 1'000'000), T0)).ok());
+  constexpr int M = 5600;
+  auto joined = join_many(io, store, "q", M, kPre);
+  ASSERT_EQ(joined.size(), static_cast<size_t>(M));
+  for (auto& t : joined) ASSERT_TRUE(t.ok() && t->entrant);
+  ASSERT_EQ(run_for(io, store.tick("q", kOpen)).value(), 1);
+  const uint64_t base = run_for(io, store.get_queue("q")).value().draw.base;
+  // Every entrant but each 10th leaves: 5040 gone places.
+  std::vector<asio::awaitable<Result<Ticket>>> leaves;
+  std::vector<std::string> stay;
+  for (int i = 0; i < M; ++i) {
+    if (i % 10 == 0)
+      stay.push_back(joined[i]->id);
+    else
+      leaves.push_back(store.leave("q", joined[i]->id, kOpen + 1));
+  }
+  auto left = run_all(io, std::move(leaves));
+  ASSERT_EQ(left.size(), static_cast<size_t>(M - M / 10));
+  for (auto& r : left) ASSERT_TRUE(r.ok());
+  auto late = join_many(io, store, "q", 3, kOpen + 2);
+  std::vector<uint64_t> want;
+  for (size_t from = 0; from < stay.size(); from += 1000) {
+    std::vector<std::string> chunk(stay.begin() + from,
+                                   stay.begin() + std::min(stay.size(), from + 1000));
+    // (A named copy: a range-for over run_for(...).value() would read a destroyed Result.)
+    const std::vector<int64_t> ps = run_for(io, store.places("q", chunk)).value();
+    for (int64_t p : ps) {
+      EXPECT_GE(p, 1);
+      want.push_back(base + p);
+    }
+  }
+  std::sort(want.begin(), want.end());
+  for (auto& t : late) want.push_back(t->order);
+  auto snap = run_for(io, store.snapshot("q"));
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  EXPECT_EQ(snap->info.stats.waiting, static_cast<int64_t>(stay.size()) + 3);
+  EXPECT_EQ(snap->waiting_orders, want);
+  // The stores' positions agree: the last post-open join is behind every waiting entrant.
+  EXPECT_EQ(run_for(io, store.get_ticket("q", late[2]->id, false, kOpen + 3)).value().position,
+            static_cast<int64_t>(stay.size()) + 3);
 }
 
 }  // namespace
