@@ -210,7 +210,9 @@ lua_sha() { sha1sum "$TMP/$1.lua" | cut -d' ' -f1; }
 # (each key function there is `prefix(q) + "<suffix>"`), so the list follows the server.
 queue_keys() {
   local h="$ROOT/src/store/redis/keys.hpp" fn suffix out=()
-  for fn in $(sed -n '/script_keys/,/}/p' "$h" | sed -n 's/.*return {\(.*\)};.*/\1/p' | tr -d ' ' | tr ',' '\n' | sed 's/(q)//'); do
+  # (the list may span lines: joined first)
+  for fn in $(sed -n '/script_keys(std::string_view q)/,/};/p' "$h" | tr -d '\n' |
+    sed -n 's/.*return {\(.*\)};.*/\1/p' | tr -d ' ' | tr ',' '\n' | sed 's/(q)//'); do
     suffix=$(sed -n "s/.*inline std::string $fn(std::string_view q) { return prefix(q) + \"\([^\"]*\)\"; }.*/\1/p" "$h")
     [ -n "$suffix" ] || die "cannot read key $fn from $h"
     out+=("aq:{$1}:$suffix")
