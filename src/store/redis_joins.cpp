@@ -10,6 +10,12 @@
 // entry in its queue's line pointing at a Waiter in the waiting coroutine's own frame; it is
 // woken by cancelling the Waiter's timer (Asio's awaitable "condition variable"), which resumes
 // it through the executor, in the order the wakes were made.
+//
+// Pre-queue joins are keyed here: each join carries draw::key(seed, draw::entry_id(id)) made
+// with the queue's cached seed (Keying), and the call carries the seed's commitment. The script
+// takes a pre-queue join only if that commitment is the epoch's; otherwise ('need_key': no
+// cache yet, or the queue was reopened with a new seed) the leader fetches the seed once and
+// sends those joins again, before answering anyone of the batch.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,6 +24,7 @@
 #include <optional>
 
 #include "core/rules.hpp"
+#include "draw/draw.hpp"
 #include "store/redis/keys.hpp"
 #include "store/redis/script_io.hpp"
 #include "store/redis_store.hpp"
@@ -79,14 +86,45 @@ Task<Ticket> RedisStore::join(std::string q, std::string dedupe_key, Millis now)
   co_return co_await lead_joins(std::move(q), std::move(batch));
 }
 
-Task<Ticket> RedisStore::lead_joins(std::string q, std::vector<JoinEntry> batch) {
+std::vector<std::string> RedisStore::join_args(const std::string& q,
+                                               const std::vector<JoinEntry>& batch) {
+  auto k = keying_.find(q);
+  const bool keyed = k != keying_.end() && !k->second.commit.empty();
   std::vector<std::string> args;
-  args.reserve(3 * batch.size());
+  args.reserve(1 + 4 * batch.size());
+  args.push_back(keyed ? k->second.commit : std::string());
   for (auto& e : batch) {
     args.push_back(redis::num(e.now));
     args.push_back(e.id);
     args.push_back(e.key);
+    if (keyed) {
+      auto dk = draw::key(k->second.seed, draw::entry_id(e.id));
+      args.emplace_back(reinterpret_cast<const char*>(dk.data()), dk.size());
+    } else {
+      args.emplace_back();
+    }
   }
+  return args;
+}
+
+Task<Ok> RedisStore::fetch_keying(const std::string& q) {
+  std::vector<std::string> none;
+  auto r = co_await run(redis::scripts().draw_secret, q, std::move(none));
+  if (!r) co_return r.error();
+  if (r->elements.size() != 3) co_return redis::malformed();
+  Keying k;
+  k.commit = r->elements[1].str;
+  if (!k.commit.empty()) {
+    auto seed = draw::from_hex(r->elements[2].str);
+    if (!seed || draw::commitment(*seed) != k.commit) co_return redis::malformed();
+    k.seed = *seed;
+  }
+  keying_[q] = std::move(k);
+  co_return Ok{};
+}
+
+Task<Ticket> RedisStore::lead_joins(std::string q, std::vector<JoinEntry> batch) {
+  auto args = join_args(q, batch);
   auto r = co_await client_.eval(redis::scripts().join, redis_keys::script_keys(q), std::move(args));
   // Wake the next batch's leader first: its call goes out before these answers are handled.
   auto line = joins_.find(q);
@@ -98,7 +136,33 @@ Task<Ticket> RedisStore::lead_joins(std::string q, std::vector<JoinEntry> batch)
     leader->lead = std::move(next);
     leader->rouse();
   }
-  auto results = redis::join_results(q, r, batch.size());
+  std::vector<Millis> nows;
+  nows.reserve(batch.size());
+  for (auto& e : batch) nows.push_back(e.now);
+  std::vector<bool> need_key;
+  auto results = redis::join_results(q, r, nows, need_key);
+  // Pre-queue joins the script did not take: fetch the seed, send them again (once).
+  std::vector<size_t> again;
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (need_key[i]) again.push_back(i);
+  if (!again.empty()) {
+    auto fetched = co_await fetch_keying(q);
+    std::vector<JoinEntry> retry;
+    std::vector<Millis> retry_nows;
+    for (size_t i : again) {
+      retry.push_back(JoinEntry{batch[i].now, batch[i].id, batch[i].key, nullptr});
+      retry_nows.push_back(batch[i].now);
+    }
+    Result<redis::RedisReply> r2;
+    if (!fetched)
+      r2 = fetched.error();
+    else
+      r2 = co_await client_.eval(redis::scripts().join, redis_keys::script_keys(q),
+                                 join_args(q, retry));
+    std::vector<bool> still;
+    auto results2 = redis::join_results(q, r2, retry_nows, still);
+    for (size_t j = 0; j < again.size(); ++j) results[again[j]] = std::move(results2[j]);
+  }
   size_t self = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!batch[i].waiter) {

@@ -1,5 +1,7 @@
 #include "store/redis_store.hpp"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
 #include <optional>
@@ -7,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/rules.hpp"
+#include "draw/draw.hpp"
 #include "store/redis/keys.hpp"
 #include "store/redis/script_io.hpp"
 
@@ -61,6 +64,17 @@ Task<Ok> RedisStore::list_open_queues() {
   co_return Ok{};
 }
 
+Task<RedisReply> RedisStore::read_queue(const std::string& q) {
+  std::vector<std::string> args{};
+  auto r = co_await run(scripts().get_queue, q, std::move(args));
+  if (!r) co_return r.error();
+  if (r->elements.size() != 4) co_return malformed();
+  co_return r;
+}
+
+// The schedule rules are checked here, once, in C++ (rules::validate_schedule of the merged
+// config, rules::check_schedule_change against the queue as read); the script commits only if
+// the queue's version is still the one read (compare-and-set), else this reads and checks again.
 Task<PutQueueResult> RedisStore::put_queue(std::string q, ConfigPatch patch, Millis now) {
   if (!rules::valid_queue_name(q))
     co_return err(Errc::invalid_queue_name, "queue names match [a-z0-9][a-z0-9-]{0,63}");
@@ -69,44 +83,79 @@ Task<PutQueueResult> RedisStore::put_queue(std::string q, ConfigPatch patch, Mil
     auto listed = co_await list_open_queues();
     if (!listed) co_return listed.error();
   }
-  const QueueConfig d;
-  std::vector<std::string> args{num(now),
-                                q,
-                                num(limits_.max_queues),
-                                num(d.admit_per_s),
-                                num(d.max_active),
-                                num(d.session_ttl_s),
-                                num(d.abandon_after_s),
-                                d.paused ? "1" : "0",
-                                d.target_url};
-  auto field = [&](const char* name, std::string value) {
-    args.emplace_back(name);
-    args.push_back(std::move(value));
-  };
-  if (patch.admit_per_s) field("admit_per_s", num(*patch.admit_per_s));
-  if (patch.max_active) field("max_active", num(*patch.max_active));
-  if (patch.session_ttl_s) field("session_ttl_s", num(*patch.session_ttl_s));
-  if (patch.abandon_after_s) field("abandon_after_s", num(*patch.abandon_after_s));
-  if (patch.paused) field("paused", *patch.paused ? "1" : "0");
-  if (patch.target_url) field("target_url", *patch.target_url);
-  if (patch.webhooks) field("webhooks", rules::encode_webhooks(*patch.webhooks));
-  auto r = co_await run(scripts().put_queue, q, std::move(args), /*with_queue_list=*/true);
-  if (!r) co_return r.error();
-  if (r->elements.size() != 3) co_return malformed();
-  auto i = parse_info(q, r->elements[1]);
-  if (!i) co_return i.error();
-  PutQueueResult out{std::move(i).value()};
-  out.created = r->elements[2].integer == 1;
-  co_return out;
+  constexpr int kAttempts = 4;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    auto cur = co_await read_queue(q);
+    if (!cur && cur.error().code != Errc::queue_not_found) co_return cur.error();
+    std::string version = "new";
+    QueueConfig merged;
+    if (cur) {
+      auto info = parse_info(q, cur->elements[1]);
+      if (!info) co_return info.error();
+      if (auto s = rules::check_schedule_change(*info, patch); !s) co_return s.error();
+      merged = info->config;
+      version = cur->elements[2].str;
+    }
+    patch.apply_to(merged);
+    if (auto s = rules::validate_schedule(merged); !s) co_return s.error();
+    // A seed for the case this put opens the epoch's pre-queue (the script keeps an existing one).
+    const auto seed = draw::new_seed();
+    const QueueConfig d;
+    std::vector<std::string> args{num(now),
+                                  q,
+                                  num(limits_.max_queues),
+                                  num(d.admit_per_s),
+                                  num(d.max_active),
+                                  num(d.session_ttl_s),
+                                  num(d.abandon_after_s),
+                                  d.paused ? "1" : "0",
+                                  d.target_url,
+                                  version,
+                                  patch.touches_schedule() ? "1" : "0",
+                                  draw::hex(seed),
+                                  draw::commitment(seed)};
+    auto field = [&](const char* name, std::string value) {
+      args.emplace_back(name);
+      args.push_back(std::move(value));
+    };
+    auto time = [](const std::optional<int64_t>& t) { return t ? num(*t) : std::string(); };
+    if (patch.admit_per_s) field("admit_per_s", num(*patch.admit_per_s));
+    if (patch.max_active) field("max_active", num(*patch.max_active));
+    if (patch.session_ttl_s) field("session_ttl_s", num(*patch.session_ttl_s));
+    if (patch.abandon_after_s) field("abandon_after_s", num(*patch.abandon_after_s));
+    if (patch.paused) field("paused", *patch.paused ? "1" : "0");
+    if (patch.target_url) field("target_url", *patch.target_url);
+    if (patch.webhooks) field("webhooks", rules::encode_webhooks(*patch.webhooks));
+    if (patch.prequeue_at) field("prequeue_at", time(*patch.prequeue_at));
+    if (patch.opens_at) field("opens_at", time(*patch.opens_at));
+    if (patch.closes_at) field("closes_at", time(*patch.closes_at));
+    if (patch.mode) field("mode", std::string(to_string(*patch.mode)));
+    if (patch.message) field("message", *patch.message);
+    std::vector<std::string> keys = redis_keys::script_keys(q);
+    keys.emplace_back(redis_keys::kQueues);
+    keys.emplace_back(redis_keys::kOpenQueues);
+    auto r = co_await client_.eval(scripts().put_queue, std::move(keys), std::move(args));
+    if (!r) co_return r.error();
+    if (r->is_error()) co_return reply_error(*r);
+    if (!r->is_array() || r->elements.empty()) co_return malformed();
+    const std::string& status = r->elements[0].str;
+    if (status == "conflict") continue;  // changed since read: read and check again
+    if (status != "ok") co_return script_error(status, q);
+    if (r->elements.size() != 3) co_return malformed();
+    auto i = parse_info(q, r->elements[1]);
+    if (!i) co_return i.error();
+    PutQueueResult out{std::move(i).value()};
+    out.created = r->elements[2].integer == 1;
+    co_return out;
+  }
+  co_return err(Errc::unavailable, "the queue kept changing during the update; try again");
 }
 
 Task<QueueInfo> RedisStore::get_queue(std::string q) {
   // A name that could not have been created cannot exist; it must not reach a key either.
   if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
-  std::vector<std::string> args{};
-  auto r = co_await run(scripts().get_queue, q, std::move(args));
+  auto r = co_await read_queue(q);
   if (!r) co_return r.error();
-  if (r->elements.size() != 2) co_return malformed();
   co_return parse_info(q, r->elements[1]);
 }
 
@@ -187,7 +236,12 @@ Task<Ok> RedisStore::touch(std::string q, std::vector<std::string> ids, Millis n
 
 Task<int64_t> RedisStore::tick(std::string q, Millis now) {
   if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
-  std::vector<std::string> args{num(now), num(kTickBatch)};
+  // The lottery's seed (mode random): Redis' own math.random is deterministic per script.
+  uint32_t rnd = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&rnd), sizeof rnd) != 1)
+    co_return err(Errc::internal, "RAND_bytes failed");
+  std::vector<std::string> args{num(now), num(kTickBatch),
+                                num(static_cast<int64_t>(rnd & 0x7fffffff))};
   auto r = co_await run(scripts().tick, q, std::move(args), /*with_queue_list=*/true);
   if (!r) co_return r.error();
   auto n = r->elements.size() == 2 ? r->elements[1].as_int() : std::nullopt;
@@ -196,17 +250,50 @@ Task<int64_t> RedisStore::tick(std::string q, Millis now) {
 }
 
 // Not one script: a line of a million would block Redis for seconds (bench: snapshot_1M_ms).
-// The queue's info (and seq S) comes first, then the line in chunks by join order; a chunk may
-// already show changes made after S, which the caller's replay of the events after S settles
-// (set insertions and removals are idempotent: see QueueSnapshot).
+// The queue's info (and seq S, and the draw's head) comes first, then the line in chunks: the
+// waiting drawn entrants (orders base + head .. base + n, less the gone places, read in chunks
+// from pgone), then the FIFO line by join order. A chunk may already show changes made after
+// S, which the caller's replay of the events after S settles (set insertions and removals are
+// idempotent: see QueueSnapshot; pgone only grows, so it never hides a place gone before S).
 Task<QueueSnapshot> RedisStore::snapshot(std::string q) {
-  auto info = co_await get_queue(q);
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  auto cur = co_await read_queue(q);
+  if (!cur) co_return cur.error();
+  auto info = parse_info(q, cur->elements[1]);
   if (!info) co_return info.error();
+  auto head = cur->elements[3].as_int();
+  if (!head) co_return malformed();
   QueueSnapshot s;
   s.info = std::move(info).value();
   s.waiting_orders.reserve(static_cast<size_t>(s.info.stats.waiting));
+  const DrawInfo& d = s.info.draw;
+  if (d.state == DrawState::drawn && !s.info.closed && *head <= d.entrants) {
+    std::vector<int64_t> gone;  // ascending places >= head
+    std::string from = std::to_string(*head);
+    for (bool more = true; more;) {
+      std::vector<std::string> argv{"ZRANGE", redis_keys::pgone(q), from, "+inf", "BYSCORE",
+                                    "LIMIT", "0", std::to_string(kSnapshotChunk), "WITHSCORES"};
+      auto r = co_await client_.command(std::move(argv));
+      if (!r) co_return r.error();
+      if (r->is_error()) co_return reply_error(*r);
+      if (!r->is_array()) co_return malformed();
+      for (size_t i = 1; i < r->elements.size(); i += 2) {
+        auto v = r->elements[i].as_int();
+        if (!v) co_return malformed();
+        gone.push_back(*v);
+      }
+      more = static_cast<int64_t>(r->elements.size() / 2) == kSnapshotChunk;
+      if (more) from = "(" + std::to_string(gone.back());
+    }
+    size_t g = 0;
+    for (int64_t p = *head; p <= d.entrants; ++p) {
+      while (g < gone.size() && gone[g] < p) ++g;
+      if (g < gone.size() && gone[g] == p) continue;
+      s.waiting_orders.push_back(d.base + static_cast<uint64_t>(p));
+    }
+  }
   std::string from = "-inf";
-  for (;;) {
+  for (bool more = true; more;) {
     std::vector<std::string> argv{"ZRANGE", redis_keys::wait(q), from, "+inf", "BYSCORE",
                                   "LIMIT", "0", std::to_string(kSnapshotChunk), "WITHSCORES"};
     auto r = co_await client_.command(std::move(argv));
@@ -218,8 +305,8 @@ Task<QueueSnapshot> RedisStore::snapshot(std::string q) {
       if (!v) co_return malformed();
       s.waiting_orders.push_back(static_cast<uint64_t>(*v));
     }
-    if (static_cast<int64_t>(r->elements.size() / 2) < kSnapshotChunk) break;
-    from = "(" + std::to_string(s.waiting_orders.back());
+    more = static_cast<int64_t>(r->elements.size() / 2) == kSnapshotChunk;
+    if (more) from = "(" + std::to_string(s.waiting_orders.back());
   }
   co_return s;
 }
@@ -232,13 +319,66 @@ Task<Ok> RedisStore::ping() {
   co_return Ok{};
 }
 
-// Not built yet (step 3 in progress): the store slices replace these.
-Task<DrawPage> RedisStore::draw_page(std::string, int64_t, int64_t) {
-  co_return err(Errc::no_draw, "no draw");
+// The draw's state and, once drawn, places after+1 .. after+limit, read kDrawChunk at a time
+// (each chunk one short script call); each ticket id becomes its public entry id here.
+Task<DrawPage> RedisStore::draw_page(std::string q, int64_t after, int64_t limit) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  if (after < 0) co_return err(Errc::bad_request, "after is a place >= 0");
+  limit = std::clamp<int64_t>(limit, 0, kMaxDrawPage);
+  DrawPage page;
+  for (bool first = true, more = true; more; first = false) {
+    const int64_t want = std::min(kDrawChunk, limit - static_cast<int64_t>(page.entries.size()));
+    std::vector<std::string> args{num(after + static_cast<int64_t>(page.entries.size())),
+                                  num(want)};
+    auto r = co_await run(scripts().draw_page, q, std::move(args));
+    if (!r) co_return r.error();
+    if (r->elements.size() < 7) co_return malformed();
+    if (first) {
+      auto state = draw_state_from(r->elements[1].str);
+      auto entrants = r->elements[4].as_int();
+      auto base = r->elements[5].as_int();
+      auto at = r->elements[6].as_int();
+      if (!state || !entrants || !base || !at) co_return malformed();
+      page.info.state = *state;
+      page.info.commitment = r->elements[2].str;
+      page.info.seed = r->elements[3].str;
+      page.info.entrants = *entrants;
+      page.info.base = static_cast<uint64_t>(*base);
+      page.info.drawn_at_ms = *at;
+    }
+    const size_t got = r->elements.size() - 7;
+    for (size_t i = 7; i < r->elements.size(); ++i)
+      page.entries.push_back(draw::entry_id(r->elements[i].str));
+    more = page.info.state == DrawState::drawn && static_cast<int64_t>(got) == want &&
+           static_cast<int64_t>(page.entries.size()) < limit;
+  }
+  co_return page;
 }
 
-Task<std::vector<int64_t>> RedisStore::places(std::string, std::vector<std::string> ids) {
-  co_return std::vector<int64_t>(ids.size(), 0);
+Task<std::vector<int64_t>> RedisStore::places(std::string q, std::vector<std::string> ids) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  if (ids.size() > kMaxPlaces) co_return err(Errc::bad_request, "at most 1000 ids per call");
+  std::vector<int64_t> out(ids.size(), 0);
+  for (size_t from = 0; from < ids.size(); from += kPlacesChunk) {
+    const size_t to = std::min(ids.size(), from + kPlacesChunk);
+    std::vector<std::string> args;
+    std::vector<size_t> at;  // the index in `ids` of each argument
+    for (size_t i = from; i < to; ++i) {
+      if (!rules::valid_ticket_id(ids[i])) continue;  // no such ticket: place 0, no key made
+      args.push_back(ids[i]);
+      at.push_back(i);
+    }
+    if (args.empty()) continue;
+    auto r = co_await run(scripts().places, q, std::move(args));
+    if (!r) co_return r.error();
+    if (r->elements.size() != at.size() + 1) co_return malformed();
+    for (size_t k = 0; k < at.size(); ++k) {
+      auto v = r->elements[k + 1].as_int();
+      if (!v) co_return malformed();
+      out[at[k]] = *v;
+    }
+  }
+  co_return out;
 }
 
 }  // namespace anteroom

@@ -11,6 +11,10 @@
 //   drained kTickBatch at a time by close_queue() and tick() - so closed queues must be ticked.
 // - Ended tickets are forgotten by Redis (PEXPIRE) rules::kEndedRetentionMs after they ended,
 //   measured on the Redis server's clock instead of the callers' `now`.
+// - The on-sale (SPEC §7): the process keys each pre-queue join (draw::key of its entry id with
+//   the epoch's seed, which it fetches once per queue and caches) and the script keeps the
+//   pre-queue sorted by key, so the draw at opens_at is an O(1) flip done by whichever script
+//   first runs at or after opens_at (docs/plans/step3-onsale.md §0, README "The on-sale").
 // - Events are not pushed anywhere: they wait in the outbox for the relay (src/pipeline).
 // - A forgotten queue (rules::forgettable, decided by tick()) leaves its outbox behind for the
 //   pipeline, expiring rules::kEndedRetentionMs later, and its last seq (redis_keys::last_seq).
@@ -27,6 +31,7 @@
 // mid-call. Redis "busy/loading/readonly" error replies also map to unavailable.
 // Threading: one thread, the client's io_context (the joins waiting for a batch are plain state
 // of that thread). Lifetime: the client must outlive the store, and the store its calls.
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string_view>
@@ -40,8 +45,16 @@ namespace anteroom {
 
 class RedisStore final : public QueueStore {
  public:
-  // Most tickets one tick() ends per step (expire, abandon) and admits.
-  static constexpr int64_t kTickBatch = 1000;
+  // Most tickets one tick() ends per step (expire, abandon) and admits: 500 admissions are
+  // ~7 ms of Redis time, under the 10 ms a single call may take (docs/plans/step3-onsale.md).
+  static constexpr int64_t kTickBatch = 500;
+  // Places read per draw_page script call (a ZRANGE of 1000 at 1M entrants: < 1 ms), and ids
+  // looked up per places script call (500 ZRANKs: ~2 ms).
+  static constexpr int64_t kDrawChunk = 1000;
+  static constexpr int64_t kPlacesChunk = 500;
+  // Most entries one draw_page returns, most ids one places call takes.
+  static constexpr int64_t kMaxDrawPage = 10000;
+  static constexpr size_t kMaxPlaces = 1000;
   // Waiting orders read per round trip by snapshot().
   static constexpr int64_t kSnapshotChunk = 5000;
   // Most joins one join script call carries (~10 us of Redis time each).
@@ -83,6 +96,8 @@ class RedisStore final : public QueueStore {
   // Runs one queue script; returns its reply array when the script said 'ok', else the error.
   Task<redis::RedisReply> run(const redis::RedisScript& script, const std::string& q,
                               std::vector<std::string> args, bool with_queue_list = false);
+  // get_queue.lua's whole reply: {'ok', info, version, head}.
+  Task<redis::RedisReply> read_queue(const std::string& q);
 
   // Join batching (redis_joins.cpp): per queue, the join calls in flight and the joins waiting.
   struct JoinWaiter;
@@ -101,10 +116,22 @@ class RedisStore final : public QueueStore {
   // queue's next batch, answers the others of `batch` and returns the caller's result.
   Task<Ticket> lead_joins(std::string q, std::vector<JoinEntry> batch);
 
+  // The seed pre-queue joins of a queue are keyed with (lua/draw_secret.lua), cached per queue:
+  // fetched when a join comes back 'need_key' (no entry yet, or a new epoch's seed).
+  struct Keying {
+    std::string commit;  // hex; "" = the queue had no draw when fetched
+    std::array<uint8_t, 32> seed{};
+  };
+  Task<Ok> fetch_keying(const std::string& q);
+  // The join script's arguments for `batch`: the cached commitment, then a quad per join.
+  std::vector<std::string> join_args(const std::string& q, const std::vector<JoinEntry>& batch);
+
+
   std::unique_ptr<redis::RedisClient> owned_;
   redis::RedisClient& client_;
   StoreLimits limits_;
   std::unordered_map<std::string, JoinLine> joins_;  // queues with a join call in flight
+  std::unordered_map<std::string, Keying> keying_;   // queues whose draw seed was fetched
   bool open_listed_ = false;  // list_open_queues() has succeeded
 };
 

@@ -401,7 +401,7 @@ TEST(RedisStore, ConcurrentJoinsGoOutAsBatches) {
 // left for the next tick (and admission keeps its unused tokens). The 2500 joins are issued at
 // once and share the store's one connection.
 TEST(RedisStore, TickWorkIsBoundedPerCall) {
-  static_assert(RedisStore::kTickBatch == 1000);
+  static_assert(RedisStore::kTickBatch == 500);
   RedisServer server;
   asio::io_context io;
   RedisClient client(io, options_for(server));
@@ -415,9 +415,9 @@ TEST(RedisStore, TickWorkIsBoundedPerCall) {
   EXPECT_EQ(info_field(io, client, "clients", "connected_clients"), 1);
   EXPECT_EQ(info_field(io, client, "stats", "total_connections_received"), connections);
   std::vector<int64_t> abandoned;
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < 6; ++i)
     abandoned.push_back(run_for(io, store.tick("idle", T0 + 30'000)).value());
-  EXPECT_EQ(abandoned, (std::vector<int64_t>{1000, 1000, 500, 0}));
+  EXPECT_EQ(abandoned, (std::vector<int64_t>{500, 500, 500, 500, 500, 0}));
   EXPECT_EQ(run_for(io, store.get_queue("idle")).value().stats.abandoned_total, 2500);
 
   ASSERT_TRUE(
@@ -425,9 +425,9 @@ TEST(RedisStore, TickWorkIsBoundedPerCall) {
   ASSERT_EQ(join_many(io, store, "fast", 2500, T0).size(), 2500u);
   ASSERT_TRUE(run_for(io, store.put_queue("fast", unpause(), T0)).ok());
   std::vector<int64_t> admitted;
-  for (int i = 0; i < 4; ++i)
+  for (int i = 0; i < 6; ++i)
     admitted.push_back(run_for(io, store.tick("fast", T0 + 1000)).value());
-  EXPECT_EQ(admitted, (std::vector<int64_t>{1000, 1000, 500, 0}));
+  EXPECT_EQ(admitted, (std::vector<int64_t>{500, 500, 500, 500, 500, 0}));
   EXPECT_EQ(run_for(io, store.get_queue("fast")).value().stats.active, 2500);
 }
 
@@ -452,7 +452,7 @@ TEST(RedisStore, CloseIsImmediateForReadersAndDrainsInBatches) {
   auto closed = run_for(io, store.close_queue("q", T0 + 1));
   ASSERT_TRUE(closed.ok());
   EXPECT_EQ(closed->stats.waiting, 0);
-  EXPECT_EQ(closing(), 1500);  // close itself drained the first batch
+  EXPECT_EQ(closing(), 2000);  // close itself drained the first batch
   for (const auto& id : {keyed.id, last}) {
     auto t = run_for(io, store.get_ticket("q", id, true, T0 + 2)).value();
     EXPECT_EQ(t.state, TicketState::ended);
@@ -472,6 +472,8 @@ TEST(RedisStore, CloseIsImmediateForReadersAndDrainsInBatches) {
   EXPECT_EQ(again.position, 1);
 
   EXPECT_EQ(run_for(io, store.tick("q", T0 + 5)).value(), 0);  // draining makes no events
+  EXPECT_EQ(closing(), 1500);
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(run_for(io, store.tick("q", T0 + 5)).ok());
   EXPECT_EQ(closing(), 500);
   ASSERT_TRUE(run_for(io, store.tick("q", T0 + 6)).ok());
   EXPECT_EQ(closing(), 0);
@@ -721,10 +723,12 @@ TEST(RedisStore, AClosedQueueIsForgottenOnlyOnceItsCloseIsDrained) {
   RedisStore store(client);
   ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10, 30), T0)).ok());
   ASSERT_EQ(join_many(io, store, "q", 2500, T0).size(), 2500u);
-  ASSERT_TRUE(run_for(io, store.close_queue("q", T0 + 1)).ok());  // drains 1000
+  ASSERT_TRUE(run_for(io, store.close_queue("q", T0 + 1)).ok());  // drains 500
   const Millis late = T0 + 1 + 30'000;
-  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // 1000 more
-  EXPECT_TRUE(run_for(io, store.get_queue("q")).value().closed);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // 500 more
+    EXPECT_TRUE(run_for(io, store.get_queue("q")).value().closed);
+  }
   ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // the last 500: forgotten
   EXPECT_EQ(run_for(io, store.get_queue("q")).error().code, Errc::queue_not_found);
 }

@@ -533,3 +533,1009 @@ TEST_P(StoreConformance, ForgottenAfterTheLastSessionIsGivenBack) {
 
 }  // namespace
 }  // namespace anteroom::conformance
+
+// ---- The on-sale (SPEC §7, docs/plans/step3-onsale.md §10): schedule, pre-queue, the draw,
+// modes, closes_at, the operator's message. Times are explicit: schedule fields are Unix
+// seconds, `now` is milliseconds.
+#include <algorithm>
+#include <optional>
+
+#include "core/encoding.hpp"
+#include "core/position_index.hpp"
+#include "core/rules.hpp"
+#include "draw/draw.hpp"
+
+namespace anteroom::conformance {
+namespace {
+
+constexpr int64_t S0 = T0 / 1000;     // T0 in Unix seconds
+constexpr int64_t kPreS = S0 + 10;    // the pre-queue opens
+constexpr int64_t kOpenS = S0 + 100;  // the draw
+constexpr Millis kPre = kPreS * 1000;
+constexpr Millis kOpen = kOpenS * 1000;
+
+// An on-sale queue: pre-queue from kPreS, draw at kOpenS, nobody admitted (rate 0) unless asked.
+ConfigPatch onsale(double rate = 0, int64_t max_active = 1000) {
+  ConfigPatch p = cfg(rate, max_active);
+  p.prequeue_at = kPreS;
+  p.opens_at = kOpenS;
+  return p;
+}
+
+// The value (a JSON literal) of an error detail, or "<absent>".
+std::string detail(const Error& e, std::string_view name) {
+  for (auto& [k, v] : e.details)
+    if (k == name) return v;
+  return "<absent>";
+}
+
+bool is_hex64(const std::string& s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// The published order recomputed from the seed and the entry ids, as anyone can.
+std::vector<std::string> recompute(const std::string& seed_hex, std::vector<std::string> ids) {
+  auto seed = draw::from_hex(seed_hex);
+  EXPECT_TRUE(seed.has_value());
+  if (!seed) return {};
+  std::vector<std::pair<draw::Key, std::string>> keyed;
+  for (auto& id : ids) keyed.emplace_back(draw::key(*seed, id), id);
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    return draw::before(a.first, a.second, b.first, b.second);
+  });
+  std::vector<std::string> out;
+  for (auto& [_, id] : keyed) out.push_back(id);
+  return out;
+}
+
+// n pre-queue joins one millisecond apart from `at`; each must be an entrant.
+std::vector<Ticket> enter(StoreHarness& h, int n, Millis at, const std::string& q = "q") {
+  std::vector<Ticket> out;
+  for (int i = 0; i < n; ++i) {
+    auto t = h.run(h.store().join(q, "", at + i));
+    EXPECT_TRUE(t.ok()) << (t.ok() ? "" : t.error().message);
+    if (!t.ok()) break;
+    EXPECT_TRUE(t->entrant);
+    out.push_back(*t);
+  }
+  return out;
+}
+
+Ticket ticket(StoreHarness& h, const std::string& id, Millis now, const std::string& q = "q") {
+  auto t = h.run(h.store().get_ticket(q, id, false, now));
+  EXPECT_TRUE(t.ok()) << id;
+  return t.ok() ? *t : Ticket{};
+}
+
+std::vector<Event> events_of(StoreHarness& h, EventType type, const std::string& q = "q") {
+  std::vector<Event> out;
+  for (auto& e : h.events(q))
+    if (e.type == type) out.push_back(e);
+  return out;
+}
+
+// The whole published draw, read in pages of 7 (to cross page boundaries).
+DrawPage whole_draw(StoreHarness& h, const std::string& q = "q") {
+  DrawPage all;
+  for (int64_t after = 0;; after += 7) {
+    auto p = h.run(h.store().draw_page(q, after, 7));
+    EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().message);
+    if (!p.ok()) return all;
+    all.info = p->info;
+    all.entries.insert(all.entries.end(), p->entries.begin(), p->entries.end());
+    if (p->entries.size() < 7) break;
+  }
+  return all;
+}
+
+// One outcome of run_all for a mix of calls (a tick, a join, a read).
+struct Step {
+  Result<int64_t> made;   // tick
+  Result<Ticket> ticket;  // join or read
+};
+boost::asio::awaitable<Step> tick_step(QueueStore& s, std::string q, Millis now) {
+  Step st;
+  st.made = co_await s.tick(std::move(q), now);
+  co_return st;
+}
+boost::asio::awaitable<Step> join_step(QueueStore& s, std::string q, Millis now) {
+  Step st;
+  st.ticket = co_await s.join(std::move(q), "", now);
+  co_return st;
+}
+boost::asio::awaitable<Step> read_step(QueueStore& s, std::string q, std::string id, Millis now) {
+  Step st;
+  st.ticket = co_await s.get_ticket(std::move(q), std::move(id), true, now);
+  co_return st;
+}
+
+TEST_P(StoreConformance, ScheduleIsValidatedAndLockedAfterTheDraw) {
+  // The merged schedule: prequeue_at needs opens_at; prequeue_at <= opens_at < closes_at.
+  ConfigPatch bad;
+  bad.prequeue_at = kPreS;
+  EXPECT_EQ(run(s().put_queue("q", bad, T0)).error().code, Errc::bad_request);
+  bad.opens_at = kPreS - 1;
+  EXPECT_EQ(run(s().put_queue("q", bad, T0)).error().code, Errc::bad_request);
+  bad = {};
+  bad.opens_at = kOpenS;
+  bad.closes_at = kOpenS;
+  EXPECT_EQ(run(s().put_queue("q", bad, T0)).error().code, Errc::bad_request);
+  bad = {};
+  bad.opens_at = 5;  // not a Unix time in 2000..2100
+  EXPECT_EQ(run(s().put_queue("q", bad, T0)).error().code, Errc::bad_request);
+  EXPECT_EQ(run(s().get_queue("q")).error().code, Errc::queue_not_found);
+
+  auto a = run(s().put_queue("q", onsale(), T0));
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ(a->config.prequeue_at, kPreS);
+  EXPECT_EQ(a->config.opens_at, kOpenS);
+  EXPECT_FALSE(a->config.closes_at);
+  EXPECT_EQ(a->draw.state, DrawState::prequeue);
+  EXPECT_TRUE(is_hex64(a->draw.commitment)) << a->draw.commitment;
+  EXPECT_TRUE(a->draw.seed.empty());
+  const std::string commitment = a->draw.commitment;
+  // Checked merged with the current config.
+  ConfigPatch p;
+  p.prequeue_at = kOpenS + 1;
+  EXPECT_EQ(run(s().put_queue("q", p, T0 + 1)).error().code, Errc::bad_request);
+  p = {};
+  p.closes_at = kOpenS - 1;
+  EXPECT_EQ(run(s().put_queue("q", p, T0 + 1)).error().code, Errc::bad_request);
+  EXPECT_EQ(run(s().get_queue("q"))->config.prequeue_at, kPreS);
+  EXPECT_FALSE(run(s().get_queue("q"))->config.closes_at);
+  // During the pre-queue opens_at may move (a delayed sale, same seed) but not be removed.
+  p = {};
+  p.opens_at = kOpenS + 20;
+  auto moved = run(s().put_queue("q", p, T0 + 2));
+  ASSERT_TRUE(moved.ok()) << moved.error().message;
+  EXPECT_EQ(moved->config.opens_at, kOpenS + 20);
+  EXPECT_EQ(moved->draw.state, DrawState::prequeue);
+  EXPECT_EQ(moved->draw.commitment, commitment);
+  p = {};
+  p.opens_at.emplace();  // null: unset
+  EXPECT_EQ(run(s().put_queue("q", p, T0 + 3)).error().code, Errc::schedule_locked);
+  enter(*h_, 2, kPre);
+  EXPECT_EQ(run(s().tick("q", kOpen)).value(), 0);  // opens_at moved: not yet
+  EXPECT_EQ(run(s().get_queue("q"))->draw.state, DrawState::prequeue);
+  ASSERT_TRUE(run(s().tick("q", (kOpenS + 20) * 1000)).ok());
+  ASSERT_EQ(run(s().get_queue("q"))->draw.state, DrawState::drawn);
+  // Drawn: prequeue_at and opens_at are fixed; closes_at, mode and message may still change.
+  p = {};
+  p.opens_at = kOpenS + 500;
+  EXPECT_EQ(run(s().put_queue("q", p, kOpen + 21'000)).error().code, Errc::schedule_locked);
+  p = {};
+  p.prequeue_at = kPreS + 1;
+  EXPECT_EQ(run(s().put_queue("q", p, kOpen + 21'000)).error().code, Errc::schedule_locked);
+  p = {};
+  p.prequeue_at.emplace();
+  p.opens_at.emplace();
+  EXPECT_EQ(run(s().put_queue("q", p, kOpen + 21'000)).error().code, Errc::schedule_locked);
+  p = {};
+  p.closes_at = kOpenS + 3600;
+  p.mode = Mode::random;
+  p.message = "Gates open at 8";
+  auto later = run(s().put_queue("q", p, kOpen + 22'000));
+  ASSERT_TRUE(later.ok()) << later.error().message;
+  EXPECT_EQ(later->config.closes_at, kOpenS + 3600);
+  EXPECT_EQ(later->config.mode, Mode::random);
+  EXPECT_EQ(later->config.message, "Gates open at 8");
+  EXPECT_EQ(later->config.opens_at, kOpenS + 20);
+  EXPECT_EQ(later->draw.state, DrawState::drawn);
+  EXPECT_EQ(later->draw.commitment, commitment);
+
+  // A running line cannot become an on-sale under its visitors; an empty one can.
+  ASSERT_TRUE(run(s().put_queue("r", cfg(0, 10), T0)).ok());
+  auto w = run(s().join("r", "", T0 + 1));
+  ASSERT_EQ(w->state, TicketState::waiting);
+  ConfigPatch sched;
+  sched.opens_at = kOpenS;
+  EXPECT_EQ(run(s().put_queue("r", sched, T0 + 2)).error().code, Errc::schedule_locked);
+  EXPECT_FALSE(run(s().get_queue("r"))->config.opens_at);
+  ASSERT_TRUE(run(s().leave("r", w->id, T0 + 3)).ok());
+  auto r = run(s().put_queue("r", sched, T0 + 4));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->draw.state, DrawState::prequeue);
+  EXPECT_TRUE(is_hex64(r->draw.commitment));
+  EXPECT_NE(r->draw.commitment, commitment);  // a seed per queue epoch
+}
+
+TEST_P(StoreConformance, JoinBeforePrequeueIsRefusedWithTimes) {
+  ConfigPatch p = onsale();
+  p.closes_at = kOpenS + 3600;
+  ASSERT_TRUE(run(s().put_queue("q", p, T0)).ok());
+  ASSERT_TRUE(run(s().put_queue("r", onsale(), T0)).ok());
+  const uint64_t seq0 = run(s().get_queue("q"))->seq;
+  auto r = run(s().join("q", "u:early", kPre - 1));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::not_open_yet);
+  EXPECT_EQ(detail(r.error(), "prequeue_at"), std::to_string(kPreS));
+  EXPECT_EQ(detail(r.error(), "opens_at"), std::to_string(kOpenS));
+  EXPECT_EQ(detail(r.error(), "closes_at"), std::to_string(kOpenS + 3600));
+  EXPECT_EQ(detail(r.error(), "now"), std::to_string((kPre - 1) / 1000));
+  auto r2 = run(s().join("r", "", T0));
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.error().code, Errc::not_open_yet);
+  EXPECT_EQ(detail(r2.error(), "closes_at"), "null");
+  EXPECT_EQ(detail(r2.error(), "now"), std::to_string(S0));
+  // A refusal makes nothing: no ticket, no event, the dedupe key not remembered.
+  auto info = run(s().get_queue("q"));
+  EXPECT_EQ(info->seq, seq0);
+  EXPECT_EQ(info->draw.entrants, 0);
+  EXPECT_EQ(info->stats.waiting, 0);
+  // From prequeue_at on, joins enter.
+  auto in = run(s().join("q", "u:early", kPre));
+  ASSERT_TRUE(in.ok()) << in.error().message;
+  EXPECT_TRUE(in->created);
+  EXPECT_TRUE(in->entrant);
+}
+
+TEST_P(StoreConformance, PrequeueJoinHasNoPositionAndNobodyIsAdmittedBeforeOpensAt) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(100, 100), T0)).ok());
+  const uint64_t seq0 = run(s().get_queue("q"))->seq;
+  auto ts = enter(*h_, 5, kPre);
+  ASSERT_EQ(ts.size(), 5u);
+  auto ann = run(s().join("q", "u:ann", kPre + 10));
+  ASSERT_TRUE(ann.ok());
+  ts.push_back(*ann);
+  std::set<std::string> ids;
+  for (auto& t : ts) {
+    EXPECT_TRUE(t.created);
+    EXPECT_TRUE(t.entrant);
+    EXPECT_EQ(t.state, TicketState::waiting);  // (status "prequeue" at the edge)
+    EXPECT_EQ(t.position, 0);
+    EXPECT_EQ(t.place, 0);
+    EXPECT_TRUE(rules::valid_ticket_id(t.id));
+    ids.insert(t.id);
+  }
+  EXPECT_EQ(ids.size(), 6u);
+  // The same dedupe key gets the same entry.
+  auto again = run(s().join("q", "u:ann", kPre + 11));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->id, ann->id);
+  EXPECT_TRUE(again->entrant);
+  EXPECT_EQ(again->position, 0);
+  auto read = ticket(*h_, ts[0].id, kPre + 20);
+  EXPECT_TRUE(read.entrant);
+  EXPECT_EQ(read.state, TicketState::waiting);
+  EXPECT_EQ(read.position, 0);
+  EXPECT_EQ(read.place, 0);
+  auto info = run(s().get_queue("q"));
+  EXPECT_EQ(info->draw.state, DrawState::prequeue);
+  EXPECT_EQ(info->draw.entrants, 6);
+  EXPECT_EQ(info->stats.waiting, 0);  // entrants are not in the line before the draw
+  EXPECT_EQ(info->stats.active, 0);
+  // One `entered` event per entrant, nothing else.
+  std::vector<Event> after;
+  for (auto& e : h_->events("q"))
+    if (e.seq > seq0) after.push_back(e);
+  ASSERT_EQ(after.size(), 6u);
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].type, EventType::entered) << i;
+    EXPECT_EQ(after[i].ticket, ts[i].id) << i;
+  }
+  // Tokens and room, but nobody before opens_at.
+  EXPECT_EQ(run(s().tick("q", kOpen - 1)).value(), 0);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.admitted_total, 0);
+  // The tick at opens_at draws and admits at once, in draw order.
+  EXPECT_EQ(run(s().tick("q", kOpen)).value(), 7);  // drawn + 6 admitted
+  ASSERT_EQ(events_of(*h_, EventType::drawn).size(), 1u);
+  auto admitted = events_of(*h_, EventType::admitted);
+  ASSERT_EQ(admitted.size(), 6u);
+  for (size_t i = 0; i < admitted.size(); ++i) {
+    auto t = ticket(*h_, admitted[i].ticket, kOpen);
+    EXPECT_EQ(t.state, TicketState::active);
+    EXPECT_TRUE(t.entrant);
+    EXPECT_EQ(t.place, static_cast<int64_t>(i) + 1);  // entrants keep their place while active
+  }
+}
+
+TEST_P(StoreConformance, EntryIdIsTheOneWayFunction) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(), T0)).ok());
+  auto ts = enter(*h_, 8, kPre);
+  ASSERT_TRUE(run(s().tick("q", kOpen)).ok());
+  auto d = whole_draw(*h_);
+  ASSERT_EQ(d.entries.size(), 8u);
+  std::set<std::string> want, got(d.entries.begin(), d.entries.end());
+  for (auto& t : ts) {
+    std::string e = draw::entry_id(t.id);
+    want.insert(e);
+    EXPECT_NE(e, t.id);
+    EXPECT_TRUE(rules::valid_ticket_id(e));  // 22 base64url characters
+    auto now = ticket(*h_, t.id, kOpen);
+    ASSERT_GE(now.place, 1);
+    ASSERT_LE(now.place, 8);
+    EXPECT_EQ(d.entries[now.place - 1], e);
+  }
+  EXPECT_EQ(got, want);
+}
+
+TEST_P(StoreConformance, DrawHappensOnceUnderConcurrentTicksAndJoins) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(0, 1000), T0)).ok());
+  constexpr int M = 40;
+  auto ts = enter(*h_, M, kPre);
+  ASSERT_EQ(ts.size(), static_cast<size_t>(M));
+  const std::string commitment = run(s().get_queue("q"))->draw.commitment;
+  // Ticks, joins and reads all at opens_at, all started before any finishes.
+  std::vector<boost::asio::awaitable<Step>> tasks;
+  std::vector<char> kind;
+  for (int k = 0; k < 30; ++k) {
+    tasks.push_back(tick_step(s(), "q", kOpen));
+    kind.push_back('t');
+    tasks.push_back(join_step(s(), "q", kOpen));
+    kind.push_back('j');
+    tasks.push_back(read_step(s(), "q", ts[k].id, kOpen));
+    kind.push_back('r');
+  }
+  auto out = run_all(std::move(tasks));
+  ASSERT_EQ(out.size(), kind.size());
+  auto info = run(s().get_queue("q"));
+  ASSERT_EQ(info->draw.state, DrawState::drawn);
+  EXPECT_EQ(info->draw.entrants, M);
+  EXPECT_EQ(info->draw.drawn_at_ms, kOpen);
+  EXPECT_EQ(info->draw.commitment, commitment);
+  EXPECT_TRUE(info->draw.seed.empty());
+  const uint64_t base = info->draw.base;
+  auto drawn = events_of(*h_, EventType::drawn);
+  ASSERT_EQ(drawn.size(), 1u);
+  EXPECT_EQ(drawn[0].order, base);
+  EXPECT_EQ(drawn[0].expires_ms, M);  // (wire "exp": the number of entrants)
+  EXPECT_TRUE(drawn[0].ticket.empty());
+  std::set<int64_t> joiner_positions;
+  for (size_t k = 0; k < out.size(); ++k) {
+    if (kind[k] == 't') {
+      ASSERT_TRUE(out[k].made.ok()) << out[k].made.error().message;
+      continue;
+    }
+    ASSERT_TRUE(out[k].ticket.ok()) << out[k].ticket.error().message;
+    const Ticket& t = out[k].ticket.value();
+    EXPECT_EQ(t.state, TicketState::waiting);
+    if (kind[k] == 'j') {  // at opens_at: after the draw, behind every entrant
+      EXPECT_FALSE(t.entrant);
+      EXPECT_EQ(t.place, 0);
+      EXPECT_GT(t.order, base + M);
+      EXPECT_GT(t.position, M);
+      joiner_positions.insert(t.position);
+    } else {
+      EXPECT_TRUE(t.entrant);
+      EXPECT_GE(t.place, 1);
+      EXPECT_LE(t.place, M);
+      EXPECT_EQ(t.order, base + t.place);
+      EXPECT_EQ(t.position, t.place);  // nobody admitted (rate 0) or gone
+    }
+  }
+  EXPECT_EQ(joiner_positions.size(), 30u);
+  EXPECT_EQ(*joiner_positions.begin(), M + 1);
+  EXPECT_EQ(*joiner_positions.rbegin(), M + 30);
+  // The places: a permutation of 1..M, the published order, recomputable from seed + entry ids.
+  std::vector<std::string> ids;
+  for (auto& t : ts) ids.push_back(t.id);
+  auto places = run(s().places("q", ids));
+  ASSERT_TRUE(places.ok());
+  ASSERT_EQ(places->size(), ids.size());
+  std::set<int64_t> distinct(places->begin(), places->end());
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(M));
+  EXPECT_EQ(*distinct.begin(), 1);
+  EXPECT_EQ(*distinct.rbegin(), M);
+  auto d = whole_draw(*h_);
+  ASSERT_EQ(d.info.state, DrawState::drawn);
+  ASSERT_TRUE(is_hex64(d.info.seed));
+  EXPECT_EQ(draw::commitment(*draw::from_hex(d.info.seed)), commitment);
+  ASSERT_EQ(d.entries.size(), static_cast<size_t>(M));
+  std::vector<std::string> entry_ids;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    entry_ids.push_back(draw::entry_id(ids[i]));
+    EXPECT_EQ(d.entries[(*places)[i] - 1], entry_ids.back()) << i;
+    EXPECT_EQ(ticket(*h_, ids[i], kOpen).place, (*places)[i]) << i;
+  }
+  EXPECT_EQ(d.entries, recompute(d.info.seed, entry_ids));
+  // Later calls draw nothing more.
+  ASSERT_TRUE(run(s().tick("q", kOpen + 1000)).ok());
+  ASSERT_TRUE(run(s().join("q", "", kOpen + 1001)).ok());
+  EXPECT_EQ(events_of(*h_, EventType::drawn).size(), 1u);
+}
+
+TEST_P(StoreConformance, PostOpenJoinsAreBehindEveryEntrant) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(0, 1000), T0)).ok());
+  auto x = run(s().join("q", "u:x", kPre));
+  ASSERT_TRUE(x.ok());
+  auto ts = enter(*h_, 11, kPre + 1);
+  ts.insert(ts.begin(), *x);
+  // No tick ran: the first call at opens_at (a join) draws, then joins behind the entrants.
+  std::vector<Ticket> late;
+  for (int i = 0; i < 5; ++i) {
+    auto t = run(s().join("q", "", kOpen + i));
+    ASSERT_TRUE(t.ok());
+    EXPECT_TRUE(t->created);
+    EXPECT_FALSE(t->entrant);
+    EXPECT_EQ(t->place, 0);
+    EXPECT_EQ(t->state, TicketState::waiting);
+    EXPECT_EQ(t->position, 12 + i + 1);
+    late.push_back(*t);
+  }
+  auto info = run(s().get_queue("q"));
+  ASSERT_EQ(info->draw.state, DrawState::drawn);
+  EXPECT_EQ(info->stats.waiting, 17);
+  ASSERT_EQ(events_of(*h_, EventType::drawn).size(), 1u);
+  EXPECT_EQ(events_of(*h_, EventType::joined).size(), 5u);  // entrants `entered`, not `joined`
+  for (auto& t : late) EXPECT_GT(t.order, info->draw.base + 12);
+  std::set<int64_t> places;
+  for (auto& e : ts) {
+    auto t = ticket(*h_, e.id, kOpen + 10);
+    EXPECT_TRUE(t.entrant);
+    EXPECT_EQ(t.position, t.place);
+    EXPECT_EQ(t.order, info->draw.base + t.place);
+    places.insert(t.place);
+  }
+  EXPECT_EQ(places.size(), 12u);
+  // An entrant's dedupe key still finds its ticket, now with its place.
+  auto x2 = run(s().join("q", "u:x", kOpen + 20));
+  ASSERT_TRUE(x2.ok());
+  EXPECT_FALSE(x2->created);
+  EXPECT_EQ(x2->id, x->id);
+  EXPECT_TRUE(x2->entrant);
+  EXPECT_GE(x2->place, 1);
+  EXPECT_EQ(x2->position, x2->place);
+}
+
+TEST_P(StoreConformance, AdmissionFollowsDrawOrderThenFifo) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(10, 1000), T0)).ok());
+  auto ts = enter(*h_, 20, kPre);
+  ASSERT_TRUE(run(s().tick("q", kOpen)).ok());  // draws, admits a second's worth (10)
+  std::vector<std::string> late;
+  for (int i = 0; i < 5; ++i) {
+    auto t = run(s().join("q", "", kOpen + 1 + i));
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(t->state, TicketState::waiting);
+    late.push_back(t->id);
+  }
+  for (int i = 1; i <= 100 && run(s().get_queue("q"))->stats.admitted_total < 25; ++i)
+    ASSERT_TRUE(run(s().tick("q", kOpen + 100 * i)).ok());
+  auto admitted = events_of(*h_, EventType::admitted);
+  ASSERT_EQ(admitted.size(), 25u);
+  const uint64_t base = run(s().get_queue("q"))->draw.base;
+  for (size_t i = 0; i < 20; ++i) {
+    auto t = ticket(*h_, admitted[i].ticket, kOpen + 10'000);
+    EXPECT_TRUE(t.entrant) << i;
+    EXPECT_EQ(t.place, static_cast<int64_t>(i) + 1) << i;
+    EXPECT_EQ(admitted[i].order, base + i + 1) << i;
+  }
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(admitted[20 + i].ticket, late[i]) << i;
+  for (size_t i = 1; i < admitted.size(); ++i) EXPECT_GT(admitted[i].order, admitted[i - 1].order);
+}
+
+// The line as a model: waiting entrants by place, then post-open joiners by join order.
+void expect_positions(StoreHarness& h, const std::map<int64_t, std::string>& entrants_by_place,
+                      const std::vector<std::string>& late, Millis now) {
+  std::vector<std::string> line;
+  for (auto& [place, id] : entrants_by_place) line.push_back(id);
+  line.insert(line.end(), late.begin(), late.end());
+  int64_t pos = 0;
+  for (auto& id : line) {
+    auto t = ticket(h, id, now);
+    if (t.state != TicketState::waiting) continue;
+    EXPECT_EQ(t.position, ++pos) << id;
+  }
+  EXPECT_EQ(h.run(h.store().get_queue("q"))->stats.waiting, pos);
+}
+
+TEST_P(StoreConformance, LeavesBeforeAndAfterTheDrawKeepPositionsExact) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(0, 1000), T0)).ok());
+  auto ts = enter(*h_, 20, kPre);
+  ASSERT_EQ(ts.size(), 20u);
+  std::set<std::string> left_before;
+  for (int i : {2, 7, 15}) {
+    auto t = run(s().leave("q", ts[i].id, kPre + 100));
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(t->reason, EndReason::left);
+    left_before.insert(ts[i].id);
+  }
+  EXPECT_EQ(run(s().get_queue("q"))->draw.entrants, 17);
+  EXPECT_EQ(events_of(*h_, EventType::left).size(), 3u);
+  ASSERT_TRUE(run(s().tick("q", kOpen)).ok());
+  auto drawn = events_of(*h_, EventType::drawn);
+  ASSERT_EQ(drawn.size(), 1u);
+  EXPECT_EQ(drawn[0].expires_ms, 17);
+  // The draw holds the 17 who stayed, at places 1..17.
+  auto d = whole_draw(*h_);
+  ASSERT_EQ(d.entries.size(), 17u);
+  std::set<std::string> published(d.entries.begin(), d.entries.end());
+  std::map<int64_t, std::string> by_place;
+  std::vector<std::string> gone_ids;
+  for (auto& t : ts) {
+    if (left_before.count(t.id)) {
+      EXPECT_EQ(published.count(draw::entry_id(t.id)), 0u);
+      gone_ids.push_back(t.id);
+      continue;
+    }
+    auto now = ticket(*h_, t.id, kOpen);
+    EXPECT_EQ(now.position, now.place);
+    by_place[now.place] = t.id;
+  }
+  ASSERT_EQ(by_place.size(), 17u);
+  EXPECT_EQ(by_place.begin()->first, 1);
+  EXPECT_EQ(by_place.rbegin()->first, 17);
+  EXPECT_EQ(run(s().places("q", gone_ids)).value(), std::vector<int64_t>(3, 0));
+  std::vector<std::string> late;
+  for (int i = 0; i < 3; ++i) late.push_back(run(s().join("q", "", kOpen + 1 + i))->id);
+  expect_positions(*h_, by_place, late, kOpen + 5);
+  // Leaves after the draw: those behind move up, places stay.
+  for (int64_t p : {4, 9}) {
+    ASSERT_TRUE(run(s().leave("q", by_place[p], kOpen + 10)).ok());
+    EXPECT_EQ(ticket(*h_, by_place[p], kOpen + 10).reason, EndReason::left);
+    by_place.erase(p);
+  }
+  expect_positions(*h_, by_place, late, kOpen + 11);
+  for (auto& [place, id] : by_place) EXPECT_EQ(ticket(*h_, id, kOpen + 11).place, place);
+  // Five admitted: the head of the model line, i.e. places 1, 2, 3, 5, 6.
+  ConfigPatch p;
+  p.admit_per_s = 5;
+  p.max_active = 5;
+  ASSERT_TRUE(run(s().put_queue("q", p, kOpen + 20)).ok());
+  for (int i = 1; i <= 100 && run(s().get_queue("q"))->stats.admitted_total < 5; ++i)
+    ASSERT_TRUE(run(s().tick("q", kOpen + 20 + 100 * i)).ok());
+  auto admitted = events_of(*h_, EventType::admitted);
+  ASSERT_EQ(admitted.size(), 5u);
+  std::vector<int64_t> want{1, 2, 3, 5, 6};
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(admitted[i].ticket, by_place[want[i]]) << i;
+    by_place.erase(want[i]);
+  }
+  expect_positions(*h_, by_place, late, kOpen + 20'000);
+  ASSERT_TRUE(run(s().leave("q", late[1], kOpen + 20'001)).ok());
+  ASSERT_TRUE(run(s().leave("q", by_place.rbegin()->second, kOpen + 20'002)).ok());
+  by_place.erase(std::prev(by_place.end()));
+  expect_positions(*h_, by_place, late, kOpen + 20'003);
+}
+
+TEST_P(StoreConformance, AbandonmentClockStartsAtTheDraw) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(0, 10), T0)).ok());  // abandon_after_s 30
+  auto ts = enter(*h_, 4, kPre);
+  // Unseen for a minute before the draw: an entry survives a closed laptop.
+  EXPECT_EQ(run(s().tick("q", kPre + 60'000)).value(), 0);
+  EXPECT_EQ(run(s().tick("q", kOpen)).value(), 1);  // the draw
+  EXPECT_EQ(run(s().get_queue("q"))->draw.drawn_at_ms, kOpen);
+  auto late = run(s().join("q", "", kOpen + 1000));
+  ASSERT_TRUE(late.ok());
+  ASSERT_TRUE(run(s().touch("q", {ts[1].id}, kOpen + 10'000)).ok());
+  EXPECT_EQ(run(s().tick("q", kOpen + 29'999)).value(), 0);
+  // 30 s after the draw: the entrants unseen since it.
+  EXPECT_EQ(run(s().tick("q", kOpen + 30'000)).value(), 3);
+  for (int i : {0, 2, 3})
+    EXPECT_EQ(ticket(*h_, ts[i].id, kOpen + 30'000).reason, EndReason::abandoned) << i;
+  EXPECT_EQ(ticket(*h_, ts[1].id, kOpen + 30'000).position, 1);
+  EXPECT_EQ(ticket(*h_, late->id, kOpen + 30'000).position, 2);
+  EXPECT_EQ(run(s().tick("q", kOpen + 31'000)).value(), 1);  // the post-open joiner, as ever
+  EXPECT_EQ(ticket(*h_, late->id, kOpen + 31'000).reason, EndReason::abandoned);
+  EXPECT_EQ(ticket(*h_, ts[1].id, kOpen + 31'000).position, 1);
+  EXPECT_EQ(run(s().tick("q", kOpen + 40'000)).value(), 1);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.abandoned_total, 5);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 0);
+}
+
+TEST_P(StoreConformance, ClosesAtClosesTheQueue) {
+  ConfigPatch p = cfg(10, 2);
+  p.session_ttl_s = 3600;
+  p.abandon_after_s = 3600;
+  p.closes_at = kOpenS;  // no opens_at: a queue that just ends at a time
+  ASSERT_TRUE(run(s().put_queue("q", p, T0)).ok());
+  std::vector<Ticket> ts;
+  for (int i = 0; i < 5; ++i) ts.push_back(*run(s().join("q", "", T0 + i)));
+  ASSERT_EQ(ts[1].state, TicketState::active);
+  ASSERT_EQ(ts[2].state, TicketState::waiting);
+  EXPECT_EQ(run(s().tick("q", kOpen - 1)).value(), 0);
+  EXPECT_FALSE(run(s().get_queue("q"))->closed);
+  // At closes_at joins are refused at once, with the time; the next tick performs the close.
+  auto r = run(s().join("q", "", kOpen));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::queue_closed);
+  EXPECT_EQ(detail(r.error(), "closes_at"), std::to_string(kOpenS));
+  EXPECT_GE(run(s().tick("q", kOpen)).value(), 1);
+  auto info = run(s().get_queue("q"));
+  EXPECT_TRUE(info->closed);
+  EXPECT_EQ(info->stats.waiting, 0);
+  EXPECT_EQ(info->stats.active, 2);
+  ASSERT_EQ(events_of(*h_, EventType::closed).size(), 1u);
+  for (int i = 2; i < 5; ++i) EXPECT_EQ(ticket(*h_, ts[i].id, kOpen).reason, EndReason::closed);
+  auto r2 = run(s().join("q", "", kOpen + 1));
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.error().code, Errc::queue_closed);
+  EXPECT_EQ(detail(r2.error(), "closes_at"), std::to_string(kOpenS));
+  // Active sessions live on.
+  EXPECT_EQ(run(s().tick("q", kOpen + 1000)).value(), 0);
+  EXPECT_EQ(events_of(*h_, EventType::closed).size(), 1u);
+  EXPECT_EQ(ticket(*h_, ts[0].id, kOpen + 1000).state, TicketState::active);
+  EXPECT_EQ(run(s().complete("q", ts[1].id, kOpen + 1001))->reason, EndReason::completed);
+  EXPECT_EQ(ticket(*h_, ts[0].id, kOpen + 1002).state, TicketState::active);
+  // Reopened with closes_at cleared, it stays open.
+  ConfigPatch reopen;
+  reopen.closes_at.emplace();
+  auto re = run(s().put_queue("q", reopen, kOpen + 2000));
+  ASSERT_TRUE(re.ok()) << re.error().message;
+  EXPECT_FALSE(re->closed);
+  EXPECT_FALSE(re->config.closes_at);
+  EXPECT_EQ(run(s().tick("q", kOpen + 3000)).value(), 0);
+  EXPECT_FALSE(run(s().get_queue("q"))->closed);
+  EXPECT_TRUE(run(s().join("q", "", kOpen + 3001)).ok());
+}
+
+TEST_P(StoreConformance, ModeRandom) {
+  ConfigPatch p = onsale(0, 50);
+  p.mode = Mode::random;
+  ASSERT_TRUE(run(s().put_queue("q", p, T0)).ok());
+  auto ts = enter(*h_, 10, kPre);
+  ASSERT_TRUE(run(s().tick("q", kOpen)).ok());
+  std::vector<std::string> late;
+  for (int i = 0; i < 400; ++i) {
+    auto t = run(s().join("q", "", kOpen + 1));
+    ASSERT_TRUE(t.ok());
+    ASSERT_EQ(t->state, TicketState::waiting);
+    late.push_back(t->id);
+  }
+  ConfigPatch go;
+  go.admit_per_s = 50;
+  ASSERT_TRUE(run(s().put_queue("q", go, kOpen + 2)).ok());
+  for (int i = 1; i <= 100 && run(s().get_queue("q"))->stats.admitted_total < 50; ++i)
+    ASSERT_TRUE(run(s().tick("q", kOpen + 2 + 100 * i)).ok());
+  auto admitted = events_of(*h_, EventType::admitted);
+  ASSERT_EQ(admitted.size(), 50u);  // max_active 50
+  // The draw is already a uniformly random order: entrants first, in it.
+  for (size_t i = 0; i < 10; ++i)
+    EXPECT_EQ(ticket(*h_, admitted[i].ticket, kOpen + 20'000).place, static_cast<int64_t>(i) + 1);
+  // Then the lottery among the 400 post-open joiners: 40 of them, not the first 40 (a false
+  // fail has probability 1 / C(400, 40) < 1e-50), each one that was waiting.
+  std::set<std::string> picked, first40(late.begin(), late.begin() + 40),
+      all_late(late.begin(), late.end());
+  for (size_t i = 10; i < 50; ++i) {
+    EXPECT_EQ(all_late.count(admitted[i].ticket), 1u) << i;
+    picked.insert(admitted[i].ticket);
+  }
+  EXPECT_EQ(picked.size(), 40u);
+  EXPECT_NE(picked, first40);
+  auto info = run(s().get_queue("q"));
+  EXPECT_EQ(info->stats.waiting, 360);
+  EXPECT_EQ(info->stats.active, 50);
+  for (auto& id : late)
+    EXPECT_EQ(ticket(*h_, id, kOpen + 20'000).state,
+              picked.count(id) ? TicketState::active : TicketState::waiting);
+}
+
+TEST_P(StoreConformance, ModePassthrough) {
+  ConfigPatch p = cfg(0, 5);  // the rate is ignored
+  p.mode = Mode::passthrough;
+  ASSERT_TRUE(run(s().put_queue("q", p, T0)).ok());
+  std::vector<Ticket> ts;
+  for (int i = 0; i < 8; ++i) {
+    auto t = run(s().join("q", "", T0 + i));
+    ASSERT_TRUE(t.ok());
+    ts.push_back(*t);
+  }
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(ts[i].state, TicketState::active) << i;
+  for (int i = 5; i < 8; ++i) EXPECT_EQ(ts[i].position, i - 4) << i;
+  EXPECT_EQ(run(s().tick("q", T0 + 1000)).value(), 0);  // full
+  // The rest as slots free, from the head.
+  ASSERT_TRUE(run(s().complete("q", ts[0].id, T0 + 1001)).ok());
+  EXPECT_EQ(run(s().tick("q", T0 + 1002)).value(), 1);
+  EXPECT_EQ(ticket(*h_, ts[5].id, T0 + 1002).state, TicketState::active);
+  ASSERT_TRUE(run(s().leave("q", ts[1].id, T0 + 1003)).ok());
+  EXPECT_EQ(run(s().tick("q", T0 + 1003)).value(), 1);
+  EXPECT_EQ(ticket(*h_, ts[6].id, T0 + 1003).state, TicketState::active);
+  EXPECT_EQ(ticket(*h_, ts[7].id, T0 + 1003).position, 1);
+  // More room: all of the backlog at once, whatever the rate.
+  ConfigPatch more;
+  more.max_active = 100;
+  ASSERT_TRUE(run(s().put_queue("q", more, T0 + 1004)).ok());
+  EXPECT_EQ(run(s().tick("q", T0 + 1004)).value(), 1);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(run(s().join("q", "", T0 + 1005 + i))->state, TicketState::active) << i;
+  EXPECT_EQ(run(s().get_queue("q"))->stats.active, 26);
+}
+
+TEST_P(StoreConformance, ModeReject) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
+  auto a = run(s().join("q", "u:a", T0));
+  auto b = run(s().join("q", "", T0));
+  auto c = run(s().join("q", "", T0));
+  ConfigPatch p;
+  p.mode = Mode::reject;
+  p.message = "Sold out for today";
+  ASSERT_TRUE(run(s().put_queue("q", p, T0 + 1)).ok());
+  auto r = run(s().join("q", "", T0 + 2));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::joins_refused);
+  EXPECT_EQ(detail(r.error(), "queue_message"), json_quote("Sold out for today"));
+  EXPECT_EQ(run(s().join("q", "u:new", T0 + 2)).error().code, Errc::joins_refused);
+  // A known dedupe key is not a join: it still gets its ticket.
+  auto a2 = run(s().join("q", "u:a", T0 + 3));
+  ASSERT_TRUE(a2.ok());
+  EXPECT_FALSE(a2->created);
+  EXPECT_EQ(a2->id, a->id);
+  EXPECT_EQ(a2->position, 1);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 3);
+  // Those waiting are still admitted.
+  ConfigPatch go;
+  go.admit_per_s = 10;
+  ASSERT_TRUE(run(s().put_queue("q", go, T0 + 4)).ok());
+  for (int i = 1; i <= 100 && run(s().get_queue("q"))->stats.admitted_total < 3; ++i)
+    ASSERT_TRUE(run(s().tick("q", T0 + 4 + 100 * i)).ok());
+  for (auto* t : {&a, &b, &c})
+    EXPECT_EQ(ticket(*h_, (*t)->id, T0 + 20'000).state, TicketState::active);
+  // Back to fifo: joins again.
+  ConfigPatch fifo;
+  fifo.mode = Mode::fifo;
+  ASSERT_TRUE(run(s().put_queue("q", fifo, T0 + 20'001)).ok());
+  EXPECT_TRUE(run(s().join("q", "", T0 + 20'002)).ok());
+}
+
+TEST_P(StoreConformance, DrawPagesAndSeedVisibility) {
+  ASSERT_TRUE(run(s().put_queue("plain", cfg(0, 10), T0)).ok());
+  EXPECT_EQ(run(s().draw_page("plain", 0, 10)).error().code, Errc::no_draw);
+  EXPECT_EQ(run(s().get_queue("plain"))->draw.state, DrawState::none);
+  EXPECT_EQ(run(s().get_queue("plain"))->draw.commitment, "");
+  EXPECT_EQ(run(s().draw_page("nope", 0, 10)).error().code, Errc::queue_not_found);
+  ASSERT_TRUE(run(s().put_queue("q", onsale(), T0)).ok());
+  auto pre = run(s().draw_page("q", 0, 10));
+  ASSERT_TRUE(pre.ok()) << pre.error().message;
+  EXPECT_EQ(pre->info.state, DrawState::prequeue);
+  const std::string commitment = pre->info.commitment;
+  EXPECT_TRUE(is_hex64(commitment));
+  EXPECT_EQ(pre->info.entrants, 0);
+  auto ts = enter(*h_, 25, kPre);
+  pre = run(s().draw_page("q", 0, 10));
+  ASSERT_TRUE(pre.ok());
+  EXPECT_EQ(pre->info.state, DrawState::prequeue);
+  EXPECT_EQ(pre->info.entrants, 25);
+  EXPECT_TRUE(pre->info.seed.empty());  // never before the draw
+  EXPECT_TRUE(pre->entries.empty());
+  EXPECT_TRUE(run(s().get_queue("q"))->draw.seed.empty());
+  ASSERT_TRUE(run(s().tick("q", kOpen)).ok());
+  auto p1 = run(s().draw_page("q", 0, 10));
+  ASSERT_TRUE(p1.ok());
+  EXPECT_EQ(p1->info.state, DrawState::drawn);
+  EXPECT_EQ(p1->info.entrants, 25);
+  EXPECT_EQ(p1->info.drawn_at_ms, kOpen);
+  EXPECT_EQ(p1->info.commitment, commitment);
+  ASSERT_TRUE(is_hex64(p1->info.seed));
+  EXPECT_EQ(draw::commitment(*draw::from_hex(p1->info.seed)), commitment);
+  EXPECT_EQ(p1->info.base, events_of(*h_, EventType::drawn).at(0).order);
+  EXPECT_TRUE(run(s().get_queue("q"))->draw.seed.empty());  // only the draw page shows it
+  EXPECT_EQ(run(s().get_queue("q"))->draw.commitment, commitment);
+  auto p2 = run(s().draw_page("q", 10, 10));
+  auto p3 = run(s().draw_page("q", 20, 10));
+  auto p4 = run(s().draw_page("q", 25, 10));
+  auto all = run(s().draw_page("q", 0, 10000));
+  ASSERT_TRUE(p2.ok() && p3.ok() && p4.ok() && all.ok());
+  EXPECT_EQ(p1->entries.size(), 10u);
+  EXPECT_EQ(p2->entries.size(), 10u);
+  EXPECT_EQ(p3->entries.size(), 5u);
+  EXPECT_TRUE(p4->entries.empty());
+  std::vector<std::string> joined = p1->entries;
+  joined.insert(joined.end(), p2->entries.begin(), p2->entries.end());
+  joined.insert(joined.end(), p3->entries.begin(), p3->entries.end());
+  EXPECT_EQ(joined, all->entries);
+  EXPECT_EQ(std::set<std::string>(joined.begin(), joined.end()).size(), 25u);
+  std::vector<std::string> entry_ids;
+  for (auto& t : ts) entry_ids.push_back(draw::entry_id(t.id));
+  EXPECT_EQ(all->entries, recompute(all->info.seed, entry_ids));
+}
+
+TEST_P(StoreConformance, PlacesAnswersEachTicketsPlace) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(), T0)).ok());
+  auto ts = enter(*h_, 6, kPre);
+  std::vector<std::string> ids;
+  for (auto& t : ts) ids.push_back(t.id);
+  EXPECT_EQ(run(s().places("q", ids)).value(), std::vector<int64_t>(6, 0));  // not drawn yet
+  ASSERT_TRUE(run(s().tick("q", kOpen)).ok());
+  auto late = run(s().join("q", "", kOpen + 1));
+  ids.push_back(late->id);
+  ids.push_back("AAAAAAAAAAAAAAAAAAAAAA");
+  ids.push_back("not a ticket");
+  auto places = run(s().places("q", ids));
+  ASSERT_TRUE(places.ok());
+  ASSERT_EQ(places->size(), 9u);
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ((*places)[i], ticket(*h_, ids[i], kOpen + 2).place);
+  EXPECT_EQ(std::set<int64_t>(places->begin(), places->begin() + 6).size(), 6u);
+  EXPECT_EQ((*places)[6], 0);
+  EXPECT_EQ((*places)[7], 0);
+  EXPECT_EQ((*places)[8], 0);
+  EXPECT_EQ(run(s().places("nope", ids)).error().code, Errc::queue_not_found);
+}
+
+// Rebuilds the line a process would hold: the snapshot, then every later event applied.
+PositionIndex replay(const QueueSnapshot& snap, const std::vector<Event>& events) {
+  PositionIndex line;
+  line.assign(snap.waiting_orders);
+  for (auto& e : events) {
+    if (e.seq <= snap.info.seq) continue;
+    switch (e.type) {
+      case EventType::joined:
+        line.insert(e.order);
+        break;
+      case EventType::drawn:
+        for (uint64_t o = e.order + 1; o <= e.order + static_cast<uint64_t>(e.expires_ms); ++o)
+          line.insert(o);
+        break;
+      case EventType::admitted:
+      case EventType::left:
+      case EventType::abandoned:
+      case EventType::expired:
+      case EventType::completed:
+        line.erase(e.order);
+        break;
+      case EventType::closed:
+        line.clear();
+        break;
+      default:
+        break;  // entered: not in the line until the draw
+    }
+  }
+  return line;
+}
+
+TEST_P(StoreConformance, SnapshotPlusEventsEqualsStorePositionsAfterTheDraw) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(0, 1000), T0)).ok());
+  auto ts = enter(*h_, 12, kPre);
+  auto before = run(s().snapshot("q"));  // during the pre-queue
+  ASSERT_TRUE(before.ok());
+  EXPECT_TRUE(before->waiting_orders.empty());
+  EXPECT_EQ(before->info.draw.state, DrawState::prequeue);
+  EXPECT_EQ(before->info.draw.entrants, 12);
+  ASSERT_TRUE(run(s().leave("q", ts[3].id, kPre + 100)).ok());
+  ASSERT_TRUE(run(s().leave("q", ts[8].id, kPre + 101)).ok());
+  ASSERT_TRUE(run(s().tick("q", kOpen)).ok());
+  std::vector<std::string> late;
+  for (int i = 0; i < 3; ++i) late.push_back(run(s().join("q", "", kOpen + 1 + i))->id);
+  auto after = run(s().snapshot("q"));  // after the draw: entrants as orders base + place
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->info.draw.state, DrawState::drawn);
+  EXPECT_EQ(after->info.draw.entrants, 10);
+  std::set<std::string> live;
+  for (auto& t : ts)
+    if (t.id != ts[3].id && t.id != ts[8].id) live.insert(t.id);
+  live.insert(late.begin(), late.end());
+  std::vector<uint64_t> want;
+  for (auto& id : live) want.push_back(ticket(*h_, id, kOpen + 5).order);
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(after->waiting_orders, want);
+  // Changes after both snapshots: entrants leave, some are admitted, joins, a post-open leave.
+  ASSERT_TRUE(run(s().leave("q", ts[0].id, kOpen + 10)).ok());
+  ASSERT_TRUE(run(s().leave("q", ts[11].id, kOpen + 11)).ok());
+  ASSERT_TRUE(run(s().leave("q", late[0], kOpen + 12)).ok());
+  ConfigPatch go;
+  go.admit_per_s = 3;
+  go.max_active = 3;
+  ASSERT_TRUE(run(s().put_queue("q", go, kOpen + 20)).ok());
+  for (int i = 1; i <= 100 && run(s().get_queue("q"))->stats.admitted_total < 3; ++i)
+    ASSERT_TRUE(run(s().tick("q", kOpen + 20 + 100 * i)).ok());
+  for (int i = 0; i < 2; ++i) late.push_back(run(s().join("q", "", kOpen + 20'000 + i))->id);
+  auto events = h_->events("q");
+  live.insert(late.begin(), late.end());
+  for (auto* snap : {&before.value(), &after.value()}) {
+    auto line = replay(*snap, events);
+    int64_t waiting = 0;
+    for (auto& id : live) {
+      auto t = ticket(*h_, id, kOpen + 20'010);
+      if (t.state != TicketState::waiting) {
+        EXPECT_FALSE(line.contains(t.order)) << id;
+        continue;
+      }
+      ++waiting;
+      EXPECT_TRUE(line.contains(t.order)) << id;
+      EXPECT_EQ(line.rank(t.order), t.position) << id;
+    }
+    EXPECT_EQ(line.size(), waiting);
+    EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, waiting);
+  }
+}
+
+TEST_P(StoreConformance, MessageRoundTrip) {
+  ConfigPatch p = cfg(0, 10);
+  const std::string text =
+      "Doors open at 19:00.\nBring your ID \xe2\x80\x94 \xc2\xa1gracias! \xe2\x9c\x93";
+  p.message = text;
+  p.mode = Mode::random;
+  p.closes_at = kOpenS + 7200;
+  auto a = run(s().put_queue("q", p, T0));
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  EXPECT_EQ(a->config.message, text);
+  auto got = run(s().get_queue("q"));
+  EXPECT_EQ(got->config.message, text);
+  EXPECT_EQ(got->config.mode, Mode::random);
+  EXPECT_EQ(got->config.closes_at, kOpenS + 7200);
+  EXPECT_EQ(run(s().list_queues())->at(0).config.message, text);
+  EXPECT_EQ(h_->events("q").back().type, EventType::config_changed);
+  // 500 code points (1,000 bytes) are allowed; 501, a control character, bad UTF-8 are not.
+  std::string longest;
+  for (int i = 0; i < 500; ++i) longest += "\xc3\xa9";
+  ConfigPatch m;
+  m.message = longest;
+  ASSERT_TRUE(run(s().put_queue("q", m, T0 + 1)).ok());
+  EXPECT_EQ(run(s().get_queue("q"))->config.message, longest);
+  for (std::string bad : {longest + "e", std::string("tab\there"), std::string("bell\x07"),
+                          std::string("\xff\xfe"), std::string("\xc3")}) {
+    m.message = bad;
+    EXPECT_EQ(run(s().put_queue("q", m, T0 + 2)).error().code, Errc::bad_request);
+  }
+  EXPECT_EQ(run(s().get_queue("q"))->config.message, longest);
+  // Cleared; closes_at unset by null; mode back.
+  m.message = "";
+  m.closes_at.emplace();
+  m.mode = Mode::fifo;
+  auto cleared = run(s().put_queue("q", m, T0 + 3));
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_EQ(run(s().get_queue("q"))->config.message, "");
+  EXPECT_FALSE(run(s().get_queue("q"))->config.closes_at);
+  EXPECT_EQ(run(s().get_queue("q"))->config.mode, Mode::fifo);
+  for (Mode mode : {Mode::passthrough, Mode::reject, Mode::random, Mode::fifo}) {
+    ConfigPatch mp;
+    mp.mode = mode;
+    ASSERT_TRUE(run(s().put_queue("q", mp, T0 + 4)).ok());
+    EXPECT_EQ(run(s().get_queue("q"))->config.mode, mode);
+  }
+}
+
+// Closing during the pre-queue voids the draw (no seed is ever shown); a reopen is a new epoch
+// with a new seed. A done draw stays published while the queue is closed; reopened without a
+// schedule, the old draw is no longer served.
+TEST_P(StoreConformance, CloseBeforeTheDrawVoidsItAndAReopenIsANewEpoch) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(), T0)).ok());
+  auto ts = enter(*h_, 3, kPre);
+  const std::string c1 = run(s().get_queue("q"))->draw.commitment;
+  auto closed = run(s().close_queue("q", kPre + 100));
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(closed->draw.state, DrawState::void_);
+  for (auto& t : ts) EXPECT_EQ(ticket(*h_, t.id, kPre + 100).reason, EndReason::closed);
+  auto v = run(s().draw_page("q", 0, 10));
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_EQ(v->info.state, DrawState::void_);
+  EXPECT_TRUE(v->info.seed.empty());
+  EXPECT_TRUE(v->entries.empty());
+  EXPECT_EQ(run(s().join("q", "", kPre + 200)).error().code, Errc::queue_closed);
+  ASSERT_TRUE(run(s().tick("q", kOpen)).ok());
+  EXPECT_TRUE(events_of(*h_, EventType::drawn).empty());
+  // Reopened with a later opens_at: a new seed, an empty pre-queue.
+  ConfigPatch p;
+  p.opens_at = kOpenS + 100;
+  auto re = run(s().put_queue("q", p, kOpen + 1));
+  ASSERT_TRUE(re.ok()) << re.error().message;
+  EXPECT_FALSE(re->closed);
+  EXPECT_EQ(re->draw.state, DrawState::prequeue);
+  EXPECT_EQ(re->draw.entrants, 0);
+  EXPECT_TRUE(is_hex64(re->draw.commitment));
+  EXPECT_NE(re->draw.commitment, c1);
+  auto t = enter(*h_, 1, kOpen + 2);
+  ASSERT_EQ(t.size(), 1u);
+  ASSERT_TRUE(run(s().tick("q", (kOpenS + 100) * 1000)).ok());
+  ASSERT_EQ(events_of(*h_, EventType::drawn).size(), 1u);
+  auto d = whole_draw(*h_);
+  EXPECT_EQ(d.info.state, DrawState::drawn);
+  EXPECT_EQ(d.info.commitment, re->draw.commitment);
+  EXPECT_EQ(draw::commitment(*draw::from_hex(d.info.seed)), re->draw.commitment);
+  EXPECT_EQ(d.entries, std::vector<std::string>{draw::entry_id(t[0].id)});
+  // Closed after the draw: still published.
+  ASSERT_TRUE(run(s().close_queue("q", (kOpenS + 101) * 1000)).ok());
+  auto kept = whole_draw(*h_);
+  EXPECT_EQ(kept.info.state, DrawState::drawn);
+  EXPECT_EQ(kept.entries, d.entries);
+  // Reopened without a schedule: the old draw is gone.
+  ConfigPatch plain;
+  plain.prequeue_at.emplace();
+  plain.opens_at.emplace();
+  auto again = run(s().put_queue("q", plain, (kOpenS + 102) * 1000));
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->draw.state, DrawState::none);
+  auto gone = run(s().draw_page("q", 0, 10));
+  if (gone.ok()) {
+    EXPECT_EQ(gone->info.state, DrawState::none);
+    EXPECT_TRUE(gone->entries.empty());
+    EXPECT_TRUE(gone->info.seed.empty());
+  } else {
+    EXPECT_EQ(gone.error().code, Errc::no_draw);
+  }
+  EXPECT_EQ(run(s().join("q", "", (kOpenS + 103) * 1000))->position, 1);
+}
+
+}  // namespace
+}  // namespace anteroom::conformance

@@ -1,17 +1,30 @@
--- Joins the line at the back, or returns the live ticket of a known dedupe key; for a batch of
--- joins at once (RedisStore batches the joins of one queue that wait while one is in flight).
--- ARGV: one triple per join, in order: now, new ticket id (128 random bits: never taken),
--- dedupe key (may be empty). A single join is a batch of one.
--- Reply: one reply per join, in ARGV order: {'ok', view, created (1/0)} or {'<errc>'}.
+-- Joins (the line, or the pre-queue before opens_at), or returns the live ticket of a known dedupe
+-- key; for a batch of joins at once (RedisStore batches the joins of one queue that wait while
+-- one is in flight).
+-- ARGV[1]: the draw commitment the process keyed its entrants with ('' = none known); then one
+-- quad per join, in order: now, new ticket id (128 random bits: never taken), dedupe key (may
+-- be empty), draw key (32 bytes: draw::key(seed, draw::entry_id(id)), or '' if not keyed).
+-- A single join is a batch of one.
+-- Reply: one reply per join, in ARGV order: {'ok', view, created (1/0)}, {'refused', rule,
+-- prequeue_at, opens_at, closes_at, message} (rules::join_refusal builds the error), {'need_key',
+-- commitment} (a pre-queue join not keyed with this epoch's seed: nothing was written; the
+-- process fetches the seed and sends it again) or {'<errc>'}.
 -- Each join of a batch is exactly the join it would be as its own script run right after the
 -- previous one (own seq, own dedupe lookup: a later join of the batch sees an earlier one's key).
 -- The hot path of a flash sale: one HMGET reads everything it needs of the queue, and the
 -- reply of a new waiting ticket is built from what the script just wrote (its position is the
 -- line's length: it has the newest order) instead of being read back.
 local m = redis.call('HMGET', K_META, 'closed', 'epoch')  -- no join changes either
-local function join(now, id, dkey)
+local commit = ARGV[1]
+local cfg = m[1] and load_cfg()
+local function refused(rule)
+  local c = redis.call('HMGET', K_CFG, 'prequeue_at', 'opens_at', 'closes_at', 'message')
+  return {'refused', rule, c[1] or '', c[2] or '', c[3] or '', c[4] or ''}
+end
+local function join(now, id, dkey, dk)
   if not m[1] then return {'queue_not_found'} end
-  if m[1] == '1' then return {'queue_closed'} end
+  if m[1] == '1' then return refused('refuse_closed') end
+  local d = settle(cfg, now)
   if dkey ~= '' then
     local old = redis.call('HGET', K_DEDUPE, dkey)
     if old then
@@ -20,26 +33,42 @@ local function join(now, id, dkey)
       redis.call('HDEL', K_DEDUPE, dkey)  -- its ticket ended (closed, not yet drained)
     end
   end
+  local rule = join_rule(phase(cfg, d.state, now), cfg.mode)
+  if rule == 'enter_prequeue' then
+    if d.state ~= 'prequeue' or #dk ~= 32 or commit ~= d.commit then return {'need_key', d.commit} end
+    -- The order of a pre-queue join is its arrival number (the `entered` event's); the draw
+    -- gives it its real order base + place.
+    local order = redis.call('HINCRBY', K_META, 'orders', 1)
+    redis.call('HSET', tkey(id), 'state', 'waiting', 'reason', 'none', 'order', I(order),
+               'joined', I(now), 'admitted', '0', 'expires', '0', 'key', dkey,
+               'ep', m[2] or '0', 'dk', dk)
+    if dkey ~= '' then redis.call('HSET', K_DEDUPE, dkey, id) end
+    redis.call('ZADD', K_PRE, 0, dk .. id)
+    redis.call('ZADD', K_SEEN, I(now), id)
+    local seq = emit('entered', id, order, now, 0)
+    return {'ok', {id, 'waiting', 'none', I(order), I(now), '0', '0', '0', I(seq), '1', '0'}, 1}
+  end
+  if rule ~= 'join_line' then return refused(rule) end
   local order = redis.call('HINCRBY', K_META, 'orders', 1)
   redis.call('HSET', tkey(id), 'state', 'waiting', 'reason', 'none', 'order', I(order),
              'joined', I(now), 'admitted', '0', 'expires', '0', 'key', dkey,
              'ep', m[2] or '0')
   if dkey ~= '' then redis.call('HSET', K_DEDUPE, dkey, id) end
   redis.call('ZADD', K_WAIT, I(order), id)
-  local waiting = redis.call('ZCARD', K_WAIT)
+  local waiting = redis.call('ZCARD', K_WAIT) + waiting_entrants(d)
   redis.call('ZADD', K_SEEN, I(now), id)
   local seq = emit('joined', id, order, now, 0)
   if waiting == 1 then
-    local cfg = load_cfg()
     if admission_count(cfg, redis.call('ZCARD', K_ACTIVE), 1, now) == 1 then
       admit(id, cfg, now)
       return {'ok', view(id), 1}
     end
   end
-  return {'ok', {id, 'waiting', 'none', I(order), I(now), '0', '0', I(waiting), I(seq)}, 1}
+  return {'ok', {id, 'waiting', 'none', I(order), I(now), '0', '0', I(waiting), I(seq), '0', '0'},
+          1}
 end
 local replies = {}
-for i = 1, #ARGV - 2, 3 do
-  replies[#replies + 1] = join(tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2])
+for i = 2, #ARGV - 3, 4 do
+  replies[#replies + 1] = join(tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
 end
 return replies

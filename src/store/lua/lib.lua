@@ -2,13 +2,14 @@
 --   <generated constants> .. lib.lua .. <script>.lua
 -- The generated constants are RETENTION_MS (rules::kEndedRetentionMs).
 --
--- KEYS[1..9] are the queue's keys (redis/keys.hpp, script_keys). Ticket hashes are not declared
+-- KEYS[1..13] are the queue's keys (redis/keys.hpp, script_keys). Ticket hashes are not declared
 -- keys (scripts find their ids in the sorted sets), but they carry the same {q} hash tag, so
 -- they live in the queue's Cluster slot. Scripts that change the queue lists get them as
--- KEYS[10] (aq:queues) and KEYS[11] (aq:queues:open); nil in the others.
+-- KEYS[14] (aq:queues) and KEYS[15] (aq:queues:open); nil in the others.
 local K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_OUTBOX, K_CLOSING, K_LAST_SEQ =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local K_QUEUES, K_OPEN = KEYS[10], KEYS[11]
+local K_PRE, K_PGONE, K_DRAW, K_CLOSING_PRE = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+local K_QUEUES, K_OPEN = KEYS[14], KEYS[15]
 local PREFIX = string.sub(K_META, 1, -5)  -- 'aq:{q}:' from 'aq:{q}:meta'
 local QUEUE = string.sub(K_META, 5, -7)   -- 'q' from 'aq:{q}:meta' (redis_keys::queue_of)
 
@@ -51,11 +52,99 @@ local function emit(type, id, order, now, exp)
   return seq
 end
 
+local function opt_time(v)
+  if v == nil or v == '' then return nil end
+  return tonumber(v)
+end
+
 local function load_cfg()
   local c = redis.call('HMGET', K_CFG, 'admit_per_s', 'max_active', 'session_ttl_s',
-                       'abandon_after_s', 'paused')
+                       'abandon_after_s', 'paused', 'prequeue_at', 'opens_at', 'closes_at', 'mode')
   return {rate = tonumber(c[1]), max_active = tonumber(c[2]), ttl = tonumber(c[3]),
-          abandon = tonumber(c[4]), paused = c[5] == '1'}
+          abandon = tonumber(c[4]), paused = c[5] == '1', prequeue_at = opt_time(c[6]),
+          opens_at = opt_time(c[7]), closes_at = opt_time(c[8]), mode = c[9] or 'fifo'}
+end
+
+-- ---- The on-sale: rules mirrors -------------------------------------------------------------
+
+-- rules::phase, line for line (src/core/rules.cpp). `dstate`: 'none' 'prequeue' 'drawn' 'void'.
+local function phase(cfg, dstate, now)
+  if cfg.closes_at and now >= cfg.closes_at * 1000 then return 'closed' end
+  if dstate == 'drawn' or not cfg.opens_at or now >= cfg.opens_at * 1000 then return 'open' end
+  if cfg.prequeue_at and now < cfg.prequeue_at * 1000 then return 'before' end
+  return 'prequeue'
+end
+
+-- rules::join_rule.
+local function join_rule(ph, mode)
+  if ph == 'closed' then return 'refuse_closed' end
+  if mode == 'reject' then return 'refuse_rejecting' end
+  if ph == 'before' then return 'refuse_not_open' end
+  if ph == 'prequeue' then return 'enter_prequeue' end
+  return 'join_line'
+end
+
+-- rules::abandon_cutoff: nil = nobody is abandoned now.
+local function abandon_cutoff(cfg, dstate, drawn_at, now)
+  if dstate == 'prequeue' then return nil end
+  local cutoff = now - cfg.abandon * 1000
+  if dstate == 'drawn' and cutoff < drawn_at then return nil end
+  return cutoff
+end
+
+-- The draw of the current epoch (K_DRAW; state 'none' when there is none).
+local function load_draw()
+  local d = redis.call('HMGET', K_DRAW, 'state', 'base', 'n', 'head', 'drawn_at', 'commit')
+  return {state = d[1] or 'none', base = tonumber(d[2]) or 0, n = tonumber(d[3]) or 0,
+          head = tonumber(d[4]) or 1, drawn_at = tonumber(d[5]) or 0, commit = d[6] or ''}
+end
+
+-- The draw, if due (rules::draw_due): O(1) whatever the number of entrants, because `pre` is
+-- already in draw order (each entrant's key was computed at its join). Entrant at place p gets
+-- order base + p: after every order handed out so far, before every later join. Exactly once:
+-- scripts are serialised by Redis and the first one past opens_at flips the state.
+-- Returns the (possibly new) draw.
+local function settle(cfg, now)
+  local d = load_draw()
+  if d.state == 'prequeue' and cfg.opens_at and now >= cfg.opens_at * 1000 then
+    local n = redis.call('ZCARD', K_PRE)
+    local base = tonumber(redis.call('HGET', K_META, 'orders')) or 0
+    redis.call('HINCRBY', K_META, 'orders', n)
+    redis.call('HSET', K_DRAW, 'state', 'drawn', 'base', I(base), 'n', I(n), 'head', '1',
+               'drawn_at', I(now))
+    emit('drawn', '', base, now, n)
+    d.state, d.base, d.n, d.head, d.drawn_at = 'drawn', base, n, 1, now
+  end
+  return d
+end
+
+local function queue_closed() return redis.call('HGET', K_META, 'closed') == '1' end
+
+-- What a put_queue compare-and-set compares: the config version (+1 per put), the epoch
+-- (+1 per close), closed, the draw state (the draw flips it).
+local function version()
+  local m = redis.call('HMGET', K_META, 'cfgv', 'epoch', 'closed')
+  return (m[1] or '0') .. ':' .. (m[2] or '0') .. ':' .. (m[3] or '0') .. ':' .. load_draw().state
+end
+
+-- Every script that takes `now` calls this first (unless the queue is closed): a read at or
+-- after opens_at sees a drawn queue even if no tick has run since.
+local function settle_now(now)
+  if not queue_closed() then return settle(load_cfg(), now) end
+  return load_draw()
+end
+
+-- Waiting drawn entrants: places head..n, less those gone (pgone at or above head).
+local function waiting_entrants(d)
+  if d.state ~= 'drawn' or d.head > d.n or queue_closed() then return 0 end
+  return d.n - d.head + 1 - redis.call('ZCOUNT', K_PGONE, d.head, '+inf')
+end
+
+-- The place (1-based) of an entrant in the frozen `pre`, or 0.
+local function place_of(id, dk)
+  local r = redis.call('ZRANK', K_PRE, dk .. id)
+  if r then return r + 1 end
+  return 0
 end
 
 -- rules::admission_count, line for line (src/core/rules.cpp): the same doubles, the same
@@ -73,12 +162,16 @@ local function admission_count(cfg, active, waiting, now)
   end
   local n = 0
   if not cfg.paused then
-    n = math.floor(tokens + 1e-9)
-    n = math.min(n, math.max(0, cfg.max_active - active), waiting)
-    if n > 0 then
-      tokens = tokens - n
+    if cfg.mode == 'passthrough' then
+      n = math.max(0, math.min(cfg.max_active - active, waiting))
     else
-      n = 0
+      n = math.floor(tokens + 1e-9)
+      n = math.min(n, math.max(0, cfg.max_active - active), waiting)
+      if n > 0 then
+        tokens = tokens - n
+      else
+        n = 0
+      end
     end
   end
   redis.call('HSET', K_META, 'tokens', F(tokens), 'last_ms', I(last_ms))
@@ -96,18 +189,64 @@ local function admit(id, cfg, now)
   emit('admitted', id, tonumber(redis.call('HGET', k, 'order')), now, exp)
 end
 
+-- Admits up to k waiting drawn entrants in place order from the head, skipping gone places;
+-- advances the head. At most 2k places are looked at per call (the rest: next call), so a run
+-- of gone places never makes one call long. Returns how many were admitted.
+local function admit_entrants(d, k, cfg, now)
+  local admitted, looked = 0, 0
+  local head = d.head
+  while admitted < k and head <= d.n and looked < 2 * k do
+    local members = redis.call('ZRANGE', K_PRE, head - 1, head - 1 + (k - admitted) - 1)
+    if #members == 0 then break end
+    for _, m in ipairs(members) do
+      local id = string.sub(m, 33)
+      if not redis.call('ZSCORE', K_PGONE, id) and
+          redis.call('HGET', tkey(id), 'state') == 'waiting' then
+        redis.call('HSET', tkey(id), 'order', I(d.base + head), 'place', I(head))
+        admit(id, cfg, now)
+        admitted = admitted + 1
+      end
+      head = head + 1
+      looked = looked + 1
+    end
+  end
+  if head ~= d.head then
+    redis.call('HSET', K_DRAW, 'head', I(head))
+    d.head = head
+  end
+  return admitted
+end
+
 local END_TOTAL = {left = 'left_total', expired = 'expired_total',
                    completed = 'completed_total', abandoned = 'abandoned_total'}
 
 -- Ends a waiting or active ticket. `why` is the event type, which is also the end reason.
 -- Tickets ended by a queue close get no event of their own (one `closed` event covers them).
+-- A waiting entrant leaves `pre` before the draw (it will not be drawn); after it, `pre` is
+-- frozen and its place goes to pgone instead, with order base + place.
 local function end_ticket(id, why, now)
   local k = tkey(id)
-  local t = redis.call('HMGET', k, 'state', 'order', 'expires', 'key')
+  local t = redis.call('HMGET', k, 'state', 'order', 'expires', 'key', 'dk', 'ep')
   redis.call('ZREM', K_WAIT, id)
   redis.call('ZREM', K_SEEN, id)
   redis.call('ZREM', K_ACTIVE, id)
   if not t[1] then return end  -- hash gone (only if someone deleted keys by hand)
+  local order = tonumber(t[2]) or 0
+  local dk = t[5]
+  if dk and dk ~= '' and t[1] == 'waiting' and why ~= 'closed' and
+      (tonumber(t[6]) or 0) == current_epoch() then
+    local d = load_draw()
+    if d.state == 'prequeue' then
+      redis.call('ZREM', K_PRE, dk .. id)
+    elseif d.state == 'drawn' then
+      local place = place_of(id, dk)
+      if place > 0 then
+        order = d.base + place
+        redis.call('HSET', k, 'order', I(order), 'place', I(place))
+        if place >= d.head then redis.call('ZADD', K_PGONE, I(place), id) end
+      end
+    end
+  end
   redis.call('HSET', k, 'state', 'ended', 'reason', why)
   redis.call('PEXPIRE', k, RETENTION_MS)
   local key = t[4]
@@ -115,52 +254,140 @@ local function end_ticket(id, why, now)
     redis.call('HDEL', K_DEDUPE, key)
   end
   if END_TOTAL[why] then redis.call('HINCRBY', K_META, END_TOTAL[why], 1) end
-  if why ~= 'closed' then emit(why, id, tonumber(t[2]) or 0, now, tonumber(t[3]) or 0) end
+  if why ~= 'closed' then emit(why, id, order, now, tonumber(t[3]) or 0) end
 end
 
--- A ticket as RedisStore parses it: id state reason order joined admitted expires position seq.
+-- A ticket as RedisStore parses it (11 strings): id state reason order joined admitted expires
+-- position seq entrant(1/0) place. A waiting entrant has position 0 and place 0 until the draw;
+-- after it, place = rank in the frozen `pre`, order = base + place, and its position counts the
+-- waiting entrants ahead; a post-open ticket waits behind every waiting entrant.
 local function view(id)
   local t = redis.call('HMGET', tkey(id), 'state', 'reason', 'order', 'joined', 'admitted',
-                       'expires', 'ep')
+                       'expires', 'ep', 'dk', 'place')
   local state, reason = effective(t[1] or 'ended', t[2] or 'none', t[7])
-  local pos = 0
+  local entrant = t[8] ~= nil and t[8] ~= false and t[8] ~= ''
+  local order, place, pos = t[3] or '0', tonumber(t[9]) or 0, 0
   if state == 'waiting' then
-    local rank = redis.call('ZRANK', K_WAIT, id)
-    if rank then pos = rank + 1 end
+    local d = load_draw()
+    if entrant then
+      if d.state == 'drawn' then
+        place = place_of(id, t[8])
+        order = I(d.base + place)
+        pos = place - (d.head - 1) - redis.call('ZCOUNT', K_PGONE, d.head, place - 1)
+      end
+    else
+      local rank = redis.call('ZRANK', K_WAIT, id)
+      if rank then pos = waiting_entrants(d) + rank + 1 end
+    end
+  elseif entrant and place == 0 and (tonumber(t[7]) or 0) == current_epoch() then
+    -- (An entrant admitted or ended after the draw has its place in the hash; this is only
+    -- reached for one that never had one fixed, e.g. ended before the draw: not in `pre`.)
+    if load_draw().state == 'drawn' then place = place_of(id, t[8]) end
   end
-  return {id, state, reason, t[3] or '0', t[4] or '0', t[5] or '0', t[6] or '0', I(pos),
-          redis.call('HGET', K_META, 'seq')}
+  return {id, state, reason, order, t[4] or '0', t[5] or '0', t[6] or '0', I(pos),
+          redis.call('HGET', K_META, 'seq'), entrant and '1' or '0', I(place)}
 end
 
--- Finishes up to `limit` tickets of earlier closes (K_CLOSING): marks them ended, starts their
--- retention and frees their dedupe keys. Makes no events: the queue's `closed` event covers them.
+-- Finishes up to `limit` tickets of earlier closes: K_CLOSING (the line when it closed), then
+-- the closed epoch's `pre` by the rank cursor draw.cdrain (kept whole while closed: the draw stays
+-- downloadable), then K_CLOSING_PRE (a `pre` set aside by a reopen). Marks them ended, starts
+-- their retention and frees their dedupe keys. Makes no events: the queue's `closed` event covers
+-- them.
 local function drain_closed(limit, now)
   local ids = redis.call('ZRANGE', K_CLOSING, 0, limit - 1)
   for _, id in ipairs(ids) do
     redis.call('ZREM', K_CLOSING, id)
     if redis.call('HGET', tkey(id), 'state') == 'waiting' then end_ticket(id, 'closed', now) end
   end
+  local cursor = redis.call('HGET', K_DRAW, 'cdrain')
+  if cursor and cursor ~= 'done' and queue_closed() then
+    local c = tonumber(cursor)
+    local members = redis.call('ZRANGE', K_PRE, c, c + limit - 1)
+    for _, m in ipairs(members) do
+      local id = string.sub(m, 33)
+      if redis.call('HGET', tkey(id), 'state') == 'waiting' then end_ticket(id, 'closed', now) end
+    end
+    redis.call('HSET', K_DRAW, 'cdrain', #members < limit and 'done' or I(c + #members))
+  end
+  local members = redis.call('ZRANGE', K_CLOSING_PRE, 0, limit - 1)
+  for _, m in ipairs(members) do
+    redis.call('ZREM', K_CLOSING_PRE, m)
+    local id = string.sub(m, 33)
+    if redis.call('HGET', tkey(id), 'state') == 'waiting' then end_ticket(id, 'closed', now) end
+  end
 end
 
--- Queue info as RedisStore parses it (16 strings): closed seq admitted_total abandoned_total
+-- Closes the queue (O(1) whatever the length of the line): the line is moved aside (RENAME)
+-- and the epoch bumped, which ends every waiting ticket in it at once for all readers
+-- (effective); the bookkeeping is drained `batch` at a time (drain_closed). A pre-queue that
+-- never drew is void. Needs KEYS[14], KEYS[15]. Returns true if it closed the queue now.
+local function close(now, batch)
+  if queue_closed() then return false end
+  redis.call('HSET', K_META, 'closed', '1', 'closed_ms', I(now))
+  redis.call('SREM', K_OPEN, QUEUE)
+  redis.call('HINCRBY', K_META, 'epoch', 1)
+  if redis.call('EXISTS', K_WAIT) == 1 then
+    if redis.call('EXISTS', K_CLOSING) == 0 then
+      redis.call('RENAME', K_WAIT, K_CLOSING)
+    else
+      -- Closed again before the previous close was drained (close, reopen, close): O(n), rare.
+      redis.call('ZUNIONSTORE', K_CLOSING, 2, K_CLOSING, K_WAIT)
+      redis.call('UNLINK', K_WAIT)
+    end
+  end
+  redis.call('UNLINK', K_SEEN)  -- only waiting tickets are in it; freed in the background
+  local d = load_draw()
+  if d.state == 'prequeue' then
+    redis.call('HSET', K_DRAW, 'state', 'void', 'n', I(redis.call('ZCARD', K_PRE)), 'cdrain', '0')
+  elseif d.state == 'drawn' then
+    redis.call('HSET', K_DRAW, 'cdrain', I(math.min(d.head, d.n + 1) - 1))
+  end
+  emit('closed', '', 0, now, 0)
+  return true
+end
+
+-- Queue info as RedisStore parses it (28 strings): closed seq admitted_total abandoned_total
 -- expired_total completed_total left_total admit_per_s max_active session_ttl_s
--- abandon_after_s paused target_url waiting active oldest_joined_ms.
+-- abandon_after_s paused target_url webhooks waiting active oldest_joined_ms prequeue_at
+-- opens_at closes_at mode message draw_state commitment entrants base drawn_at.
+-- waiting counts the waiting drawn entrants (the head of the line) and the FIFO line.
 local function info()
   local out = redis.call('HMGET', K_META, 'closed', 'seq', 'admitted_total', 'abandoned_total',
                          'expired_total', 'completed_total', 'left_total')
   for i = 1, 7 do out[i] = out[i] or '0' end
   local c = redis.call('HMGET', K_CFG, 'admit_per_s', 'max_active', 'session_ttl_s',
-                       'abandon_after_s', 'paused', 'target_url', 'webhooks')
+                       'abandon_after_s', 'paused', 'target_url', 'webhooks', 'prequeue_at',
+                       'opens_at', 'closes_at', 'mode', 'message')
   for i = 1, 7 do out[#out + 1] = c[i] or '' end
-  local waiting = redis.call('ZCARD', K_WAIT)
+  local d = load_draw()
+  local entrants = waiting_entrants(d)
+  local line = redis.call('ZCARD', K_WAIT)
   local oldest = '0'
-  if waiting > 0 then
+  if entrants > 0 then
+    -- The first waiting entrant from the head (a short bounded look: gone places are rare
+    -- there, as admission moves the head past them).
+    for _, m in ipairs(redis.call('ZRANGE', K_PRE, d.head - 1, d.head + 30)) do
+      local id = string.sub(m, 33)
+      if not redis.call('ZSCORE', K_PGONE, id) then
+        oldest = redis.call('HGET', tkey(id), 'joined') or '0'
+        break
+      end
+    end
+  elseif line > 0 then
     local head = redis.call('ZRANGE', K_WAIT, 0, 0)
     oldest = redis.call('HGET', tkey(head[1]), 'joined') or '0'
   end
-  out[#out + 1] = I(waiting)
+  out[#out + 1] = I(entrants + line)
   out[#out + 1] = I(redis.call('ZCARD', K_ACTIVE))
   out[#out + 1] = oldest
+  for i = 8, 12 do out[#out + 1] = c[i] or '' end
+  local count = d.n
+  if d.state == 'prequeue' then count = redis.call('ZCARD', K_PRE) end
+  out[#out + 1] = d.state
+  out[#out + 1] = d.commit
+  out[#out + 1] = I(count)
+  out[#out + 1] = I(d.base)
+  out[#out + 1] = I(d.drawn_at)
   return out
 end
 
@@ -194,14 +421,18 @@ end
 local function forget_if_done(cfg, now)
   local m = redis.call('HMGET', K_META, 'closed', 'closed_ms', 'seq')
   if m[1] ~= '1' then return false end
-  if redis.call('ZCARD', K_ACTIVE) > 0 or redis.call('EXISTS', K_CLOSING) == 1 then
+  if redis.call('ZCARD', K_ACTIVE) > 0 or redis.call('EXISTS', K_CLOSING) == 1 or
+      redis.call('EXISTS', K_CLOSING_PRE) == 1 then
     return false
   end
+  local cursor = redis.call('HGET', K_DRAW, 'cdrain')
+  if cursor and cursor ~= 'done' then return false end
   -- (A queue closed before closed_ms was recorded counts as closed long ago.)
   if (tonumber(m[2]) or 0) + cfg.abandon * 1000 > now then return false end
   if not outbox_relayed() then return false end
   redis.call('SET', K_LAST_SEQ, m[3])
-  redis.call('UNLINK', K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_CLOSING)
+  redis.call('UNLINK', K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_CLOSING, K_PRE,
+             K_PGONE, K_DRAW)
   redis.call('PEXPIRE', K_OUTBOX, RETENTION_MS)
   redis.call('SREM', K_QUEUES, QUEUE)
   redis.call('SREM', K_OPEN, QUEUE)

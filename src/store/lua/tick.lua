@@ -1,25 +1,51 @@
--- Finishes closes (drain_closed, no events), expires sessions, drops abandoned tickets, then
--- admits from the head: MemoryStore::tick with
--- each step bounded to ARGV[2] tickets per call, so a huge queue never blocks Redis for long
--- (the rest is done by the next tick). The admission bound is rules::admission_count with
--- `waiting` clamped to the bound: tokens not used stay in the bucket.
+-- Performs a due draw (settle), closes the queue when closes_at has come, finishes closes
+-- (drain_closed, no events), expires sessions, drops abandoned tickets (rules::abandon_cutoff:
+-- an entrant's clock starts at the draw), then admits: the waiting drawn entrants first, in
+-- place order, then the line - from its head (fifo, passthrough) or by lottery (random: each
+-- admission a uniformly random waiting ticket). MemoryStore::tick with each step bounded to
+-- ARGV[2] tickets per call, so a huge queue never blocks Redis for long (the rest is done by the
+-- next tick). The admission bound is rules::admission_count with `waiting` clamped to the
+-- bound: tokens not used stay in the bucket. Nobody is admitted before the draw.
 -- Last, forgets a closed queue whose sessions are over (lib.lua forget_if_done).
--- KEYS[10], KEYS[11]: the queue lists. ARGV: now, max tickets per step. Reply: {'ok', events made}.
+-- KEYS[14], KEYS[15]: the queue lists. ARGV: now, max tickets per step, a random seed (31 bits
+-- from the process's CSPRNG: Redis' own math.random is deterministic per script).
+-- Reply: {'ok', events made}.
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 if not queue_exists() then return {'queue_not_found'} end
 local seq_before = current_seq()
 local cfg = load_cfg()
+local d = settle(cfg, now)
+if not queue_closed() and phase(cfg, d.state, now) == 'closed' then close(now, limit) end
 drain_closed(limit, now)
 local expired = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', I(now), 'LIMIT', 0, limit)
 for _, id in ipairs(expired) do end_ticket(id, 'expired', now) end
+d = load_draw()
 -- rules::abandoned: last_seen + abandon_after_s * 1000 <= now
-local cutoff = now - cfg.abandon * 1000
-local unseen = redis.call('ZRANGEBYSCORE', K_SEEN, '-inf', I(cutoff), 'LIMIT', 0, limit)
-for _, id in ipairs(unseen) do end_ticket(id, 'abandoned', now) end
-local waiting = math.min(redis.call('ZCARD', K_WAIT), limit)
+local cutoff = abandon_cutoff(cfg, d.state, d.drawn_at, now)
+if cutoff then
+  local unseen = redis.call('ZRANGEBYSCORE', K_SEEN, '-inf', I(cutoff), 'LIMIT', 0, limit)
+  for _, id in ipairs(unseen) do end_ticket(id, 'abandoned', now) end
+end
+local entrants = waiting_entrants(d)
+local waiting = 0
+local ph = phase(cfg, d.state, now)
+if ph == 'open' or ph == 'closed' then
+  waiting = math.min(entrants + redis.call('ZCARD', K_WAIT), limit)
+end
 local n = admission_count(cfg, redis.call('ZCARD', K_ACTIVE), waiting, now)
+if n > 0 and entrants > 0 then n = n - admit_entrants(d, math.min(n, entrants), cfg, now) end
 if n > 0 then
-  for _, id in ipairs(redis.call('ZRANGE', K_WAIT, 0, n - 1)) do admit(id, cfg, now) end
+  if cfg.mode == 'random' then
+    math.randomseed(tonumber(ARGV[3]) or 0)
+    for _ = 1, n do
+      local c = redis.call('ZCARD', K_WAIT)
+      if c == 0 then break end
+      local r = math.random(c) - 1
+      admit(redis.call('ZRANGE', K_WAIT, r, r)[1], cfg, now)
+    end
+  else
+    for _, id in ipairs(redis.call('ZRANGE', K_WAIT, 0, n - 1)) do admit(id, cfg, now) end
+  end
 end
 local made = current_seq() - seq_before
 forget_if_done(cfg, now)

@@ -1,7 +1,8 @@
 -- Marks waiting tickets as seen now; unknown, active and ended ids are ignored (XX).
--- ARGV: now, ticket ids...
+-- ARGV: now, ticket ids... A due draw happens first.
 local now = ARGV[1]
 if not queue_exists() then return {'queue_not_found'} end
+settle_now(tonumber(now))
 local batch = {}
 for i = 2, #ARGV do
   batch[#batch + 1] = now

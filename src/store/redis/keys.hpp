@@ -15,9 +15,11 @@ inline constexpr std::string_view kQueues = "aq:queues";
 inline constexpr std::string_view kOpenQueues = "aq:queues:open";
 
 inline std::string prefix(std::string_view q) { return "aq:{" + std::string(q) + "}:"; }
-// HASH seq, orders, closed, epoch, tokens, last_ms, *_total counters.
+// HASH seq, orders, closed, epoch, tokens, last_ms, *_total counters, cfgv (+1 per put: the
+// put_queue compare-and-set).
 inline std::string meta(std::string_view q) { return prefix(q) + "meta"; }
-// HASH admit_per_s, max_active, session_ttl_s, abandon_after_s, paused, target_url.
+// HASH admit_per_s, max_active, session_ttl_s, abandon_after_s, paused, target_url, webhooks,
+// prequeue_at, opens_at, closes_at (Unix s; '' = unset), mode, message.
 inline std::string cfg(std::string_view q) { return prefix(q) + "cfg"; }
 // ZSET waiting ticket ids, score = join order.
 inline std::string wait(std::string_view q) { return prefix(q) + "wait"; }
@@ -39,7 +41,9 @@ inline constexpr std::string_view kOutboxField = "event";
 // reads and deletes it), so consumers that deduplicate by seq (hub views, webhook intake) take
 // the new queue's events as new. A few bytes per name ever forgotten.
 inline std::string last_seq(std::string_view q) { return prefix(q) + "lastseq"; }
-// HASH state reason order joined admitted expires key ep; PEXPIREd once the ticket has ended.
+// HASH state reason order joined admitted expires key ep, and for a pre-queue entrant dk (its
+// 32-byte draw key) and place (once fixed: admitted or ended after the draw); PEXPIREd once the
+// ticket has ended.
 inline std::string ticket(std::string_view q, std::string_view id) {
   return prefix(q) + "t:" + std::string(id);
 }
@@ -73,11 +77,28 @@ inline std::string webhook_seen(std::string_view event_id) {
 // HASH job id -> job JSON: the queue's dead letters (capped).
 inline std::string webhook_dead(std::string_view q) { return "aq:wh:dead:{" + std::string(q) + "}"; }
 
-// KEYS[1..9] of every queue script, in the order lua/lib.lua expects (put_queue, close_queue
-// and tick add kQueues and kOpenQueues as KEYS[10] and KEYS[11]).
+// The on-sale (SPEC §7, docs/plans/step3-onsale.md §4). The draw of the queue's current epoch:
+// HASH state (prequeue|drawn|void), seed and commit (hex), base (entrant at place p has order
+// base + p), n (entrants, fixed at the draw or the close), head (the next place to admit: every
+// place below it is gone), drawn_at (ms), cdrain (close drain cursor, a rank of `pre`, or
+// "done"). No hash: no opens_at in this epoch (state none). Deleted by a reopen.
+inline std::string draw(std::string_view q) { return prefix(q) + "draw"; }
+// ZSET score 0, member = key (32 raw bytes, draw::key) + ticket id: the pre-queue, which Redis
+// keeps in draw order (members compare by memcmp). Frozen at the draw: ZRANK + 1 = the place.
+inline std::string pre(std::string_view q) { return prefix(q) + "pre"; }
+// ZSET ticket id, score = place: drawn entrants at places >= the head at the time they ended
+// (left, abandoned) or were skipped; only ever grows within an epoch, so a snapshot read after
+// its info shows a superset of the gone places it needs.
+inline std::string pgone(std::string_view q) { return prefix(q) + "pgone"; }
+// ZSET the `pre` members of a closed epoch still to drain (reopened before the close drain of
+// `pre` finished); drained by tick like `closing`.
+inline std::string closing_pre(std::string_view q) { return prefix(q) + "closingpre"; }
+
+// KEYS[1..13] of every queue script, in the order lua/lib.lua expects (put_queue, close_queue
+// and tick add kQueues and kOpenQueues as KEYS[14] and KEYS[15]).
 inline std::vector<std::string> script_keys(std::string_view q) {
-  return {meta(q),   cfg(q),   wait(q),    active(q),  seen(q),
-          dedupe(q), outbox(q), closing(q), last_seq(q)};
+  return {meta(q),     cfg(q),      wait(q), active(q), seen(q),  dedupe(q),      outbox(q),
+          closing(q),  last_seq(q), pre(q),  pgone(q),  draw(q),  closing_pre(q)};
 }
 
 }  // namespace anteroom::redis_keys

@@ -9,18 +9,23 @@
 
 namespace anteroom::redis {
 
+RedisScript compose_script(std::string_view name, std::string_view body) {
+  std::string head = "local RETENTION_MS = " + std::to_string(rules::kEndedRetentionMs) + "\n";
+  head += redis::embedded_lua("lib");
+  return RedisScript(head + "\n-- " + std::string(name) + ".lua\n" + std::string(body));
+}
+
 const Scripts& scripts() {
   static const Scripts s = [] {
-    std::string head = "local RETENTION_MS = " + std::to_string(rules::kEndedRetentionMs) + "\n";
-    head += redis::embedded_lua("lib");
     auto make = [&](std::string_view name) {
       std::string_view body = redis::embedded_lua(name);
       if (body.empty()) throw std::logic_error("missing embedded Lua script " + std::string(name));
-      return RedisScript(head + "\n-- " + std::string(name) + ".lua\n" + std::string(body));
+      return compose_script(name, body);
     };
-    return Scripts{make("put_queue"),  make("get_queue"), make("close_queue"), make("join"),
-                   make("get_ticket"), make("leave"),     make("complete"),    make("touch"),
-                   make("tick"),       make("list_open")};
+    return Scripts{make("put_queue"),  make("get_queue"),   make("close_queue"), make("join"),
+                   make("get_ticket"), make("leave"),       make("complete"),    make("touch"),
+                   make("tick"),       make("list_open"),   make("draw_page"),   make("places"),
+                   make("draw_secret")};
   }();
   return s;
 }
@@ -43,6 +48,8 @@ Error script_error(const std::string& status, const std::string& q) {
     return err(Errc::ticket_not_found, "no such ticket in this queue");
   if (status == "too_many_queues")
     return err(Errc::too_many_queues, "the queue limit of this installation is reached");
+  if (status == "no_draw")
+    return err(Errc::no_draw, "this queue has no draw (it has no opens_at)");
   if (status == "bad_request")
     return err(Errc::bad_request, "a waiting ticket cannot complete; it was never admitted");
   return err(Errc::internal, "redis script failed: " + status);
@@ -88,6 +95,12 @@ class Fields {
   bool ok_;
 };
 
+// A schedule time: '' is unset.
+std::optional<int64_t> opt_time(Fields& f, size_t k) {
+  if (f.s(k).empty()) return std::nullopt;
+  return f.i(k);
+}
+
 }  // namespace
 
 // See info() in lua/lib.lua for the field order.
@@ -112,7 +125,19 @@ Result<QueueInfo> parse_info(const std::string& q, const RedisReply& r) {
   i.stats.waiting = f.i(14);
   i.stats.active = f.i(15);
   i.stats.oldest_joined_ms = f.i(16);
-  if (!f.ok() || f.size() != 17) return malformed();
+  i.config.prequeue_at = opt_time(f, 17);
+  i.config.opens_at = opt_time(f, 18);
+  i.config.closes_at = opt_time(f, 19);
+  auto mode = mode_from(f.s(20));
+  i.config.message = f.s(21);
+  auto state = draw_state_from(f.s(22));
+  i.draw.commitment = f.s(23);
+  i.draw.entrants = f.i(24);
+  i.draw.base = static_cast<uint64_t>(f.i(25));
+  i.draw.drawn_at_ms = f.i(26);
+  if (!f.ok() || f.size() != 27 || !mode || !state) return malformed();
+  i.config.mode = *mode;
+  i.draw.state = *state;
   return i;
 }
 
@@ -130,7 +155,9 @@ Result<Ticket> parse_ticket(const std::string& q, const RedisReply& r) {
   t.expires_ms = f.i(6);
   t.position = f.i(7);
   t.seq = static_cast<uint64_t>(f.i(8));
-  if (!f.ok() || f.size() != 9 || !state || !reason) return malformed();
+  t.entrant = f.s(9) == "1";
+  t.place = f.i(10);
+  if (!f.ok() || f.size() != 11 || !state || !reason) return malformed();
   t.state = *state;
   t.reason = *reason;
   return t;
@@ -138,7 +165,10 @@ Result<Ticket> parse_ticket(const std::string& q, const RedisReply& r) {
 
 
 std::vector<Result<Ticket>> join_results(const std::string& q, const Result<RedisReply>& r,
-                                         size_t n) {
+                                         const std::vector<Millis>& nows,
+                                         std::vector<bool>& need_key) {
+  const size_t n = nows.size();
+  need_key.assign(n, false);
   std::optional<Error> all;  // a failure of the whole call
   if (!r)
     all = r.error();
@@ -154,10 +184,30 @@ std::vector<Result<Ticket>> join_results(const std::string& q, const Result<Redi
       continue;
     }
     const RedisReply& one = r->elements[i];
-    if (!one.is_array() || one.elements.empty()) {
+    const std::string& status = one.is_array() && !one.elements.empty() ? one.elements[0].str
+                                                                        : std::string();
+    if (status.empty()) {
       out.emplace_back(malformed());
-    } else if (one.elements[0].str != "ok") {
-      out.emplace_back(script_error(one.elements[0].str, q));
+    } else if (status == "need_key") {
+      need_key[i] = true;
+      out.emplace_back(err(Errc::internal, "a pre-queue join was not keyed with the draw's seed"));
+    } else if (status == "refused") {
+      Fields f(one);
+      QueueConfig c;
+      c.prequeue_at = opt_time(f, 2);
+      c.opens_at = opt_time(f, 3);
+      c.closes_at = opt_time(f, 4);
+      c.message = f.s(5);
+      auto rule = f.s(1) == "refuse_closed"      ? rules::JoinRule::refuse_closed
+                  : f.s(1) == "refuse_rejecting" ? rules::JoinRule::refuse_rejecting
+                  : f.s(1) == "refuse_not_open"  ? rules::JoinRule::refuse_not_open
+                                                 : rules::JoinRule::join_line;
+      if (!f.ok() || f.size() != 6 || rule == rules::JoinRule::join_line)
+        out.emplace_back(malformed());
+      else
+        out.emplace_back(rules::join_refusal(rule, c, nows[i]));
+    } else if (status != "ok") {
+      out.emplace_back(script_error(status, q));
     } else if (one.elements.size() != 3) {
       out.emplace_back(malformed());
     } else {

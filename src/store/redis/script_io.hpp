@@ -15,11 +15,14 @@ namespace anteroom::redis {
 
 struct Scripts {
   RedisScript put_queue, get_queue, close_queue, join, get_ticket, leave, complete, touch, tick,
-      list_open;
+      list_open, draw_page, places, draw_secret;
 };
 // Each script is its constants, then lib.lua, then its own file; built once per process. Throws
 // std::logic_error if a script is missing from the binary.
 const Scripts& scripts();
+// A script made of the constants, lib.lua and `body` (the tests use it to call lib.lua's
+// functions, e.g. the rules mirrors).
+RedisScript compose_script(std::string_view name, std::string_view body);
 
 std::string num(int64_t v);
 // Shortest text that reads back as the same double (Lua's tonumber and strtod agree).
@@ -35,8 +38,12 @@ Error malformed();
 Result<QueueInfo> parse_info(const std::string& q, const RedisReply& r);
 Result<Ticket> parse_ticket(const std::string& q, const RedisReply& r);
 // Splits a join script reply (one reply per join, see lua/join.lua) into per-join results; a
-// failure of the whole call fails each of the n joins.
+// failure of the whole call fails each of the joins (one per `nows` entry, each join's `now`).
+// A refusal becomes rules::join_refusal's error. need_key[i] is set for a pre-queue join the
+// script did not take because it was not keyed with the epoch's seed (its result is then an
+// error to retry with the seed).
 std::vector<Result<Ticket>> join_results(const std::string& q, const Result<RedisReply>& r,
-                                         size_t n);
+                                         const std::vector<Millis>& nows,
+                                         std::vector<bool>& need_key);
 
 }  // namespace anteroom::redis
