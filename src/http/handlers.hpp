@@ -36,6 +36,9 @@ boost::asio::awaitable<HttpResponse> get_ticket(Edge& e, Request& r);  // GET ti
 boost::asio::awaitable<HttpResponse> leave(Edge& e, Request& r);       // DELETE tickets/{t}
 // GET tickets/{t}/events: on success hands the connection to the hub (r.takeover).
 boost::asio::awaitable<HttpResponse> events(Edge& e, Request& r);
+// GET /v1/queues/{q}/draw?after=&limit=: one page of the draw (public; drawn pages immutable).
+inline constexpr int64_t kMaxDrawPage = 10000;
+boost::asio::awaitable<HttpResponse> draw(Edge& e, Request& r);
 }  // namespace visitor
 
 // The protected site (site.cpp): checks the admission token its visitor brings.

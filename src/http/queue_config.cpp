@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cstdint>
+#include <optional>
 
 #include <boost/url/parse.hpp>
 
@@ -117,6 +118,33 @@ Result<ConfigPatch> parse_patch(const std::string& body, bool webhook_allow_priv
         hooks.push_back(std::move(t));
       }
       p.webhooks = std::move(hooks);
+    } else if (k == "prequeue_at" || k == "opens_at" || k == "closes_at") {
+      // Unix seconds, or null to unset (the bounds are rules::validate's).
+      s = want(val.is_null() || val.is_int64() || val.is_uint64(),
+               "an integer (Unix seconds) or null");
+      if (s) {
+        std::optional<int64_t> t;
+        if (!val.is_null())
+          t = val.is_int64() ? val.as_int64()
+                             : static_cast<int64_t>(std::min<uint64_t>(val.as_uint64(), INT64_MAX));
+        if (t && (*t < rules::kMinUnixS || *t > rules::kMaxUnixS))
+          return err(Errc::bad_request, std::string(k) +
+                                            " must be Unix seconds between 946684800 (2000) and "
+                                            "4102444800 (2100), or null");
+        (k == "prequeue_at" ? p.prequeue_at : k == "opens_at" ? p.opens_at : p.closes_at) = t;
+      }
+    } else if (k == "mode") {
+      s = want(val.is_string(), "one of \"fifo\", \"random\", \"passthrough\", \"reject\"");
+      if (s) {
+        auto m = mode_from(std::string_view(val.as_string()));
+        if (!m)
+          return err(Errc::bad_request,
+                     "mode must be one of \"fifo\", \"random\", \"passthrough\", \"reject\"");
+        p.mode = *m;
+      }
+    } else if (k == "message") {
+      s = want(val.is_string(), "a string");
+      if (s) p.message = std::string(val.as_string());
     } else {
       return err(Errc::bad_request, "unknown field '" + std::string(k) + "'");
     }

@@ -36,6 +36,8 @@ constexpr Route kRoutes[] = {
     {verb::get, "/v1/queues/{q}/tickets/{t}", visitor::get_ticket},
     {verb::delete_, "/v1/queues/{q}/tickets/{t}", visitor::leave},
     {verb::get, "/v1/queues/{q}/tickets/{t}/events", visitor::events},
+    {verb::get, "/v1/queues/{q}/draw", visitor::draw},
+    {verb::head, "/v1/queues/{q}/draw", visitor::draw},
 
     {verb::get, "/v1/queues", op::list_queues},
     {verb::put, "/v1/queues/{q}", op::put_queue},

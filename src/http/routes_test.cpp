@@ -44,6 +44,8 @@ TEST(Routes, EachMethodAndPathHasItsHandler) {
   EXPECT_EQ(*routed(verb::get, "/v1/queues/line/webhooks/dead").h, &op::dead_letters);
   EXPECT_EQ(*routed(verb::post, "/v1/queues/line/webhooks/dead/redrive").h, &op::redrive);
   EXPECT_EQ(*routed(verb::head, "/v1/verify").h, &site::verify);
+  EXPECT_EQ(*routed(verb::get, "/v1/queues/line/draw").h, &visitor::draw);
+  EXPECT_EQ(*routed(verb::head, "/v1/queues/line/draw").h, &visitor::draw);
   EXPECT_EQ(*routed(verb::get, "/").h, &ops::demo_page);
   EXPECT_EQ(*routed(verb::head, "/q/line").h, &ops::page);
   EXPECT_EQ(*routed(verb::get, "/metrics").h, &ops::metrics);
@@ -60,6 +62,7 @@ TEST(Routes, WrongMethodIs405) {
   EXPECT_EQ(error_of(verb::head, "/v1/queues/line/tickets/abc/events"), Errc::method_not_allowed);
   EXPECT_EQ(error_of(verb::head, "/v1/queues"), Errc::method_not_allowed);
   EXPECT_EQ(error_of(verb::post, "/healthz"), Errc::method_not_allowed);
+  EXPECT_EQ(error_of(verb::put, "/v1/queues/line/draw"), Errc::method_not_allowed);
 }
 
 TEST(Routes, UnknownPathIs404) {

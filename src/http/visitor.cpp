@@ -1,8 +1,13 @@
 // The visitor's API: join, look, leave, and the event stream.
+#include <openssl/sha.h>
+
 #include <boost/json.hpp>
+#include <cstdint>
+#include <optional>
 
 #include "core/encoding.hpp"
 #include "core/rules.hpp"
+#include "draw/draw.hpp"
 #include "http/errors.hpp"
 #include "http/handlers.hpp"
 #include "http/ticket_view.hpp"
@@ -41,6 +46,34 @@ Result<std::string> dedupe_key(const HttpRequest& req) {
     if (!ik.empty()) key = "k:" + std::string(ik);
   }
   return key;
+}
+
+// A non-negative decimal integer (at most 18 digits: no overflow), else nullopt.
+std::optional<int64_t> decimal(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+std::string time_or_null(const std::optional<int64_t>& t) {
+  return t ? std::to_string(*t) : std::string("null");
+}
+
+// A strong validator of a drawn page: the first 16 bytes of its SHA-256, quoted.
+std::string etag_of(std::string_view body) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), md);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string tag = "\"";
+  for (int i = 0; i < 16; ++i) {
+    tag += kHex[md[i] >> 4];
+    tag += kHex[md[i] & 15];
+  }
+  return tag + "\"";
 }
 
 }  // namespace
@@ -97,6 +130,73 @@ asio::awaitable<HttpResponse> events(Edge& e, Request& r) {
                std::move(r.takeover->on_detach));
   r.takeover->done = true;
   co_return HttpResponse{};
+}
+
+// One page of the draw's published order (docs/api.md "GET /v1/queues/{q}/draw"). Public: the
+// entry ids are one-way, and the seed is only in the store's answer once the draw is done. A
+// drawn page never changes within the queue's epoch, so it may be cached for good.
+asio::awaitable<HttpResponse> draw(Edge& e, Request& r) {
+  std::string after_text = query_param(r.query, "after");
+  std::string limit_text = query_param(r.query, "limit");
+  auto after = after_text.empty() ? std::optional<int64_t>(0) : decimal(after_text);
+  if (!after)
+    co_return error_response(
+        err(Errc::bad_request, "after must be a place: an integer of 0 or more"));
+  auto limit = limit_text.empty() ? std::optional<int64_t>(kMaxDrawPage) : decimal(limit_text);
+  if (!limit || *limit < 1 || *limit > kMaxDrawPage)
+    co_return error_response(
+        err(Errc::bad_request, "limit must be an integer from 1 to 10000"));
+  // The schedule's times come with the queue's config; the store has no draw for a queue
+  // without opens_at in this epoch (404 no_draw).
+  auto qi = co_await e.store.get_queue(r.q);
+  if (!qi) co_return error_response(qi.error());
+  auto page = co_await e.store.draw_page(r.q, *after, *limit);
+  if (!page) co_return error_response(page.error());
+  const DrawInfo& d = page->info;
+  bool drawn = d.state == DrawState::drawn;
+
+  std::string o;
+  o.reserve(512 + (drawn ? page->entries.size() * 25 : 0));
+  o += "{\"queue\":\"" + r.q + "\",\"algorithm\":\"";  // (a valid queue name needs no escape)
+  o += draw::kAlgorithm;
+  o += "\",\"state\":\"";
+  o += to_string(d.state);
+  o += "\",\"commitment\":\"" + d.commitment + "\",\"entrants\":" + std::to_string(d.entrants);
+  o += ",\"prequeue_at\":" + time_or_null(qi->config.prequeue_at);
+  o += ",\"opens_at\":" + time_or_null(qi->config.opens_at);
+  o += ",\"drawn_at_ms\":" + std::to_string(d.drawn_at_ms);
+  if (drawn) o += ",\"seed\":\"" + d.seed + "\"";
+  o += ",\"after\":" + std::to_string(*after);
+  if (drawn) {
+    o += ",\"entries\":[";
+    for (size_t k = 0; k < page->entries.size(); ++k) {
+      if (k) o += ',';
+      o += '"';
+      o += page->entries[k];  // base64url: no escape needed
+      o += '"';
+    }
+    o += ']';
+  }
+  int64_t shown = *after + static_cast<int64_t>(page->entries.size());
+  if (drawn && !page->entries.empty() && shown < d.entrants)
+    o += ",\"next\":\"/v1/queues/" + r.q + "/draw?after=" + std::to_string(shown) +
+         "&limit=" + std::to_string(*limit) + "\"}";
+  else
+    o += ",\"next\":null}";
+
+  HttpResponse res = json_response(bhttp::status::ok, std::move(o));
+  if (drawn) {
+    // The order is fixed for the epoch: let caches and CDNs keep it (verify-draw downloads
+    // every page of a draw that may be a million entries long).
+    res.cache_control = "public, max-age=31536000, immutable";
+    std::string tag = etag_of(res.body);
+    if (r.req.header("If-None-Match") == tag) {
+      res.status = bhttp::status::not_modified;
+      res.body.clear();
+    }
+    res.set("ETag", std::move(tag));
+  }
+  co_return res;
 }
 
 }  // namespace anteroom::http::visitor

@@ -5,6 +5,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <optional>
+
+#include "draw/draw.hpp"
 
 namespace anteroom::views {
 
@@ -56,6 +59,10 @@ class ObjectWriter {
     key(k);
     o_ += json_text;
   }
+  void num_or_null(std::string_view k, const std::optional<int64_t>& v) {
+    key(k);
+    o_ += v ? std::to_string(*v) : "null";
+  }
   void boolean(std::string_view k, bool v) {
     key(k);
     o_ += v ? "true" : "false";
@@ -82,12 +89,24 @@ std::string ticket_json(const Ticket& t, const TicketExtras& x) {
   ObjectWriter w(o);
   w.str("ticket", t.id);
   w.str("queue", t.queue);
-  w.str("status", to_string(t.state));
+  bool prequeue = t.state == TicketState::waiting && t.entrant && t.place == 0;
+  w.str("status", prequeue ? std::string_view("prequeue") : to_string(t.state));
   switch (t.state) {
     case TicketState::waiting:
-      w.num("position", t.position);
-      w.num("eta_s", x.eta_s);
-      w.boolean("paused", x.paused);
+      if (prequeue) {
+        w.str("entry_id", draw::entry_id(t.id));
+        w.num("opens_at", x.opens_at);
+        w.num("seconds_left", x.seconds_left);
+      } else if (x.lottery && !t.entrant) {
+        w.boolean("lottery", true);
+        w.num("waiting", x.waiting);
+        w.num("eta_min_s", x.eta_min_s);
+        w.num("eta_max_s", x.eta_max_s);
+      } else {
+        w.num("position", t.position);
+        w.num("eta_s", x.eta_s);
+        w.boolean("paused", x.paused);
+      }
       break;
     case TicketState::active:
       w.str("token", x.admission.token);
@@ -97,6 +116,10 @@ std::string ticket_json(const Ticket& t, const TicketExtras& x) {
     case TicketState::ended:
       w.str("reason", to_string(t.reason));
       break;
+  }
+  if (t.entrant && t.place > 0 && t.state != TicketState::ended) {
+    w.str("entry_id", draw::entry_id(t.id));
+    w.num("place", t.place);
   }
   if (x.events_url) w.str("events_url", "/v1/queues/" + t.queue + "/tickets/" + t.id + "/events");
   w.close();
@@ -137,6 +160,11 @@ std::string queue_json(const QueueInfo& i, double admit_rate, Millis now) {
   for (const auto& h : i.config.webhooks)
     hooks.push_back(json::object{{"url", h.url}, {"signed", !h.secret.empty()}});
   cw.raw("webhooks", json::serialize(hooks));
+  cw.num_or_null("prequeue_at", i.config.prequeue_at);
+  cw.num_or_null("opens_at", i.config.opens_at);
+  cw.num_or_null("closes_at", i.config.closes_at);
+  cw.str("mode", to_string(i.config.mode));
+  cw.str("message", i.config.message);
   cw.close();
   std::string s;
   ObjectWriter sw(s);
@@ -157,6 +185,14 @@ std::string queue_json(const QueueInfo& i, double admit_rate, Millis now) {
   w.num("seq", static_cast<int64_t>(i.seq));
   w.raw("config", c);
   w.raw("stats", s);
+  std::string d;
+  ObjectWriter dw(d);
+  dw.str("state", to_string(i.draw.state));
+  dw.num("entrants", i.draw.entrants);
+  dw.str("commitment", i.draw.commitment);
+  dw.num("drawn_at_ms", i.draw.drawn_at_ms);
+  dw.close();
+  w.raw("draw", d);
   w.close();
   return o;
 }

@@ -20,10 +20,25 @@ struct TicketExtras {
   bool paused = false;      // waiting: the queue is paused
   Admission admission;      // active: the token and redirect (admission_for)
   bool events_url = false;  // add "events_url" (the answer to a join)
+  // A pre-queue entrant (waiting, place 0): the queue's opens_at (Unix seconds) and the seconds
+  // from now until then (0 once reached: the draw is due).
+  int64_t opens_at = 0;
+  int64_t seconds_left = 0;
+  // A waiting post-open ticket of a mode-random queue: no position (any waiting visitor may be
+  // picked next), the number waiting and the 10th..90th percentile of the wait instead.
+  bool lottery = false;
+  int64_t waiting = 0;
+  int64_t eta_min_s = 0;
+  int64_t eta_max_s = 0;
 };
 
-// {"ticket","queue","status", then by state: "position","eta_s","paused" | "token",
-// "expires_at","redirect" | "reason"} (+ "events_url").
+// {"ticket","queue","status", then by state:
+//   pre-queue entrant (waiting, place 0): status "prequeue", "entry_id","opens_at","seconds_left"
+//   waiting, x.lottery: "lottery":true,"waiting","eta_min_s","eta_max_s"
+//   waiting:  "position","eta_s","paused"    | active: "token","expires_at","redirect"
+//   (a drawn entrant, waiting or active, adds "entry_id","place")
+//   ended: "reason"
+// } (+ "events_url"). entry_id is draw::entry_id(ticket id).
 std::string ticket_json(const Ticket& t, const TicketExtras& x);
 
 // {"token","expires_at","redirect"}: the SSE `admitted` payload.
@@ -33,8 +48,9 @@ std::string position_json(int64_t position, int64_t eta_s, bool paused);
 // {"reason"}: the SSE `ended` payload.
 std::string ended_json(EndReason r);
 
-// {"name","closed","seq","config":{...},"stats":{...}}; webhook secrets are write-only (shown
-// as "signed"). `admit_rate`: admissions per second lately; `now`: for oldest_wait_s.
+// {"name","closed","seq","config":{...},"stats":{...},"draw":{"state","entrants","commitment",
+// "drawn_at_ms"}}; webhook secrets are write-only (shown as "signed"); unset schedule times are
+// null. `admit_rate`: admissions per second lately; `now`: for oldest_wait_s.
 std::string queue_json(const QueueInfo& i, double admit_rate, Millis now);
 
 }  // namespace anteroom::views

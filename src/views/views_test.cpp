@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include "draw/draw.hpp"
+
 namespace anteroom::views {
 namespace {
 
@@ -63,6 +65,116 @@ TEST(Views, TicketByState) {
   EXPECT_EQ(
       ticket_json(e, {}),
       R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left"})");
+}
+
+// The on-sale (SPEC §7): a pre-queue entrant has no position, only its entry id and the
+// countdown; a drawn entrant keeps its entry id and place; a lottery ticket has no position.
+TEST(Views, TicketOfAnEntrantBeforeAndAfterTheDraw) {
+  const std::string id = "AAAAAAAAAAAAAAAAAAAAAA";
+  const std::string entry = draw::entry_id(id);
+  ASSERT_EQ(entry.size(), 22u);
+  ASSERT_NE(entry, id);  // the entry id is public, the ticket id is the visitor's secret
+
+  Ticket pre = ticket(TicketState::waiting);
+  pre.entrant = true;
+  TicketExtras x;
+  x.events_url = true;
+  x.opens_at = 1'767'225'600;
+  x.seconds_left = 42;
+  x.eta_s = 99;  // not shown: no position before the draw
+  EXPECT_EQ(ticket_json(pre, x),
+            R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"prequeue",)"
+            R"("entry_id":")" + entry + R"(","opens_at":1767225600,"seconds_left":42,)"
+            R"("events_url":"/v1/queues/line/tickets/AAAAAAAAAAAAAAAAAAAAAA/events"})");
+
+  Ticket drawn = pre;
+  drawn.place = 12;
+  drawn.position = 5;
+  TicketExtras y;
+  y.eta_s = 3;
+  EXPECT_EQ(ticket_json(drawn, y),
+            R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"waiting",)"
+            R"("position":5,"eta_s":3,"paused":false,"entry_id":")" + entry + R"(","place":12})");
+  // A drawn entrant in a lottery queue keeps its draw order: a position, no lottery fields.
+  y.lottery = true;
+  EXPECT_EQ(ticket_json(drawn, y).find("lottery"), std::string::npos);
+
+  Ticket active = drawn;
+  active.state = TicketState::active;
+  TicketExtras z;
+  z.admission = {"h.p.s", 99, ""};
+  EXPECT_EQ(ticket_json(active, z),
+            R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"active",)"
+            R"("token":"h.p.s","expires_at":99,"redirect":"","entry_id":")" + entry +
+                R"(","place":12})");
+  Ticket ended = drawn;
+  ended.state = TicketState::ended;
+  ended.reason = EndReason::left;
+  EXPECT_EQ(ticket_json(ended, {}),
+            R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left"})");
+  // An ordinary ticket (joined after the draw) has no entry id.
+  Ticket later = ticket(TicketState::waiting);
+  later.position = 20'001;
+  EXPECT_EQ(ticket_json(later, {}).find("entry_id"), std::string::npos);
+}
+
+TEST(Views, LotteryTicketHasNoPosition) {
+  Ticket w = ticket(TicketState::waiting);
+  w.position = 7;
+  TicketExtras x;
+  x.lottery = true;
+  x.waiting = 400;
+  x.eta_min_s = 4;
+  x.eta_max_s = 36;
+  x.events_url = true;
+  EXPECT_EQ(ticket_json(w, x),
+            R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"waiting",)"
+            R"("lottery":true,"waiting":400,"eta_min_s":4,"eta_max_s":36,)"
+            R"("events_url":"/v1/queues/line/tickets/AAAAAAAAAAAAAAAAAAAAAA/events"})");
+  // Only a waiting ticket is in the lottery.
+  Ticket a = ticket(TicketState::active);
+  EXPECT_EQ(ticket_json(a, x).find("lottery"), std::string::npos);
+}
+
+TEST(Views, QueueShowsTheScheduleModeMessageAndDraw) {
+  QueueInfo i;
+  i.name = "concert";
+  auto v = json::parse(queue_json(i, 0, 0)).as_object();
+  auto& c = v["config"].as_object();
+  EXPECT_TRUE(c["prequeue_at"].is_null());
+  EXPECT_TRUE(c["opens_at"].is_null());
+  EXPECT_TRUE(c["closes_at"].is_null());
+  EXPECT_EQ(c["mode"], "fifo");
+  EXPECT_EQ(c["message"], "");
+  EXPECT_EQ(json::serialize(v["draw"]),
+            R"({"state":"none","entrants":0,"commitment":"","drawn_at_ms":0})");
+
+  i.config.prequeue_at = 1'767'222'000;
+  i.config.opens_at = 1'767'225'600;
+  i.config.closes_at = 1'767'229'200;
+  i.config.mode = Mode::passthrough;
+  i.config.message = "Doors at 10:00.\n\"Quoted\" \\ and \x01";
+  i.draw.state = DrawState::drawn;
+  i.draw.entrants = 20'000;
+  i.draw.commitment = std::string(64, 'a');
+  i.draw.seed = std::string(64, 'b');  // never shown here
+  i.draw.drawn_at_ms = 1'767'225'600'042;
+  std::string out = queue_json(i, 0, 0);
+  EXPECT_EQ(out.find("bbbb"), std::string::npos) << out;
+  v = json::parse(out).as_object();
+  auto& c2 = v["config"].as_object();
+  EXPECT_EQ(c2["prequeue_at"], 1'767'222'000);
+  EXPECT_EQ(c2["opens_at"], 1'767'225'600);
+  EXPECT_EQ(c2["closes_at"], 1'767'229'200);
+  EXPECT_EQ(c2["mode"], "passthrough");
+  EXPECT_EQ(c2["message"].as_string(), i.config.message);  // escaped, and read back the same
+  auto& d = v["draw"].as_object();
+  EXPECT_EQ(d["state"], "drawn");
+  EXPECT_EQ(d["entrants"], 20'000);
+  EXPECT_EQ(d["commitment"].as_string(), std::string(64, 'a'));
+  EXPECT_EQ(d["drawn_at_ms"], 1'767'225'600'042);
+  i.draw.state = DrawState::void_;
+  EXPECT_NE(queue_json(i, 0, 0).find(R"("state":"void")"), std::string::npos);
 }
 
 TEST(Views, QueueHidesSecretsAndRoundsRates) {
