@@ -99,4 +99,16 @@ void PositionIndex::assign(const std::vector<uint64_t>& ascending) {
   rebuild(ascending.front(), std::max(kMinCap, std::bit_ceil(need * 2)), ascending);
 }
 
+void PositionIndex::insert_range(uint64_t lo, uint64_t hi) {
+  if (lo > hi) return;
+  auto ms = members();
+  std::vector<uint64_t> all;
+  all.reserve(ms.size() + static_cast<size_t>(hi - lo + 1));
+  auto it = std::lower_bound(ms.begin(), ms.end(), lo);
+  all.insert(all.end(), ms.begin(), it);
+  for (uint64_t o = lo; o <= hi && o >= lo; ++o) all.push_back(o);  // (o >= lo: no wrap at max)
+  all.insert(all.end(), std::upper_bound(it, ms.end(), hi), ms.end());
+  assign(all);
+}
+
 }  // namespace anteroom

@@ -26,6 +26,9 @@ class PositionIndex {
   void clear();
   // Rebuilds from ascending orders in O(n).
   void assign(const std::vector<uint64_t>& ascending);
+  // Adds every order in [lo, hi] (the draw's entrants: one dense range at once), in
+  // O(size + hi - lo) rather than (hi - lo) inserts. Orders already present stay.
+  void insert_range(uint64_t lo, uint64_t hi);
 
  private:
   void reserve_for(uint64_t order);

@@ -56,5 +56,35 @@ TEST(PositionIndex, AssignRebuilds) {
   EXPECT_FALSE(idx.contains(11));
 }
 
+// The draw puts its entrants into the line as one dense range of orders: around members
+// already there (before, inside and after it), each order once.
+TEST(PositionIndex, InsertRangeAddsEveryOrderOnce) {
+  PositionIndex idx;
+  idx.insert(5);
+  idx.insert(12);
+  idx.insert(5000);
+  idx.insert_range(10, 2009);
+  EXPECT_EQ(idx.size(), 2002);  // 5, 10..2009 (12 once), 5000
+  EXPECT_EQ(idx.rank(5), 1);
+  EXPECT_EQ(idx.rank(10), 2);
+  EXPECT_EQ(idx.rank(12), 4);
+  EXPECT_EQ(idx.rank(2009), 2001);
+  EXPECT_EQ(idx.rank(5000), 2002);
+  EXPECT_FALSE(idx.contains(9));
+  EXPECT_FALSE(idx.contains(2010));
+  EXPECT_EQ(idx.first(), 5u);
+  // Still an ordinary index afterwards.
+  EXPECT_TRUE(idx.erase(10));
+  idx.insert(6000);
+  EXPECT_EQ(idx.rank(2009), 2000);
+  EXPECT_EQ(idx.rank(6000), 2002);
+  idx.insert_range(7, 6);  // empty
+  EXPECT_EQ(idx.size(), 2002);
+  PositionIndex empty;
+  empty.insert_range(100, 100);
+  EXPECT_EQ(empty.size(), 1);
+  EXPECT_EQ(empty.rank(100), 1);
+}
+
 }  // namespace
 }  // namespace anteroom

@@ -3,9 +3,12 @@
 #include <algorithm>
 
 #include "core/encoding.hpp"
+#include "draw/draw.hpp"
+#include "hub/fanout.hpp"
 #include "hub/hub_view.hpp"
 #include "hub/sse_frames.hpp"
 #include "token/admission.hpp"
+#include "views/views.hpp"
 
 namespace anteroom {
 
@@ -31,13 +34,25 @@ Hub::Hub(asio::io_context& io, QueueStore& store, const TokenSigner& signer, met
           m.histogram("admission_to_sse_ms",
                       "From the admission (store time) to the frame queued on a local stream",
                       {1, 2, 3, 5, 7.5, 10, 15, 20, 25, 50, 100, 250, 500, 1000, 5000})),
+      m_draw_places_ms_(m.histogram(
+          "draw_places_ms",
+          "From opens_at to an entrant's `drawn` frame queued on a local stream (its max: this "
+          "process's draw duration)",
+          {50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000})),
+      m_draw_first_admission_ms_(
+          m.gauge("draw_first_admission_ms",
+                  "The latest draw this process saw: its first admission's time minus opens_at")),
       tasks_(io.get_executor()) {
   m.gauge_fn("sse_streams", "Open SSE streams", [this] { return double(streams_total_); });
+  m.gauge_fn("draw_entrants",
+             "Entrants of the draws of the queues this process follows (pre-queue: so far)",
+             [this] { return double(draw_entrants_.load(std::memory_order_relaxed)); });
   if (cfg_.parallel_send_min > 0) sender_ = std::make_unique<SendWorker>();
   tasks_.spawn(flush_loop());
   tasks_.spawn(heartbeat_loop());
   tasks_.spawn(touch_loop());
   tasks_.spawn(hold_loop());
+  tasks_.spawn(broadcast_loop());
 }
 
 Hub::~Hub() {
@@ -71,8 +86,24 @@ void Hub::publish(const Event& e) {
       break;
   }
   v.q.apply(e);
+  count_entrants(v);
   tell(v, e);
   schedule_flush(v);
+}
+
+void Hub::count_entrants(View& v) {
+  const auto& d = v.q.draw();
+  bool counts = !v.q.closed() && (d.state == DrawState::prequeue || d.state == DrawState::drawn);
+  int64_t n = counts ? d.entrants : 0;
+  if (n == v.entrants_counted) return;
+  draw_entrants_.fetch_add(n - v.entrants_counted, std::memory_order_relaxed);
+  v.entrants_counted = n;
+}
+
+int64_t Hub::draw_entrants(const std::string& q) const {
+  auto it = views_.find(q);
+  if (it == views_.end() || it->second->q.draw().state == DrawState::none) return -1;
+  return it->second->q.draw().entrants;
 }
 
 void Hub::tell(View& v, const Event& e) {
@@ -82,6 +113,11 @@ void Hub::tell(View& v, const Event& e) {
   auto [b, end] = v.by_ticket.equal_range(e.ticket);
   switch (e.type) {
     case EventType::admitted:
+      if (v.first_admission) {
+        v.first_admission = false;
+        if (auto at = v.q.config().opens_at)
+          m_draw_first_admission_ms_.set(static_cast<double>(e.at_ms - *at * 1000));
+      }
       for (auto it = b; it != end; ++it)
         tell_admitted(v, *it->second, e.ticket, e.expires_ms, e.seq, e.at_ms);
       break;
@@ -98,8 +134,11 @@ void Hub::tell(View& v, const Event& e) {
       for (auto& [s, _] : v.streams)
         if (s->state_ == TicketState::waiting) tell_ended(*s, EndReason::closed, e.seq);
       break;
-    case EventType::entered:  // (step 3: the hub slice fills these in)
+    case EventType::entered:  // (the broadcast tells the pre-queue's streams the new count)
+      break;
     case EventType::drawn:
+      v.first_admission = true;
+      request_places(v);
       break;
     case EventType::joined:  // (returned above: named for -Wswitch)
       break;
@@ -168,32 +207,155 @@ std::string Hub::position_frame(View& v, int64_t position, uint64_t id, Millis n
   return sse::position(id, position, eta, v.q.config().paused);
 }
 
+bool Hub::in_prequeue(const Stream& s) {
+  return s.entrant_ && s.place_ == 0 && s.state_ == TicketState::waiting;
+}
+
+bool Hub::in_lottery(const View& v, const Stream& s) {
+  return v.q.config().mode == Mode::random && !s.entrant_ && s.state_ == TicketState::waiting;
+}
+
+std::string Hub::prequeue_frame(View& v, uint64_t id, int64_t entrants, std::string_view entry_id,
+                                Millis now) {
+  int64_t opens_at = v.q.config().opens_at.value_or(0);
+  // Rounded up: "0 seconds left" only once opens_at has come.
+  int64_t left = std::max<int64_t>(0, (opens_at * 1000 - now + 999) / 1000);
+  return sse::prequeue(id, opens_at, left, entrants, entry_id);
+}
+
+// Everyone waiting in the lottery is equally likely to be next: the line's length (the
+// store's stats.waiting, as GET shows it) and the spread of the wait over it.
+std::string Hub::lottery_payload(View& v, Millis now) {
+  int64_t waiting = v.q.line().size();
+  auto eta = rules::lottery_eta(waiting, v.q.admit_rate(now), v.q.config());
+  return views::lottery_json(waiting, eta.min_s, eta.max_s);
+}
+
+void Hub::send_all(const std::vector<Stream*>& streams, const std::string& frame) {
+  Fanout out(sender_.get(), streams.size(), cfg_.parallel_send_min);
+  for (Stream* s : streams) {
+    s->queue_frame(frame);
+    out.add(*s);
+  }
+  out.finish();
+}
+
+void Hub::config_read(View& v, const QueueConfig& before, bool was_known) {
+  const QueueConfig& c = v.q.config();
+  if (was_known && c.message != before.message) {
+    std::vector<Stream*> to;
+    for (auto& [s, _] : v.streams)
+      if (s->started_ && !s->finished_ && s->state_ != TicketState::ended) to.push_back(s);
+    send_all(to, sse::message(v.q.seq(), c.message));
+  }
+  if (c.opens_at != before.opens_at) v.prequeue_told = -1;  // a new countdown at the next tick
+  if (c.mode != Mode::random) v.lottery_told.clear();
+}
+
+void Hub::broadcast(Millis now) {
+  for (auto& [_, vp] : views_) {
+    View& v = *vp;
+    if (v.streams.empty() || !v.q.known()) continue;
+    if (v.q.draw().state == DrawState::prequeue && v.q.config().opens_at) {
+      int64_t n = v.q.draw().entrants;
+      if (n != v.prequeue_told || now - v.prequeue_told_ms >= 10'000) {
+        std::vector<Stream*> to;
+        for (auto& [s, __] : v.streams)
+          if (s->started_ && !s->finished_ && in_prequeue(*s)) to.push_back(s);
+        if (!to.empty()) send_all(to, prequeue_frame(v, v.q.seq(), n, {}, now));
+        v.prequeue_told = n;
+        v.prequeue_told_ms = now;
+      }
+    }
+    if (v.q.config().mode == Mode::random) {
+      std::string payload = lottery_payload(v, now);
+      if (payload != v.lottery_told) {
+        std::vector<Stream*> to;
+        for (auto& [s, __] : v.streams)
+          if (s->started_ && !s->finished_ && in_lottery(v, *s)) {
+            s->position_ = CoalescedPosition{};  // (a later position is new to it again)
+            held_.erase(s);
+            to.push_back(s);
+          }
+        if (!to.empty()) send_all(to, sse::frame("lottery", v.q.seq(), payload));
+        v.lottery_told = std::move(payload);
+      }
+    }
+  }
+}
+
+void Hub::request_places(View& v) {
+  if (v.places_running) return;
+  v.places_running = true;
+  tasks_.spawn(places_task(v.name));
+}
+
+void Hub::apply_place(View& v, Stream& s, int64_t place) {
+  const auto& d = v.q.draw();
+  // Not a drawn entrant, or forgotten, or this process has not seen the draw yet (its `drawn`
+  // event looks the place up again).
+  if (place <= 0 || !v.streams.count(&s) || d.state != DrawState::drawn) return;
+  s.place_ = place;
+  v.by_order.erase({s.order_, &s});
+  s.order_ = d.base + static_cast<uint64_t>(place);
+  v.by_order.emplace(s.order_, &s);
+  if (s.state_ != TicketState::waiting || s.finished_) return;  // admitted meanwhile: told so
+  Millis now = wall_ms();
+  const PositionIndex& line = v.q.line();
+  int64_t pos = line.contains(s.order_) ? line.rank(s.order_) : 0;
+  int64_t eta = rules::eta_seconds(pos, v.q.admit_rate(now), v.q.config());
+  s.queue_frame(sse::drawn(d.seq, place, d.entrants, pos, eta));
+  s.seq_ = std::max(s.seq_, d.seq);
+  // The position it was just told, so that the flush sends only changes.
+  s.position_.sent_now(pos, position_frame(v, pos, d.seq, now), std::chrono::steady_clock::now());
+  Millis from = v.q.config().opens_at ? *v.q.config().opens_at * 1000 : d.drawn_at_ms;
+  m_draw_places_ms_.observe(static_cast<double>(std::max<Millis>(0, now - from)));
+  s.pump();
+}
+
 void Hub::forget_later(Stream& s) {
   held_.erase(&s);
   ended_.push_back(s.shared_from_this());
   wake();
 }
 
-void Hub::start(View& v, Stream& s, const Ticket& t) {
+void Hub::start(View& v, Stream& s, const Ticket& t, int64_t entrants) {
   s.started_ = true;
   s.order_ = t.order;
+  s.entrant_ = t.entrant;
+  s.place_ = t.place;
   v.by_order.emplace(t.order, &s);
   if (s.seq_ > t.seq) return;  // an event newer than the store's answer already told it
   s.frames_.clear();
   s.finished_ = false;
   s.seq_ = t.seq;
+  Millis now = wall_ms();
   switch (t.state) {
     case TicketState::waiting: {
       s.state_ = TicketState::waiting;
-      std::string f = position_frame(v, t.position, t.seq, wall_ms());
-      s.queue_frame(f);
-      s.position_.sent_now(t.position, std::move(f), std::chrono::steady_clock::now());
+      if (in_prequeue(s)) {
+        s.queue_frame(prequeue_frame(v, t.seq, entrants, draw::entry_id(t.id), now));
+        // Read before the draw, opened after this process saw it: look its place up too.
+        if (v.q.draw().state == DrawState::drawn) request_places(v);
+      } else if (in_lottery(v, s)) {
+        s.queue_frame(sse::frame("lottery", t.seq, lottery_payload(v, now)));
+      } else {
+        std::string f = position_frame(v, t.position, t.seq, now);
+        s.queue_frame(f);
+        s.position_.sent_now(t.position, std::move(f), std::chrono::steady_clock::now());
+      }
+      if (!v.q.config().message.empty())
+        s.queue_frame(sse::message(t.seq, v.q.config().message));
       s.pump();
       break;
     }
     case TicketState::active:
       s.seq_ = t.seq - 1;  // let tell_admitted accept this seq
       tell_admitted(v, s, t.id, t.expires_ms, t.seq, 0);
+      if (!v.q.config().message.empty()) {
+        s.queue_frame(sse::message(t.seq, v.q.config().message));
+        s.pump();
+      }
       break;
     case TicketState::ended:
       s.seq_ = t.seq - 1;
@@ -217,15 +379,22 @@ asio::awaitable<Result<std::shared_ptr<Stream>>> Hub::open(std::string q, std::s
     co_return tk.error();
   }
   View& v = view(q);
-  if (!v.q.known()) {
+  // A pre-queue entrant's first frame shows the entrants so far: the store's count when this
+  // process's events are not as far as the ticket's read (the view's count otherwise).
+  bool prequeue = tk->state == TicketState::waiting && tk->entrant && tk->place == 0;
+  int64_t entrants = -1;
+  if (!v.q.known() || (prequeue && (v.q.loading() || v.q.seq() < tk->seq))) {
     auto qi = co_await store_.get_queue(q);
     if (qi && !v.q.known()) {
+      if (v.q.seq() == 0 && !v.q.loading()) v.q.set_draw(qi->draw, qi->seq);
       v.q.configure(qi->config);
       v.q.set_closed(qi->closed);
+      count_entrants(v);
     }
+    if (qi) entrants = qi->draw.entrants;
   }
   if (v.q.seq() < tk->seq && !v.q.loading()) resync(q);  // behind the store: catch up
-  start(v, *sp, *tk);
+  start(v, *sp, *tk, std::max(entrants, v.q.draw().entrants));
   co_return sp;
 }
 

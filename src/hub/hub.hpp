@@ -2,7 +2,9 @@
 // The per-process registry of open SSE streams. It receives every event of every queue (from the
 // local bus or the distributed pipeline) in seq order, keeps each queue's QueueView (the line
 // as a PositionIndex, seq, gaps, reloads), and tells each local stream what to send: positions
-// (coalesced), admission, end. Its parts: queue_view (the model of one queue), coalescer,
+// (coalesced), admission, end; and the on-sale's frames (SPEC §7): an entrant's `prequeue`
+// countdown, its `drawn` place (looked up from the store in chunks when `drawn` comes), the
+// operator's `message`, and `lottery` instead of positions in mode random. Its parts: queue_view (the model of one queue), coalescer,
 // sse_frames (frame text), stream (one stream's socket), fanout + send_worker (large sends).
 //
 // Cost: an event is applied in O(log n); only the streams whose position it moved are looked at
@@ -16,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -63,6 +66,9 @@ class Hub final : public EventSink {
   double admit_rate(const std::string& queue, Millis now);
   // The queue's config as this process last read it, or nullptr if it has not yet.
   const QueueConfig* config(const std::string& queue) const;
+  // The entrants of the queue's draw as this process's events show them (pre-queue: so far),
+  // or -1 if it does not follow the queue or it has no draw.
+  int64_t draw_entrants(const std::string& queue) const;
 
   // Graceful shutdown: every stream gets `retry: <ms>` and is finished.
   void shutdown(std::chrono::milliseconds retry);
@@ -84,13 +90,33 @@ class Hub final : public EventSink {
   View& view(const std::string& q);
   // Tells the streams of e's ticket (or all, for closed) what the event means for them.
   void tell(View& v, const Event& e);
-  void start(View& v, Stream& s, const Ticket& t);
+  // `entrants`: the draw's entrants for a pre-queue ticket's first frame.
+  void start(View& v, Stream& s, const Ticket& t, int64_t entrants);
   void tell_admitted(View& v, Stream& s, const std::string& ticket, Millis expires_ms, uint64_t seq,
                      Millis admitted_at);
   void tell_ended(Stream& s, EndReason r, uint64_t seq);
   // Ends the oldest open streams of s's ticket beyond streams_per_ticket.
   void cap_ticket(Stream& s);
   std::string position_frame(View& v, int64_t position, uint64_t id, Millis now);
+  // ---- the on-sale ----
+  // Waiting in the pre-queue (no place known yet): told `prequeue`, never a position.
+  static bool in_prequeue(const Stream& s);
+  // Mode random, a waiting ticket that is not an entrant: told `lottery`, never a position.
+  static bool in_lottery(const View& v, const Stream& s);
+  std::string prequeue_frame(View& v, uint64_t id, int64_t entrants, std::string_view entry_id,
+                             Millis now);
+  std::string lottery_payload(View& v, Millis now);
+  // The view's config was (re)read: a changed message goes to every stream, a changed
+  // schedule or mode makes the next broadcast tell the pre-queue / lottery streams again.
+  void config_read(View& v, const QueueConfig& before, bool was_known);
+  // Sends `frame` to each stream (encoded once; large lists through the Fanout).
+  void send_all(const std::vector<Stream*>& streams, const std::string& frame);
+  // The draw's place of an entrant's stream: re-keyed to its order, told `drawn`.
+  void apply_place(View& v, Stream& s, int64_t place);
+  void request_places(View& v);
+  void count_entrants(View& v);
+  // Once a second: `prequeue` counts and `lottery` frames, one encoding per queue.
+  void broadcast(Millis now);
   void schedule_flush(View& v);
   void wake();
   void flush();
@@ -106,6 +132,8 @@ class Hub final : public EventSink {
   boost::asio::awaitable<void> heartbeat_loop();
   boost::asio::awaitable<void> touch_loop();
   boost::asio::awaitable<void> hold_loop();
+  boost::asio::awaitable<void> broadcast_loop();
+  boost::asio::awaitable<void> places_task(std::string queue);
 
   QueueStore& store_;
   const TokenSigner& signer_;
@@ -129,6 +157,9 @@ class Hub final : public EventSink {
   metrics::Counter& m_admissions_sent_;
   metrics::Counter& m_replaced_;
   metrics::Histogram& m_admit_latency_;
+  metrics::Histogram& m_draw_places_ms_;
+  metrics::Gauge& m_draw_first_admission_ms_;
+  std::atomic<int64_t> draw_entrants_{0};  // sum over views (read by the metrics render)
   async::TaskGroup tasks_;  // last: stopped first, before the state its tasks touch goes
 };
 

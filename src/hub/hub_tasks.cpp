@@ -1,5 +1,6 @@
-// The hub's flush and its long-running tasks, all in its TaskGroup: the flush loop, the three
-// timers (heartbeat, touch, hold) and the store tasks (resync, config refresh). Each ends at
+// The hub's flush and its long-running tasks, all in its TaskGroup: the flush loop, the four
+// timers (heartbeat, touch, hold, broadcast) and the store tasks (resync, config refresh, the
+// places of a draw's entrants). Each ends at
 // once when the group stops: a cancelled wait ends it, and after a store call it checks
 // async::cancelled() before touching the hub again.
 #include <boost/asio/as_tuple.hpp>
@@ -73,7 +74,10 @@ void Hub::flush() {
     Moved batch{v, m.all, {}};
     for (auto it = v->from(m.from); it != v->by_order.end(); ++it) {
       Stream* s = it->second;
-      if (s->state_ == TicketState::waiting && v->q.seq() >= s->seq_) batch.streams.push_back(s);
+      // (Pre-queue and lottery streams are told no position: the broadcast tells them.)
+      if (s->state_ == TicketState::waiting && v->q.seq() >= s->seq_ && !in_prequeue(*s) &&
+          !in_lottery(*v, *s))
+        batch.streams.push_back(s);
     }
     total += batch.streams.size();
     m_positions_ranked_.inc(static_cast<int64_t>(batch.streams.size()));
@@ -104,16 +108,24 @@ asio::awaitable<void> Hub::resync_task(std::string q) {
     if (co_await async::cancelled()) co_return;
     if (snap) {
       View& v = view(q);
+      QueueConfig before = v.q.config();
+      bool was_known = v.q.known();
       auto buffered = v.q.load(*snap);  // (refreshes every stream)
+      count_entrants(v);
+      config_read(v, before, was_known);
       // After a store restart seq may have gone back: streams must accept what follows.
       for (auto& [s, _] : v.streams) s->seq_ = std::min(s->seq_, v.q.seq());
       for (auto& e : buffered) publish(e);  // applies in order; a new gap resyncs again
       schedule_flush(v);
       // Streams whose ticket left the line while we were not listening: ask the store.
+      // (Entrants with no place yet once drawn: their places are looked up in chunks.)
+      bool drawn = v.q.draw().state == DrawState::drawn;
       std::vector<std::shared_ptr<Stream>> unknown;
       for (auto& [s, sp] : v.streams)
-        if (s->started_ && s->state_ == TicketState::waiting && !v.q.line().contains(s->order_))
+        if (s->started_ && s->state_ == TicketState::waiting &&
+            (in_prequeue(*s) ? !drawn : !v.q.line().contains(s->order_)))
           unknown.push_back(sp);
+      if (drawn) request_places(v);
       for (auto& sp : unknown) {
         auto t = co_await store_.get_ticket(q, sp->ticket_, false, wall_ms());
         if (co_await async::cancelled()) co_return;
@@ -122,6 +134,8 @@ asio::awaitable<void> Hub::resync_task(std::string q) {
         if (t->state == TicketState::active)
           tell_admitted(vv, *sp, t->id, t->expires_ms, t->seq, 0);
         if (t->state == TicketState::ended) tell_ended(*sp, t->reason, t->seq);
+        if (t->state == TicketState::waiting && t->place > 0 && sp->place_ == 0)
+          apply_place(vv, *sp, t->place);
       }
       co_return;
     }
@@ -140,9 +154,60 @@ asio::awaitable<void> Hub::refresh_config(std::string q) {
   if (co_await async::cancelled()) co_return;
   if (!qi) co_return;
   View& v = view(q);
+  QueueConfig before = v.q.config();
+  bool was_known = v.q.known();
   v.q.configure(qi->config);
+  count_entrants(v);
+  config_read(v, before, was_known);
   v.q.refresh_all();
   schedule_flush(v);
+}
+
+// The places of this queue's local entrants once drawn: the streams still waiting for theirs,
+// asked in chunks of 500 (one short store call each), each told `drawn` as its answer comes.
+// Streams opened meanwhile are picked up by the next round; one asked already is not asked again
+// (place 0: no drawn entrant: its ticket's own event tells it why).
+asio::awaitable<void> Hub::places_task(std::string q) {
+  constexpr size_t kChunk = 500;
+  int attempt = 0;
+  for (bool more = true; more;) {
+    View& v = view(q);
+    std::vector<std::shared_ptr<Stream>> batch;
+    std::vector<std::string> ids;
+    if (v.q.draw().state == DrawState::drawn) {
+      for (auto& [s, sp] : v.streams) {
+        if (!s->started_ || !in_prequeue(*s) || s->place_asked_) continue;
+        s->place_asked_ = true;
+        batch.push_back(sp);
+        ids.push_back(s->ticket_);
+        if (batch.size() == kChunk) break;
+      }
+    }
+    if (batch.empty()) {
+      v.places_running = false;
+      co_return;
+    }
+    auto places = co_await store_.places(q, std::move(ids));
+    if (co_await async::cancelled()) co_return;
+    View& vv = view(q);
+    if (!places || places->size() != batch.size()) {
+      for (auto& sp : batch) sp->place_asked_ = false;  // asked again after a pause
+      bool woke = co_await async::sleep_for(
+          std::chrono::milliseconds(std::min(2000, 100 << std::min(attempt++, 4))));
+      if (!woke) co_return;
+      continue;
+    }
+    attempt = 0;
+    for (size_t i = 0; i < batch.size(); ++i) apply_place(vv, *batch[i], (*places)[i]);
+  }
+}
+
+asio::awaitable<void> Hub::broadcast_loop() {
+  for (bool more = true; more;) {
+    bool woke = co_await async::sleep_for(std::chrono::seconds(1));
+    if (!woke || stopping_) co_return;
+    broadcast(wall_ms());
+  }
 }
 
 asio::awaitable<void> Hub::heartbeat_loop() {

@@ -10,7 +10,15 @@
 //                      store, maybe before this event came) is looked at;
 //   admitted/left/abandoned at o → the streams behind o (order > o);
 //   closed           → everybody (the line is gone); expired/completed → nobody (not in line).
+//   entered          → nobody: a pre-queue entrant has no position until the draw;
+//   drawn            → everybody: the entrants (orders base+1..base+n) enter the line at once.
 // A config change or a reload refreshes everybody (`refresh_all`).
+//
+// The on-sale's draw (SPEC §7), as the events show it: `entered` counts an entrant, and before
+// the draw an entrant's `left` takes it off again (orders of the entrants seen entering are
+// kept, so that an admitted visitor leaving then is not counted; after a reload during the
+// pre-queue they are unknown and every `left`/`abandoned` counts: before the draw only entrants
+// wait). `drawn` (order = base, expires_ms = n) makes the line hold base+1..base+n.
 //
 // Pure model: no I/O, no streams, not thread-safe (the io thread).
 #include <cstdint>
@@ -38,6 +46,14 @@ class QueueView {
     bool all = false;       // every stream must be re-sent, even at an unchanged position
     bool any() const { return all || from != kNone; }
   };
+  // The queue's draw in its current epoch.
+  struct Draw {
+    DrawState state = DrawState::none;
+    int64_t entrants = 0;  // prequeue: so far; drawn: the draw's count (fixed)
+    uint64_t base = 0;     // drawn: the entrant at place p has order base + p
+    uint64_t seq = 0;      // drawn: the seq of the `drawn` event (or the snapshot that showed it)
+    Millis drawn_at_ms = 0;
+  };
 
   Step receive(const Event& e);
   // Applies an event that receive() said to apply.
@@ -52,7 +68,10 @@ class QueueView {
   void reload_failed() { loading_ = false; }
 
   // Config read from the store (at first sight, or after config_changed; then refresh_all()).
+  // opens_at in an epoch with no draw yet opens its pre-queue.
   void configure(const QueueConfig& c);
+  // The draw as the store showed it at first sight of the queue (no events applied yet).
+  void set_draw(const DrawInfo& d, uint64_t seq);
   void set_closed(bool closed) { closed_ = closed; }
   void refresh_all() { moved_.all = true; }
 
@@ -64,11 +83,14 @@ class QueueView {
   bool closed() const { return closed_; }
   uint64_t seq() const { return seq_; }
   const PositionIndex& line() const { return line_; }
+  const Draw& draw() const { return draw_; }
   // Observed admissions per second, or -1 when none recently.
   double admit_rate(Millis now) const { return rate_.rate(now); }
 
  private:
   void moved_from(uint64_t order) { moved_.from = std::min(moved_.from, order); }
+  // A ticket ended at `order` while the draw is ahead: an entrant leaving the pre-queue?
+  void entrant_ended(uint64_t order);
 
   bool known_ = false;
   QueueConfig config_;
@@ -79,6 +101,9 @@ class QueueView {
   PositionIndex line_;
   rules::RateEstimator rate_;
   Moved moved_;
+  Draw draw_;
+  PositionIndex entrants_;         // pre-queue: the arrival orders of the entrants seen entering
+  bool entrants_known_ = true;     // false: the pre-queue was loaded from a snapshot (a count)
 };
 
 }  // namespace anteroom

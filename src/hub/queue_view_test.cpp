@@ -139,5 +139,131 @@ TEST(QueueView, MovedRangeFollowsWhatAnEventCanMove) {
   EXPECT_FALSE(v.moved().any());
 }
 
+Event drawn(uint64_t seq, uint64_t base, int64_t n) {
+  Event e = ev(seq, EventType::drawn, base);
+  e.ticket.clear();
+  e.expires_ms = n;  // (the wire's "exp": the number of entrants)
+  e.at_ms = 1'700'000'000'000;
+  return e;
+}
+
+QueueConfig scheduled() {
+  QueueConfig c;
+  c.opens_at = 1'700'000'000;
+  return c;
+}
+
+// Before the draw every waiting ticket is an entrant: `entered` counts one, its `left` takes it
+// off. An admitted visitor (from before the schedule) leaving then is no entrant. Nobody has a
+// position, so nothing moves.
+TEST(QueueView, EnteredCountsEntrantsAndALeaveBeforeTheDrawTakesOneOff) {
+  QueueView v;
+  feed(v, ev(1, EventType::config_changed));
+  v.configure(scheduled());
+  v.take_moved();
+  EXPECT_EQ(v.draw().state, DrawState::prequeue);
+  EXPECT_EQ(v.draw().entrants, 0);
+  for (uint64_t s = 2; s <= 6; ++s) feed(v, ev(s, EventType::entered, 20 + s));  // orders 22..26
+  EXPECT_EQ(v.draw().entrants, 5);
+  feed(v, ev(7, EventType::left, 24));
+  EXPECT_EQ(v.draw().entrants, 4);
+  feed(v, ev(8, EventType::left, 24));  // (a store never sends it twice; counted once anyway)
+  feed(v, ev(9, EventType::left, 3));   // an admitted visitor leaving: not an entrant
+  EXPECT_EQ(v.draw().entrants, 4);
+  EXPECT_EQ(v.line().size(), 0);
+  EXPECT_FALSE(v.take_moved().any());
+  EXPECT_EQ(v.seq(), 9u);
+}
+
+// `drawn` (order = base, n entrants): the line holds base+1..base+n, every stream is looked at
+// again; after it the entrants are ordinary waiting tickets (a leave moves the ones behind) and
+// later joins go behind them.
+TEST(QueueView, DrawnPutsTheEntrantsIntoTheLineAndMovesEverybody) {
+  QueueView v;
+  feed(v, ev(1, EventType::config_changed));
+  v.configure(scheduled());
+  for (uint64_t s = 2; s <= 5; ++s) feed(v, ev(s, EventType::entered, s));
+  feed(v, ev(6, EventType::left, 3));  // 3 entrants remain
+  v.take_moved();
+  EXPECT_EQ(feed(v, drawn(7, 100, 3)), QueueView::Step::apply);
+  EXPECT_EQ(v.draw().state, DrawState::drawn);
+  EXPECT_EQ(v.draw().base, 100u);
+  EXPECT_EQ(v.draw().entrants, 3);
+  EXPECT_EQ(v.draw().seq, 7u);
+  EXPECT_EQ(v.draw().drawn_at_ms, 1'700'000'000'000);
+  EXPECT_TRUE(v.take_moved().all);
+  EXPECT_EQ(v.line().size(), 3);
+  for (int64_t p = 1; p <= 3; ++p) EXPECT_EQ(v.line().rank(100 + p), p);
+  EXPECT_FALSE(v.line().contains(2));  // arrival orders are not places
+  feed(v, ev(8, EventType::joined, 104));  // a post-open join: behind every entrant
+  EXPECT_EQ(v.line().rank(104), 4);
+  v.take_moved();
+  feed(v, ev(9, EventType::left, 102));  // an entrant leaving after the draw: as any ticket
+  EXPECT_EQ(v.draw().entrants, 3);      // (the draw's count stays)
+  EXPECT_EQ(v.take_moved().from, 102u);
+  EXPECT_EQ(v.line().rank(103), 2);
+  feed(v, ev(10, EventType::admitted, 101));
+  EXPECT_EQ(v.line().rank(104), 2);
+}
+
+// A reload takes the draw from the snapshot: the pre-queue's count (its entrants' orders are
+// unknown then, so any leave before the draw counts), or the drawn state with the waiting
+// entrants already in waiting_orders.
+TEST(QueueView, SnapshotSetsTheEntrantsAndTheDraw) {
+  QueueView v;
+  EXPECT_EQ(v.receive(ev(5, EventType::entered, 5)), QueueView::Step::gap);
+  v.begin_reload();
+  QueueSnapshot snap;
+  snap.info.seq = 8;
+  snap.info.config = scheduled();
+  snap.info.draw.state = DrawState::prequeue;
+  snap.info.draw.entrants = 7;
+  auto buffered = v.load(snap);
+  EXPECT_EQ(v.draw().state, DrawState::prequeue);
+  EXPECT_EQ(v.draw().entrants, 7);
+  EXPECT_EQ(feed(v, ev(9, EventType::left, 4)), QueueView::Step::apply);
+  EXPECT_EQ(v.draw().entrants, 6);
+  EXPECT_EQ(feed(v, ev(10, EventType::entered, 11)), QueueView::Step::apply);
+  EXPECT_EQ(v.draw().entrants, 7);
+
+  QueueView w;
+  w.begin_reload();
+  QueueSnapshot drawn_snap;  // drawn at base 100 with 5 entrants; places 1 and 4 gone
+  drawn_snap.info.seq = 40;
+  drawn_snap.info.config = scheduled();
+  drawn_snap.info.draw.state = DrawState::drawn;
+  drawn_snap.info.draw.entrants = 5;
+  drawn_snap.info.draw.base = 100;
+  drawn_snap.waiting_orders = {102, 103, 105, 106};  // 106: a post-open join
+  w.load(drawn_snap);
+  EXPECT_EQ(w.draw().state, DrawState::drawn);
+  EXPECT_EQ(w.draw().entrants, 5);
+  EXPECT_EQ(w.draw().base, 100u);
+  EXPECT_EQ(w.draw().seq, 40u);
+  EXPECT_EQ(w.line().rank(105), 3);
+  EXPECT_EQ(w.line().rank(106), 4);
+  EXPECT_TRUE(w.take_moved().all);
+}
+
+// Closed before opens_at: no draw (void). Reopened: a new epoch with no draw until it is
+// scheduled again.
+TEST(QueueView, ClosedBeforeTheDrawIsVoidAndAReopenStartsAgain) {
+  QueueView v;
+  feed(v, ev(1, EventType::config_changed));
+  v.configure(scheduled());
+  feed(v, ev(2, EventType::entered, 1));
+  feed(v, ev(3, EventType::closed));
+  EXPECT_EQ(v.draw().state, DrawState::void_);
+  EXPECT_EQ(v.draw().entrants, 1);
+  feed(v, ev(4, EventType::config_changed));
+  EXPECT_EQ(v.draw().state, DrawState::none);
+  EXPECT_EQ(v.draw().entrants, 0);
+  v.configure(QueueConfig{});
+  EXPECT_EQ(v.draw().state, DrawState::none);
+  feed(v, ev(5, EventType::config_changed));
+  v.configure(scheduled());
+  EXPECT_EQ(v.draw().state, DrawState::prequeue);
+}
+
 }  // namespace
 }  // namespace anteroom

@@ -27,6 +27,23 @@ std::string admitted(uint64_t id, const Admission& a) {
 
 std::string ended(uint64_t id, EndReason r) { return frame("ended", id, views::ended_json(r)); }
 
+std::string prequeue(uint64_t id, int64_t opens_at, int64_t seconds_left, int64_t entrants,
+                     std::string_view entry_id) {
+  return frame("prequeue", id, views::prequeue_json(opens_at, seconds_left, entrants, entry_id));
+}
+
+std::string drawn(uint64_t id, int64_t place, int64_t entrants, int64_t position, int64_t eta_s) {
+  return frame("drawn", id, views::drawn_json(place, entrants, position, eta_s));
+}
+
+std::string message(uint64_t id, std::string_view message) {
+  return frame("message", id, views::message_json(message));
+}
+
+std::string lottery(uint64_t id, int64_t waiting, int64_t eta_min_s, int64_t eta_max_s) {
+  return frame("lottery", id, views::lottery_json(waiting, eta_min_s, eta_max_s));
+}
+
 std::string replaced() { return "event: replaced\ndata: {\"reason\":\"replaced\"}\n\n"; }
 
 std::string retry(std::chrono::milliseconds after) {

@@ -20,6 +20,15 @@ std::string position(uint64_t id, int64_t position, int64_t eta_s, bool paused);
 std::string admitted(uint64_t id, const Admission& a);
 // {"reason":..}
 std::string ended(uint64_t id, EndReason r);
+// The on-sale (SPEC §7). {"opens_at","seconds_left","entrants"(,"entry_id": first frame only)}
+std::string prequeue(uint64_t id, int64_t opens_at, int64_t seconds_left, int64_t entrants,
+                     std::string_view entry_id = {});
+// {"place","entrants","position","eta_s"}: an entrant's place, once drawn.
+std::string drawn(uint64_t id, int64_t place, int64_t entrants, int64_t position, int64_t eta_s);
+// {"message"}: the operator's message changed (or a new stream's first frame had one).
+std::string message(uint64_t id, std::string_view message);
+// {"waiting","eta_min_s","eta_max_s"}: mode random, instead of a position.
+std::string lottery(uint64_t id, int64_t waiting, int64_t eta_min_s, int64_t eta_max_s);
 // `event: replaced`: a newer stream of the same ticket took this one's place; the stream closes
 // and the client must not reconnect. No id: the client's Last-Event-ID stays the last state.
 std::string replaced();

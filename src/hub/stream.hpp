@@ -66,6 +66,11 @@ class Stream : public std::enable_shared_from_this<Stream> {
   uint64_t order_ = 0;
   uint64_t seq_ = 0;    // the seq of the last state this stream was told
   uint64_t attached_no_ = 0;  // its place in the order of attach (the hub's count); 0 before
+  // The on-sale: a pre-queue entrant (its ticket says so); place 0 until the hub has learnt its
+  // place in the draw (then order_ = base + place). place_asked_: looked up once already.
+  bool entrant_ = false;
+  int64_t place_ = 0;
+  bool place_asked_ = false;
   std::string frames_;  // encoded frames not yet handed to the socket
   bool finished_ = false;
   CoalescedPosition position_;

@@ -198,3 +198,51 @@ std::string queue_json(const QueueInfo& i, double admit_rate, Millis now) {
 }
 
 }  // namespace anteroom::views
+
+namespace anteroom::views {
+
+std::string prequeue_json(int64_t opens_at, int64_t seconds_left, int64_t entrants,
+                          std::string_view entry_id) {
+  std::string o;
+  o.reserve(96);
+  ObjectWriter w(o);
+  w.num("opens_at", opens_at);
+  w.num("seconds_left", seconds_left);
+  w.num("entrants", entrants);
+  if (!entry_id.empty()) w.str("entry_id", entry_id);
+  w.close();
+  return o;
+}
+
+std::string drawn_json(int64_t place, int64_t entrants, int64_t position, int64_t eta_s) {
+  std::string o;
+  o.reserve(96);
+  ObjectWriter w(o);
+  w.num("place", place);
+  w.num("entrants", entrants);
+  w.num("position", position);
+  w.num("eta_s", eta_s);
+  w.close();
+  return o;
+}
+
+std::string message_json(std::string_view message) {
+  std::string o;
+  ObjectWriter w(o);
+  w.str("message", message);
+  w.close();
+  return o;
+}
+
+std::string lottery_json(int64_t waiting, int64_t eta_min_s, int64_t eta_max_s) {
+  std::string o;
+  o.reserve(64);
+  ObjectWriter w(o);
+  w.num("waiting", waiting);
+  w.num("eta_min_s", eta_min_s);
+  w.num("eta_max_s", eta_max_s);
+  w.close();
+  return o;
+}
+
+}  // namespace anteroom::views

@@ -53,4 +53,18 @@ std::string ended_json(EndReason r);
 // null. `admit_rate`: admissions per second lately; `now`: for oldest_wait_s.
 std::string queue_json(const QueueInfo& i, double admit_rate, Millis now);
 
+// ---- The on-sale's SSE payloads (SPEC §7) ----------------------------------------------------
+
+// {"opens_at","seconds_left","entrants"(,"entry_id")}: `event: prequeue`, an entrant waiting
+// for the draw. The entry id only in a stream's first frame (the broadcast that follows when
+// the count changes is one frame for every stream of the queue).
+std::string prequeue_json(int64_t opens_at, int64_t seconds_left, int64_t entrants,
+                          std::string_view entry_id = {});
+// {"place","entrants","position","eta_s"}: `event: drawn`, an entrant's place in the draw.
+std::string drawn_json(int64_t place, int64_t entrants, int64_t position, int64_t eta_s);
+// {"message"}: `event: message`, the operator's message ("" = none any more).
+std::string message_json(std::string_view message);
+// {"waiting","eta_min_s","eta_max_s"}: `event: lottery`, mode random (no position).
+std::string lottery_json(int64_t waiting, int64_t eta_min_s, int64_t eta_max_s);
+
 }  // namespace anteroom::views

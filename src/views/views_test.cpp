@@ -224,5 +224,22 @@ TEST(Views, NumbersAreWrittenPlainly) {
   EXPECT_EQ(shown(2.5).find("E"), std::string::npos);
 }
 
+// The on-sale's SSE payloads: exact bytes (the page parses them), valid JSON, the operator's
+// message escaped (quotes, line breaks, non-ASCII as is).
+TEST(Views, OnSalePayloads) {
+  EXPECT_EQ(prequeue_json(1700000000, 42, 20000, "AAAAAAAAAAAAAAAAAAAAAA"),
+            R"({"opens_at":1700000000,"seconds_left":42,"entrants":20000,)"
+            R"("entry_id":"AAAAAAAAAAAAAAAAAAAAAA"})");
+  EXPECT_EQ(prequeue_json(1700000000, 0, 3),
+            R"({"opens_at":1700000000,"seconds_left":0,"entrants":3})");
+  EXPECT_EQ(drawn_json(1234, 20000, 1200, 60),
+            R"({"place":1234,"entrants":20000,"position":1200,"eta_s":60})");
+  EXPECT_EQ(lottery_json(400, 3, 36), R"({"waiting":400,"eta_min_s":3,"eta_max_s":36})");
+  EXPECT_EQ(message_json(""), R"({"message":""})");
+  std::string out = message_json("Sold out at 10:05 \"VIP\"\nThanks é");
+  EXPECT_EQ(json::parse(out).at("message").as_string(), "Sold out at 10:05 \"VIP\"\nThanks é");
+  EXPECT_EQ(out.find('\n'), std::string::npos) << out;  // one `data:` line
+}
+
 }  // namespace
 }  // namespace anteroom::views
