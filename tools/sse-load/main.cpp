@@ -34,8 +34,9 @@
 //       /v1/queues/Q draw.entrants: the processes have read every join). Then prints
 //       `READY streams=N entrants=E` and waits (--timeout-s) for each stream's `drawn` frame
 //       (or an `admitted`/`ended` that beat it: counted apart) while someone else sets
-//       opens_at. Per stream: arrival − opens_at (config.opens_at, read afterwards); the places
-//       must be distinct and within 1..entrants, and a sample of GET ticket must show the same.
+//       opens_at, and prints `PLACED streams=K` once they have (or at the timeout). Per stream:
+//       arrival − opens_at (config.opens_at, read afterwards); the places must be distinct and
+//       within 1..entrants, and a sample of GET ticket must show the same.
 //   sse-load fill --redis HOST:PORT --sha SHA --keys "13 K1 .. K13" --commit C --now MS --n N
 //       [--conns 4] [--pipeline 100]
 //       Fills a pre-queue: N calls of EVALSHA SHA (the server's join script) with the queue's
@@ -973,6 +974,9 @@ awaitable<void> run_draw(Ctx c, std::string& result) {
     }
     if (t - ready_t > c.timeout_s * 1'000'000) break;
   }
+  // Said at once: the caller reads what Redis did during the draw before our checks add to it.
+  std::printf("PLACED streams=%zu\n", L.draw_done);
+  std::fflush(stdout);
   co_await sleep_ms(200);
   d = co_await get_draw(ctl, q, admin);
   if (d.state != "drawn") die("the draw is " + d.state + ", not drawn");
@@ -1116,6 +1120,7 @@ void run_slowlog(asio::io_context& io, const Options& o, std::string& result) {
   std::vector<double> us;
   int64_t max_us = -1, max_at = 0;
   std::string max_cmd;
+  std::map<std::string, std::pair<size_t, int64_t>> by_cmd;  // command → calls, longest µs
   for (auto& e : r.a) {
     if (e.a.size() < 4 || e.a[3].kind != Resp::arr) continue;
     if (e.a[1].i < since) continue;
@@ -1129,6 +1134,9 @@ void run_slowlog(asio::io_context& io, const Options& o, std::string& result) {
     for (auto& a : args) hit = hit || a.s.find(match) != std::string::npos;
     if (!hit) continue;
     us.push_back(static_cast<double>(e.a[2].i));
+    auto& per = by_cmd[c0 == "evalsha" && args.size() > 1 ? c0 + ":" + args[1].s : c0];
+    ++per.first;
+    per.second = std::max(per.second, e.a[2].i);
     if (e.a[2].i > max_us) {
       max_us = e.a[2].i;
       max_at = e.a[1].i;
@@ -1139,6 +1147,9 @@ void run_slowlog(asio::io_context& io, const Options& o, std::string& result) {
   write_latencies(o.get("lat-out"), us);
   std::sort(us.begin(), us.end());
   std::printf("%s us\n", summary("slowlog: ", us).c_str());
+  for (auto& [cmd, v] : by_cmd)
+    std::printf("  %s: %zu calls, longest %lld us\n", cmd.c_str(), v.first,
+                static_cast<long long>(v.second));
   result = "RESULT mode=slowlog n=" + std::to_string(us.size()) + " p50_us=" + fmt(pct(us, 0.5), 1) +
            " p90_us=" + fmt(pct(us, 0.9), 1) + " p99_us=" + fmt(pct(us, 0.99), 1) +
            " max_us=" + fmt(us.empty() ? NAN : us.back(), 1) +
