@@ -1,7 +1,7 @@
 // sse-load: many Server-Sent-Events clients in one single-threaded process (Boost.Asio, epoll),
 // for anteroom's benchmarks (bench/). Every stream costs a socket, ~250 bytes of state here and
-// an entry in our own epoll set (Load::arm_read); reads go through one shared buffer. Times are CLOCK_REALTIME µs, so
-// figures from several sse-load processes on one machine can be merged.
+// an entry in our own epoll set (Load::arm_read); reads go through one shared buffer. Times are
+// CLOCK_REALTIME µs, so figures from several sse-load processes on one machine can be merged.
 //
 //   sse-load fanout --url URL --queue Q --streams N [--rounds R] [--server-pid PID[,PID]]
 //       Joins N tickets, opens N streams, waits until each has its initial state (and reports the
@@ -60,15 +60,13 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
-#include <numeric>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -76,6 +74,8 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -139,7 +139,9 @@ struct Options {
 };
 
 Options parse_options(int argc, char** argv) {
-  if (argc < 2) die("usage: sse-load fanout|nchan|admit|hold|draw|fill|slowlog [--option value ...] (see main.cpp)");
+  if (argc < 2)
+    die("usage: sse-load fanout|nchan|admit|hold|draw|fill|slowlog [--option value ...] (see "
+        "main.cpp)");
   Options o;
   o.mode = argv[1];
   for (int i = 2; i < argc; ++i) {
@@ -446,7 +448,8 @@ void Sink::on_event(const SseEvent& e) {
     if (!st.ready) st.first_type = e.type;
     if (e.type == EventType::prequeue && e.entrants >= 0) st.entrants = e.entrants;
     if (st.draw_t == 0 && st.ready &&
-        (e.type == EventType::drawn || e.type == EventType::admitted || e.type == EventType::ended)) {
+        (e.type == EventType::drawn || e.type == EventType::admitted ||
+         e.type == EventType::ended)) {
       st.draw_t = t;
       st.draw_type = e.type;
       st.place = e.place;
@@ -884,7 +887,8 @@ struct DrawState {
 awaitable<DrawState> get_draw(HttpConn& c, const std::string& q, const std::string& admin) {
   auto res = co_await c.request(bhttp::verb::get, "/v1/queues/" + q, "", admin);
   if (res.result_int() != 200)
-    die("GET /v1/queues/" + q + " answered " + std::to_string(res.result_int()) + ": " + res.body());
+    die("GET /v1/queues/" + q + " answered " + std::to_string(res.result_int()) + ": " +
+        res.body());
   auto v = json::parse(res.body()).as_object();
   DrawState d;
   auto& cfg = v.at("config").as_object();
@@ -920,8 +924,9 @@ awaitable<void> run_draw(Ctx c, std::string& result) {
     L.streams.back().idx = static_cast<uint32_t>(i);
     L.streams.back().target = static_cast<uint32_t>(i % urls.size());
   }
-  co_await L.open_all(urls, static_cast<size_t>(o.num("open-conns", 256)),
-                      [&](size_t i) { return events_path(q, joined[i].ticket); }, c.timeout_s);
+  co_await L.open_all(
+      urls, static_cast<size_t>(o.num("open-conns", 256)),
+      [&](size_t i) { return events_path(q, joined[i].ticket); }, c.timeout_s);
   for (auto& s : L.streams)
     if (s.first_type != EventType::prequeue)
       die("stream " + std::to_string(s.idx) + "'s first event is not `prequeue`");
@@ -948,8 +953,8 @@ awaitable<void> run_draw(Ctx c, std::string& result) {
     int64_t t = now_us();
     if (t - last_report > 5'000'000) {
       last_report = t;
-      progress("streams showing all " + std::to_string(d.entrants) + " entrants: " +
-               std::to_string(same) + "/" + std::to_string(n) + " (they show " +
+      progress("streams showing all " + std::to_string(d.entrants) +
+               " entrants: " + std::to_string(same) + "/" + std::to_string(n) + " (they show " +
                std::to_string(lo) + ".." + std::to_string(hi) + ")");
     }
     if (t - t0 > settle_s * 1'000'000)
@@ -970,7 +975,8 @@ awaitable<void> run_draw(Ctx c, std::string& result) {
     int64_t t = now_us();
     if (t - last_report > 5'000'000) {
       last_report = t;
-      progress("streams with their place: " + std::to_string(L.draw_done) + "/" + std::to_string(n));
+      progress("streams with their place: " + std::to_string(L.draw_done) + "/" +
+               std::to_string(n));
     }
     if (t - ready_t > c.timeout_s * 1'000'000) break;
   }
@@ -1010,25 +1016,31 @@ awaitable<void> run_draw(Ctx c, std::string& result) {
     auto& u = urls[s.target];
     HttpConn tc(c.io, u);
     co_await tc.connect();
-    auto res = co_await tc.request(bhttp::verb::get, "/v1/queues/" + q + "/tickets/" + joined[i].ticket, "");
+    auto res = co_await tc.request(bhttp::verb::get,
+                                   "/v1/queues/" + q + "/tickets/" + joined[i].ticket, "");
     ++checked;
     auto v = json::parse(res.body()).as_object();
     if (!v.contains("place") || v.at("place").to_number<int64_t>() != s.place) {
       ++mismatched;
-      if (mismatched <= 3) progress("ticket " + std::to_string(i) + ": stream place " + std::to_string(s.place) + ", GET ticket " + res.body());
+      if (mismatched <= 3)
+        progress("ticket " + std::to_string(i) + ": stream place " + std::to_string(s.place) +
+                 ", GET ticket " + res.body());
     }
   }
   write_latencies(o.get("lat-out"), lat);
   std::sort(lat.begin(), lat.end());
-  std::printf("%s ms after opens_at; %zu drawn frames, %zu admitted and %zu ended before theirs, "
-              "%zu missing, %zu bad places; %zu/%zu sampled tickets agree\n",
-              summary("place shown: ", lat).c_str(), places.size(), admitted_first, ended_first,
-              missing, bad, checked - mismatched, checked);
-  result = "RESULT mode=draw streams=" + std::to_string(n) + " processes=" + std::to_string(urls.size()) +
-           " entrants=" + std::to_string(d.entrants) + " opens_at=" + std::to_string(d.opens_at) +
+  std::printf(
+      "%s ms after opens_at; %zu drawn frames, %zu admitted and %zu ended before theirs, "
+      "%zu missing, %zu bad places; %zu/%zu sampled tickets agree\n",
+      summary("place shown: ", lat).c_str(), places.size(), admitted_first, ended_first, missing,
+      bad, checked - mismatched, checked);
+  result = "RESULT mode=draw streams=" + std::to_string(n) +
+           " processes=" + std::to_string(urls.size()) + " entrants=" + std::to_string(d.entrants) +
+           " opens_at=" + std::to_string(d.opens_at) +
            " drawn_ms=" + std::to_string(d.drawn_at_ms - d.opens_at * 1000) +
            " first_ms=" + fmt(lat.empty() ? NAN : lat.front()) + " p50_ms=" + fmt(pct(lat, 0.5)) +
-           " p99_ms=" + fmt(pct(lat, 0.99)) + " all_ms=" + fmt(lat.empty() || missing ? NAN : lat.back()) +
+           " p99_ms=" + fmt(pct(lat, 0.99)) +
+           " all_ms=" + fmt(lat.empty() || missing ? NAN : lat.back()) +
            " drawn_frames=" + std::to_string(places.size()) +
            " admitted_first=" + std::to_string(admitted_first) +
            " ended_first=" + std::to_string(ended_first) + " missing=" + std::to_string(missing) +
@@ -1150,9 +1162,9 @@ void run_slowlog(asio::io_context& io, const Options& o, std::string& result) {
   for (auto& [cmd, v] : by_cmd)
     std::printf("  %s: %zu calls, longest %lld us\n", cmd.c_str(), v.first,
                 static_cast<long long>(v.second));
-  result = "RESULT mode=slowlog n=" + std::to_string(us.size()) + " p50_us=" + fmt(pct(us, 0.5), 1) +
-           " p90_us=" + fmt(pct(us, 0.9), 1) + " p99_us=" + fmt(pct(us, 0.99), 1) +
-           " max_us=" + fmt(us.empty() ? NAN : us.back(), 1) +
+  result = "RESULT mode=slowlog n=" + std::to_string(us.size()) +
+           " p50_us=" + fmt(pct(us, 0.5), 1) + " p90_us=" + fmt(pct(us, 0.9), 1) +
+           " p99_us=" + fmt(pct(us, 0.99), 1) + " max_us=" + fmt(us.empty() ? NAN : us.back(), 1) +
            " sum_us=" + fmt(std::accumulate(us.begin(), us.end(), 0.0), 1) +
            " max_cmd=" + (max_cmd.empty() ? "-" : max_cmd) + " max_at=" + std::to_string(max_at);
 }
@@ -1259,8 +1271,9 @@ void run_fill(asio::io_context& io, const Options& o, std::string& result) {
   double secs = (now_us() - t0) / 1e6;
   std::printf("fill: %zu pre-queue joins in %.1f s (%.0f/s), %zu created\n", n, secs, n / secs,
               created.load());
-  result = "RESULT mode=fill n=" + std::to_string(n) + " created=" + std::to_string(created.load()) +
-           " seconds=" + fmt(secs, 1) + " per_s=" + fmt(n / secs, 0);
+  result = "RESULT mode=fill n=" + std::to_string(n) +
+           " created=" + std::to_string(created.load()) + " seconds=" + fmt(secs, 1) +
+           " per_s=" + fmt(n / secs, 0);
 }
 
 }  // namespace
@@ -1281,7 +1294,8 @@ int main(int argc, char** argv) {
       else if (o.mode == "nchan") fn = run_nchan;
       else if (o.mode == "admit") fn = run_admit;
       else if (o.mode == "hold") fn = run_hold;
-      else if (o.mode == "draw") fn = run_draw;
+      else if (o.mode == "draw")
+        fn = run_draw;
       else die("unknown mode " + o.mode);
       bool done = false;
       asio::co_spawn(io, fn(c, result), [&](std::exception_ptr e) {
