@@ -36,7 +36,7 @@ done
 
 if [ $QUICK = 1 ]; then
   OUT=$ROOT/bench/results/quick
-  WRK_SECS=3 REPEAT=1 STREAMS=15000 ROUNDS=3 ADMITS=150 BIG=1000000 TICK_SECS=2
+  WRK_SECS=3 REPEAT=1 STREAMS=15000 ROUNDS=3 ADMITS=150 BIG=1000000 TICK_SECS=2 DRAW_QUICK=200000
 else
   OUT=$ROOT/bench/results
   WRK_SECS=10 REPEAT=2 STREAMS=15000 ROUNDS=5 ADMITS=400 BIG=1000000 TICK_SECS=4
@@ -44,7 +44,7 @@ fi
 WRK_CONNS=50
 SMALL=1000
 # (BENCH_DRAW_ENTRANTS: a smaller draw while working on the benchmark itself)
-DRAW_ENTRANTS=${BENCH_DRAW_ENTRANTS:-1000000} DRAW_STREAMS=15000
+DRAW_ENTRANTS=${BENCH_DRAW_ENTRANTS:-${DRAW_QUICK:-1000000}} DRAW_STREAMS=15000
 mkdir -p "$OUT"
 TMP=$(mktemp -d /tmp/bench-run.XXXXXX)
 trap 'cleanup; rm -rf "$TMP"' EXIT
@@ -477,10 +477,10 @@ bench_draw() {
   [ ${#commit} = 64 ] || die "the queue has no draw commitment: '$commit'"
   local m0
   m0=$(redis_mem "$R8_PORT")
-  log "  filling: $fill pre-queue joins by the server's join script (sse-load fill: EVALSHA, 4 connections, pipelined 100)"
+  log "  filling: $fill pre-queue joins by the server's join script (sse-load fill: EVALSHA of 10 joins, 4 connections, 20 calls pipelined)"
   local rf
   rf=$("$BIN/sse-load" fill --redis "127.0.0.1:$R8_PORT" --sha "$jsha" --keys "$(queue_keys "$q")" \
-    --commit "$commit" --now "$(($(date +%s) * 1000))" --n "$fill" --conns 4 --pipeline 100 | grep '^RESULT')
+    --commit "$commit" --now "$(($(date +%s) * 1000))" --n "$fill" --conns 4 --pipeline 20 --per-call 10 | grep '^RESULT')
   log "  filled: $(result_field "$rf" created) entrants in $(result_field "$rf" seconds) s"
   [ "$(result_field "$rf" created)" = "$fill" ] || die "the fill created $(result_field "$rf" created) of $fill entrants"
   # A filled entrant must look like one the server made: the same ticket fields.
@@ -562,11 +562,26 @@ bench_draw() {
   # A full SLOWLOG may have dropped the draw's first calls: then the figure is not the maximum.
   local slowfull=""
   [ "$slowlen" -lt 1000000 ] || slowfull="; SLOWLOG was full (1,000,000 entries): the oldest calls of the window may be missing"
-  # Cross-check: each process's own figure (its hub, from the `admitted` event it read).
+  # Cross-checks from the processes: each one's own first-admission figure (its hub, from the
+  # `admitted` event it read), and anteroom_draw_places_ms of all three merged (opens_at →
+  # `drawn` frame queued on the stream: the server's part of draw_places_all_ms).
   local hubfa="" u
   for u in "$D1_URL" "$D2_URL" "$D3_URL"; do
-    hubfa+="${hubfa:+/}$(curl -sf "$u/metrics" | awk '$1 == "anteroom_draw_first_admission_ms" {printf "%.0f", $2}')"
+    curl -sf "$u/metrics" >"$TMP/draw-metrics-${u##*:}.txt" || true
+    hubfa+="${hubfa:+/}$(awk '$1 == "anteroom_draw_first_admission_ms" {printf "%.0f", $2}' "$TMP/draw-metrics-${u##*:}.txt")"
   done
+  local srvplaces
+  srvplaces=$(cat "$TMP"/draw-metrics-*.txt | awk '
+    /^anteroom_draw_places_ms_bucket\{le="/ {
+      le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le); c[le] += $2; if (!(le in seen)) { seen[le] = 1; les[n++] = le } }
+    END {
+      # buckets in ascending order (as exported); the smallest bound holding 50%, 99%, 100%
+      total = c["+Inf"]; if (!total) { print "n/a"; exit }
+      for (i = 0; i < n; i++) {
+        if (p50 == "" && c[les[i]] >= 0.5 * total) p50 = les[i]
+        if (p99 == "" && c[les[i]] >= 0.99 * total) p99 = les[i]
+        if (all == "" && c[les[i]] >= total) all = les[i] }
+      printf "%d frames, p50 ≤ %s, p99 ≤ %s, all ≤ %s ms", total, p50, p99, all }')
   stop_pids "${pids[@]}"
 
   # Baseline, with anteroom stopped: what a draw that reads all entrants at once blocks Redis for.
@@ -581,9 +596,9 @@ bench_draw() {
   row draw_first_admission_ms "$fa" "$base_ms" "$(ratio "$fa" "$base_ms")" "≤ 1000 ms" "$(meets "$fa" '<=' 1000)" "ms" \
     "from opens_at to the first \`admitted\` event of the draw of $entrants entrants (the \`admitted\` time of the entrant at place 1, the admitting script's clock; the processes' own anteroom_draw_first_admission_ms: $hubfa; the draw itself was at +$(result_field "$rd" drawn_ms) ms, drawn_at_ms); 3 processes --redis (Redis-only mode), tick 100 ms, admit_per_s 500; $DRAW_STREAMS real entrants, $fill filled by the server's join script with random ids and random 32-byte draw keys (not HMAC: those entries are not verifiable); $what"
   row draw_places_all_ms "$all_ms" "$base_ms" "$(ratio "$all_ms" "$base_ms")" "≤ 2000 ms" "$(meets "$all_ms" '<=' 2000)" "ms" \
-    "from opens_at until every one of $DRAW_STREAMS SSE streams (5,000 per process) had its \`drawn\` frame with its place (sse-load draw, arrival on CLOCK_REALTIME); first $(result_field "$rd" first_ms), p50 $(result_field "$rd" p50_ms), p99 $(result_field "$rd" p99_ms) ms; $(result_field "$rd" drawn_frames) drawn frames, $(result_field "$rd" admitted_first) streams admitted before theirs (counted at the admission), $(result_field "$rd" missing) missing, $(result_field "$rd" bad_places) bad places, $(( $(result_field "$rd" checked) - $(result_field "$rd" mismatched) ))/$(result_field "$rd" checked) sampled tickets showing the same place; same baseline"
+    "from opens_at until every one of $DRAW_STREAMS SSE streams (5,000 per process) had its \`drawn\` frame with its place (sse-load draw, arrival on CLOCK_REALTIME); first $(result_field "$rd" first_ms), p50 $(result_field "$rd" p50_ms), p99 $(result_field "$rd" p99_ms) ms; $(result_field "$rd" drawn_frames) drawn frames, $(result_field "$rd" admitted_first) streams admitted before theirs (counted at the admission), $(result_field "$rd" missing) missing, $(result_field "$rd" bad_places) bad places, $(( $(result_field "$rd" checked) - $(result_field "$rd" mismatched) ))/$(result_field "$rd" checked) sampled tickets showing the same place; server side (anteroom_draw_places_ms of the 3 processes, bucket bounds): $srvplaces; same baseline"
   row draw_redis_max_call_ms "$max_ms" "$base_ms" "$(ratio "$max_ms" "$base_ms")" "≤ 10 ms" "$(meets "$max_ms" '<=' 10)" "ms" \
-    "longest single Redis call (SLOWLOG, threshold 0; commands run inside scripts are logged too) from opens_at − 1 s until every stream had its place: $max_cmd at $(date -u -d "@$(result_field "$rs" max_at)" +%H:%M:%S) (opens_at $(date -u -d "@$opens" +%H:%M:%S)); $(result_field "$rs" n) calls, p99 $(result_field "$rs" p99_us) µs$slowfull; same baseline"
+    "longest single Redis call (SLOWLOG, threshold 0; commands run inside scripts are logged too) from opens_at − 1 s until every stream had its place: $max_cmd at $(date -u -d "@$(result_field "$rs" max_at)" +%H:%M:%S) (opens_at $(date -u -d "@$opens" +%H:%M:%S)); $(result_field "$rs" n) calls, p99 $(result_field "$rs" p99_us) µs$slowfull; the longest O(1)/O(log N) command in the same window, $(result_field "$rs" max_small_cmd) $(awk -v u="$(result_field "$rs" max_small_us)" 'BEGIN {printf "%.1f", u / 1000}') ms, is how long Redis could lose the CPU on this machine then (SLOWLOG is wall-clock)$([ -n "${BENCH_REDIS_NICE:-}" ] && echo "; redis-server ran at nice $BENCH_REDIS_NICE"); same baseline"
   row redis_bytes_per_entrant "$per" "—" "—" "—" "—" "bytes" \
     "Redis used_memory growth per pre-queue entrant, outbox excluded (MEMORY USAGE); of it the pre zset $((mem_pre / entrants)) B"
   plot_cdf "$OUT/draw.png" "The draw of $entrants entrants: $DRAW_STREAMS streams learn their place" \

@@ -38,10 +38,11 @@
 //       arrival − opens_at (config.opens_at, read afterwards); the places must be distinct and
 //       within 1..entrants, and a sample of GET ticket must show the same.
 //   sse-load fill --redis HOST:PORT --sha SHA --keys "13 K1 .. K13" --commit C --now MS --n N
-//       [--conns 4] [--pipeline 100]
-//       Fills a pre-queue: N calls of EVALSHA SHA (the server's join script) with the queue's
-//       keys and ARGV commit, then one join (now, id, no dedupe key, draw key) per call,
-//       pipelined on K connections (one thread each). Ids are 128 random bits in base64url (the
+//       [--conns 4] [--pipeline 100] [--per-call 1]
+//       Fills a pre-queue: EVALSHA SHA (the server's join script) with the queue's keys and
+//       ARGV commit, then --per-call joins (now, id, no dedupe key, draw key) per call (a batch,
+//       as RedisStore batches the joins waiting for one queue), --pipeline calls at a time on
+//       each of K connections (one thread each). Ids are 128 random bits in base64url (the
 //       server's shape, never colliding); draw keys are 32 uniformly random bytes (the server's
 //       are HMAC-SHA256 of the seed: same shape and spread, not verifiable). Every reply must
 //       be `ok` (a refusal such as need_key stops the fill).
@@ -1133,6 +1134,10 @@ void run_slowlog(asio::io_context& io, const Options& o, std::string& result) {
   int64_t max_us = -1, max_at = 0;
   std::string max_cmd;
   std::map<std::string, std::pair<size_t, int64_t>> by_cmd;  // command → calls, longest µs
+  // The longest call of a plain command that is O(1) or O(log N) (no script, no range read):
+  // when it is long, Redis lost the CPU during it (a loaded machine), it did not work that long.
+  int64_t max_small_us = -1;
+  std::string max_small_cmd;
   for (auto& e : r.a) {
     if (e.a.size() < 4 || e.a[3].kind != Resp::arr) continue;
     if (e.a[1].i < since) continue;
@@ -1149,6 +1154,14 @@ void run_slowlog(asio::io_context& io, const Options& o, std::string& result) {
     auto& per = by_cmd[c0 == "evalsha" && args.size() > 1 ? c0 + ":" + args[1].s : c0];
     ++per.first;
     per.second = std::max(per.second, e.a[2].i);
+    static const char* kSmall[] = {"zrank", "zscore", "zadd", "zrem", "zcard", "zcount", "hget",
+                                   "hmget", "hset", "hincrby", "hdel", "exists", "xadd", "incr"};
+    bool small = false;
+    for (const char* k : kSmall) small = small || c0 == k;
+    if (small && e.a[2].i > max_small_us) {
+      max_small_us = e.a[2].i;
+      max_small_cmd = c0;
+    }
     if (e.a[2].i > max_us) {
       max_us = e.a[2].i;
       max_at = e.a[1].i;
@@ -1166,7 +1179,9 @@ void run_slowlog(asio::io_context& io, const Options& o, std::string& result) {
            " p50_us=" + fmt(pct(us, 0.5), 1) + " p90_us=" + fmt(pct(us, 0.9), 1) +
            " p99_us=" + fmt(pct(us, 0.99), 1) + " max_us=" + fmt(us.empty() ? NAN : us.back(), 1) +
            " sum_us=" + fmt(std::accumulate(us.begin(), us.end(), 0.0), 1) +
-           " max_cmd=" + (max_cmd.empty() ? "-" : max_cmd) + " max_at=" + std::to_string(max_at);
+           " max_cmd=" + (max_cmd.empty() ? "-" : max_cmd) + " max_at=" + std::to_string(max_at) +
+           " max_small_us=" + std::to_string(max_small_us) +
+           " max_small_cmd=" + (max_small_cmd.empty() ? "-" : max_small_cmd);
 }
 
 // ---- fill: pre-queue joins through the server's own join script, pipelined ----
@@ -1203,6 +1218,7 @@ void run_fill(asio::io_context& io, const Options& o, std::string& result) {
   const size_t n = static_cast<size_t>(o.num("n", 1000));
   const size_t conns = static_cast<size_t>(o.num("conns", 4));
   const size_t pipeline = static_cast<size_t>(o.num("pipeline", 100));
+  const size_t per_call = static_cast<size_t>(std::max(1L, o.num("per-call", 1)));
   std::atomic<size_t> next{0}, created{0};
   std::atomic<bool> failed{false};
   std::string first_error;
@@ -1216,36 +1232,45 @@ void run_fill(asio::io_context& io, const Options& o, std::string& result) {
       s.set_option(tcp::no_delay(true));
       RespReader rd(s);
       std::mt19937_64 rng(std::random_device{}());
-      std::vector<std::string> args{"EVALSHA", sha};
-      args.insert(args.end(), keys.begin(), keys.end());
-      args.insert(args.end(), {commit, now, "", "", ""});
-      const size_t id_at = args.size() - 3, dk_at = args.size() - 1;
+      std::vector<std::string> head{"EVALSHA", sha};
+      head.insert(head.end(), keys.begin(), keys.end());
+      head.push_back(commit);
       for (bool more = true; more && !failed;) {
-        size_t from = next.fetch_add(pipeline);
-        size_t m = from >= n ? 0 : std::min(pipeline, n - from);
+        // `pipeline` calls of up to `per_call` joins each (a batch, as RedisStore sends the
+        // joins of one queue that wait while one is in flight).
+        size_t from = next.fetch_add(pipeline * per_call);
+        size_t m = from >= n ? 0 : std::min(pipeline * per_call, n - from);
         more = m > 0;
-        std::string batch;
-        for (size_t i = 0; i < m; ++i) {
-          // The server's shapes: a 128-bit random ticket id (22 base64url characters) and a
-          // 32-byte draw key, uniformly random bytes where the server's is HMAC-SHA256.
-          unsigned char b[48];
-          for (size_t w = 0; w < 6; ++w) {
-            uint64_t r = rng();
-            std::memcpy(b + 8 * w, &r, 8);
-          }
-          args[id_at] = base64url(b, 16);
-          args[dk_at].assign(reinterpret_cast<char*>(b + 16), 32);
-          batch += resp_command(args);
-        }
         if (m == 0) break;
+        std::string batch;
+        std::vector<size_t> joins_of_call;
+        for (size_t done = 0; done < m;) {
+          size_t k = std::min(per_call, m - done);
+          std::vector<std::string> args = head;
+          for (size_t i = 0; i < k; ++i) {
+            // The server's shapes: a 128-bit random ticket id (22 base64url characters) and
+            // a 32-byte draw key, uniformly random bytes where the server's is HMAC-SHA256.
+            unsigned char b[48];
+            for (size_t w = 0; w < 6; ++w) {
+              uint64_t r = rng();
+              std::memcpy(b + 8 * w, &r, 8);
+            }
+            args.insert(args.end(), {now, base64url(b, 16), "",
+                                     std::string(reinterpret_cast<char*>(b + 16), 32)});
+          }
+          batch += resp_command(args);
+          joins_of_call.push_back(k);
+          done += k;
+        }
         asio::write(s, asio::buffer(batch));
-        for (size_t i = 0; i < m; ++i) {
+        for (size_t k : joins_of_call) {
           Resp r = rd.read();
-          // One join per call: {{'ok', view, created}}; anything else is a refusal or an error.
-          bool ok = r.kind == Resp::arr && r.a.size() == 1 && r.a[0].kind == Resp::arr &&
-                    r.a[0].a.size() >= 3 && r.a[0].a[0].s == "ok";
+          // One reply per join, {'ok', view, created}; anything else is a refusal or an error.
+          bool ok = r.kind == Resp::arr && r.a.size() == k;
+          for (size_t i = 0; ok && i < k; ++i)
+            ok = r.a[i].kind == Resp::arr && r.a[i].a.size() >= 3 && r.a[i].a[0].s == "ok";
           if (ok) {
-            created += r.a[0].a[2].i == 1;
+            for (size_t i = 0; i < k; ++i) created += r.a[i].a[2].i == 1;
           } else {
             std::lock_guard<std::mutex> l(mu);
             if (!failed.exchange(true))
