@@ -87,11 +87,14 @@ put_queue() {
 }
 
 # start_redis NAME: sets NAME_PID, NAME_PORT. No persistence: a benchmark, not a test of AOF.
+# BENCH_REDIS_NICE=-10 (root): redis-server at that priority, so that on a shared, loaded
+# machine SLOWLOG times Redis' own work rather than its waits for a CPU (said in the notes).
 start_redis() {
   local name=$1 port
   port=$(free_port)
   mkdir -p "$TMP/$name"
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP/$name" \
+  # shellcheck disable=SC2086
+  ${BENCH_REDIS_NICE:+nice -n $BENCH_REDIS_NICE} redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP/$name" \
     --maxmemory-policy noeviction --daemonize no --logfile "$TMP/$name/redis.log" &
   PIDS+=("$!")
   printf -v "${name}_PID" '%s' "$!"
@@ -210,7 +213,9 @@ lua_sha() { sha1sum "$TMP/$1.lua" | cut -d' ' -f1; }
 # (each key function there is `prefix(q) + "<suffix>"`), so the list follows the server.
 queue_keys() {
   local h="$ROOT/src/store/redis/keys.hpp" fn suffix out=()
-  for fn in $(sed -n '/script_keys/,/}/p' "$h" | sed -n 's/.*return {\(.*\)};.*/\1/p' | tr -d ' ' | tr ',' '\n' | sed 's/(q)//'); do
+  # (the list may span lines: joined first)
+  for fn in $(sed -n '/script_keys(std::string_view q)/,/};/p' "$h" | tr -d '\n' |
+    sed -n 's/.*return {\(.*\)};.*/\1/p' | tr -d ' ' | tr ',' '\n' | sed 's/(q)//'); do
     suffix=$(sed -n "s/.*inline std::string $fn(std::string_view q) { return prefix(q) + \"\([^\"]*\)\"; }.*/\1/p" "$h")
     [ -n "$suffix" ] || die "cannot read key $fn from $h"
     out+=("aq:{$1}:$suffix")

@@ -8,12 +8,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BENCH_BUILD_DIR:-$ROOT/build}
 QUICK=0
-ONLY=1,2,3,4,5,6,7
+ONLY=1,2,3,4,5,6,7,8
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --only) ONLY=$2; shift ;;
-    *) echo "usage: bench/run.sh [--quick] [--only 1,3,...] (benchmarks 1-7)" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--quick] [--only 1,3,...] (benchmarks 1-8)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -29,19 +29,22 @@ if want 3 || want 4; then TOOLS+=(nginx gnuplot); fi
 if want 5; then TOOLS+=(redis-server redis-cli gnuplot); fi
 if want 6; then TOOLS+=(wrk redis-server redis-benchmark redis-cli gnuplot); fi
 if want 7; then TOOLS+=(wrk); fi
+if want 8; then TOOLS+=(redis-server redis-cli gnuplot); fi
 for t in "${TOOLS[@]}"; do
   command -v "$t" >/dev/null || die "$t is missing (./dev bench installs it)"
 done
 
 if [ $QUICK = 1 ]; then
   OUT=$ROOT/bench/results/quick
-  WRK_SECS=3 REPEAT=1 STREAMS=15000 ROUNDS=3 ADMITS=150 BIG=1000000 TICK_SECS=2
+  WRK_SECS=3 REPEAT=1 STREAMS=15000 ROUNDS=3 ADMITS=150 BIG=1000000 TICK_SECS=2 DRAW_QUICK=200000
 else
   OUT=$ROOT/bench/results
   WRK_SECS=10 REPEAT=2 STREAMS=15000 ROUNDS=5 ADMITS=400 BIG=1000000 TICK_SECS=4
 fi
 WRK_CONNS=50
 SMALL=1000
+# (BENCH_DRAW_ENTRANTS: a smaller draw while working on the benchmark itself)
+DRAW_ENTRANTS=${BENCH_DRAW_ENTRANTS:-${DRAW_QUICK:-1000000}} DRAW_STREAMS=15000
 mkdir -p "$OUT"
 TMP=$(mktemp -d /tmp/bench-run.XXXXXX)
 trap 'cleanup; rm -rf "$TMP"' EXIT
@@ -61,7 +64,7 @@ bench_join_embedded() {
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
   fi
-  log "[1/7] join req/s, embedded, vs nginx static 200 (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, best of $REPEAT${PIN_SERVER:+, server on CPU 0, wrk on CPU 1})"
+  log "[1/8] join req/s, embedded, vs nginx static 200 (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, best of $REPEAT${PIN_SERVER:+, server on CPU 0, wrk on CPU 1})"
   start_nginx NG1
   start_anteroom A1
   put_queue "$A1_URL" bench '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
@@ -88,7 +91,7 @@ bench_join_embedded() {
 
 # ---------------------------------------------------------------------------------------------
 bench_join_redis() {
-  log "[2/7] join req/s, Redis store, vs redis-benchmark running the same join script"
+  log "[2/8] join req/s, Redis store, vs redis-benchmark running the same join script"
   start_redis R2
   start_anteroom A2 --redis "redis://127.0.0.1:$R2_PORT"
   put_queue "$A2_URL" bench '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
@@ -135,7 +138,7 @@ bench_join_redis() {
 
 # ---------------------------------------------------------------------------------------------
 bench_fanout() {
-  log "[3+4/7] fan-out to $STREAMS waiting visitors and memory per idle stream, vs nginx + nchan"
+  log "[3+4/8] fan-out to $STREAMS waiting visitors and memory per idle stream, vs nginx + nchan"
   start_anteroom A3
   # One admission every 2 s: each measured round starts after a quiet second (far-back visitors
   # are coalesced to one update a second; the first after a quiet second goes at once).
@@ -227,7 +230,7 @@ admission_run() {  # tag kafka(0/1) → sets ADM_RESULT
 }
 
 bench_admission() {
-  log "[5/7] admission → SSE on another process: Kafka + Pub/Sub pipeline, vs Redis-only (outbox tailing)"
+  log "[5/8] admission → SSE on another process: Kafka + Pub/Sub pipeline, vs Redis-only (outbox tailing)"
   admission_run k 1
   local rk=$ADM_RESULT
   admission_run r 0
@@ -252,7 +255,7 @@ bench_admission() {
 
 # ---------------------------------------------------------------------------------------------
 bench_million() {
-  log "[6/7] a queue of $BIG waiting tickets (Redis store) vs a queue of $SMALL"
+  log "[6/8] a queue of $BIG waiting tickets (Redis store) vs a queue of $SMALL"
   start_redis R6
   start_anteroom A6 --redis "redis://127.0.0.1:$R6_PORT"
   local cfg='{"admit_per_s":0,"max_active":100000000,"abandon_after_s":604800,"session_ttl_s":604800}'
@@ -382,7 +385,7 @@ bench_join_with_streams() {
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
   fi
-  log "[7/7] join req/s with $STREAMS SSE streams open on the same queue vs none (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, mean of $REPEAT each, A B B A order${PIN_SERVER:+, server on CPU 0, clients on CPU 1})"
+  log "[7/8] join req/s with $STREAMS SSE streams open on the same queue vs none (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, mean of $REPEAT each, A B B A order${PIN_SERVER:+, server on CPU 0, clients on CPU 1})"
   start_anteroom A7
   put_queue "$A7_URL" watch '{"admit_per_s":0,"max_active":0,"abandon_after_s":604800,"session_ttl_s":604800}'
   local url="$A7_URL/v1/queues/watch/tickets"
@@ -433,13 +436,190 @@ bench_join_with_streams() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# plot_cdf PNG TITLE XLABEL FILE1 LABEL1 FILE2 LABEL2: CDF of sorted values, one per line.
+# The draw of the on-sale (SPEC §7, docs/plans/step3-onsale.md §11): 1,000,000 entrants in a
+# Redis pre-queue, 15,000 of them real joins watching over SSE on three processes; opens_at is
+# set 3 s ahead and the draw happens by itself. Redis-only mode (no Kafka), as benchmark 6: a
+# million `entered` events through kafka-mock would measure kafka-mock.
+script_name() {  # sha → the name of the server script with that SHA, or the sha
+  local f n
+  for f in "$ROOT"/src/store/lua/*.lua; do
+    n=$(basename "$f" .lua)
+    [ "$n" = lib ] && continue
+    compose_lua "$n"
+    [ "$(lua_sha "$n")" = "$1" ] && { echo "$n.lua"; return; }
+  done
+  echo "$1"
+}
+bench_draw() {
+  local fill=$((DRAW_ENTRANTS - DRAW_STREAMS - 1)) q=draw i
+  log "[8/8] a draw of $DRAW_ENTRANTS entrants (Redis store, 3 processes, $DRAW_STREAMS of them on SSE streams)"
+  start_redis R8
+  # The schedule, and one entrant made by the server: its ticket is the model of a filled one,
+  # and its join loads the join script into Redis (checked against compose_lua below). This
+  # process stops before the fill; the three measured ones start after it, so none of them
+  # spends the fill reading its ~1M `entered` events (a fill at thousands of joins a second is
+  # the benchmark's shortcut, not a pre-queue's hour of joins).
+  start_anteroom D0 --redis "redis://127.0.0.1:$R8_PORT"
+  local now
+  now=$(date +%s)
+  put_queue "$D0_URL" "$q" "{\"prequeue_at\":$now,\"opens_at\":$((now + 3600)),\"admit_per_s\":500,\"max_active\":100000000,\"abandon_after_s\":3600,\"session_ttl_s\":3600}"
+  local made
+  made=$(curl -sf -X POST "$D0_URL/v1/queues/$q/tickets" | sed -n 's/.*"ticket":"\([^"]*\)".*"status":"\([^"]*\)".*/\1 \2/p')
+  [ "${made#* }" = prequeue ] || die "a join before opens_at did not enter the pre-queue: $made"
+  made=${made% *}
+  compose_lua join
+  local jsha commit
+  jsha=$(lua_sha join)
+  [ "$(redis-cli -p "$R8_PORT" script exists "$jsha")" = 1 ] ||
+    die "bench/lib.sh compose_lua no longer builds the server's join script"
+  stop_pids "$D0_PID"
+  commit=$(redis-cli -p "$R8_PORT" hget "aq:{$q}:draw" commit)
+  [ ${#commit} = 64 ] || die "the queue has no draw commitment: '$commit'"
+  local m0
+  m0=$(redis_mem "$R8_PORT")
+  log "  filling: $fill pre-queue joins by the server's join script (sse-load fill: EVALSHA of 10 joins, 4 connections, 20 calls pipelined)"
+  local rf
+  rf=$("$BIN/sse-load" fill --redis "127.0.0.1:$R8_PORT" --sha "$jsha" --keys "$(queue_keys "$q")" \
+    --commit "$commit" --now "$(($(date +%s) * 1000))" --n "$fill" --conns 4 --pipeline 20 --per-call 10 | grep '^RESULT')
+  log "  filled: $(result_field "$rf" created) entrants in $(result_field "$rf" seconds) s"
+  [ "$(result_field "$rf" created)" = "$fill" ] || die "the fill created $(result_field "$rf" created) of $fill entrants"
+  # A filled entrant must look like one the server made: the same ticket fields.
+  local filled
+  filled=$(redis-cli -p "$R8_PORT" --scan --pattern "aq:{$q}:t:*" | grep -v -- "$made" | head -1 || true)
+  [ "$(redis-cli -p "$R8_PORT" hkeys "aq:{$q}:t:$made" | sort | tr '\n' ' ')" = \
+    "$(redis-cli -p "$R8_PORT" hkeys "$filled" | sort | tr '\n' ' ')" ] ||
+    die "a filled entrant differs from a server-made one"
+  [ "$(redis-cli -p "$R8_PORT" hstrlen "$filled" dk)" = 32 ] || die "a filled entrant has no 32-byte draw key"
+  local urls=() pids=()
+  for i in 1 2 3; do
+    start_anteroom "D$i" --redis "redis://127.0.0.1:$R8_PORT"
+    local u="D${i}_URL" p="D${i}_PID"
+    urls+=(--url "${!u}")
+    pids+=("${!p}")
+  done
+
+  log "  $DRAW_STREAMS real joins and streams over the 3 processes (sse-load draw), until every stream shows all entrants"
+  "$BIN/sse-load" draw "${urls[@]}" --queue "$q" --streams "$DRAW_STREAMS" --admin-token "$ADMIN" \
+    --lat-out "$TMP/draw-places.txt" >"$TMP/draw.log" 2>"$TMP/draw.err" &
+  local dp=$!
+  PIDS+=("$dp")
+  for _ in $(seq 12000); do
+    grep -q '^READY' "$TMP/draw.log" && break
+    kill -0 "$dp" 2>/dev/null || { cat "$TMP/draw.err" "$TMP/draw.log" >&2; die "sse-load draw exited"; }
+    sleep 0.05
+  done
+  grep -q '^READY' "$TMP/draw.log" || { tail -5 "$TMP/draw.err" >&2; die "sse-load draw did not get ready"; }
+  local entrants
+  entrants=$(sed -n 's/^READY.* entrants=\([0-9]*\).*/\1/p' "$TMP/draw.log")
+  local m1 ob
+  m1=$(redis_mem "$R8_PORT")
+  ob=$(redis-cli -p "$R8_PORT" memory usage "aq:{$q}:outbox" samples 0)
+  local per
+  per=$(awk -v a="$m0" -v b="$m1" -v o="$ob" -v n="$((entrants - 1))" 'BEGIN {printf "%.0f", (b - a - o) / n}')
+  local mem_pre
+  mem_pre=$(redis-cli -p "$R8_PORT" memory usage "aq:{$q}:pre" samples 0)
+
+  # Every Redis call from here on is timed; the draw is due 3 s after this PUT.
+  # (BENCH_DRAW_SLOWLOG_US: a higher threshold, which spares the scripts the logging of each
+  # command they run; the figure is then the longest call if any is over it)
+  redis-cli -p "$R8_PORT" config set slowlog-log-slower-than "${BENCH_DRAW_SLOWLOG_US:-0}" >/dev/null
+  redis-cli -p "$R8_PORT" config set slowlog-max-len 1000000 >/dev/null
+  redis-cli -p "$R8_PORT" slowlog reset >/dev/null
+  local opens
+  opens=$(($(date +%s) + 3))
+  put_queue "$D2_URL" "$q" "{\"opens_at\":$opens}"
+  log "  opens_at = $opens ($(date -u -d "@$opens" +%H:%M:%S) UTC); waiting for every stream's drawn frame"
+  for _ in $(seq 12000); do
+    grep -q '^PLACED' "$TMP/draw.log" && break
+    kill -0 "$dp" 2>/dev/null || break
+    sleep 0.02
+  done
+  # Read at once: SLOWLOG keeps its newest 1,000,000 entries (commands run by scripts are
+  # logged too), and the calls that follow (sse-load's checks, these reads) are the benchmark's.
+  local rs
+  "$BIN/sse-load" slowlog --redis "127.0.0.1:$R8_PORT" --since "$((opens - 1))" >"$TMP/draw-slowlog.txt"
+  local slowlen
+  slowlen=$(redis-cli -p "$R8_PORT" slowlog len)
+  # The first admission: the entrant at place 1 is the first the draw admits (the entrants are
+  # admitted in place order; a filled one never leaves); its ticket's `admitted` is the
+  # admitting script's clock, the `at` of its `admitted` event.
+  local first first_at fa
+  first=$(redis-cli -p "$R8_PORT" --raw zrange "aq:{$q}:pre" 0 0 | tail -c 23 | head -c 22)
+  first_at=$(redis-cli -p "$R8_PORT" hget "aq:{$q}:t:$first" admitted)
+  [ "$(redis-cli -p "$R8_PORT" hget "aq:{$q}:t:$first" state)" = active ] && [ "${first_at:-0}" -gt 0 ] ||
+    die "the entrant at place 1 ($first) was not admitted"
+  fa=$((first_at - opens * 1000))
+  wait "$dp" || { cat "$TMP/draw.err" >&2; die "sse-load draw failed"; }
+  stop_pids "$dp"
+  cat "$TMP/draw.log" >&2
+  local rd
+  rd=$(grep '^RESULT' "$TMP/draw.log")
+  [ "$(result_field "$rd" opens_at)" = "$opens" ] || die "the queue's opens_at is not the one set"
+  sed 's/^/  /' "$TMP/draw-slowlog.txt" >&2
+  rs=$(grep '^RESULT' "$TMP/draw-slowlog.txt")
+  local max_ms max_cmd
+  max_ms=$(awk -v u="$(result_field "$rs" max_us)" 'BEGIN {printf "%.2f", u / 1000}')
+  max_cmd=$(result_field "$rs" max_cmd)
+  case "$max_cmd" in evalsha:*) max_cmd="EVALSHA $(script_name "${max_cmd#evalsha:}")" ;; esac
+  # A full SLOWLOG may have dropped the draw's first calls: then the figure is not the maximum.
+  local slowfull=""
+  [ "$slowlen" -lt 1000000 ] || slowfull="; SLOWLOG was full (1,000,000 entries): the oldest calls of the window may be missing"
+  # Cross-checks from the processes: each one's own first-admission figure (its hub, from the
+  # `admitted` event it read), and anteroom_draw_places_ms of all three merged (opens_at →
+  # `drawn` frame queued on the stream: the server's part of draw_places_all_ms).
+  local hubfa="" u
+  for u in "$D1_URL" "$D2_URL" "$D3_URL"; do
+    curl -sf "$u/metrics" >"$TMP/draw-metrics-${u##*:}.txt" || true
+    hubfa+="${hubfa:+/}$(awk '$1 == "anteroom_draw_first_admission_ms" {printf "%.0f", $2}' "$TMP/draw-metrics-${u##*:}.txt")"
+  done
+  local srvplaces
+  srvplaces=$(cat "$TMP"/draw-metrics-*.txt | awk '
+    /^anteroom_draw_places_ms_bucket\{le="/ {
+      le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le); c[le] += $2; if (!(le in seen)) { seen[le] = 1; les[n++] = le } }
+    END {
+      # buckets in ascending order (as exported); the smallest bound holding 50%, 99%, 100%
+      total = c["+Inf"]; if (!total) { print "n/a"; exit }
+      for (i = 0; i < n; i++) {
+        if (p50 == "" && c[les[i]] >= 0.5 * total) p50 = les[i]
+        if (p99 == "" && c[les[i]] >= 0.99 * total) p99 = les[i]
+        if (all == "" && c[les[i]] >= total) all = les[i] }
+      printf "%d frames, p50 ≤ %s, p99 ≤ %s, all ≤ %s ms", total, p50, p99, all }')
+  stop_pids "${pids[@]}"
+
+  # Baseline, with anteroom stopped: what a draw that reads all entrants at once blocks Redis for.
+  redis-cli -p "$R8_PORT" slowlog reset >/dev/null
+  redis-cli -p "$R8_PORT" zrange "aq:{$q}:pre" 0 -1 >/dev/null
+  local rb base_ms
+  rb=$("$BIN/sse-load" slowlog --redis "127.0.0.1:$R8_PORT" --command zrange --match "{$q}:pre" | grep '^RESULT')
+  base_ms=$(awk -v u="$(result_field "$rb" max_us)" 'BEGIN {printf "%.1f", u / 1000}')
+  local all_ms
+  all_ms=$(result_field "$rd" all_ms)
+  local what="baseline: ZRANGE pre 0 -1 of the same $entrants entrants (Redis SLOWLOG, anteroom stopped), what a draw reading every entrant at once would block Redis for before its first admission"
+  row draw_first_admission_ms "$fa" "$base_ms" "$(ratio "$fa" "$base_ms")" "≤ 1000 ms" "$(meets "$fa" '<=' 1000)" "ms" \
+    "from opens_at to the first \`admitted\` event of the draw of $entrants entrants (the \`admitted\` time of the entrant at place 1, the admitting script's clock; the processes' own anteroom_draw_first_admission_ms: $hubfa; the draw itself was at +$(result_field "$rd" drawn_ms) ms, drawn_at_ms); 3 processes --redis (Redis-only mode), tick 100 ms, admit_per_s 500; $DRAW_STREAMS real entrants, $fill filled by the server's join script with random ids and random 32-byte draw keys (not HMAC: those entries are not verifiable); $what"
+  row draw_places_all_ms "$all_ms" "$base_ms" "$(ratio "$all_ms" "$base_ms")" "≤ 2000 ms" "$(meets "$all_ms" '<=' 2000)" "ms" \
+    "from opens_at until every one of $DRAW_STREAMS SSE streams (5,000 per process) had its \`drawn\` frame with its place (sse-load draw, arrival on CLOCK_REALTIME); first $(result_field "$rd" first_ms), p50 $(result_field "$rd" p50_ms), p99 $(result_field "$rd" p99_ms) ms; $(result_field "$rd" drawn_frames) drawn frames, $(result_field "$rd" admitted_first) streams admitted before theirs (counted at the admission), $(result_field "$rd" missing) missing, $(result_field "$rd" bad_places) bad places, $(( $(result_field "$rd" checked) - $(result_field "$rd" mismatched) ))/$(result_field "$rd" checked) sampled tickets showing the same place; server side (anteroom_draw_places_ms of the 3 processes, bucket bounds): $srvplaces; same baseline"
+  row draw_redis_max_call_ms "$max_ms" "$base_ms" "$(ratio "$max_ms" "$base_ms")" "≤ 10 ms" "$(meets "$max_ms" '<=' 10)" "ms" \
+    "longest single Redis call (SLOWLOG, threshold ${BENCH_DRAW_SLOWLOG_US:-0} µs; commands run inside scripts are logged too) from opens_at − 1 s until every stream had its place: $max_cmd at $(date -u -d "@$(result_field "$rs" max_at)" +%H:%M:%S) (opens_at $(date -u -d "@$opens" +%H:%M:%S)); $(result_field "$rs" n) calls, p99 $(result_field "$rs" p99_us) µs$slowfull; the longest O(1)/O(log N) command in the same window, $(result_field "$rs" max_small_cmd) $(awk -v u="$(result_field "$rs" max_small_us)" 'BEGIN {printf "%.1f", u / 1000}') ms, is how long Redis could lose the CPU on this machine then (SLOWLOG is wall-clock)$([ -n "${BENCH_REDIS_NICE:-}" ] && echo "; redis-server ran at nice $BENCH_REDIS_NICE"); same baseline"
+  row redis_bytes_per_entrant "$per" "—" "—" "—" "—" "bytes" \
+    "Redis used_memory growth per pre-queue entrant, outbox excluded (MEMORY USAGE); of it the pre zset $((mem_pre / entrants)) B"
+  plot_cdf "$OUT/draw.png" "The draw of $entrants entrants: $DRAW_STREAMS streams learn their place" \
+    "ms after opens_at" "$TMP/draw-places.txt" "drawn frame arrives (3 processes, Redis-only)"
+  stop_pids "$R8_PID"
+}
+
+# ---------------------------------------------------------------------------------------------
+# plot_cdf PNG TITLE XLABEL FILE1 LABEL1 [FILE2 LABEL2]: CDF of sorted values, one per line.
 plot_cdf() {
-  local png=$1 title=$2 xl=$3 f1=$4 l1=$5 f2=$6 l2=$7
-  [ -s "$f1" ] && [ -s "$f2" ] || return 0
-  local n1 n2
+  local png=$1 title=$2 xl=$3 f1=$4 l1=$5 f2=${6:-} l2=${7:-}
+  [ -s "$f1" ] || return 0
+  [ -z "$f2" ] || [ -s "$f2" ] || return 0
+  local n1 n2 second=""
   n1=$(wc -l <"$f1")
-  n2=$(wc -l <"$f2")
+  if [ -n "$f2" ]; then
+    n2=$(wc -l <"$f2")
+    second=", \"$f2\" using 1:((\$0+1)/$n2) with lines lw 2 title \"$l2\""
+  fi
   gnuplot <<EOF || log "gnuplot failed for $png"
 set terminal pngcairo size 900,500 font ",10" noenhanced
 set output "$png"
@@ -449,8 +629,7 @@ set ylabel "fraction of samples"
 set grid
 set key bottom right
 set yrange [0:1]
-plot "$f1" using 1:((\$0+1)/$n1) with lines lw 2 title "$l1", \
-     "$f2" using 1:((\$0+1)/$n2) with lines lw 2 title "$l2"
+plot "$f1" using 1:((\$0+1)/$n1) with lines lw 2 title "$l1"$second
 EOF
 }
 
@@ -461,6 +640,7 @@ if want 3 || want 4; then bench_fanout; fi
 if want 5; then bench_admission; fi
 if want 6; then bench_million; fi
 if want 7; then bench_join_with_streams; fi
+if want 8; then bench_draw; fi
 
 LOAD_AFTER=$(uptime)
 ELAPSED=$(($(date +%s) - START))
@@ -494,7 +674,7 @@ log "done in ${ELAPSED}s; $LOAD_AFTER"
   echo
   echo "## Plots"
   echo
-  for p in fanout admission tick; do
+  for p in fanout admission tick draw; do
     [ -f "$OUT/$p.png" ] && echo "![${p}]($p.png)"
   done
   echo

@@ -4,6 +4,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 #include <cmath>
@@ -83,13 +86,30 @@ asio::awaitable<void> WebhookDispatcher::take_in(Event e) {
 }
 
 asio::awaitable<Result<QueueConfig>> WebhookDispatcher::config_of(const std::string& q) {
+  // One read per queue at a time: every process takes in every event in Redis-only mode, and a
+  // burst of events (a tick admitting 500) arrives at once; reading the config for each of
+  // them queued 500 store calls ahead of everything else this process asked of Redis.
+  for (bool more = true; more;) {
+    auto now = std::chrono::steady_clock::now();
+    Cached& c = configs_[q];
+    if (c.valid && now - c.at < std::chrono::seconds(1)) co_return c.config;
+    more = c.reading != nullptr;
+    if (!more) break;
+    auto reading = c.reading;  // (the entry may be erased meanwhile: config_changed)
+    boost::system::error_code ec;
+    co_await reading->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (co_await async::cancelled()) co_return err(Errc::unavailable, "stopping");
+  }
   auto now = std::chrono::steady_clock::now();
-  if (auto it = configs_.find(q); it != configs_.end() && now - it->second.at < std::chrono::seconds(1))
-    co_return it->second.config;
+  auto reading = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
+                                                      asio::steady_timer::time_point::max());
+  configs_[q].reading = reading;
   auto info = co_await store_.get_queue(q);
+  configs_[q].reading.reset();
+  reading->cancel();  // the waiters look again: the config, or (read failed) one of them reads
   if (co_await async::cancelled()) co_return err(Errc::unavailable, "stopping");
   if (!info) co_return info.error();
-  configs_[q] = {info->config, now};
+  configs_[q] = {info->config, now, true, nullptr};
   co_return info->config;
 }
 

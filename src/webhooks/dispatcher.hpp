@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -72,6 +73,10 @@ class WebhookDispatcher final : public EventSink {
   struct Cached {
     QueueConfig config;
     std::chrono::steady_clock::time_point at;
+    bool valid = false;
+    // Set while one read of the config is in flight: the other events of the queue wait for it
+    // (a tick admitting 500 reads the config once, not 500 times at once).
+    std::shared_ptr<boost::asio::steady_timer> reading;
   };
   std::unordered_map<std::string, Cached> configs_;
   std::unordered_map<std::string, int64_t> in_flight_by_receiver_;

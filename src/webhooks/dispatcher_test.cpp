@@ -6,6 +6,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include "core/encoding.hpp"
@@ -118,6 +121,72 @@ TEST_F(Dispatcher, AHostResolvingToAPrivateAddressIsDeadLetteredAtOnce) {
   ASSERT_EQ(dead.size(), 1u) << "the job was not dead-lettered";
   EXPECT_EQ(dead[0].attempts, 1);
   EXPECT_NE(dead[0].last_error.find("non-public"), std::string::npos) << dead[0].last_error;
+  d.stop();
+}
+
+// The MemoryStore, with every get_queue counted and answered a turn later (as a store across a
+// network answers): what the dispatcher asks of the store when many events arrive at once.
+class CountedReads final : public QueueStore {
+ public:
+  explicit CountedReads(QueueStore& s) : s_(s) {}
+  int reads = 0;
+  Task<QueueInfo> get_queue(std::string q) override {
+    ++reads;
+    co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    co_return co_await s_.get_queue(std::move(q));
+  }
+  Task<PutQueueResult> put_queue(std::string q, ConfigPatch p, Millis now) override {
+    return s_.put_queue(std::move(q), std::move(p), now);
+  }
+  Task<std::vector<QueueInfo>> list_queues() override { return s_.list_queues(); }
+  Task<std::vector<std::string>> queue_names() override { return s_.queue_names(); }
+  Task<QueueInfo> close_queue(std::string q, Millis now) override {
+    return s_.close_queue(std::move(q), now);
+  }
+  Task<Ticket> join(std::string q, std::string k, Millis now) override {
+    return s_.join(std::move(q), std::move(k), now);
+  }
+  Task<Ticket> get_ticket(std::string q, std::string id, bool touch, Millis now) override {
+    return s_.get_ticket(std::move(q), std::move(id), touch, now);
+  }
+  Task<Ticket> leave(std::string q, std::string id, Millis now) override {
+    return s_.leave(std::move(q), std::move(id), now);
+  }
+  Task<Ticket> complete(std::string q, std::string id, Millis now) override {
+    return s_.complete(std::move(q), std::move(id), now);
+  }
+  Task<Ok> touch(std::string q, std::vector<std::string> ids, Millis now) override {
+    return s_.touch(std::move(q), std::move(ids), now);
+  }
+  Task<int64_t> tick(std::string q, Millis now) override { return s_.tick(std::move(q), now); }
+  Task<QueueSnapshot> snapshot(std::string q) override { return s_.snapshot(std::move(q)); }
+  Task<DrawPage> draw_page(std::string q, int64_t after, int64_t limit) override {
+    return s_.draw_page(std::move(q), after, limit);
+  }
+  Task<std::vector<int64_t>> places(std::string q, std::vector<std::string> ids) override {
+    return s_.places(std::move(q), std::move(ids));
+  }
+  Task<Ok> ping() override { return s_.ping(); }
+
+ private:
+  QueueStore& s_;
+};
+
+// Every process takes in every event in Redis-only mode, and a tick admitting 500 hands it 500
+// `admitted` events at once: the queue's config is read once for them, not once each (which
+// queued 500 store calls ahead of everything else the process asked of Redis).
+TEST_F(Dispatcher, ABurstOfEventsReadsTheQueueConfigOnce) {
+  ASSERT_TRUE(run(store_.put_queue("q", ConfigPatch{}, wall_ms())).ok());
+  CountedReads counted(store_);
+  WebhookDispatcher d(io_, counted, jobs_, WebhookOptions{}, metrics_);
+  for (uint64_t i = 1; i <= 200; ++i) {
+    Event e = admitted_now();
+    e.seq = i;
+    d.publish(e);
+  }
+  io_.restart();
+  io_.poll();  // no claim loop (not started): runs until every take-in is done
+  EXPECT_EQ(counted.reads, 1);
   d.stop();
 }
 

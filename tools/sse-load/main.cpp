@@ -1,7 +1,7 @@
 // sse-load: many Server-Sent-Events clients in one single-threaded process (Boost.Asio, epoll),
 // for anteroom's benchmarks (bench/). Every stream costs a socket, ~250 bytes of state here and
-// an entry in our own epoll set (Load::arm_read); reads go through one shared buffer. Times are CLOCK_REALTIME µs, so
-// figures from several sse-load processes on one machine can be merged.
+// an entry in our own epoll set (Load::arm_read); reads go through one shared buffer. Times are
+// CLOCK_REALTIME µs, so figures from several sse-load processes on one machine can be merged.
 //
 //   sse-load fanout --url URL --queue Q --streams N [--rounds R] [--server-pid PID[,PID]]
 //       Joins N tickets, opens N streams, waits until each has its initial state (and reports the
@@ -26,9 +26,31 @@
 //       Joins N tickets, opens N streams, waits until each has its initial state, prints
 //       `READY streams=N` and then keeps them open (reading whatever comes) until it is killed:
 //       the "line is watching" load for another load generator (bench: join_with_streams_ratio).
-//   sse-load slowlog --redis HOST:PORT (--sha SHA | --command NAME) [--match TEXT]
-//       Durations (µs, server-side) of the EVALSHA SHA calls in Redis' SLOWLOG whose arguments
-//       contain TEXT. (Set slowlog-log-slower-than 0 first.)
+//   sse-load draw --url URL [--url URL ...] --queue Q --streams N --admin-token T
+//       [--settle-timeout-s 600] [--check-places 50]
+//       The draw: Q is in its pre-queue. Joins N tickets (each must answer status `prequeue`),
+//       opens stream i on URL i mod K, checks each stream's first event is `prequeue`, and waits
+//       until every stream's latest `prequeue` frame shows the store's entrant count (GET
+//       /v1/queues/Q draw.entrants: the processes have read every join). Then prints
+//       `READY streams=N entrants=E` and waits (--timeout-s) for each stream's `drawn` frame
+//       (or an `admitted`/`ended` that beat it: counted apart) while someone else sets
+//       opens_at, and prints `PLACED streams=K` once they have (or at the timeout). Per stream:
+//       arrival − opens_at (config.opens_at, read afterwards); the places must be distinct and
+//       within 1..entrants, and a sample of GET ticket must show the same.
+//   sse-load fill --redis HOST:PORT --sha SHA --keys "13 K1 .. K13" --commit C --now MS --n N
+//       [--conns 4] [--pipeline 100] [--per-call 1]
+//       Fills a pre-queue: EVALSHA SHA (the server's join script) with the queue's keys and
+//       ARGV commit, then --per-call joins (now, id, no dedupe key, draw key) per call (a batch,
+//       as RedisStore batches the joins waiting for one queue), --pipeline calls at a time on
+//       each of K connections (one thread each). Ids are 128 random bits in base64url (the
+//       server's shape, never colliding); draw keys are 32 uniformly random bytes (the server's
+//       are HMAC-SHA256 of the seed: same shape and spread, not verifiable). Every reply must
+//       be `ok` (a refusal such as need_key stops the fill).
+//   sse-load slowlog --redis HOST:PORT [--sha SHA | --command NAME] [--match TEXT] [--since S]
+//       Durations (µs, server-side) of the EVALSHA SHA calls (or NAME calls, or with neither
+//       every call) in Redis' SLOWLOG whose arguments contain TEXT, logged at or after Unix
+//       second S; also the longest one's command (`evalsha:<sha>` for a script) and time.
+//       (Set slowlog-log-slower-than 0 first.)
 //
 // Common options: --lat-out FILE (sorted latencies in ms, one per line, for plots),
 // --open-conns K (streams being opened at once, 256), --join-conns K (32), --timeout-s S (180).
@@ -38,14 +60,14 @@
 #include <time.h>
 
 #include <algorithm>
-#include <numeric>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -53,10 +75,14 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <numeric>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sse_parser.hpp"
@@ -114,7 +140,9 @@ struct Options {
 };
 
 Options parse_options(int argc, char** argv) {
-  if (argc < 2) die("usage: sse-load fanout|nchan|admit|hold|slowlog [--option value ...] (see main.cpp)");
+  if (argc < 2)
+    die("usage: sse-load fanout|nchan|admit|hold|draw|fill|slowlog [--option value ...] (see "
+        "main.cpp)");
   Options o;
   o.mode = argv[1];
   for (int i = 2; i < argc; ++i) {
@@ -246,6 +274,13 @@ struct Stream {
   EventType want = EventType::position;
   int64_t got_t = 0;
   uint64_t got_id = 0;
+  // draw mode: the first event's type, the entrants count of the latest `prequeue` frame, and
+  // the first of `drawn` / `admitted` / `ended` after it (its arrival, and the place if drawn)
+  EventType first_type = EventType::message;
+  EventType draw_type = EventType::message;
+  int64_t entrants = -1;
+  int64_t place = -1;
+  int64_t draw_t = 0;
 };
 
 struct Load {
@@ -261,6 +296,9 @@ struct Load {
   bool watch_admissions = false;
   // per ticket index: arrival of its `admitted` event (admit mode)
   std::vector<int64_t> admitted_at;
+  // draw mode: streams that got their `drawn` frame (or were admitted or ended before it)
+  bool watch_draw = false;
+  size_t draw_done = 0;
 
   explicit Load(asio::io_context& i) : io(i), gate(i) { gate.expires_at(asio::steady_timer::time_point::max()); }
 
@@ -407,6 +445,18 @@ bool Sink::on_headers(int status) {
 void Sink::on_event(const SseEvent& e) {
   int64_t t = now_us();
   Stream& st = *s;
+  if (load->watch_draw) {
+    if (!st.ready) st.first_type = e.type;
+    if (e.type == EventType::prequeue && e.entrants >= 0) st.entrants = e.entrants;
+    if (st.draw_t == 0 && st.ready &&
+        (e.type == EventType::drawn || e.type == EventType::admitted ||
+         e.type == EventType::ended)) {
+      st.draw_t = t;
+      st.draw_type = e.type;
+      st.place = e.place;
+      ++load->draw_done;
+    }
+  }
   if (!st.ready) {
     load->mark_ready(st);
   } else if (st.armed && st.got_t == 0 && e.type == st.want) {
@@ -827,6 +877,178 @@ awaitable<void> run_admit(Ctx c, std::string& result) {
            fmt(total_obs > 0 ? 100.0 * le25 / total_obs : NAN) + " server_buckets=" + buckets;
 }
 
+// GET /v1/queues/Q (operator): the queue's config.opens_at and its draw object.
+struct DrawState {
+  int64_t opens_at = 0;  // Unix s (0: unset)
+  std::string state;
+  int64_t entrants = -1;
+  int64_t drawn_at_ms = 0;
+};
+
+awaitable<DrawState> get_draw(HttpConn& c, const std::string& q, const std::string& admin) {
+  auto res = co_await c.request(bhttp::verb::get, "/v1/queues/" + q, "", admin);
+  if (res.result_int() != 200)
+    die("GET /v1/queues/" + q + " answered " + std::to_string(res.result_int()) + ": " +
+        res.body());
+  auto v = json::parse(res.body()).as_object();
+  DrawState d;
+  auto& cfg = v.at("config").as_object();
+  if (cfg.contains("opens_at") && !cfg.at("opens_at").is_null())
+    d.opens_at = cfg.at("opens_at").to_number<int64_t>();
+  if (!v.contains("draw")) die("GET /v1/queues/" + q + " has no draw: " + res.body());
+  auto& dr = v.at("draw").as_object();
+  d.state = std::string(dr.at("state").as_string());
+  d.entrants = dr.at("entrants").to_number<int64_t>();
+  d.drawn_at_ms = dr.at("drawn_at_ms").to_number<int64_t>();
+  co_return d;
+}
+
+awaitable<void> run_draw(Ctx c, std::string& result) {
+  const auto& o = c.o;
+  std::vector<Url> urls;
+  for (auto& u : o.all("url")) urls.push_back(parse_url(c.io, u));
+  if (urls.empty()) die("missing --url");
+  std::string q = o.need("queue"), admin = o.need("admin-token");
+  size_t n = static_cast<size_t>(o.num("streams", 1000));
+  int64_t settle_s = o.num("settle-timeout-s", 600);
+  size_t check = static_cast<size_t>(o.num("check-places", 50));
+
+  auto joined = co_await join_all(c.io, urls, q, n, static_cast<int>(o.num("join-conns", 32)));
+  for (size_t i = 0; i < n; ++i)
+    if (joined[i].status != "prequeue")
+      die("every join must enter the pre-queue (prequeue_at <= now < opens_at): ticket " +
+          std::to_string(i) + " is " + joined[i].status);
+  Load L(c.io);
+  L.watch_draw = true;
+  for (size_t i = 0; i < n; ++i) {
+    L.streams.emplace_back(c.io);
+    L.streams.back().idx = static_cast<uint32_t>(i);
+    L.streams.back().target = static_cast<uint32_t>(i % urls.size());
+  }
+  co_await L.open_all(
+      urls, static_cast<size_t>(o.num("open-conns", 256)),
+      [&](size_t i) { return events_path(q, joined[i].ticket); }, c.timeout_s);
+  for (auto& s : L.streams)
+    if (s.first_type != EventType::prequeue)
+      die("stream " + std::to_string(s.idx) + "'s first event is not `prequeue`");
+
+  // The processes have read every join once each stream's latest `prequeue` frame counts all
+  // the store's entrants: their event feeds (the outbox tailers, behind the fill's ~1M
+  // `entered` events) are then caught up, and the draw's `drawn` event is not queued behind them.
+  HttpConn ctl(c.io, urls[0]);
+  co_await ctl.connect();
+  int64_t t0 = now_us(), last_report = t0;
+  DrawState d;
+  for (bool more = true; more;) {
+    d = co_await get_draw(ctl, q, admin);
+    if (d.state != "prequeue") die("the draw is " + d.state + " before the streams were ready");
+    size_t same = 0;
+    int64_t lo = INT64_MAX, hi = -1;
+    for (auto& s : L.streams) {
+      same += s.entrants == d.entrants;
+      lo = std::min(lo, s.entrants);
+      hi = std::max(hi, s.entrants);
+    }
+    more = same < n;
+    if (!more) break;
+    int64_t t = now_us();
+    if (t - last_report > 5'000'000) {
+      last_report = t;
+      progress("streams showing all " + std::to_string(d.entrants) +
+               " entrants: " + std::to_string(same) + "/" + std::to_string(n) + " (they show " +
+               std::to_string(lo) + ".." + std::to_string(hi) + ")");
+    }
+    if (t - t0 > settle_s * 1'000'000)
+      die("after " + std::to_string(settle_s) + " s only " + std::to_string(same) + " of " +
+          std::to_string(n) + " streams show the store's " + std::to_string(d.entrants) +
+          " entrants (they show " + std::to_string(lo) + ".." + std::to_string(hi) + ")");
+    co_await sleep_ms(500);
+  }
+  progress("every stream shows `prequeue` with all " + std::to_string(d.entrants) + " entrants");
+  std::printf("READY streams=%zu entrants=%lld\n", n, static_cast<long long>(d.entrants));
+  std::fflush(stdout);
+
+  // Whoever runs the benchmark now sets opens_at; every stream waits for its `drawn` frame.
+  int64_t ready_t = now_us();
+  last_report = ready_t;
+  while (L.draw_done + L.closed_after_ready < n) {
+    co_await sleep_ms(5);
+    int64_t t = now_us();
+    if (t - last_report > 5'000'000) {
+      last_report = t;
+      progress("streams with their place: " + std::to_string(L.draw_done) + "/" +
+               std::to_string(n));
+    }
+    if (t - ready_t > c.timeout_s * 1'000'000) break;
+  }
+  // Said at once: the caller reads what Redis did during the draw before our checks add to it.
+  std::printf("PLACED streams=%zu\n", L.draw_done);
+  std::fflush(stdout);
+  co_await sleep_ms(200);
+  d = co_await get_draw(ctl, q, admin);
+  if (d.state != "drawn") die("the draw is " + d.state + ", not drawn");
+  if (d.opens_at <= 0) die("the queue has no opens_at");
+  const int64_t opens_us = d.opens_at * 1'000'000;
+
+  // Latency per stream from opens_at; places must be distinct, within 1..entrants.
+  std::vector<double> lat;
+  std::vector<int64_t> places;
+  size_t missing = 0, admitted_first = 0, ended_first = 0, early = 0;
+  for (auto& s : L.streams) {
+    if (s.draw_t == 0) {
+      ++missing;
+      continue;
+    }
+    if (s.draw_t < opens_us) ++early;
+    lat.push_back((s.draw_t - opens_us) / 1000.0);
+    if (s.draw_type == EventType::admitted) ++admitted_first;
+    if (s.draw_type == EventType::ended) ++ended_first;
+    if (s.draw_type == EventType::drawn) places.push_back(s.place);
+  }
+  std::sort(places.begin(), places.end());
+  size_t bad = 0;
+  for (size_t i = 0; i < places.size(); ++i)
+    bad += places[i] < 1 || places[i] > d.entrants || (i > 0 && places[i] == places[i - 1]);
+  // A sample of tickets: GET ticket shows the place its stream was told.
+  size_t checked = 0, mismatched = 0;
+  for (size_t i = 0; i < n && checked < check; i += std::max<size_t>(1, n / check)) {
+    auto& s = L.streams[i];
+    if (s.draw_type != EventType::drawn) continue;
+    auto& u = urls[s.target];
+    HttpConn tc(c.io, u);
+    co_await tc.connect();
+    auto res = co_await tc.request(bhttp::verb::get,
+                                   "/v1/queues/" + q + "/tickets/" + joined[i].ticket, "");
+    ++checked;
+    auto v = json::parse(res.body()).as_object();
+    if (!v.contains("place") || v.at("place").to_number<int64_t>() != s.place) {
+      ++mismatched;
+      if (mismatched <= 3)
+        progress("ticket " + std::to_string(i) + ": stream place " + std::to_string(s.place) +
+                 ", GET ticket " + res.body());
+    }
+  }
+  write_latencies(o.get("lat-out"), lat);
+  std::sort(lat.begin(), lat.end());
+  std::printf(
+      "%s ms after opens_at; %zu drawn frames, %zu admitted and %zu ended before theirs, "
+      "%zu missing, %zu bad places; %zu/%zu sampled tickets agree\n",
+      summary("place shown: ", lat).c_str(), places.size(), admitted_first, ended_first, missing,
+      bad, checked - mismatched, checked);
+  result = "RESULT mode=draw streams=" + std::to_string(n) +
+           " processes=" + std::to_string(urls.size()) + " entrants=" + std::to_string(d.entrants) +
+           " opens_at=" + std::to_string(d.opens_at) +
+           " drawn_ms=" + std::to_string(d.drawn_at_ms - d.opens_at * 1000) +
+           " first_ms=" + fmt(lat.empty() ? NAN : lat.front()) + " p50_ms=" + fmt(pct(lat, 0.5)) +
+           " p99_ms=" + fmt(pct(lat, 0.99)) +
+           " all_ms=" + fmt(lat.empty() || missing ? NAN : lat.back()) +
+           " drawn_frames=" + std::to_string(places.size()) +
+           " admitted_first=" + std::to_string(admitted_first) +
+           " ended_first=" + std::to_string(ended_first) + " missing=" + std::to_string(missing) +
+           " early=" + std::to_string(early) + " bad_places=" + std::to_string(bad) +
+           " checked=" + std::to_string(checked) + " mismatched=" + std::to_string(mismatched);
+}
+
 // ---- Redis SLOWLOG (a minimal blocking RESP client) ----
 
 struct Resp {
@@ -868,6 +1090,10 @@ class RespReader {
 
  private:
   void fill() {
+    if (pos_ > (1u << 20)) {  // a long run of replies (fill mode): drop what was read
+      buf_.erase(0, pos_);
+      pos_ = 0;
+    }
     char b[65536];
     size_t n = s_.read_some(asio::buffer(b));
     buf_.append(b, n);
@@ -892,9 +1118,11 @@ class RespReader {
 
 void run_slowlog(asio::io_context& io, const Options& o, std::string& result) {
   auto url = parse_url(io, o.need("redis"));
-  // Either EVALSHA of one script (--sha) or every call of one command (--command zrange).
+  // EVALSHA of one script (--sha), every call of one command (--command zrange), or, with
+  // neither, every call; --since keeps the entries logged at or after that Unix second.
   std::string sha = o.get("sha"), command = o.get("command"), match = o.get("match");
-  if (sha.empty() == command.empty()) die("slowlog needs --sha or --command");
+  if (!sha.empty() && !command.empty()) die("slowlog takes --sha or --command, not both");
+  int64_t since = o.num("since", 0);
   tcp::socket s(io);
   s.connect(url.ep);
   std::string cmd = "*3\r\n$7\r\nSLOWLOG\r\n$3\r\nGET\r\n$2\r\n-1\r\n";
@@ -903,25 +1131,174 @@ void run_slowlog(asio::io_context& io, const Options& o, std::string& result) {
   Resp r = rd.read();
   if (r.kind != Resp::arr) die("SLOWLOG GET failed: " + r.s);
   std::vector<double> us;
+  int64_t max_us = -1, max_at = 0;
+  std::string max_cmd;
+  std::map<std::string, std::pair<size_t, int64_t>> by_cmd;  // command → calls, longest µs
+  // The longest call of a plain command that is O(1) or O(log N) (no script, no range read):
+  // when it is long, Redis lost the CPU during it (a loaded machine), it did not work that long.
+  int64_t max_small_us = -1;
+  std::string max_small_cmd;
   for (auto& e : r.a) {
     if (e.a.size() < 4 || e.a[3].kind != Resp::arr) continue;
+    if (e.a[1].i < since) continue;
     auto& args = e.a[3].a;
-    if (args.size() < 2) continue;
+    if (args.empty()) continue;
     std::string c0 = args[0].s;
     for (auto& ch : c0) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (!sha.empty() && (c0 != "evalsha" || args[1].s != sha)) continue;
+    if (!sha.empty() && (c0 != "evalsha" || args.size() < 2 || args[1].s != sha)) continue;
     if (!command.empty() && c0 != command) continue;
     bool hit = match.empty();
     for (auto& a : args) hit = hit || a.s.find(match) != std::string::npos;
-    if (hit) us.push_back(static_cast<double>(e.a[2].i));
+    if (!hit) continue;
+    us.push_back(static_cast<double>(e.a[2].i));
+    auto& per = by_cmd[c0 == "evalsha" && args.size() > 1 ? c0 + ":" + args[1].s : c0];
+    ++per.first;
+    per.second = std::max(per.second, e.a[2].i);
+    static const char* kSmall[] = {"zrank", "zscore", "zadd", "zrem", "zcard", "zcount", "hget",
+                                   "hmget", "hset", "hincrby", "hdel", "exists", "xadd", "incr"};
+    bool small = false;
+    for (const char* k : kSmall) small = small || c0 == k;
+    if (small && e.a[2].i > max_small_us) {
+      max_small_us = e.a[2].i;
+      max_small_cmd = c0;
+    }
+    if (e.a[2].i > max_us) {
+      max_us = e.a[2].i;
+      max_at = e.a[1].i;
+      // The command, and for EVALSHA the script's SHA (bench/run.sh names the script).
+      max_cmd = c0 == "evalsha" && args.size() > 1 ? c0 + ":" + args[1].s : c0;
+    }
   }
   write_latencies(o.get("lat-out"), us);
   std::sort(us.begin(), us.end());
   std::printf("%s us\n", summary("slowlog: ", us).c_str());
-  result = "RESULT mode=slowlog n=" + std::to_string(us.size()) + " p50_us=" + fmt(pct(us, 0.5), 1) +
-           " p90_us=" + fmt(pct(us, 0.9), 1) + " p99_us=" + fmt(pct(us, 0.99), 1) +
-           " max_us=" + fmt(us.empty() ? NAN : us.back(), 1) +
-           " sum_us=" + fmt(std::accumulate(us.begin(), us.end(), 0.0), 1);
+  for (auto& [cmd, v] : by_cmd)
+    std::printf("  %s: %zu calls, longest %lld us\n", cmd.c_str(), v.first,
+                static_cast<long long>(v.second));
+  result = "RESULT mode=slowlog n=" + std::to_string(us.size()) +
+           " p50_us=" + fmt(pct(us, 0.5), 1) + " p90_us=" + fmt(pct(us, 0.9), 1) +
+           " p99_us=" + fmt(pct(us, 0.99), 1) + " max_us=" + fmt(us.empty() ? NAN : us.back(), 1) +
+           " sum_us=" + fmt(std::accumulate(us.begin(), us.end(), 0.0), 1) +
+           " max_cmd=" + (max_cmd.empty() ? "-" : max_cmd) + " max_at=" + std::to_string(max_at) +
+           " max_small_us=" + std::to_string(max_small_us) +
+           " max_small_cmd=" + (max_small_cmd.empty() ? "-" : max_small_cmd);
+}
+
+// ---- fill: pre-queue joins through the server's own join script, pipelined ----
+
+std::string resp_command(const std::vector<std::string>& args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return out;
+}
+
+std::string base64url(const unsigned char* p, size_t n) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < n; ++i) {
+    acc = (acc << 8) | p[i];
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += k[(acc >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += k[(acc << (6 - bits)) & 63];
+  return out;
+}
+
+void run_fill(asio::io_context& io, const Options& o, std::string& result) {
+  auto url = parse_url(io, o.need("redis"));
+  std::string sha = o.need("sha"), commit = o.need("commit"), now = o.need("now");
+  std::vector<std::string> keys;  // "13 k1 ... k13", as bench/lib.sh queue_keys prints them
+  std::istringstream ks(o.need("keys"));
+  for (std::string k; ks >> k;) keys.push_back(k);
+  const size_t n = static_cast<size_t>(o.num("n", 1000));
+  const size_t conns = static_cast<size_t>(o.num("conns", 4));
+  const size_t pipeline = static_cast<size_t>(o.num("pipeline", 100));
+  const size_t per_call = static_cast<size_t>(std::max(1L, o.num("per-call", 1)));
+  std::atomic<size_t> next{0}, created{0};
+  std::atomic<bool> failed{false};
+  std::string first_error;
+  std::mutex mu;
+  int64_t t0 = now_us();
+  auto worker = [&] {
+    try {
+      asio::io_context wio;
+      tcp::socket s(wio);
+      s.connect(url.ep);
+      s.set_option(tcp::no_delay(true));
+      RespReader rd(s);
+      std::mt19937_64 rng(std::random_device{}());
+      std::vector<std::string> head{"EVALSHA", sha};
+      head.insert(head.end(), keys.begin(), keys.end());
+      head.push_back(commit);
+      for (bool more = true; more && !failed;) {
+        // `pipeline` calls of up to `per_call` joins each (a batch, as RedisStore sends the
+        // joins of one queue that wait while one is in flight).
+        size_t from = next.fetch_add(pipeline * per_call);
+        size_t m = from >= n ? 0 : std::min(pipeline * per_call, n - from);
+        more = m > 0;
+        if (m == 0) break;
+        std::string batch;
+        std::vector<size_t> joins_of_call;
+        for (size_t done = 0; done < m;) {
+          size_t k = std::min(per_call, m - done);
+          std::vector<std::string> args = head;
+          for (size_t i = 0; i < k; ++i) {
+            // The server's shapes: a 128-bit random ticket id (22 base64url characters) and
+            // a 32-byte draw key, uniformly random bytes where the server's is HMAC-SHA256.
+            unsigned char b[48];
+            for (size_t w = 0; w < 6; ++w) {
+              uint64_t r = rng();
+              std::memcpy(b + 8 * w, &r, 8);
+            }
+            args.insert(args.end(), {now, base64url(b, 16), "",
+                                     std::string(reinterpret_cast<char*>(b + 16), 32)});
+          }
+          batch += resp_command(args);
+          joins_of_call.push_back(k);
+          done += k;
+        }
+        asio::write(s, asio::buffer(batch));
+        for (size_t k : joins_of_call) {
+          Resp r = rd.read();
+          // One reply per join, {'ok', view, created}; anything else is a refusal or an error.
+          bool ok = r.kind == Resp::arr && r.a.size() == k;
+          for (size_t i = 0; ok && i < k; ++i)
+            ok = r.a[i].kind == Resp::arr && r.a[i].a.size() >= 3 && r.a[i].a[0].s == "ok";
+          if (ok) {
+            for (size_t i = 0; i < k; ++i) created += r.a[i].a[2].i == 1;
+          } else {
+            std::lock_guard<std::mutex> l(mu);
+            if (!failed.exchange(true))
+              first_error = r.kind == Resp::err ? r.s
+                            : r.kind == Resp::arr && !r.a.empty() && !r.a[0].a.empty()
+                                ? r.a[0].a[0].s
+                                : "unexpected reply";
+          }
+        }
+        if (from / 100000 != (from + m) / 100000)
+          progress("fill: " + std::to_string(from + m) + "/" + std::to_string(n) + " (" +
+                   fmt((from + m) / ((now_us() - t0) / 1e6), 0) + "/s)");
+      }
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> l(mu);
+      if (!failed.exchange(true)) first_error = e.what();
+    }
+  };
+  std::vector<std::thread> ts;
+  for (size_t i = 0; i < conns; ++i) ts.emplace_back(worker);
+  for (auto& t : ts) t.join();
+  if (failed) die("fill: a join was not made: " + first_error);
+  double secs = (now_us() - t0) / 1e6;
+  std::printf("fill: %zu pre-queue joins in %.1f s (%.0f/s), %zu created\n", n, secs, n / secs,
+              created.load());
+  result = "RESULT mode=fill n=" + std::to_string(n) +
+           " created=" + std::to_string(created.load()) + " seconds=" + fmt(secs, 1) +
+           " per_s=" + fmt(n / secs, 0);
 }
 
 }  // namespace
@@ -934,12 +1311,16 @@ int main(int argc, char** argv) {
   try {
     if (o.mode == "slowlog") {
       run_slowlog(io, o, result);
+    } else if (o.mode == "fill") {
+      run_fill(io, o, result);
     } else {
       awaitable<void> (*fn)(Ctx, std::string&) = nullptr;
       if (o.mode == "fanout") fn = run_fanout;
       else if (o.mode == "nchan") fn = run_nchan;
       else if (o.mode == "admit") fn = run_admit;
       else if (o.mode == "hold") fn = run_hold;
+      else if (o.mode == "draw")
+        fn = run_draw;
       else die("unknown mode " + o.mode);
       bool done = false;
       asio::co_spawn(io, fn(c, result), [&](std::exception_ptr e) {

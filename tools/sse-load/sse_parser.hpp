@@ -10,12 +10,14 @@
 
 namespace sseload {
 
-enum class EventType : uint8_t { message, position, admitted, ended };
+enum class EventType : uint8_t { message, position, admitted, ended, prequeue, drawn };
 
 struct SseEvent {
   EventType type = EventType::message;
   uint64_t id = 0;        // leading digits of the id: line (anteroom: queue seq)
   int64_t position = -1;  // "position" in the data, if present
+  int64_t place = -1;     // "place" (a `drawn` frame)
+  int64_t entrants = -1;  // "entrants" (`prequeue`, `drawn` frames)
 };
 
 // Feed bytes with feed(); the Sink gets on_headers(status) once and on_event(event) per event.
@@ -132,18 +134,25 @@ class SseParser {
       ev_.type = value == "position"   ? EventType::position
                  : value == "admitted" ? EventType::admitted
                  : value == "ended"    ? EventType::ended
+                 : value == "prequeue" ? EventType::prequeue
+                 : value == "drawn"    ? EventType::drawn
                                        : EventType::message;
     } else if (field == "data") {
       has_data_ = true;
-      constexpr std::string_view key = "\"position\":";
-      size_t k = value.find(key);
-      if (k != std::string_view::npos) {
-        int64_t v = 0;
-        for (size_t i = k + key.size(); i < value.size() && value[i] >= '0' && value[i] <= '9'; ++i)
-          v = v * 10 + (value[i] - '0');
-        ev_.position = v;
-      }
+      number(value, "\"position\":", ev_.position);
+      number(value, "\"place\":", ev_.place);
+      number(value, "\"entrants\":", ev_.entrants);
     }
+  }
+
+  // The non-negative integer after `key` in a data line, if the key is there.
+  static void number(std::string_view value, std::string_view key, int64_t& out) {
+    size_t k = value.find(key);
+    if (k == std::string_view::npos) return;
+    int64_t v = 0;
+    for (size_t i = k + key.size(); i < value.size() && value[i] >= '0' && value[i] <= '9'; ++i)
+      v = v * 10 + (value[i] - '0');
+    out = v;
   }
 
   Phase phase_ = Phase::headers;
