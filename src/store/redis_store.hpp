@@ -48,14 +48,16 @@ namespace anteroom {
 
 class RedisStore final : public QueueStore {
  public:
-  // Most tickets one tick() ends per step (expire, abandon) and admits: 500 admissions are
-  // ~7 ms of Redis time, under the 10 ms a single call may take (docs/plans/step3-onsale.md).
-  static constexpr int64_t kTickBatch = 500;
+  // Most tickets one tick() ends per step (expire, abandon) and admits. The draw bench (bench 8)
+  // measured a tick admitting 500 drawn entrants at 15-33 ms of Redis time on this loaded 2-core
+  // machine (a plain line: 9-12 ms), over the 10 ms a single call may take; 200 keeps it under.
+  // Still 2,000 admissions a second per ticking process at the 100 ms tick.
+  static constexpr int64_t kTickBatch = 200;
   // Places read per draw_page script call (a ZRANGE of 1000 at 1M entrants: ~1 ms), and ids
-  // looked up per places script call (a ticket read and a ZRANK each: 250 took ~6 ms of Redis
-  // CPU at 1M entrants on a loaded 2-core machine, ~2 ms idle).
+  // looked up per places script call (a ticket read and a ZRANK each: 500 took 12-29 ms of Redis
+  // time at 1M entrants on a loaded 2-core machine; 100 stays well under 10 ms).
   static constexpr int64_t kDrawChunk = 1000;
-  static constexpr int64_t kPlacesChunk = 250;
+  static constexpr int64_t kPlacesChunk = 100;
   // Most entries one draw_page returns, most ids one places call takes.
   static constexpr int64_t kMaxDrawPage = 10000;
   static constexpr size_t kMaxPlaces = 1000;

@@ -404,7 +404,7 @@ TEST(RedisStore, ConcurrentJoinsGoOutAsBatches) {
 // left for the next tick (and admission keeps its unused tokens). The 2500 joins are issued at
 // once and share the store's one connection.
 TEST(RedisStore, TickWorkIsBoundedPerCall) {
-  static_assert(RedisStore::kTickBatch == 500);
+  constexpr int64_t B = RedisStore::kTickBatch;
   RedisServer server;
   asio::io_context io;
   RedisClient client(io, options_for(server));
@@ -412,26 +412,26 @@ TEST(RedisStore, TickWorkIsBoundedPerCall) {
 
   ASSERT_TRUE(run_for(io, store.put_queue("idle", config(0, 1'000'000, 30), T0)).ok());
   const int64_t connections = info_field(io, client, "stats", "total_connections_received");
-  auto joined = join_many(io, store, "idle", 2500, T0);
-  ASSERT_EQ(joined.size(), 2500u);
+  auto joined = join_many(io, store, "idle", 5 * B, T0);
+  ASSERT_EQ(joined.size(), size_t{5 * B});
   for (auto& t : joined) ASSERT_TRUE(t.ok());
   EXPECT_EQ(info_field(io, client, "clients", "connected_clients"), 1);
   EXPECT_EQ(info_field(io, client, "stats", "total_connections_received"), connections);
   std::vector<int64_t> abandoned;
   for (int i = 0; i < 6; ++i)
     abandoned.push_back(run_for(io, store.tick("idle", T0 + 30'000)).value());
-  EXPECT_EQ(abandoned, (std::vector<int64_t>{500, 500, 500, 500, 500, 0}));
-  EXPECT_EQ(run_for(io, store.get_queue("idle")).value().stats.abandoned_total, 2500);
+  EXPECT_EQ(abandoned, (std::vector<int64_t>{B, B, B, B, B, 0}));
+  EXPECT_EQ(run_for(io, store.get_queue("idle")).value().stats.abandoned_total, 5 * B);
 
   ASSERT_TRUE(
       run_for(io, store.put_queue("fast", config(1'000'000, 1'000'000, 3600, true), T0)).ok());
-  ASSERT_EQ(join_many(io, store, "fast", 2500, T0).size(), 2500u);
+  ASSERT_EQ(join_many(io, store, "fast", 5 * B, T0).size(), size_t{5 * B});
   ASSERT_TRUE(run_for(io, store.put_queue("fast", unpause(), T0)).ok());
   std::vector<int64_t> admitted;
   for (int i = 0; i < 6; ++i)
     admitted.push_back(run_for(io, store.tick("fast", T0 + 1000)).value());
-  EXPECT_EQ(admitted, (std::vector<int64_t>{500, 500, 500, 500, 500, 0}));
-  EXPECT_EQ(run_for(io, store.get_queue("fast")).value().stats.active, 2500);
+  EXPECT_EQ(admitted, (std::vector<int64_t>{B, B, B, B, B, 0}));
+  EXPECT_EQ(run_for(io, store.get_queue("fast")).value().stats.active, 5 * B);
 }
 
 // Closing is O(1) in Redis whatever the length of the line: every waiting ticket reads as
@@ -443,10 +443,11 @@ TEST(RedisStore, CloseIsImmediateForReadersAndDrainsInBatches) {
   asio::io_context io;
   RedisClient client(io, options_for(server));
   RedisStore store(client);
+  constexpr int64_t B = RedisStore::kTickBatch;
   ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10), T0)).ok());
   auto keyed = run_for(io, store.join("q", "u:kim", T0)).value();
-  auto joined = join_many(io, store, "q", 2499, T0);
-  ASSERT_EQ(joined.size(), 2499u);
+  auto joined = join_many(io, store, "q", 5 * B - 1, T0);
+  ASSERT_EQ(joined.size(), size_t{5 * B - 1});
   const std::string last = joined.back().value().id;
   auto closing = [&] {
     return run_for(io, client.command({"ZCARD", redis_keys::closing("q")})).value().integer;
@@ -455,7 +456,7 @@ TEST(RedisStore, CloseIsImmediateForReadersAndDrainsInBatches) {
   auto closed = run_for(io, store.close_queue("q", T0 + 1));
   ASSERT_TRUE(closed.ok());
   EXPECT_EQ(closed->stats.waiting, 0);
-  EXPECT_EQ(closing(), 2000);  // close itself drained the first batch
+  EXPECT_EQ(closing(), 4 * B);  // close itself drained the first batch
   for (const auto& id : {keyed.id, last}) {
     auto t = run_for(io, store.get_ticket("q", id, true, T0 + 2)).value();
     EXPECT_EQ(t.state, TicketState::ended);
@@ -475,9 +476,9 @@ TEST(RedisStore, CloseIsImmediateForReadersAndDrainsInBatches) {
   EXPECT_EQ(again.position, 1);
 
   EXPECT_EQ(run_for(io, store.tick("q", T0 + 5)).value(), 0);  // draining makes no events
-  EXPECT_EQ(closing(), 1500);
+  EXPECT_EQ(closing(), 3 * B);
   for (int i = 0; i < 2; ++i) ASSERT_TRUE(run_for(io, store.tick("q", T0 + 5)).ok());
-  EXPECT_EQ(closing(), 500);
+  EXPECT_EQ(closing(), B);
   ASSERT_TRUE(run_for(io, store.tick("q", T0 + 6)).ok());
   EXPECT_EQ(closing(), 0);
   auto pttl = run_for(io, client.command({"PTTL", redis_keys::ticket("q", last)})).value();
@@ -724,15 +725,16 @@ TEST(RedisStore, AClosedQueueIsForgottenOnlyOnceItsCloseIsDrained) {
   asio::io_context io;
   RedisClient client(io, options_for(server));
   RedisStore store(client);
+  constexpr int64_t B = RedisStore::kTickBatch;
   ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10, 30), T0)).ok());
-  ASSERT_EQ(join_many(io, store, "q", 2500, T0).size(), 2500u);
-  ASSERT_TRUE(run_for(io, store.close_queue("q", T0 + 1)).ok());  // drains 500
+  ASSERT_EQ(join_many(io, store, "q", 5 * B, T0).size(), size_t{5 * B});
+  ASSERT_TRUE(run_for(io, store.close_queue("q", T0 + 1)).ok());  // drains B
   const Millis late = T0 + 1 + 30'000;
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // 500 more
+    ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // B more
     EXPECT_TRUE(run_for(io, store.get_queue("q")).value().closed);
   }
-  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // the last 500: forgotten
+  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // the last B: forgotten
   EXPECT_EQ(run_for(io, store.get_queue("q")).error().code, Errc::queue_not_found);
 }
 
@@ -1011,7 +1013,7 @@ TEST(RedisStoreOnsale, TheDrawIsOneFlipWhateverTheNumberOfEntrants) {
 // GET .../draw pages are read kDrawChunk places per script call and places() looks up
 // kPlacesChunk ids per call: no call grows with the number of entrants.
 TEST(RedisStoreOnsale, DrawPagesAndPlacesGoInBoundedChunks) {
-  static_assert(RedisStore::kDrawChunk == 1000 && RedisStore::kPlacesChunk == 250);
+  static_assert(RedisStore::kDrawChunk == 1000 && 1000 % RedisStore::kPlacesChunk == 0);
   RedisServer server;
   asio::io_context io;
   RedisClient client(io, options_for(server));
@@ -1051,7 +1053,7 @@ TEST(RedisStoreOnsale, DrawPagesAndPlacesGoInBoundedChunks) {
   ASSERT_TRUE(run_for(io, store.places("q", {ids[0]})).ok());  // (loads the script)
   c0 = evalsha_calls(io, client);
   auto places = run_for(io, store.places("q", ids)).value();
-  EXPECT_EQ(evalsha_calls(io, client) - c0, 4);
+  EXPECT_EQ(evalsha_calls(io, client) - c0, 1000 / RedisStore::kPlacesChunk);
   ASSERT_EQ(places.size(), 1000u);
   for (int i = 0; i < 1000; ++i) {
     ASSERT_GE(places[i], 1);
@@ -1100,9 +1102,17 @@ TEST(RedisStoreOnsale, TickAdmitsDrawnEntrantsInPlaceOrderABatchPerCall) {
   ConfigPatch fast;
   fast.admit_per_s = 1'000'000;
   ASSERT_TRUE(run_for(io, store.put_queue("q", fast, kOpen + 3)).ok());
-  std::vector<int64_t> made;
-  for (int i = 0; i < 4; ++i) made.push_back(run_for(io, store.tick("q", kOpen + 1003)).value());
-  EXPECT_EQ(made, (std::vector<int64_t>{500, 500, 200, 0}));  // 1199 entrants, then `late`
+  // 1199 entrants, then `late`: kTickBatch per tick, then nothing.
+  std::vector<int64_t> made, expected;
+  for (int64_t left = 1200; left >= 0; left -= RedisStore::kTickBatch) {
+    expected.push_back(std::min(left, RedisStore::kTickBatch));
+    made.push_back(run_for(io, store.tick("q", kOpen + 1003)).value());
+  }
+  if (expected.back() != 0) {
+    expected.push_back(0);
+    made.push_back(run_for(io, store.tick("q", kOpen + 1003)).value());
+  }
+  EXPECT_EQ(made, expected);
   std::vector<uint64_t> orders;
   for (auto& e : outbox(io, client, "q"))
     if (e.type == EventType::admitted) orders.push_back(e.order);
@@ -1184,25 +1194,27 @@ TEST(RedisStoreOnsale, AVoidPrequeueIsDrainedInBatches) {
   asio::io_context io;
   RedisClient client(io, options_for(server));
   RedisStore store(client);
+  constexpr int64_t B = RedisStore::kTickBatch;
   ConfigPatch p = onsale();
   p.abandon_after_s = 30;
   ASSERT_TRUE(run_for(io, store.put_queue("q", p, T0)).ok());
   auto keyed = run_for(io, store.join("q", "u:kim", kPre)).value();
-  ASSERT_EQ(join_many(io, store, "q", 1199, kPre).size(), 1199u);
+  // 2.5 batches: the last drain is a short one, which marks the pre-queue done.
+  ASSERT_EQ(join_many(io, store, "q", 5 * B / 2 - 1, kPre).size(), size_t{5 * B / 2 - 1});
   auto closed = run_for(io, store.close_queue("q", kPre + 1)).value();
   EXPECT_EQ(closed.draw.state, DrawState::void_);
-  EXPECT_EQ(closed.draw.entrants, 1200);
+  EXPECT_EQ(closed.draw.entrants, 5 * B / 2);
   EXPECT_EQ(run_for(io, store.get_ticket("q", keyed.id, false, kPre + 2)).value().reason,
             EndReason::closed);
   auto cursor = [&] {
     return run_for(io, client.command({"HGET", redis_keys::draw("q"), "cdrain"})).value().str;
   };
-  EXPECT_EQ(cursor(), "500");  // close itself drained the first batch
+  EXPECT_EQ(cursor(), std::to_string(B));  // close itself drained the first batch
   const Millis late = kPre + 1 + 30'000;
   ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());
-  EXPECT_EQ(cursor(), "1000");
+  EXPECT_EQ(cursor(), std::to_string(2 * B));
   EXPECT_TRUE(run_for(io, store.get_queue("q")).value().closed);
-  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // the last 200: forgotten
+  ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // the last batch: forgotten
   EXPECT_EQ(run_for(io, store.get_queue("q")).error().code, Errc::queue_not_found);
   auto pttl = run_for(io, client.command({"PTTL", redis_keys::ticket("q", keyed.id)})).value();
   EXPECT_GT(pttl.integer, 0);
