@@ -28,6 +28,7 @@
 // prerequisites (chromium, nginx, redis-server, node_modules, the anteroom binary) are failures.
 
 import { spawn, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -577,6 +578,12 @@ async function main() {
       assertEq([after.status, after.place, after.position, after.entry_id], ['waiting', place, place, st5.entry_id], 'the ticket after the draw');
       const places = [place, ...(await Promise.all(others.map(status))).map((s) => s.place)].sort((a, b) => a - b);
       assertEq(places, Array.from({ length: 31 }, (_, i) => i + 1), 'the places of the 31 entrants');
+      // "Check the draw" (open since the countdown) now shows the seed: SHA-256 of its bytes is
+      // the commitment it showed before the draw.
+      await p5.waitForSelector('#seed:visible');
+      const seed = await p5.textContent('#seed');
+      assert(/^[0-9a-f]{64}$/.test(seed), `the seed shown after the draw: ${seed}`);
+      assertEq(createHash('sha256').update(Buffer.from(seed, 'hex')).digest('hex'), pre.commitment, 'sha256(seed) = the commitment shown before');
       await shot(p5, 'onsale-drawn.png', `visitor 5 right after the draw: "Your place in the draw: ${place} of 31", number ${place} in line`);
 
       // The operator's message appears live, as text (never markup), without a reload.
