@@ -17,7 +17,8 @@
 //   7. a site that keeps bouncing an admitted visitor back gets no endless redirect loop;
 //   8. the on-sale: in the pre-queue a countdown to the draw, the place the moment of the draw,
 //      the operator's message live, mode reject, closes_at;
-//   9. before prequeue_at a countdown, then the page joins the pre-queue by itself.
+//   9. before prequeue_at a countdown, then the page joins the pre-queue by itself;
+//  10. mode random: the lottery instead of a position.
 // A screenshot of each state is saved in the output folder; their paths are printed.
 // Chromium gets a fresh profile (playwright's launch() makes a new temporary --user-data-dir
 // and deletes it on close); contexts are new for each visitor.
@@ -651,6 +652,38 @@ async function main() {
       const t7 = await p7.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`);
       assertEq((await http('GET', `${site}/v1/queues/${Q}/tickets/${t7}`)).json.status, 'prequeue', 'the page joined the pre-queue');
       await until('the page to count 1 entrant', async () => /in the draw \u2014 1 entrant$/.test(await p7.textContent('#head')));
+      await ctx.close();
+    });
+
+    // mode random: a post-open joiner has no position but a lottery with a likely wait.
+    await scenario('mode random: the page shows the lottery, not a position', async () => {
+      const Q = 'raffle';
+      queues.push(Q);
+      const r = await http('PUT', `${site}/v1/queues/${Q}`, { admin: true,
+        body: { admit_per_s: 1, max_active: 1, target_url: '/shop/', mode: 'random' } });
+      assert(r.status === 200 || r.status === 201, `PUT /v1/queues/${Q} → ${r.status} ${r.text}`);
+      // One visitor takes the only slot; 20 more wait in the lottery.
+      const firstIn = await http('POST', `${site}/v1/queues/${Q}/tickets`);
+      assertEq(firstIn.status, 201, 'first join');
+      await until('the first visitor to be let in', async () =>
+        (await http('GET', `${site}/v1/queues/${Q}/tickets/${firstIn.json.ticket}`)).json.status === 'active');
+      for (let i = 0; i < 20; i++) assertEq((await http('POST', `${site}/v1/queues/${Q}/tickets`)).status, 201, 'a lottery join');
+      const ctx = await browser.newContext({ ...still, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+      const p8 = await ctx.newPage();
+      p8.setDefaultTimeout(WAIT_MS);
+      watch(p8, 'visitor 8');
+      pages.push(['visitor 8', p8]);
+      await p8.goto(`${site}/q/${Q}`);
+      await p8.waitForSelector('body[data-state="lottery"] #lot:visible');
+      await until('the lottery to count 21 waiting', async () => (await p8.getAttribute('#lot', 'data-waiting')) === '21');
+      const lot = await p8.textContent('#lot');
+      assert(/^In the lottery \u2014 21 waiting; (likely .+ (min|h)|likely less than a minute|wait not known yet)$/.test(lot), `#lot: ${lot}`);
+      assert(await p8.isHidden('#position'), 'no position in the lottery');
+      const t8 = await p8.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`);
+      const st = (await http('GET', `${site}/v1/queues/${Q}/tickets/${t8}`)).json;
+      assertEq([st.status, st.lottery, 'position' in st], ['waiting', true, false], 'the ticket in the lottery');
+      assert(/in the lottery/i.test(await p8.textContent('#live')), 'the live region announced the lottery');
+      await shot(p8, 'onsale-lottery.png', `visitor 8 in mode random: "${lot}"`);
       await ctx.close();
     });
 
