@@ -14,7 +14,11 @@
 //   5. kill -9 of the anteroom process serving the page's event stream: the page reconnects
 //      through nginx to the other process and is still admitted;
 //   6. the ended and closed states, and re-joining with the keyboard;
-//   7. a site that keeps bouncing an admitted visitor back gets no endless redirect loop.
+//   7. a site that keeps bouncing an admitted visitor back gets no endless redirect loop;
+//   8. the on-sale: in the pre-queue a countdown to the draw, the place the moment of the draw,
+//      the operator's message live, mode reject, closes_at;
+//   9. before prequeue_at a countdown, then the page joins the pre-queue by itself;
+//  10. mode random: the lottery instead of a position.
 // A screenshot of each state is saved in the output folder; their paths are printed.
 // Chromium gets a fresh profile (playwright's launch() makes a new temporary --user-data-dir
 // and deletes it on close); contexts are new for each visitor.
@@ -25,6 +29,7 @@
 // prerequisites (chromium, nginx, redis-server, node_modules, the anteroom binary) are failures.
 
 import { spawn, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -285,24 +290,30 @@ async function main() {
 
     const ahead = [];
     const pages = [];
+    const queues = [QUEUE];  // every queue the test made (the on-sale adds its own)
     diagnose = async () => {
       for (const n of nodes) {
         if (n.child.exited) { log(`# anteroom-${n.id}: not running`); continue; }
-        const q = await http('GET', `http://127.0.0.1:${n.port}/v1/queues/${QUEUE}`, { admin: true });
-        log(`# anteroom-${n.id} (:${n.port}) queue: ${q.text}`);
+        for (const name of queues) {
+          const q = await http('GET', `http://127.0.0.1:${n.port}/v1/queues/${name}`, { admin: true });
+          log(`# anteroom-${n.id} (:${n.port}) queue: ${q.text}`);
+        }
         const m = await http('GET', `http://127.0.0.1:${n.port}/metrics`);
-        log(`# anteroom-${n.id} metrics: ${m.text.split('\n').filter((l) => /^anteroom_(sse|hub|outbox|redis|events|resync|positions|admissions)/.test(l)).join(' | ')}`);
+        log(`# anteroom-${n.id} metrics: ${m.text.split('\n').filter((l) => /^anteroom_(sse|hub|outbox|redis|events|resync|positions|admissions|draw)/.test(l)).join(' | ')}`);
         for (const [who, pg] of pages) {
           if (pg.isClosed()) continue;
-          const t = await pg.evaluate((k) => localStorage.getItem(k), `anteroom:${QUEUE}`).catch(() => null);
-          if (t) log(`# anteroom-${n.id} ${who} ticket ${t}: ${(await http('GET', `http://127.0.0.1:${n.port}/v1/queues/${QUEUE}/tickets/${t}`)).text}`);
+          for (const name of queues) {
+            const t = await pg.evaluate((k) => localStorage.getItem(k), `anteroom:${name}`).catch(() => null);
+            if (t) log(`# anteroom-${n.id} ${who} ${name} ticket ${t}: ${(await http('GET', `http://127.0.0.1:${n.port}/v1/queues/${name}/tickets/${t}`)).text}`);
+          }
         }
       }
       for (const [who, pg] of pages) {
         if (pg.isClosed()) continue;
         const st = await pg.evaluate(() => {
           const pos = document.getElementById('position');
-          return `state=${document.body && document.body.dataset.state} position=${pos && pos.dataset.value}`;
+          const head = document.getElementById('head');
+          return `state=${document.body && document.body.dataset.state} position=${pos && pos.dataset.value} head=${JSON.stringify(head && head.textContent)}`;
         }).catch((e) => `(${e.message.split('\n')[0]})`);
         log(`# ${who} page: ${pg.url()} ${st}`);
       }
@@ -508,6 +519,171 @@ async function main() {
       assertEq(bounced.length, 3, 'round trips to the site before the page stopped');
       assertEq(await p4.getAttribute('body', 'data-state'), 'admitted', 'state stays');
       await shot(p4, '12-redirect-loop-stopped.png', 'visitor 4, admitted but bounced back by the site 3 times: the page stops and offers "Continue to the site"');
+      await ctx.close();
+    });
+
+    // The on-sale (a queue of its own, on the surviving process): a pre-queue open now, the draw
+    // in 8 s. Every wait is for a page state; the draw itself is the server's, at opens_at.
+    await scenario('the on-sale: in the draw, the draw, the operator\'s message live, reject, closes_at', async () => {
+      const Q = 'concert';
+      queues.push(Q);
+      const put = async (patch) => {
+        const r = await http('PUT', `${site}/v1/queues/${Q}`, { admin: true, body: patch });
+        assert(r.status === 200 || r.status === 201, `PUT /v1/queues/${Q} ${JSON.stringify(patch)} → ${r.status} ${r.text}`);
+        return r.json;
+      };
+      const status = async (t) => (await http('GET', `${site}/v1/queues/${Q}/tickets/${t}`)).json;
+      const now = Math.floor(Date.now() / 1000);
+      // Nobody is let in (max_active 0): after the draw each entrant's position is its place.
+      await put({ admit_per_s: 50, max_active: 0, session_ttl_s: 600, abandon_after_s: 300, target_url: '/shop/',
+        prequeue_at: now, opens_at: now + 8 });
+      const joins = await Promise.all(Array.from({ length: 30 }, () => http('POST', `${site}/v1/queues/${Q}/tickets`)));
+      for (const r of joins) {
+        assertEq([r.status, r.json && r.json.status], [201, 'prequeue'], 'a pre-queue join');
+        assert(/^[A-Za-z0-9_-]{22}$/.test(r.json.entry_id || ''), `entry id of a pre-queue join: ${r.text}`);
+      }
+      const others = joins.map((r) => r.json.ticket);
+
+      const ctx = await browser.newContext({ ...still, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+      const p5 = await ctx.newPage();
+      p5.setDefaultTimeout(WAIT_MS);
+      watch(p5, 'visitor 5');
+      pages.push(['visitor 5', p5]);
+      await p5.goto(`${site}/q/${Q}`);
+      await p5.waitForSelector('body[data-state="prequeue"]');
+      await until('the page to count 31 entrants', async () => /in the draw \u2014 31 entrants$/.test(await p5.textContent('#head')));
+      const t5 = await p5.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`);
+      const st5 = await status(t5);
+      assertEq(st5.status, 'prequeue', 'status of the page\'s ticket before the draw');
+      assertEq(await p5.textContent('#entry'), st5.entry_id, 'entry id in "Check the draw"');
+      assert(Number(await p5.getAttribute('#countdown', 'data-seconds')) > 0, 'the countdown runs');
+      assert(await p5.isVisible('#countdown'), 'the countdown is shown');
+      assertEq(await p5.textContent('#whenlabel'), 'The draw is in', 'countdown label');
+      const pre = (await http('GET', `${site}/v1/queues/${Q}/draw`)).json;
+      assert(pre && pre.state === 'prequeue' && /^[0-9a-f]{64}$/.test(pre.commitment) && !pre.seed,
+        `the draw before it happens: a commitment, no seed: ${JSON.stringify(pre)}`);
+      await p5.click('#draw summary');
+      await p5.waitForFunction((c) => document.getElementById('commitment').textContent === c, pre.commitment);
+      assert(/in the draw/.test(await p5.textContent('#live')), 'the live region announced the draw entry');
+      await shot(p5, 'onsale-countdown.png', 'visitor 5 (phone) in the pre-queue: "You are in the draw — 31 entrants", the countdown to the draw, entry id and commitment');
+      assertEq(await p5.getAttribute('body', 'data-state'), 'prequeue', 'still before the draw after the screenshot');
+
+      // The draw, at opens_at: the page shows its place at once (no reload).
+      await p5.waitForSelector('body[data-state="waiting"] #place[data-value]');
+      const place = Number(await p5.getAttribute('#place', 'data-value'));
+      assertEq((await p5.textContent('#place')), `Your place in the draw: ${place} of 31`, '#place');
+      assertEq(await p5.getAttribute('#position', 'data-value'), String(place), 'position = place (nobody let in yet)');
+      await until('the live region to announce the place', async () =>
+        (await p5.textContent('#live')).includes(`Your place in the draw: ${place} of 31`));
+      const after = await status(t5);
+      assertEq([after.status, after.place, after.position, after.entry_id], ['waiting', place, place, st5.entry_id], 'the ticket after the draw');
+      const places = [place, ...(await Promise.all(others.map(status))).map((s) => s.place)].sort((a, b) => a - b);
+      assertEq(places, Array.from({ length: 31 }, (_, i) => i + 1), 'the places of the 31 entrants');
+      // "Check the draw" (open since the countdown) now shows the seed: SHA-256 of its bytes is
+      // the commitment it showed before the draw.
+      await p5.waitForSelector('#seed:visible');
+      const seed = await p5.textContent('#seed');
+      assert(/^[0-9a-f]{64}$/.test(seed), `the seed shown after the draw: ${seed}`);
+      assertEq(createHash('sha256').update(Buffer.from(seed, 'hex')).digest('hex'), pre.commitment, 'sha256(seed) = the commitment shown before');
+      await shot(p5, 'onsale-drawn.png', `visitor 5 right after the draw: "Your place in the draw: ${place} of 31", number ${place} in line`);
+
+      // The operator's message appears live, as text (never markup), without a reload.
+      await p5.evaluate(() => { window.__sameDocument = true; });
+      const message = 'Extra date added: Sunday at 12:00.\nAt most 4 tickets per order <no exceptions>.';
+      await put({ message });
+      await p5.waitForSelector('#bannerbox:visible');
+      assertEq(await p5.textContent('#banner'), message, '#banner');
+      assertEq(await p5.$eval('#banner', (e) => e.childElementCount), 0, 'the message is text only');
+      assertEq(await p5.getAttribute('#notice', 'aria-live'), 'polite', 'the message sits in a polite live region');
+      assertEq(await p5.evaluate(() => window.__sameDocument), true, 'no reload');
+      await shot(p5, 'onsale-message.png', 'visitor 5: the operator\'s message appears live, above the place');
+
+      // mode reject: a new visitor gets the message and a button, no ticket; the line is kept.
+      await put({ mode: 'reject' });
+      const ctx6 = await browser.newContext({ ...still, viewport: { width: 1280, height: 800 } });
+      const p6 = await ctx6.newPage();
+      p6.setDefaultTimeout(WAIT_MS);
+      watch(p6, 'visitor 6');
+      pages.push(['visitor 6', p6]);
+      await p6.goto(`${site}/q/${Q}`);
+      await p6.waitForSelector('body[data-state="rejected"] #action:visible');
+      assertEq(await p6.textContent('#banner'), message, 'the operator\'s message on the refusal');
+      assertEq(await p6.textContent('#action'), 'Try again', '#action label');
+      assertEq(await p6.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`), null, 'no ticket stored');
+      assertEq(await p5.getAttribute('body', 'data-state'), 'waiting', 'visitor 5 keeps waiting under mode reject');
+      await shot(p6, 'onsale-reject.png', 'visitor 6 (desktop) under mode reject: the operator\'s message, no join, "Try again"');
+
+      // closes_at reached: the queue closes; the waiting visitor is told at once, and trying
+      // again gets the same answer.
+      await put({ closes_at: Math.floor(Date.now() / 1000) + 2 });
+      await p5.waitForSelector('body[data-state="closed"]');
+      assertEq(await p5.textContent('#head'), 'This sale has closed', '#head when closed by closes_at');
+      assert(/closed/.test(await p5.textContent('#live')), 'the live region announced the close');
+      await shot(p5, 'onsale-closed.png', 'visitor 5 when closes_at is reached: "This sale has closed"');
+      await p6.click('#action');
+      await p6.waitForSelector('body[data-state="closed"]');
+      assert(/^The sale closed at /.test(await p6.textContent('#msg')), 'the 410 refusal names the closing time');
+      await ctx.close();
+      await ctx6.close();
+    });
+
+    // Before prequeue_at: the page counts down to it, then joins the pre-queue by itself.
+    await scenario('the on-sale before entries open: a countdown, then the page enters the draw by itself', async () => {
+      const Q = 'gala';
+      queues.push(Q);
+      const now = Math.floor(Date.now() / 1000);
+      const r = await http('PUT', `${site}/v1/queues/${Q}`, { admin: true,
+        body: { admit_per_s: 50, max_active: 0, target_url: '/shop/', prequeue_at: now + 4, opens_at: now + 600 } });
+      assert(r.status === 200 || r.status === 201, `PUT /v1/queues/${Q} → ${r.status} ${r.text}`);
+      const early = await http('POST', `${site}/v1/queues/${Q}/tickets`);
+      assertEq([early.status, early.json && early.json.error], [403, 'not_open_yet'], 'a join before prequeue_at');
+      const ctx = await browser.newContext({ ...still, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+      const p7 = await ctx.newPage();
+      p7.setDefaultTimeout(WAIT_MS);
+      watch(p7, 'visitor 7');
+      pages.push(['visitor 7', p7]);
+      await p7.goto(`${site}/q/${Q}`);
+      await p7.waitForSelector('body[data-state="before"] #countdown[data-seconds]');
+      assertEq(await p7.textContent('#whenlabel'), 'Entries open in', 'countdown label');
+      assert(Number(await p7.getAttribute('#countdown', 'data-seconds')) >= 1, 'counting down to prequeue_at');
+      assertEq(await p7.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`), null, 'no ticket before entries open');
+      await shot(p7, 'onsale-not-open.png', 'visitor 7 before prequeue_at: "The sale has not opened yet", a countdown to entries opening');
+      await p7.waitForSelector('body[data-state="prequeue"]');
+      const t7 = await p7.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`);
+      assertEq((await http('GET', `${site}/v1/queues/${Q}/tickets/${t7}`)).json.status, 'prequeue', 'the page joined the pre-queue');
+      await until('the page to count 1 entrant', async () => /in the draw \u2014 1 entrant$/.test(await p7.textContent('#head')));
+      await ctx.close();
+    });
+
+    // mode random: a post-open joiner has no position but a lottery with a likely wait.
+    await scenario('mode random: the page shows the lottery, not a position', async () => {
+      const Q = 'raffle';
+      queues.push(Q);
+      const r = await http('PUT', `${site}/v1/queues/${Q}`, { admin: true,
+        body: { admit_per_s: 1, max_active: 1, target_url: '/shop/', mode: 'random' } });
+      assert(r.status === 200 || r.status === 201, `PUT /v1/queues/${Q} → ${r.status} ${r.text}`);
+      // One visitor takes the only slot; 20 more wait in the lottery.
+      const firstIn = await http('POST', `${site}/v1/queues/${Q}/tickets`);
+      assertEq(firstIn.status, 201, 'first join');
+      await until('the first visitor to be let in', async () =>
+        (await http('GET', `${site}/v1/queues/${Q}/tickets/${firstIn.json.ticket}`)).json.status === 'active');
+      for (let i = 0; i < 20; i++) assertEq((await http('POST', `${site}/v1/queues/${Q}/tickets`)).status, 201, 'a lottery join');
+      const ctx = await browser.newContext({ ...still, viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+      const p8 = await ctx.newPage();
+      p8.setDefaultTimeout(WAIT_MS);
+      watch(p8, 'visitor 8');
+      pages.push(['visitor 8', p8]);
+      await p8.goto(`${site}/q/${Q}`);
+      await p8.waitForSelector('body[data-state="lottery"] #lot:visible');
+      await until('the lottery to count 21 waiting', async () => (await p8.getAttribute('#lot', 'data-waiting')) === '21');
+      const lot = await p8.textContent('#lot');
+      assert(/^In the lottery \u2014 21 waiting; (likely .+ (min|h)|likely less than a minute|wait not known yet)$/.test(lot), `#lot: ${lot}`);
+      assert(await p8.isHidden('#position'), 'no position in the lottery');
+      const t8 = await p8.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`);
+      const st = (await http('GET', `${site}/v1/queues/${Q}/tickets/${t8}`)).json;
+      assertEq([st.status, st.lottery, 'position' in st], ['waiting', true, false], 'the ticket in the lottery');
+      assert(/in the lottery/i.test(await p8.textContent('#live')), 'the live region announced the lottery');
+      await shot(p8, 'onsale-lottery.png', `visitor 8 in mode random: "${lot}"`);
       await ctx.close();
     });
 
