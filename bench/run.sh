@@ -436,7 +436,7 @@ bench_join_with_streams() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# The draw of the on-sale (SPEC §7, docs/plans/step3-onsale.md §11): 1,000,000 entrants in a
+# The draw of the on-sale (SPEC §7; bench/README.md §8): 1,000,000 entrants in a
 # Redis pre-queue, 15,000 of them real joins watching over SSE on three processes; opens_at is
 # set 3 s ahead and the draw happens by itself. Redis-only mode (no Kafka), as benchmark 6: a
 # million `entered` events through kafka-mock would measure kafka-mock.

@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -46,6 +47,19 @@ Key key(const Seed& seed, std::string_view entry_id) {
 bool before(const Key& a, std::string_view id_a, const Key& b, std::string_view id_b) {
   int c = std::memcmp(a.data(), b.data(), a.size());
   return c != 0 ? c < 0 : id_a < id_b;
+}
+
+std::vector<std::string> order(const Seed& seed, std::vector<std::string> entry_ids) {
+  std::vector<std::pair<Key, std::string>> keyed;
+  keyed.reserve(entry_ids.size());
+  for (auto& id : entry_ids) keyed.emplace_back(key(seed, id), std::move(id));
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    return before(a.first, a.second, b.first, b.second);
+  });
+  std::vector<std::string> out;
+  out.reserve(keyed.size());
+  for (auto& [_, id] : keyed) out.push_back(std::move(id));
+  return out;
 }
 
 std::string hex(const std::array<uint8_t, 32>& bytes) {

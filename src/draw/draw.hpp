@@ -11,13 +11,14 @@
 //   order              = ascending key as 32 unsigned bytes; equal keys by entry_id bytes
 //
 // Because each entrant's key is known at its join, a store can keep the pre-queue sorted by key
-// as it fills and the draw at opens_at is only a reveal (docs/plans/step3-onsale.md §0).
+// as it fills and the draw at opens_at is only a reveal (src/store/README.md, "The on-sale").
 // Pure functions over OpenSSL; thread-safe.
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace anteroom::draw {
 
@@ -33,6 +34,9 @@ std::string commitment(const Seed& seed);
 Key key(const Seed& seed, std::string_view entry_id);
 // The draw's total order: a before b.
 bool before(const Key& a, std::string_view id_a, const Key& b, std::string_view id_b);
+
+// `entry_ids` in the draw's order under `seed` (what a store publishes, what verify-draw checks).
+std::vector<std::string> order(const Seed& seed, std::vector<std::string> entry_ids);
 
 // Lowercase hex of 32 bytes, and back (nullopt unless exactly 64 hex digits).
 std::string hex(const std::array<uint8_t, 32>& bytes);

@@ -72,7 +72,7 @@ class Line {
 };
 }  // namespace
 
-// One epoch's draw (docs/plans/step3-onsale.md §4). The pre-queue is kept in arrival order with
+// One epoch's draw (README "MemoryStore: the on-sale"). The pre-queue is kept in arrival order with
 // each entrant's key (made at its join), and sorted once at the draw (see do_draw for its cost).
 struct MemoryStore::Draw {
   struct Entrant {

@@ -268,33 +268,25 @@ Task<QueueSnapshot> RedisStore::snapshot(std::string q) {
   s.waiting_orders.reserve(static_cast<size_t>(s.info.stats.waiting));
   const DrawInfo& d = s.info.draw;
   if (d.state == DrawState::drawn && !s.info.closed && *head <= d.entrants) {
-    std::vector<int64_t> gone;  // ascending places >= head
-    std::string from = std::to_string(*head);
-    for (bool more = true; more;) {
-      std::vector<std::string> argv{"ZRANGE", redis_keys::pgone(q), from, "+inf", "BYSCORE",
-                                    "LIMIT", "0", std::to_string(kSnapshotChunk), "WITHSCORES"};
-      auto r = co_await client_.command(std::move(argv));
-      if (!r) co_return r.error();
-      if (r->is_error()) co_return reply_error(*r);
-      if (!r->is_array()) co_return malformed();
-      for (size_t i = 1; i < r->elements.size(); i += 2) {
-        auto v = r->elements[i].as_int();
-        if (!v) co_return malformed();
-        gone.push_back(*v);
-      }
-      more = static_cast<int64_t>(r->elements.size() / 2) == kSnapshotChunk;
-      if (more) from = "(" + std::to_string(gone.back());
-    }
+    auto gone = co_await scores_from(redis_keys::pgone(q), std::to_string(*head));
+    if (!gone) co_return gone.error();  // ascending places >= head
     size_t g = 0;
     for (int64_t p = *head; p <= d.entrants; ++p) {
-      while (g < gone.size() && gone[g] < p) ++g;
-      if (g < gone.size() && gone[g] == p) continue;
+      while (g < gone->size() && (*gone)[g] < p) ++g;
+      if (g < gone->size() && (*gone)[g] == p) continue;
       s.waiting_orders.push_back(d.base + static_cast<uint64_t>(p));
     }
   }
-  std::string from = "-inf";
+  auto line = co_await scores_from(redis_keys::wait(q), "-inf");
+  if (!line) co_return line.error();
+  for (int64_t o : *line) s.waiting_orders.push_back(static_cast<uint64_t>(o));
+  co_return s;
+}
+
+Task<std::vector<int64_t>> RedisStore::scores_from(const std::string& key, std::string from) {
+  std::vector<int64_t> out;
   for (bool more = true; more;) {
-    std::vector<std::string> argv{"ZRANGE", redis_keys::wait(q), from, "+inf", "BYSCORE",
+    std::vector<std::string> argv{"ZRANGE", key, from, "+inf", "BYSCORE",
                                   "LIMIT", "0", std::to_string(kSnapshotChunk), "WITHSCORES"};
     auto r = co_await client_.command(std::move(argv));
     if (!r) co_return r.error();
@@ -303,12 +295,12 @@ Task<QueueSnapshot> RedisStore::snapshot(std::string q) {
     for (size_t i = 1; i < r->elements.size(); i += 2) {
       auto v = r->elements[i].as_int();
       if (!v) co_return malformed();
-      s.waiting_orders.push_back(static_cast<uint64_t>(*v));
+      out.push_back(*v);
     }
     more = static_cast<int64_t>(r->elements.size() / 2) == kSnapshotChunk;
-    if (more) from = "(" + std::to_string(s.waiting_orders.back());
+    if (more) from = "(" + std::to_string(out.back());
   }
-  co_return s;
+  co_return out;
 }
 
 Task<Ok> RedisStore::ping() {

@@ -14,7 +14,7 @@
 // - The on-sale (SPEC §7): the process keys each pre-queue join (draw::key of its entry id with
 //   the epoch's seed, which it fetches once per queue and caches) and the script keeps the
 //   pre-queue sorted by key, so the draw at opens_at is an O(1) flip done by whichever script
-//   first runs at or after opens_at (docs/plans/step3-onsale.md §0, README "The on-sale").
+//   first runs at or after opens_at (README "The on-sale").
 //   put_queue checks the schedule in C++ against a read of the queue and commits only if the
 //   queue is unchanged since (compare-and-set; retried). draw_page() and places() read in
 //   chunks (kDrawChunk, kPlacesChunk) so no call grows with the number of entrants.
@@ -104,6 +104,9 @@ class RedisStore final : public QueueStore {
                               std::vector<std::string> args, bool with_queue_list = false);
   // get_queue.lua's whole reply: {'ok', info, version, head}.
   Task<redis::RedisReply> read_queue(const std::string& q);
+  // The integer scores of sorted set `key` from score `from` on ("-inf", "5", "(5"), ascending,
+  // read kSnapshotChunk at a time (one short call each, never the whole set in one).
+  Task<std::vector<int64_t>> scores_from(const std::string& key, std::string from);
 
   // Join batching (redis_joins.cpp): per queue, the join calls in flight and the joins waiting.
   struct JoinWaiter;

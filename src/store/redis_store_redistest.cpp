@@ -818,14 +818,7 @@ std::vector<std::string> recompute(const std::string& seed_hex, std::vector<std:
   auto seed = draw::from_hex(seed_hex);
   EXPECT_TRUE(seed.has_value());
   if (!seed) return {};
-  std::vector<std::pair<draw::Key, std::string>> keyed;
-  for (auto& id : ids) keyed.emplace_back(draw::key(*seed, id), id);
-  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
-    return draw::before(a.first, a.second, b.first, b.second);
-  });
-  std::vector<std::string> out;
-  for (auto& [_, id] : keyed) out.push_back(id);
-  return out;
+  return draw::order(*seed, std::move(ids));
 }
 
 // Every command Redis ran so far (scripts' own calls included), from INFO commandstats.

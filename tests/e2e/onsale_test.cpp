@@ -1,11 +1,8 @@
 // The on-sale at the HTTP edge (SPEC §7, docs/api.md), one embedded process: a schedule and its
 // refusals, joins refused before prequeue_at, the pre-queue join, the public draw before and
 // after opens_at (checked here from its own bytes: the seed against the commitment, the order
-// recomputed from the seed and the entry ids), the lottery ticket, mode reject, closes_at.
+// recomputed from the seed and the entry ids by support/draw_check), the lottery ticket, mode reject, closes_at.
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -18,6 +15,7 @@
 #include <vector>
 
 #include "support/anteroom_process.hpp"
+#include "support/draw_check.hpp"
 
 namespace anteroom::testing {
 namespace {
@@ -28,68 +26,6 @@ long long NowS() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string Hex(const unsigned char* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += kHex[p[i] >> 4];
-    out += kHex[p[i] & 15];
-  }
-  return out;
-}
-
-std::string Unhex(const std::string& h) {
-  std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2)
-    out += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
-  return out;
-}
-
-std::string Sha256(const std::string& bytes) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
-  return std::string(reinterpret_cast<char*>(md), sizeof md);
-}
-
-// The contract's functions (docs/draw.md), written here from the text, not from src/:
-// entry_id = base64url without padding of SHA-256("anteroom-entry-v1:" + ticket)[0..16].
-std::string EntryId(const std::string& ticket) {
-  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string d = Sha256("anteroom-entry-v1:" + ticket).substr(0, 16);
-  std::string out;
-  unsigned bits = 0;
-  int nbits = 0;
-  for (unsigned char c : d) {
-    bits = (bits << 8) | c;
-    nbits += 8;
-    while (nbits >= 6) {
-      out += kB64[(bits >> (nbits - 6)) & 63];
-      nbits -= 6;
-    }
-  }
-  if (nbits > 0) out += kB64[(bits << (6 - nbits)) & 63];
-  return out;
-}
-
-// key = HMAC-SHA256(seed bytes, entry id); order ascending by key bytes, ties by entry id.
-std::vector<std::string> DrawOrder(const std::string& seed_hex, std::vector<std::string> ids) {
-  std::string seed = Unhex(seed_hex);
-  auto key = [&](const std::string& id) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    HMAC(EVP_sha256(), seed.data(), static_cast<int>(seed.size()),
-         reinterpret_cast<const unsigned char*>(id.data()), id.size(), md, &len);
-    return std::string(reinterpret_cast<char*>(md), len);
-  };
-  std::sort(ids.begin(), ids.end(), [&](const std::string& a, const std::string& b) {
-    std::string ka = key(a), kb = key(b);
-    // std::string compares chars, which may be signed: compare as unsigned bytes.
-    int c = std::memcmp(ka.data(), kb.data(), ka.size());
-    return c != 0 ? c < 0 : a < b;
-  });
-  return ids;
 }
 
 bool IsHex64(const std::string& s) { return std::regex_match(s, std::regex("^[0-9a-f]{64}$")); }
@@ -267,7 +203,7 @@ TEST(OnSale, PrequeueThenTheDrawAnyoneCanCheck) {
   EXPECT_FALSE(etag.empty()) << drawn;
   std::string seed = Str(d, "seed");
   ASSERT_TRUE(IsHex64(seed)) << drawn;
-  EXPECT_EQ(Hex(reinterpret_cast<const unsigned char*>(Sha256(Unhex(seed)).data()), 32), commitment)
+  EXPECT_EQ(Commitment(FromHex(seed)), commitment)
       << "the seed must be the one committed to before the pre-queue";
   EXPECT_EQ(Str(d, "commitment"), commitment);
   EXPECT_EQ(Int(d, "entrants"), 7);
@@ -279,7 +215,7 @@ TEST(OnSale, PrequeueThenTheDrawAnyoneCanCheck) {
   EXPECT_TRUE(IsNull(d, "next")) << drawn;
   std::vector<std::string> published = Strings(d, "entries");
   std::vector<std::string> expected =
-      DrawOrder(seed, std::vector<std::string>(entry_ids.begin(), entry_ids.end()));
+      DrawOrder(FromHex(seed), std::vector<std::string>(entry_ids.begin(), entry_ids.end()));
   EXPECT_EQ(published, expected) << "the published order is the documented function";
 
   // The same page again is unchanged; a cache holding it may revalidate.

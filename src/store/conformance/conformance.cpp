@@ -534,7 +534,7 @@ TEST_P(StoreConformance, ForgottenAfterTheLastSessionIsGivenBack) {
 }  // namespace
 }  // namespace anteroom::conformance
 
-// ---- The on-sale (SPEC §7, docs/plans/step3-onsale.md §10): schedule, pre-queue, the draw,
+// ---- The on-sale (SPEC §7, docs/api.md): schedule, pre-queue, the draw,
 // modes, closes_at, the operator's message. Times are explicit: schedule fields are Unix
 // seconds, `now` is milliseconds.
 #include <algorithm>
@@ -580,14 +580,7 @@ std::vector<std::string> recompute(const std::string& seed_hex, std::vector<std:
   auto seed = draw::from_hex(seed_hex);
   EXPECT_TRUE(seed.has_value());
   if (!seed) return {};
-  std::vector<std::pair<draw::Key, std::string>> keyed;
-  for (auto& id : ids) keyed.emplace_back(draw::key(*seed, id), id);
-  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
-    return draw::before(a.first, a.second, b.first, b.second);
-  });
-  std::vector<std::string> out;
-  for (auto& [_, id] : keyed) out.push_back(id);
-  return out;
+  return draw::order(*seed, std::move(ids));
 }
 
 // n pre-queue joins one millisecond apart from `at`; each must be an entrant.

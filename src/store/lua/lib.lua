@@ -305,6 +305,17 @@ local function view(id)
           redis.call('HGET', K_META, 'seq'), entrant and '1' or '0', I(place)}
 end
 
+-- Moves sorted set `from` into `to`, to be drained later: a RENAME (O(1)), or a union when `to`
+-- still holds an earlier set not yet drained (O(n), rare).
+local function set_aside(from, to)
+  if redis.call('EXISTS', to) == 0 then
+    redis.call('RENAME', from, to)
+  else
+    redis.call('ZUNIONSTORE', to, 2, to, from)
+    redis.call('UNLINK', from)
+  end
+end
+
 -- Finishes up to `limit` tickets of earlier closes: K_CLOSING (the line when it closed), then
 -- the closed epoch's `pre` by the rank cursor draw.cdrain (kept whole while closed: the draw stays
 -- downloadable), then K_CLOSING_PRE (a `pre` set aside by a reopen). Marks them ended, starts
@@ -343,15 +354,8 @@ local function close(now, batch)
   redis.call('HSET', K_META, 'closed', '1', 'closed_ms', I(now))
   redis.call('SREM', K_OPEN, QUEUE)
   redis.call('HINCRBY', K_META, 'epoch', 1)
-  if redis.call('EXISTS', K_WAIT) == 1 then
-    if redis.call('EXISTS', K_CLOSING) == 0 then
-      redis.call('RENAME', K_WAIT, K_CLOSING)
-    else
-      -- Closed again before the previous close was drained (close, reopen, close): O(n), rare.
-      redis.call('ZUNIONSTORE', K_CLOSING, 2, K_CLOSING, K_WAIT)
-      redis.call('UNLINK', K_WAIT)
-    end
-  end
+  -- (A union only if closed again before the previous close was drained: close, reopen, close.)
+  if redis.call('EXISTS', K_WAIT) == 1 then set_aside(K_WAIT, K_CLOSING) end
   redis.call('UNLINK', K_SEEN)  -- only waiting tickets are in it; freed in the background
   local d = load_draw()
   if d.state == 'prequeue' then

@@ -50,12 +50,7 @@ elseif opening then
   local cursor = redis.call('HGET', K_DRAW, 'cdrain')
   if redis.call('EXISTS', K_PRE) == 1 then
     if cursor and cursor ~= 'done' then
-      if redis.call('EXISTS', K_CLOSING_PRE) == 0 then
-        redis.call('RENAME', K_PRE, K_CLOSING_PRE)
-      else
-        redis.call('ZUNIONSTORE', K_CLOSING_PRE, 2, K_CLOSING_PRE, K_PRE)
-        redis.call('UNLINK', K_PRE)
-      end
+      set_aside(K_PRE, K_CLOSING_PRE)
     else
       redis.call('UNLINK', K_PRE)
     end

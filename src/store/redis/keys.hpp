@@ -77,7 +77,7 @@ inline std::string webhook_seen(std::string_view event_id) {
 // HASH job id -> job JSON: the queue's dead letters (capped).
 inline std::string webhook_dead(std::string_view q) { return "aq:wh:dead:{" + std::string(q) + "}"; }
 
-// The on-sale (SPEC §7, docs/plans/step3-onsale.md §4). The draw of the queue's current epoch:
+// The on-sale (SPEC §7, README "The on-sale"). The draw of the queue's current epoch:
 // HASH state (prequeue|drawn|void), seed and commit (hex), base (entrant at place p has order
 // base + p), n (entrants, fixed at the draw or the close), head (the next place to admit: every
 // place below it is gone), drawn_at (ms), cdrain (close drain cursor, a rank of `pre`, or
