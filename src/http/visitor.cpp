@@ -174,6 +174,12 @@ asio::awaitable<HttpResponse> draw(Edge& e, Request& r) {
   if (!page) co_return error_response(page.error());
   const DrawInfo& d = page->info;
   bool drawn = d.state == DrawState::drawn;
+  // A URL naming the draw's commitment (every `next` link does) names one draw for good; a
+  // reopened queue has a new draw under the same path, and the old one is gone.
+  std::string named = query_param(r.query, "commitment");
+  if (!named.empty() && named != d.commitment)
+    co_return error_response(err(Errc::no_draw,
+                                 "that draw is no longer served: the queue has a new one"));
 
   std::string o;
   o.reserve(512 + (drawn ? page->entries.size() * 25 : 0));
@@ -200,7 +206,7 @@ asio::awaitable<HttpResponse> draw(Edge& e, Request& r) {
   int64_t shown = *after + static_cast<int64_t>(page->entries.size());
   if (drawn && !page->entries.empty() && shown < d.entrants)
     o += ",\"next\":\"/v1/queues/" + r.q + "/draw?after=" + std::to_string(shown) +
-         "&limit=" + std::to_string(*limit) + "\"}";
+         "&limit=" + std::to_string(*limit) + "&commitment=" + d.commitment + "\"}";
   else
     o += ",\"next\":null}";
 
@@ -208,8 +214,9 @@ asio::awaitable<HttpResponse> draw(Edge& e, Request& r) {
   HttpResponse res = json_response(bhttp::status::ok, std::move(o));
   if (drawn) {
     // The order is fixed for the epoch: let caches and CDNs keep it (verify-draw downloads
-    // every page of a draw that may be a million entries long).
-    res.cache_control = "public, max-age=31536000, immutable";
+    // every page of a draw that may be a million entries long) for good when the URL names the
+    // draw, a minute otherwise (the same path serves the next sale's draw after a reopen).
+    res.cache_control = named.empty() ? "public, max-age=60" : "public, max-age=31536000, immutable";
     std::string tag = etag_of(res.body);
     if (none_match_hits(r.req.header("If-None-Match"), tag)) {
       res.status = bhttp::status::not_modified;
