@@ -86,6 +86,13 @@ struct EtaRange {
 };
 EtaRange lottery_eta(int64_t waiting, double observed_rate, const QueueConfig& c);
 
+// Whole seconds until `at_s` (Unix seconds), rounded up: 0 only once it has come. The pre-queue's
+// countdown (the join's answer and the SSE `prequeue` frames).
+inline int64_t seconds_until(int64_t at_s, Millis now) {
+  int64_t left = (at_s * 1000 - now + 999) / 1000;
+  return left > 0 ? left : 0;
+}
+
 // Webhook lists as one string for stores that keep config as flat fields: one "url\tsecret"
 // line per hook (validate() guarantees neither contains a tab or a line break).
 std::string encode_webhooks(const std::vector<WebhookTarget>& hooks);

@@ -1,7 +1,5 @@
 #include "http/ticket_view.hpp"
 
-#include <algorithm>
-
 #include "core/encoding.hpp"
 #include "core/rules.hpp"
 #include "views/views.hpp"
@@ -23,20 +21,25 @@ boost::asio::awaitable<std::string> ticket_body(Edge& e, const Ticket& t, bool e
   if (t.state == TicketState::waiting && t.entrant && t.place == 0) {
     // In the pre-queue: no position until the draw, a countdown to it instead.
     x.opens_at = cfg->opens_at.value_or(0);
-    x.seconds_left = std::max<int64_t>(0, (x.opens_at * 1000 - now + 999) / 1000);
+    x.seconds_left = rules::seconds_until(x.opens_at, now);
   } else if (t.state == TicketState::waiting && !t.entrant && cfg->mode == Mode::random) {
     // A lottery: every waiting visitor may be picked next, so no position; how many are in it
-    // (one store read, which also has the config: the hub's may be gone after the await) and
-    // the likely range of the wait.
+    // and the likely range of the wait, as this process's streams are told (the hub's view);
+    // from the store only for a queue the hub does not know yet.
     x.lottery = true;
-    QueueConfig c = *cfg;
-    if (auto qi = co_await e.store.get_queue(t.queue)) {
-      x.waiting = qi->stats.waiting;
-      c = std::move(qi->config);
+    auto l = e.hub.lottery(t.queue, now);
+    if (!l) {
+      QueueConfig c = *cfg;  // (the store's answer has the config too: `cfg` may be gone by then)
+      l.emplace();
+      if (auto qi = co_await e.store.get_queue(t.queue)) {
+        l->waiting = qi->stats.waiting;
+        c = std::move(qi->config);
+      }
+      l->eta = rules::lottery_eta(l->waiting, e.hub.admit_rate(t.queue, now), c);
     }
-    auto range = rules::lottery_eta(x.waiting, e.hub.admit_rate(t.queue, now), c);
-    x.eta_min_s = range.min_s;
-    x.eta_max_s = range.max_s;
+    x.waiting = l->waiting;
+    x.eta_min_s = l->eta.min_s;
+    x.eta_max_s = l->eta.max_s;
   } else if (t.state == TicketState::waiting) {
     x.eta_s = e.hub.eta(t.queue, *cfg, t.position, now);
     x.paused = cfg->paused;

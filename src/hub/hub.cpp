@@ -212,17 +212,25 @@ bool Hub::in_lottery(const View& v, const Stream& s) {
 std::string Hub::prequeue_frame(View& v, uint64_t id, int64_t entrants, std::string_view entry_id,
                                 Millis now) {
   int64_t opens_at = v.q.config().opens_at.value_or(0);
-  // Rounded up: "0 seconds left" only once opens_at has come.
-  int64_t left = std::max<int64_t>(0, (opens_at * 1000 - now + 999) / 1000);
-  return sse::prequeue(id, opens_at, left, entrants, entry_id);
+  return sse::prequeue(id, opens_at, rules::seconds_until(opens_at, now), entrants, entry_id);
 }
 
 // Everyone waiting in the lottery is equally likely to be next: the line's length (the
 // store's stats.waiting, as GET shows it) and the spread of the wait over it.
-std::string Hub::lottery_payload(View& v, Millis now) {
+Hub::Lottery Hub::lottery_of(View& v, Millis now) {
   int64_t waiting = v.q.line().size();
-  auto eta = rules::lottery_eta(waiting, v.q.admit_rate(now), v.q.config());
-  return views::lottery_json(waiting, eta.min_s, eta.max_s);
+  return {waiting, rules::lottery_eta(waiting, v.q.admit_rate(now), v.q.config())};
+}
+
+std::optional<Hub::Lottery> Hub::lottery(const std::string& q, Millis now) {
+  auto it = views_.find(q);
+  if (it == views_.end() || !it->second->q.known()) return std::nullopt;
+  return lottery_of(*it->second, now);
+}
+
+std::string Hub::lottery_payload(View& v, Millis now) {
+  Lottery l = lottery_of(v, now);
+  return views::lottery_json(l.waiting, l.eta.min_s, l.eta.max_s);
 }
 
 void Hub::send_all(const std::vector<Stream*>& streams, const std::string& frame) {

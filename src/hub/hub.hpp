@@ -22,6 +22,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -29,6 +30,7 @@
 
 #include "async/task_group.hpp"
 #include "core/event_sink.hpp"
+#include "core/rules.hpp"
 #include "hub/hub_config.hpp"
 #include "hub/send_worker.hpp"
 #include "hub/stream.hpp"
@@ -67,6 +69,13 @@ class Hub final : public EventSink {
   double admit_rate(const std::string& queue, Millis now);
   // The queue's config as this process last read it, or nullptr if it has not yet.
   const QueueConfig* config(const std::string& queue) const;
+  // A mode-random queue's lottery as this process sees it (the `lottery` frames' numbers): how
+  // many wait, and the likely range of the wait. nullopt for a queue it does not know yet.
+  struct Lottery {
+    int64_t waiting = 0;
+    rules::EtaRange eta;
+  };
+  std::optional<Lottery> lottery(const std::string& queue, Millis now);
 
   // Graceful shutdown: every stream gets `retry: <ms>` and is finished.
   void shutdown(std::chrono::milliseconds retry);
@@ -103,6 +112,7 @@ class Hub final : public EventSink {
   static bool in_lottery(const View& v, const Stream& s);
   std::string prequeue_frame(View& v, uint64_t id, int64_t entrants, std::string_view entry_id,
                              Millis now);
+  Lottery lottery_of(View& v, Millis now);
   std::string lottery_payload(View& v, Millis now);
   // The view's config was (re)read: a changed message goes to every stream, a changed
   // schedule or mode makes the next broadcast tell the pre-queue / lottery streams again.
