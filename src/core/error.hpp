@@ -23,6 +23,21 @@ enum class Errc {
   joins_refused,    // mode reject (details: queue_message)
   schedule_locked,  // prequeue_at/opens_at changed after the draw, or under a running line
   no_draw,          // GET .../draw of a queue that never had opens_at
+  // Proof of work (SPEC §8): 403, each refusal with a fresh challenge in its details.
+  pow_required,      // the queue needs a proof and the join has none
+  pow_invalid,       // malformed or forged (not signed by this fleet)
+  pow_wrong_queue,   // signed for another queue
+  pow_expired,       // the challenge's time is over
+  pow_insufficient,  // fewer leading zero bits than the challenge or the queue asks
+  pow_used,          // the challenge was used by an earlier join (any process)
+  // Invite codes (SPEC §8): 403.
+  invite_required,  // the queue is invite-only and the join has no code
+  invite_invalid,   // no such code for this queue (or malformed)
+  invite_used_up,   // every use of the code is taken
+  invite_expired,
+  invite_revoked,
+  invite_not_found,   // DELETE of an unknown code: 404
+  too_many_invites,   // the queue holds rules::kMaxInvitesPerQueue codes: 409
   // Raised at the HTTP edge only:
   invalid_json,
   invalid_token,

@@ -79,7 +79,141 @@ Status validate(const ConfigPatch& p) {
         return err(Errc::bad_request, "message must not contain control characters");
     }
   }
+  if (p.pow) {
+    const PowConfig& w = *p.pow;
+    if (w.bits < 0 || w.bits > kMaxPowBits)
+      return err(Errc::bad_request, "pow.bits must be between 0 (off) and 32");
+    if (w.max_bits < w.bits || w.max_bits > kMaxPowBits)
+      return err(Errc::bad_request, "pow.max_bits must be between pow.bits and 32");
+    if (w.network_share < 1 || w.network_share > kMaxPowShare)
+      return err(Errc::bad_request, "pow.network_share must be between 1 and 1000000");
+    if (w.surge_per_s < 0 || w.surge_per_s > static_cast<int64_t>(kMaxAdmitPerS))
+      return err(Errc::bad_request, "pow.surge_per_s must be between 0 (off) and 1000000");
+    if (w.window_s < 1 || w.window_s > kMaxPowWindowS)
+      return err(Errc::bad_request, "pow.window_s must be between 1 and 3600");
+    if (w.ttl_s < kMinPowTtlS || w.ttl_s > kMaxPowTtlS)
+      return err(Errc::bad_request, "pow.ttl_s must be between 10 and 3600");
+  }
   return Ok{};
+}
+
+// ---- Bots pay, guests skip ---------------------------------------------------------------------
+
+int pow_required_bits(const PowConfig& c, int extra) {
+  if (c.bits <= 0) return 0;
+  int need = c.bits + (c.adaptive && extra > 0 ? extra : 0);
+  return std::max(c.bits, std::min(need, c.max_bits));
+}
+
+std::optional<Error> pow_refusal(int required, const PowProof& proof) {
+  if (required <= 0) return std::nullopt;
+  auto refuse = [&](Errc code, std::string msg) -> std::optional<Error> {
+    return Error{code, std::move(msg), {{"bits", std::to_string(required)}}};
+  };
+  switch (proof.verdict) {
+    case PowVerdict::none:
+      return refuse(Errc::pow_required, "this queue needs a proof of work: solve the challenge");
+    case PowVerdict::invalid:
+      return refuse(Errc::pow_invalid, "the proof's challenge is malformed or not ours");
+    case PowVerdict::wrong_queue:
+      return refuse(Errc::pow_wrong_queue, "the proof's challenge is for another queue");
+    case PowVerdict::expired:
+      return refuse(Errc::pow_expired, "the proof's challenge has expired");
+    case PowVerdict::insufficient:
+      return refuse(Errc::pow_insufficient,
+                    "the nonce's hash has fewer leading zero bits than the challenge asks");
+    case PowVerdict::valid:
+      if (proof.bits < required)
+        return refuse(Errc::pow_insufficient,
+                      "the challenge asks fewer bits than this queue now needs");
+      return std::nullopt;
+  }
+  return refuse(Errc::pow_invalid, "the proof is not valid");
+}
+
+std::string encode_pow(const PowConfig& c) {
+  return std::to_string(c.bits) + ' ' + (c.adaptive ? '1' : '0') + ' ' +
+         std::to_string(c.max_bits) + ' ' + std::to_string(c.network_share) + ' ' +
+         std::to_string(c.surge_per_s) + ' ' + std::to_string(c.window_s) + ' ' +
+         std::to_string(c.ttl_s);
+}
+
+PowConfig decode_pow(std::string_view s) {
+  int64_t v[7];
+  int n = 0;
+  size_t i = 0;
+  while (n < 7 && i < s.size()) {
+    size_t j = s.find(' ', i);
+    if (j == std::string_view::npos) j = s.size();
+    std::string_view f = s.substr(i, j - i);
+    if (f.empty() || f.size() > 18) return {};
+    int64_t x = 0;
+    for (char ch : f) {
+      if (ch < '0' || ch > '9') return {};
+      x = x * 10 + (ch - '0');
+    }
+    v[n++] = x;
+    i = j + 1;
+  }
+  if (n != 7) return {};
+  PowConfig c;
+  c.bits = static_cast<int>(v[0]);
+  c.adaptive = v[1] != 0;
+  c.max_bits = static_cast<int>(v[2]);
+  c.network_share = v[3];
+  c.surge_per_s = v[4];
+  c.window_s = v[5];
+  c.ttl_s = v[6];
+  return c;
+}
+
+bool valid_invite_code(std::string_view code) {
+  if (code.size() != kInviteCodeLen) return false;
+  for (char c : code)
+    if (kInviteAlphabet.find(c) == std::string_view::npos) return false;
+  return true;
+}
+
+std::string normalize_invite_code(std::string_view typed) {
+  std::string out;
+  for (char c : typed) {
+    if (c == '-' || c == ' ') continue;
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    out += c;
+    if (out.size() > kInviteCodeLen) return {};
+  }
+  return valid_invite_code(out) ? out : std::string();
+}
+
+std::optional<Error> invite_refusal(const Invite* inv, Millis now) {
+  if (!inv) return Error{Errc::invite_invalid, "no such invite code for this queue"};
+  if (inv->revoked) return Error{Errc::invite_revoked, "this invite code was revoked"};
+  if (inv->expires_ms && now >= inv->expires_ms)
+    return Error{Errc::invite_expired, "this invite code has expired"};
+  if (inv->used >= inv->uses)
+    return Error{Errc::invite_used_up, "every use of this invite code is taken"};
+  return std::nullopt;
+}
+
+Status validate(const InviteSpec& s, Millis now) {
+  if (s.count < 1 || s.count > kMaxInviteMint)
+    return err(Errc::bad_request, "count must be between 1 and 10000");
+  if (s.uses < 1 || s.uses > kMaxInviteUses)
+    return err(Errc::bad_request, "uses must be between 1 and 1000000");
+  if (s.expires_ms && s.expires_ms <= now)
+    return err(Errc::bad_request, "expires_at must be in the future");
+  if (s.label.size() > kMaxInviteLabel)
+    return err(Errc::bad_request, "label is at most 100 bytes");
+  if (utf8_chars(s.label) < 0) return err(Errc::bad_request, "label must be valid UTF-8");
+  for (char c : s.label)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return err(Errc::bad_request, "label must not contain control characters");
+  return Ok{};
+}
+
+int64_t skip_admission_count(const QueueConfig& c, Phase ph, int64_t active, int64_t skippers) {
+  if (c.paused || ph != Phase::open || skippers <= 0) return 0;
+  return std::max<int64_t>(0, std::min(skippers, c.max_active - active));
 }
 
 Status validate_schedule(const QueueConfig& c) {

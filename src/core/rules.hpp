@@ -103,6 +103,57 @@ inline bool webhook_event(EventType t) {
          t == EventType::abandoned;
 }
 
+// ---- Bots pay, guests skip (SPEC §8, docs/pow.md, docs/invites.md) ---------------------------
+
+constexpr int kMaxPowBits = 32;             // PowConfig bits/max_bits: 0..32
+// The bits of "pow": true (or a pow object without "bits"): chosen from bench 9 (docs/pow.md).
+constexpr int kDefaultPowBits = 18;
+constexpr int64_t kMaxPowShare = 1'000'000;  // network_share: 1..
+constexpr int64_t kMaxPowWindowS = 3600;     // window_s: 1..
+constexpr int64_t kMaxPowTtlS = 3600;        // ttl_s: 10..
+constexpr int64_t kMinPowTtlS = 10;
+// The bits a join needs now: 0 if the queue's proof of work is off (bits 0); else `bits`, plus
+// `extra` (the edge's measure of the client's network and the queue's surge) when adaptive,
+// at most max_bits (and never below bits).
+int pow_required_bits(const PowConfig& c, int extra);
+// Whether a join with `proof` may go on when `required` bits are needed: none, or the refusal
+// (pow_required, pow_invalid, pow_wrong_queue, pow_expired, pow_insufficient, with detail
+// "bits": required). Single use (pow_used) is the store's own check, after this one. A queue
+// needing no proof (required 0) ignores whatever proof comes.
+std::optional<Error> pow_refusal(int required, const PowProof& proof);
+// PowConfig as one flat string for stores that keep config as flat fields:
+// "bits adaptive max_bits network_share surge_per_s window_s ttl_s" (decimal, space-separated;
+// adaptive 0/1). decode_pow of anything malformed gives the defaults.
+std::string encode_pow(const PowConfig& c);
+PowConfig decode_pow(std::string_view s);
+
+// Invite codes: 16 characters of Crockford's base32 alphabet (80 random bits), upper case.
+inline constexpr std::string_view kInviteAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+constexpr size_t kInviteCodeLen = 16;
+constexpr int64_t kMaxInviteMint = 10'000;         // codes per POST
+constexpr int64_t kMaxInvitesPerQueue = 100'000;   // codes a queue holds (revoked included)
+constexpr int64_t kMaxInviteUses = 1'000'000;
+constexpr size_t kMaxInviteLabel = 100;            // bytes
+bool valid_invite_code(std::string_view code);
+// A code as a person may type it: upper-cased, '-' and spaces dropped. "" if it cannot be one.
+std::string normalize_invite_code(std::string_view typed);
+// Why `inv` (null: no such code) cannot be used for a join now, or none. Checked in this order:
+// invite_invalid (null), invite_revoked, invite_expired (expires_ms && now >= expires_ms),
+// invite_used_up (used >= uses).
+std::optional<Error> invite_refusal(const Invite* inv, Millis now);
+// Checks an InviteSpec's bounds (bad_request).
+Status validate(const InviteSpec& s, Millis now);
+
+// A skip-the-line ticket's order: kSkipOrder + n, n = 1, 2, ... per queue (exact as a double,
+// so Redis scores and Lua numbers hold it). Every line order is below it, so a position index
+// of line orders never sees one; the skippers wait ahead of the whole line, first come first.
+constexpr uint64_t kSkipOrder = uint64_t{1} << 52;
+inline bool is_skip(uint64_t order) { return order >= kSkipOrder; }
+// How many waiting skippers to admit now: none while paused or before the draw (phase other
+// than open), else as many as max_active allows. They take no tokens from the bucket (the rate
+// is for the line); the line's admission_count then sees the new `active`.
+int64_t skip_admission_count(const QueueConfig& c, Phase ph, int64_t active, int64_t skippers);
+
 // Token bucket of the admission rate: `tokens` refill at admit_per_s, capped at one second's
 // worth (at least 1), so a queue that was idle admits at most one second's batch at once.
 struct Bucket {

@@ -61,6 +61,8 @@ void ConfigPatch::apply_to(QueueConfig& c) const {
   if (closes_at) c.closes_at = *closes_at;
   if (mode) c.mode = *mode;
   if (message) c.message = *message;
+  if (pow) c.pow = *pow;
+  if (invite_only) c.invite_only = *invite_only;
 }
 
 }  // namespace anteroom

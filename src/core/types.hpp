@@ -67,6 +67,22 @@ struct WebhookTarget {
   bool operator==(const WebhookTarget&) const = default;
 };
 
+// Proof of work on joins (SPEC §8, docs/pow.md). bits = 0: off. The bits a join needs are
+// rules::pow_required_bits: `bits`, plus (when `adaptive`) what the edge measured for the
+// client's network and the queue's join rate (pow/meter.hpp), at most `max_bits`.
+struct PowConfig {
+  int bits = 0;               // base difficulty: leading zero bits of SHA-256(challenge:nonce)
+  bool adaptive = true;       // add bits for busy networks and a surging queue
+  int max_bits = 26;          // the cap of base + extra bits
+  int64_t network_share = 30; // challenges + joins one network (IPv4 /24, IPv6 /56) may take
+                              // in a window at the base bits; +1 bit per doubling beyond
+  int64_t surge_per_s = 0;    // the queue's joins/s (this process) beyond which +1 bit per
+                              // doubling; 0 = no surge rule
+  int64_t window_s = 60;      // the window of both counts
+  int64_t ttl_s = 120;        // how long a challenge may be used
+  bool operator==(const PowConfig&) const = default;
+};
+
 struct QueueConfig {
   double admit_per_s = 10;        // tokens per second of the global admission bucket
   int64_t max_active = 100;       // cap on concurrently active sessions
@@ -81,6 +97,8 @@ struct QueueConfig {
   std::optional<int64_t> closes_at;    // the queue closes itself at this time
   Mode mode = Mode::fifo;
   std::string message;  // the operator's text every waiting page shows ("" = none)
+  PowConfig pow;
+  bool invite_only = false;  // every join needs an invite code (SPEC §8)
 };
 
 // A partial update from PUT /v1/queues/{q}; absent fields keep their value.
@@ -98,6 +116,8 @@ struct ConfigPatch {
   std::optional<std::optional<int64_t>> closes_at;
   std::optional<Mode> mode;
   std::optional<std::string> message;
+  std::optional<PowConfig> pow;  // replaced whole: fields the PUT leaves out take defaults
+  std::optional<bool> invite_only;
 
   bool touches_schedule() const { return prequeue_at || opens_at; }
   void apply_to(QueueConfig& c) const;
@@ -119,6 +139,61 @@ struct Ticket {
   // pre-queue, shown as status "prequeue"; after the draw its place (1-based) in the draw.
   bool entrant = false;
   int64_t place = 0;
+  // Joined with a skip-the-line invite code: waits ahead of the whole line (order >=
+  // rules::kSkipOrder), admitted as soon as max_active allows (rules::skip_admission_count).
+  bool skip = false;
+};
+
+// What the edge found of a join's proof of work (pow/challenge.hpp checks the signature, the
+// queue, the expiry and the hash; the store decides whether the queue needs one and marks the
+// challenge used, atomically with the join).
+enum class PowVerdict : uint8_t {
+  none,          // no proof in the join
+  valid,         // signed by us for this queue, not expired, hash meets the challenge's bits
+  invalid,       // malformed or not signed by us (forged)
+  wrong_queue,   // signed for another queue
+  expired,       // past its expiry
+  insufficient,  // the hash has fewer leading zero bits than the challenge asks
+};
+
+struct PowProof {
+  PowVerdict verdict = PowVerdict::none;
+  int bits = 0;          // valid: the challenge's bits
+  std::string id;        // valid: the challenge's id (22 chars base64url): single use
+  Millis expires_ms = 0;  // valid: the challenge's expiry; the used mark lasts until then
+  int extra_bits = 0;    // what the edge measured for this client's network and the queue's surge
+};
+
+// A join's request. Converts from a plain dedupe key (most callers have nothing else).
+struct JoinRequest {
+  JoinRequest() = default;
+  JoinRequest(std::string dedupe) : dedupe_key(std::move(dedupe)) {}
+  JoinRequest(const char* dedupe) : dedupe_key(dedupe) {}
+  std::string dedupe_key;  // "u:<user>" or "k:<Idempotency-Key>"; "" = none
+  std::string invite;      // an invite code (rules::valid_invite_code), "" = none
+  PowProof pow;
+};
+
+// An invite code of a queue (SPEC §8): `uses` joins in all, across every process.
+struct Invite {
+  std::string code;       // rules::kInviteCodeLen characters of rules::kInviteAlphabet
+  int64_t uses = 1;       // joins it allows in all
+  int64_t used = 0;       // joins made with it
+  Millis expires_ms = 0;  // 0: never
+  bool skip = false;      // its holder skips the line (still within max_active)
+  bool revoked = false;
+  Millis created_ms = 0;
+  std::string label;      // the operator's note (e.g. "members"), at most 100 characters
+  bool operator==(const Invite&) const = default;
+};
+
+// POST /v1/queues/{q}/invites: mint `count` codes alike.
+struct InviteSpec {
+  int64_t count = 1;      // 1 .. rules::kMaxInviteMint
+  int64_t uses = 1;       // 1 .. rules::kMaxInviteUses
+  Millis expires_ms = 0;  // 0: never
+  bool skip = false;
+  std::string label;
 };
 
 // One committed change of a queue. Between processes it travels in one wire form, encoded once

@@ -28,6 +28,19 @@ bhttp::status status_of(Errc c) {
     case Errc::joins_refused: return s::forbidden;
     case Errc::schedule_locked: return s::conflict;
     case Errc::no_draw: return s::not_found;
+    case Errc::pow_required:
+    case Errc::pow_invalid:
+    case Errc::pow_wrong_queue:
+    case Errc::pow_expired:
+    case Errc::pow_insufficient:
+    case Errc::pow_used:
+    case Errc::invite_required:
+    case Errc::invite_invalid:
+    case Errc::invite_used_up:
+    case Errc::invite_expired:
+    case Errc::invite_revoked: return s::forbidden;
+    case Errc::invite_not_found: return s::not_found;
+    case Errc::too_many_invites: return s::conflict;
   }
   return s::internal_server_error;
 }
@@ -55,6 +68,19 @@ std::string_view code_of(Errc c) {
     case Errc::joins_refused: return "joins_refused";
     case Errc::schedule_locked: return "schedule_locked";
     case Errc::no_draw: return "no_draw";
+    case Errc::pow_required: return "pow_required";
+    case Errc::pow_invalid: return "pow_invalid";
+    case Errc::pow_wrong_queue: return "pow_wrong_queue";
+    case Errc::pow_expired: return "pow_expired";
+    case Errc::pow_insufficient: return "pow_insufficient";
+    case Errc::pow_used: return "pow_used";
+    case Errc::invite_required: return "invite_required";
+    case Errc::invite_invalid: return "invite_invalid";
+    case Errc::invite_used_up: return "invite_used_up";
+    case Errc::invite_expired: return "invite_expired";
+    case Errc::invite_revoked: return "invite_revoked";
+    case Errc::invite_not_found: return "invite_not_found";
+    case Errc::too_many_invites: return "too_many_invites";
   }
   return "internal";
 }

@@ -145,6 +145,54 @@ Result<ConfigPatch> parse_patch(const std::string& body, bool webhook_allow_priv
     } else if (k == "message") {
       s = want(val.is_string(), "a string");
       if (s) p.message = std::string(val.as_string());
+    } else if (k == "pow") {
+      // {"bits": n, "adaptive": bool, "max_bits": n, "network_share": n, "surge_per_s": n,
+      //  "window_s": n, "ttl_s": n}, replaced whole (fields left out take their defaults; no
+      // "bits": rules::kDefaultPowBits); a bare integer is {"bits": n}; true is the defaults,
+      // false is off. Bounds: rules::validate.
+      PowConfig w;
+      auto integer = [](const json::value& x) -> std::optional<int64_t> {
+        if (x.is_int64()) return x.as_int64();
+        if (x.is_uint64()) return static_cast<int64_t>(std::min<uint64_t>(x.as_uint64(), INT64_MAX));
+        return std::nullopt;
+      };
+      if (val.is_bool()) {
+        w.bits = val.as_bool() ? rules::kDefaultPowBits : 0;
+      } else if (auto n = integer(val)) {
+        w.bits = static_cast<int>(std::clamp<int64_t>(*n, -1, 1000));
+        w.max_bits = std::max(w.max_bits, w.bits);
+      } else if (val.is_object()) {
+        bool max_given = false;
+        w.bits = rules::kDefaultPowBits;  // an object without "bits": on, at the default
+        for (auto& pf : val.as_object()) {
+          std::string_view pk = pf.key();
+          const json::value& pv = pf.value();
+          if (pk == "adaptive") {
+            if (!pv.is_bool()) return err(Errc::bad_request, "pow.adaptive must be true or false");
+            w.adaptive = pv.as_bool();
+            continue;
+          }
+          auto n = integer(pv);
+          if (!n)
+            return err(Errc::bad_request, "pow." + std::string(pk) + " must be an integer");
+          int64_t small = std::clamp<int64_t>(*n, -1, 1000);  // (bits: out of range says so)
+          if (pk == "bits") w.bits = static_cast<int>(small);
+          else if (pk == "max_bits") { w.max_bits = static_cast<int>(small); max_given = true; }
+          else if (pk == "network_share") w.network_share = *n;
+          else if (pk == "surge_per_s") w.surge_per_s = *n;
+          else if (pk == "window_s") w.window_s = *n;
+          else if (pk == "ttl_s") w.ttl_s = *n;
+          else return err(Errc::bad_request, "unknown field 'pow." + std::string(pk) + "'");
+        }
+        if (!max_given) w.max_bits = std::max(w.max_bits, w.bits);
+      } else {
+        return err(Errc::bad_request,
+                   "pow must be true, false, bits, or an object {\"bits\": n, ...}");
+      }
+      p.pow = w;
+    } else if (k == "invite_only") {
+      s = want(val.is_bool(), "true or false");
+      if (s) p.invite_only = val.as_bool();
     } else {
       return err(Errc::bad_request, "unknown field '" + std::string(k) + "'");
     }

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "core/encoding.hpp"
+#include "core/rules.hpp"
 #include "store/queue_store.hpp"
 
 namespace anteroom {
@@ -20,6 +21,25 @@ std::string new_ticket_id() {
   OPENSSL_cleanse(pool + used, 16);  // a ticket id is a secret: do not keep a copy around
   used += 16;
   return id;
+}
+
+// 80 bits: 16 symbols of 5 bits each (the alphabet has 32).
+std::string new_invite_code() {
+  unsigned char b[10];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
+  std::string code;
+  uint64_t acc = 0;
+  int have = 0;
+  for (unsigned char byte : b) {
+    acc = (acc << 8) | byte;
+    have += 8;
+    while (have >= 5) {
+      have -= 5;
+      code += rules::kInviteAlphabet[(acc >> have) & 31];
+    }
+  }
+  OPENSSL_cleanse(b, sizeof b);
+  return code;
 }
 
 }  // namespace anteroom

@@ -426,7 +426,8 @@ Task<QueueInfo> MemoryStore::close_queue(std::string q, Millis now) {
   co_return info(qu);
 }
 
-Task<Ticket> MemoryStore::join(std::string q, std::string key, Millis now) {
+Task<Ticket> MemoryStore::join(std::string q, JoinRequest req, Millis now) {
+  std::string key = std::move(req.dedupe_key);
   auto found = find(q);
   if (!found) co_return found.error();
   Queue& qu = **found;
@@ -580,6 +581,17 @@ Task<QueueSnapshot> MemoryStore::snapshot(std::string q) {
   s.waiting_orders.reserve((*found)->waiting.size());
   (*found)->waiting.each([&](const Rec& r) { s.waiting_orders.push_back(r.order); });
   co_return s;
+}
+
+// (Step 4 contract: implemented by the store's change.)
+Task<std::vector<Invite>> MemoryStore::create_invites(std::string, InviteSpec, Millis) {
+  co_return err(Errc::internal, "invites: not implemented yet");
+}
+Task<std::vector<Invite>> MemoryStore::list_invites(std::string, std::string, int64_t) {
+  co_return err(Errc::internal, "invites: not implemented yet");
+}
+Task<Invite> MemoryStore::revoke_invite(std::string, std::string, Millis) {
+  co_return err(Errc::internal, "invites: not implemented yet");
 }
 
 Task<Ok> MemoryStore::ping() { co_return Ok{}; }

@@ -56,7 +56,18 @@ class QueueStore {
   //
   // Every method that takes `now` first performs a due draw (rules::draw_due): exactly once per
   // epoch, whichever call of whichever process comes first; one `drawn` event.
-  virtual Task<Ticket> join(std::string q, std::string dedupe_key, Millis now) = 0;
+  //
+  // SPEC §8, after the dedupe lookup and the join rule, in this order: the invite
+  // (req.invite; invite_required if the queue is invite_only and there is none;
+  // rules::invite_refusal), then the proof of work (rules::pow_refusal with
+  // rules::pow_required_bits(config.pow, req.pow.extra_bits); then pow_used if the challenge's
+  // id was used before: the mark, kept until req.pow.expires_ms, is global in RedisStore and
+  // bounded in MemoryStore: over_capacity when full). Nothing is consumed by a refused join.
+  // A join that goes on takes one use of its invite and marks its challenge used, atomically
+  // with the join. A skip code's join waits ahead of the line (Ticket::skip, order
+  // rules::kSkipOrder + n, event `joined`), admitted at once if rules::skip_admission_count
+  // allows; in the pre-queue it waits there too (not an entrant: no place in the draw).
+  virtual Task<Ticket> join(std::string q, JoinRequest req, Millis now) = 0;
   // The ticket's current state with its position; `touch` also marks it seen (abandonment).
   virtual Task<Ticket> get_ticket(std::string q, std::string id, bool touch, Millis now) = 0;
   // Leaves the line (waiting) or gives the slot back (active). Ended tickets are returned as is.
@@ -82,11 +93,25 @@ class QueueStore {
   // most 1000 ids. What a process asks for its local streams when it sees `drawn`.
   virtual Task<std::vector<int64_t>> places(std::string q, std::vector<std::string> ids) = 0;
 
+  // Invite codes (SPEC §8). Mints spec.count new codes (random, rules::kInviteAlphabet) with
+  // created_ms = now; too_many_invites if the queue would hold more than
+  // rules::kMaxInvitesPerQueue; queue_not_found. Kept until the queue is forgotten.
+  virtual Task<std::vector<Invite>> create_invites(std::string q, InviteSpec spec, Millis now) = 0;
+  // The queue's codes in code order, after `after` (exclusive; "" = from the start), at most
+  // `limit` (1..10000).
+  virtual Task<std::vector<Invite>> list_invites(std::string q, std::string after,
+                                                 int64_t limit) = 0;
+  // Revokes a code (no further joins; the tickets it made stay). invite_not_found if unknown.
+  // Revoking again returns it unchanged.
+  virtual Task<Invite> revoke_invite(std::string q, std::string code, Millis now) = 0;
+
   // Ready to serve (the backing server answers).
   virtual Task<Ok> ping() = 0;
 };
 
 // 128 random bits from the OS CSPRNG, base64url without padding (22 characters).
 std::string new_ticket_id();
+// A new invite code: 80 random bits from the OS CSPRNG in rules::kInviteAlphabet (16 chars).
+std::string new_invite_code();
 
 }  // namespace anteroom

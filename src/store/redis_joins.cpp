@@ -62,7 +62,8 @@ std::vector<RedisStore::JoinEntry> RedisStore::JoinLine::take() {
   return batch;
 }
 
-Task<Ticket> RedisStore::join(std::string q, std::string dedupe_key, Millis now) {
+Task<Ticket> RedisStore::join(std::string q, JoinRequest req, Millis now) {
+  std::string dedupe_key = std::move(req.dedupe_key);
   if (!rules::valid_queue_name(q)) co_return redis::queue_not_found(q);
   // A join in line is not cancellable (others' batches point at it): refuse a cancelled caller
   // before it gets in line. Nothing suspends from here to the wait below.

@@ -131,6 +131,8 @@ Task<PutQueueResult> RedisStore::put_queue(std::string q, ConfigPatch patch, Mil
     if (patch.closes_at) field("closes_at", time(*patch.closes_at));
     if (patch.mode) field("mode", std::string(to_string(*patch.mode)));
     if (patch.message) field("message", *patch.message);
+    if (patch.pow) field("pow", rules::encode_pow(*patch.pow));
+    if (patch.invite_only) field("invite_only", *patch.invite_only ? "1" : "0");
     std::vector<std::string> keys = redis_keys::script_keys(q);
     keys.emplace_back(redis_keys::kQueues);
     keys.emplace_back(redis_keys::kOpenQueues);
@@ -301,6 +303,17 @@ Task<std::vector<int64_t>> RedisStore::scores_from(const std::string& key, std::
     if (more) from = "(" + std::to_string(out.back());
   }
   co_return out;
+}
+
+// (Step 4 contract: implemented by the store's change.)
+Task<std::vector<Invite>> RedisStore::create_invites(std::string, InviteSpec, Millis) {
+  co_return err(Errc::internal, "invites: not implemented yet");
+}
+Task<std::vector<Invite>> RedisStore::list_invites(std::string, std::string, int64_t) {
+  co_return err(Errc::internal, "invites: not implemented yet");
+}
+Task<Invite> RedisStore::revoke_invite(std::string, std::string, Millis) {
+  co_return err(Errc::internal, "invites: not implemented yet");
 }
 
 Task<Ok> RedisStore::ping() {

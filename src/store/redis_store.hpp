@@ -81,7 +81,7 @@ class RedisStore final : public QueueStore {
   Task<std::vector<QueueInfo>> list_queues() override;
   Task<std::vector<std::string>> queue_names() override;
   Task<QueueInfo> close_queue(std::string q, Millis now) override;
-  Task<Ticket> join(std::string q, std::string dedupe_key, Millis now) override;
+  Task<Ticket> join(std::string q, JoinRequest req, Millis now) override;
   Task<Ticket> get_ticket(std::string q, std::string id, bool touch, Millis now) override;
   Task<Ticket> leave(std::string q, std::string id, Millis now) override;
   Task<Ticket> complete(std::string q, std::string id, Millis now) override;
@@ -90,6 +90,10 @@ class RedisStore final : public QueueStore {
   Task<QueueSnapshot> snapshot(std::string q) override;
   Task<DrawPage> draw_page(std::string q, int64_t after, int64_t limit) override;
   Task<std::vector<int64_t>> places(std::string q, std::vector<std::string> ids) override;
+  Task<std::vector<Invite>> create_invites(std::string q, InviteSpec spec, Millis now) override;
+  Task<std::vector<Invite>> list_invites(std::string q, std::string after,
+                                         int64_t limit) override;
+  Task<Invite> revoke_invite(std::string q, std::string code, Millis now) override;
   Task<Ok> ping() override;
 
   redis::RedisClient& client() { return client_; }

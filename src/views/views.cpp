@@ -165,6 +165,21 @@ std::string queue_json(const QueueInfo& i, double admit_rate, Millis now) {
   cw.num_or_null("closes_at", i.config.closes_at);
   cw.str("mode", to_string(i.config.mode));
   cw.str("message", i.config.message);
+  {
+    const PowConfig& w = i.config.pow;
+    std::string pw;
+    ObjectWriter ow(pw);
+    ow.num("bits", w.bits);
+    ow.boolean("adaptive", w.adaptive);
+    ow.num("max_bits", w.max_bits);
+    ow.num("network_share", w.network_share);
+    ow.num("surge_per_s", w.surge_per_s);
+    ow.num("window_s", w.window_s);
+    ow.num("ttl_s", w.ttl_s);
+    ow.close();
+    cw.raw("pow", pw);
+  }
+  cw.boolean("invite_only", i.config.invite_only);
   cw.close();
   std::string s;
   ObjectWriter sw(s);

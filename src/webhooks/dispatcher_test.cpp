@@ -143,8 +143,8 @@ class CountedReads final : public QueueStore {
   Task<QueueInfo> close_queue(std::string q, Millis now) override {
     return s_.close_queue(std::move(q), now);
   }
-  Task<Ticket> join(std::string q, std::string k, Millis now) override {
-    return s_.join(std::move(q), std::move(k), now);
+  Task<Ticket> join(std::string q, JoinRequest r, Millis now) override {
+    return s_.join(std::move(q), std::move(r), now);
   }
   Task<Ticket> get_ticket(std::string q, std::string id, bool touch, Millis now) override {
     return s_.get_ticket(std::move(q), std::move(id), touch, now);
@@ -165,6 +165,16 @@ class CountedReads final : public QueueStore {
   }
   Task<std::vector<int64_t>> places(std::string q, std::vector<std::string> ids) override {
     return s_.places(std::move(q), std::move(ids));
+  }
+  Task<std::vector<Invite>> create_invites(std::string q, InviteSpec s, Millis now) override {
+    return s_.create_invites(std::move(q), std::move(s), now);
+  }
+  Task<std::vector<Invite>> list_invites(std::string q, std::string after,
+                                         int64_t limit) override {
+    return s_.list_invites(std::move(q), std::move(after), limit);
+  }
+  Task<Invite> revoke_invite(std::string q, std::string code, Millis now) override {
+    return s_.revoke_invite(std::move(q), std::move(code), now);
   }
   Task<Ok> ping() override { return s_.ping(); }
 

@@ -57,12 +57,20 @@ local function opt_time(v)
   return tonumber(v)
 end
 
+-- cfg.pow: {bits, adaptive, max_bits} of rules::encode_pow's string ('' or absent: off).
 local function load_cfg()
   local c = redis.call('HMGET', K_CFG, 'admit_per_s', 'max_active', 'session_ttl_s',
-                       'abandon_after_s', 'paused', 'prequeue_at', 'opens_at', 'closes_at', 'mode')
+                       'abandon_after_s', 'paused', 'prequeue_at', 'opens_at', 'closes_at', 'mode',
+                       'pow', 'invite_only')
+  local pw = {bits = 0, adaptive = false, max_bits = 0}
+  if c[10] and c[10] ~= '' then
+    local b, a, mx = string.match(c[10], '^(%d+) (%d) (%d+) ')
+    if b then pw = {bits = tonumber(b), adaptive = a == '1', max_bits = tonumber(mx)} end
+  end
   return {rate = tonumber(c[1]), max_active = tonumber(c[2]), ttl = tonumber(c[3]),
           abandon = tonumber(c[4]), paused = c[5] == '1', prequeue_at = opt_time(c[6]),
-          opens_at = opt_time(c[7]), closes_at = opt_time(c[8]), mode = c[9] or 'fifo'}
+          opens_at = opt_time(c[7]), closes_at = opt_time(c[8]), mode = c[9] or 'fifo',
+          pow = pw, invite_only = c[11] == '1'}
 end
 
 -- ---- The on-sale: rules mirrors -------------------------------------------------------------
@@ -367,10 +375,10 @@ local function close(now, batch)
   return true
 end
 
--- Queue info as RedisStore parses it (28 strings): closed seq admitted_total abandoned_total
+-- Queue info as RedisStore parses it (29 strings): closed seq admitted_total abandoned_total
 -- expired_total completed_total left_total admit_per_s max_active session_ttl_s
 -- abandon_after_s paused target_url webhooks waiting active oldest_joined_ms prequeue_at
--- opens_at closes_at mode message draw_state commitment entrants base drawn_at.
+-- opens_at closes_at mode message draw_state commitment entrants base drawn_at pow invite_only.
 -- waiting counts the waiting drawn entrants (the head of the line) and the FIFO line.
 local function info()
   local out = redis.call('HMGET', K_META, 'closed', 'seq', 'admitted_total', 'abandoned_total',
@@ -378,7 +386,7 @@ local function info()
   for i = 1, 7 do out[i] = out[i] or '0' end
   local c = redis.call('HMGET', K_CFG, 'admit_per_s', 'max_active', 'session_ttl_s',
                        'abandon_after_s', 'paused', 'target_url', 'webhooks', 'prequeue_at',
-                       'opens_at', 'closes_at', 'mode', 'message')
+                       'opens_at', 'closes_at', 'mode', 'message', 'pow', 'invite_only')
   for i = 1, 7 do out[#out + 1] = c[i] or '' end
   local d = load_draw()
   local entrants = waiting_entrants(d)
@@ -409,6 +417,8 @@ local function info()
   out[#out + 1] = I(count)
   out[#out + 1] = I(d.base)
   out[#out + 1] = I(d.drawn_at)
+  out[#out + 1] = c[13] or ''
+  out[#out + 1] = c[14] or '0'
   return out
 end
 

@@ -135,7 +135,9 @@ Result<QueueInfo> parse_info(const std::string& q, const RedisReply& r) {
   i.draw.entrants = f.i(24);
   i.draw.base = static_cast<uint64_t>(f.i(25));
   i.draw.drawn_at_ms = f.i(26);
-  if (!f.ok() || f.size() != 27 || !mode || !state) return malformed();
+  i.config.pow = rules::decode_pow(f.s(27));
+  i.config.invite_only = f.s(28) == "1";
+  if (!f.ok() || f.size() != 29 || !mode || !state) return malformed();
   i.config.mode = *mode;
   i.draw.state = *state;
   return i;
