@@ -23,20 +23,47 @@ HttpResponse no_such_ticket() {
   return error_response(err(Errc::ticket_not_found, "no such ticket in this queue"));
 }
 
-// The join's dedupe key: the body's {"user": ...}, else the Idempotency-Key header; "" if none.
-Result<std::string> dedupe_key(const HttpRequest& req) {
-  std::string key;
+// A join's body, as sent: {"user": ..., "invite": ..., "pow": {"challenge": ..., "nonce": ...}},
+// every field optional; the dedupe key is the user's, else the Idempotency-Key header's.
+struct JoinBody {
+  JoinRequest req;              // dedupe_key and invite (normalised; "" = none) filled in
+  bool invite_given = false;    // an "invite" field was sent (normalised to "" if malformed)
+  bool pow_given = false;
+  std::string challenge, nonce;  // the proof as sent (checked by the edge: pow::check)
+};
+
+Result<JoinBody> parse_join(const HttpRequest& req) {
+  JoinBody b;
+  std::string& key = b.req.dedupe_key;
   if (!req.body.empty()) {
     boost::system::error_code ec;
     json::value j = json::parse(req.body, ec);
     if (ec) return err(Errc::invalid_json, "the body is not valid JSON: " + ec.message());
     if (!j.is_object()) return err(Errc::bad_request, "the body must be a JSON object");
     for (auto& [k, val] : j.as_object()) {
-      if (k != "user") return err(Errc::bad_request, "unknown field '" + std::string(k) + "'");
-      if (!val.is_string() || val.as_string().empty() ||
-          val.as_string().size() > rules::kMaxUserKey)
-        return err(Errc::bad_request, "user must be a string of 1 to 256 characters");
-      key = "u:" + std::string(val.as_string());
+      if (k == "user") {
+        if (!val.is_string() || val.as_string().empty() ||
+            val.as_string().size() > rules::kMaxUserKey)
+          return err(Errc::bad_request, "user must be a string of 1 to 256 characters");
+        key = "u:" + std::string(val.as_string());
+      } else if (k == "invite") {
+        if (!val.is_string() || val.as_string().size() > 64)
+          return err(Errc::bad_request, "invite must be a string of at most 64 characters");
+        b.invite_given = true;
+        b.req.invite = rules::normalize_invite_code(std::string_view(val.as_string()));
+      } else if (k == "pow") {
+        const json::object* o = val.if_object();
+        const json::value* c = o ? o->if_contains("challenge") : nullptr;
+        const json::value* n = o ? o->if_contains("nonce") : nullptr;
+        if (!o || o->size() != 2 || !c || !n || !c->is_string() || !n->is_string())
+          return err(Errc::bad_request,
+                     "pow must be {\"challenge\": string, \"nonce\": string}");
+        b.pow_given = true;
+        b.challenge = std::string(c->as_string());
+        b.nonce = std::string(n->as_string());
+      } else {
+        return err(Errc::bad_request, "unknown field '" + std::string(k) + "'");
+      }
     }
   }
   if (key.empty()) {
@@ -45,7 +72,7 @@ Result<std::string> dedupe_key(const HttpRequest& req) {
       return err(Errc::bad_request, "Idempotency-Key is longer than 256 characters");
     if (!ik.empty()) key = "k:" + std::string(ik);
   }
-  return key;
+  return b;
 }
 
 // A non-negative decimal integer (at most 18 digits: no overflow), else nullopt.
@@ -99,10 +126,12 @@ asio::awaitable<HttpResponse> join(Edge& e, Request& r) {
     co_return error_response(
         err(Errc::rate_limited, "too many joins from this address; retry shortly"));
   }
-  auto key = dedupe_key(r.req);
-  if (!key) co_return error_response(key.error());
-  std::string k = std::move(key).value();
-  auto t = co_await e.store.join(r.q, std::move(k), wall_ms());
+  auto jb = parse_join(r.req);
+  if (!jb) co_return error_response(jb.error());
+  if (jb->invite_given && jb->req.invite.empty())
+    co_return error_response(err(Errc::invite_invalid, "no such invite code for this queue"));
+  // (Step 4: the proof of work is checked here, pow::check, with the meter's extra bits.)
+  auto t = co_await e.store.join(r.q, std::move(jb->req), wall_ms());
   if (!t) {
     // (queue_closed counts the joins refused at closes_at and after a DELETE alike.)
     if (t.error().code == Errc::not_open_yet) e.m_refused_not_open.inc();
