@@ -118,6 +118,8 @@ class RedisStore final : public QueueStore {
     Millis now = 0;
     std::string id;              // the new ticket's id, if this join makes one
     std::string key;             // dedupe key (may be empty)
+    std::string invite;          // invite code ('' = none)
+    PowProof pow;
     JoinWaiter* waiter = nullptr;  // the waiting join (in its coroutine's frame); null: leader
   };
   struct JoinLine {

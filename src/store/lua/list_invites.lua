@@ -1,0 +1,13 @@
+-- A page of the queue's invite codes in code order. ARGV: after (exclusive; '' = from the
+-- start), limit. Reply: {'ok', code, record, code, record, ...} or {'queue_not_found'}.
+if not queue_exists() then return {'queue_not_found'} end
+local from = ARGV[1] == '' and '-' or '(' .. ARGV[1]
+local codes = redis.call('ZRANGE', K_INVS, from, '+', 'BYLEX', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {'ok'}
+if #codes == 0 then return out end
+local recs = redis.call('HMGET', K_INV, unpack(codes))
+for i, c in ipairs(codes) do
+  out[#out + 1] = c
+  out[#out + 1] = recs[i] or ''
+end
+return out
