@@ -311,11 +311,23 @@ Task<std::vector<int64_t>> RedisStore::scores_from(const std::string& key, std::
   co_return out;
 }
 
+Task<Ok> RedisStore::check_queue(const std::string& q) {
+  std::vector<std::string> exists{"EXISTS", redis_keys::meta(q)};
+  auto r = co_await client_.command(std::move(exists));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return reply_error(*r);
+  if (r->integer != 1) co_return queue_not_found(q);
+  co_return Ok{};
+}
+
 // One script call mints the whole batch (at most rules::kMaxInviteMint codes: a few ms of Redis
 // time), so the per-queue bound is checked and the codes written atomically.
 Task<std::vector<Invite>> RedisStore::create_invites(std::string q, InviteSpec spec, Millis now) {
   if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
-  if (auto s = rules::validate(spec, now); !s) co_return s.error();
+  if (auto s = rules::validate(spec, now); !s) {
+    auto found = co_await check_queue(q);  // an unknown queue is queue_not_found (MemoryStore)
+    co_return found ? s.error() : found.error();
+  }
   Invite proto;
   proto.uses = spec.uses;
   proto.expires_ms = spec.expires_ms;
@@ -352,7 +364,11 @@ Task<std::vector<Invite>> RedisStore::create_invites(std::string q, InviteSpec s
 Task<std::vector<Invite>> RedisStore::list_invites(std::string q, std::string after,
                                                    int64_t limit) {
   if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
-  limit = std::clamp<int64_t>(limit, 1, rules::kMaxInviteMint);
+  if (limit < 1 || limit > rules::kMaxInviteMint) {
+    auto found = co_await check_queue(q);
+    if (!found) co_return found.error();
+    co_return err(Errc::bad_request, "limit must be between 1 and 10000");
+  }
   std::vector<std::string> args{std::move(after), num(limit)};
   auto r = co_await run(scripts().list_invites, q, std::move(args));
   if (!r) co_return r.error();
