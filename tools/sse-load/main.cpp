@@ -45,8 +45,8 @@
 //       --pipeline calls at a time on each of K connections (one thread each). Ids are 128
 //       random bits in base64url (the server's shape, never colliding); draw keys are 32
 //       uniformly random bytes (the server's are HMAC-SHA256 of the seed: same shape and
-//       spread, not verifiable). Every reply must
-//       be `ok` (a refusal such as need_key stops the fill).
+//       spread, not verifiable). Every reply must be `ok` (a refusal such as need_key stops
+//       the fill).
 //   sse-load slowlog --redis HOST:PORT [--sha SHA | --command NAME] [--match TEXT] [--since S]
 //       Durations (µs, server-side) of the EVALSHA SHA calls (or NAME calls, or with neither
 //       every call) in Redis' SLOWLOG whose arguments contain TEXT, logged at or after Unix
