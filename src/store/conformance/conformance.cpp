@@ -2142,5 +2142,28 @@ TEST_P(StoreConformance, SnapshotPlusEventsGiveSkippersPositions) {
   EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, waiting);
 }
 
+// Mode random draws among the line; skippers stay first come first served ahead of it.
+TEST_P(StoreConformance, SkippersAreFirstComeFirstServedInModeRandom) {
+  ConfigPatch p = cfg(100, 1);
+  p.mode = Mode::random;
+  ASSERT_TRUE(run(s().put_queue("q", p, T0)).ok());
+  const std::string code = mint(*h_, 1, 10, true).at(0).code;
+  auto first = run(s().join("q", "", T0));  // the one slot
+  ASSERT_EQ(first->state, TicketState::active);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(run(s().join("q", "", T0 + 1)).ok());
+  std::vector<std::string> sk;
+  for (int i = 0; i < 3; ++i) sk.push_back(run(s().join("q", jr(code), T0 + 2 + i))->id);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(pos(*h_, sk[i], T0 + 5), i + 1);
+  Millis now = T0 + 10;
+  for (int i = 0; i < 3; ++i) {
+    const std::string& active = i == 0 ? first->id : sk[i - 1];
+    ASSERT_TRUE(run(s().complete("q", active, now++)).ok());
+    ASSERT_TRUE(run(s().tick("q", now++)).ok());
+    EXPECT_EQ(ticket(*h_, sk[i], now).state, TicketState::active) << i;
+    EXPECT_EQ(run(s().get_queue("q"))->stats.active, 1);
+  }
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 5);
+}
+
 }  // namespace
 }  // namespace anteroom::conformance
