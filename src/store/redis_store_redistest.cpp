@@ -1266,34 +1266,49 @@ TEST(RedisStoreOnsale, SnapshotAfterTheDrawListsWaitingEntrantsThenTheLine) {
             static_cast<int64_t>(stay.size()) + 3);
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Bots pay, guests skip (SPEC §8).
 
 std::string errc_name(const std::optional<Error>& e) {
   if (!e) return "none";
   switch (e->code) {
-    case Errc::pow_required: return "pow_required";
-    case Errc::pow_invalid: return "pow_invalid";
-    case Errc::pow_wrong_queue: return "pow_wrong_queue";
-    case Errc::pow_expired: return "pow_expired";
-    case Errc::pow_insufficient: return "pow_insufficient";
-    case Errc::invite_invalid: return "invite_invalid";
-    case Errc::invite_used_up: return "invite_used_up";
-    case Errc::invite_expired: return "invite_expired";
-    case Errc::invite_revoked: return "invite_revoked";
-    default: return "other";
+    case Errc::pow_required:
+      return "pow_required";
+    case Errc::pow_invalid:
+      return "pow_invalid";
+    case Errc::pow_wrong_queue:
+      return "pow_wrong_queue";
+    case Errc::pow_expired:
+      return "pow_expired";
+    case Errc::pow_insufficient:
+      return "pow_insufficient";
+    case Errc::invite_invalid:
+      return "invite_invalid";
+    case Errc::invite_used_up:
+      return "invite_used_up";
+    case Errc::invite_expired:
+      return "invite_expired";
+    case Errc::invite_revoked:
+      return "invite_revoked";
+    default:
+      return "other";
   }
 }
 
 std::string verdict_name(PowVerdict v) {
   switch (v) {
-    case PowVerdict::none: return "none";
-    case PowVerdict::valid: return "valid";
-    case PowVerdict::invalid: return "invalid";
-    case PowVerdict::wrong_queue: return "wrong_queue";
-    case PowVerdict::expired: return "expired";
-    case PowVerdict::insufficient: return "insufficient";
+    case PowVerdict::none:
+      return "none";
+    case PowVerdict::valid:
+      return "valid";
+    case PowVerdict::invalid:
+      return "invalid";
+    case PowVerdict::wrong_queue:
+      return "wrong_queue";
+    case PowVerdict::expired:
+      return "expired";
+    case PowVerdict::insufficient:
+      return "insufficient";
   }
   return "?";
 }
@@ -1307,8 +1322,8 @@ void expect_same(const Result<redis::RedisReply>& r, const std::vector<std::stri
   for (size_t i = 0; i < expected.size(); ++i) {
     if (r->elements[i].str == expected[i]) continue;
     if (++differ <= 10)
-      ADD_FAILURE() << "case " << i << ": lua '" << r->elements[i].str << "' rules '"
-                    << expected[i] << "'";
+      ADD_FAILURE() << "case " << i << ": lua '" << r->elements[i].str << "' rules '" << expected[i]
+                    << "'";
   }
   EXPECT_EQ(differ, 0);
 }
@@ -1386,8 +1401,11 @@ return out
     expected.push_back(errc_name(rules::invite_refusal(nullptr, now)));
     for (bool revoked : {false, true})
       for (Millis exp : {Millis{0}, now - 1, now, now + 1})
-        for (auto [uses, used] : {std::pair<int64_t, int64_t>{1, 0}, {1, 1}, {1'000'000, 999'999},
-                                  {1'000'000, 1'000'000}, {3, 4}})
+        for (auto [uses, used] : {std::pair<int64_t, int64_t>{1, 0},
+                                  {1, 1},
+                                  {1'000'000, 999'999},
+                                  {1'000'000, 1'000'000},
+                                  {3, 4}})
           for (std::string label : {"", "members", "a b  c \xe2\x80\x94"}) {
             Invite v;
             v.uses = uses;

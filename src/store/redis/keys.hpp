@@ -114,9 +114,9 @@ inline std::string pow_mark(std::string_view q, std::string_view id) {
 // KEYS[1..16] of every queue script, in the order lua/lib.lua expects (put_queue, close_queue
 // and tick add kQueues and kOpenQueues as KEYS[17] and KEYS[18]).
 inline std::vector<std::string> script_keys(std::string_view q) {
-  return {meta(q),     cfg(q),      wait(q), active(q), seen(q),  dedupe(q),      outbox(q),
-          closing(q),  last_seq(q), pre(q),  pgone(q),  draw(q),  closing_pre(q), skip(q),
-          invites(q),  invite_codes(q)};
+  return {meta(q),        cfg(q),     wait(q),     active(q),      seen(q),  dedupe(q),
+          outbox(q),      closing(q), last_seq(q), pre(q),         pgone(q), draw(q),
+          closing_pre(q), skip(q),    invites(q),  invite_codes(q)};
 }
 
 }  // namespace anteroom::redis_keys

@@ -24,11 +24,11 @@ const Scripts& scripts() {
       if (body.empty()) throw std::logic_error("missing embedded Lua script " + std::string(name));
       return compose_script(name, body);
     };
-    return Scripts{make("put_queue"),  make("get_queue"),   make("close_queue"), make("join"),
-                   make("get_ticket"), make("leave"),       make("complete"),    make("touch"),
-                   make("tick"),       make("list_open"),   make("draw_page"),   make("places"),
-                   make("draw_secret"), make("create_invites"), make("list_invites"),
-                   make("revoke_invite")};
+    return Scripts{
+        make("put_queue"),   make("get_queue"),      make("close_queue"),  make("join"),
+        make("get_ticket"),  make("leave"),          make("complete"),     make("touch"),
+        make("tick"),        make("list_open"),      make("draw_page"),    make("places"),
+        make("draw_secret"), make("create_invites"), make("list_invites"), make("revoke_invite")};
   }();
   return s;
 }
@@ -56,9 +56,9 @@ Error script_error(const std::string& status, const std::string& q) {
   if (status == "invite_not_found")
     return err(Errc::invite_not_found, "no such invite code for this queue");
   if (status == "too_many_invites")
-    return err(Errc::too_many_invites, "a queue holds at most " +
-                                           std::to_string(rules::kMaxInvitesPerQueue) +
-                                           " invite codes");
+    return err(
+        Errc::too_many_invites,
+        "a queue holds at most " + std::to_string(rules::kMaxInvitesPerQueue) + " invite codes");
   if (status == "bad_request")
     return err(Errc::bad_request, "a waiting ticket cannot complete; it was never admitted");
   return err(Errc::internal, "redis script failed: " + status);
@@ -175,7 +175,6 @@ Result<Ticket> parse_ticket(const std::string& q, const RedisReply& r) {
   return t;
 }
 
-
 std::string encode_invite(const Invite& v) {
   return num(v.uses) + ' ' + num(v.used) + ' ' + num(v.expires_ms) + ' ' + (v.skip ? '1' : '0') +
          ' ' + (v.revoked ? '1' : '0') + ' ' + num(v.created_ms) + ' ' + v.label;
@@ -191,8 +190,7 @@ std::optional<Invite> decode_invite(std::string code, std::string_view rec) {
     if (j == std::string_view::npos) return std::nullopt;
     std::string_view w = rec.substr(i, j - i);
     auto [p, ec] = std::from_chars(w.data(), w.data() + w.size(), f[n]);
-    if (w.empty() || ec != std::errc() || p != w.data() + w.size() || f[n] < 0)
-      return std::nullopt;
+    if (w.empty() || ec != std::errc() || p != w.data() + w.size() || f[n] < 0) return std::nullopt;
     i = j + 1;
   }
   if (f[3] > 1 || f[4] > 1) return std::nullopt;
@@ -210,12 +208,18 @@ namespace {
 
 std::string_view verdict_name(PowVerdict v) {
   switch (v) {
-    case PowVerdict::none: return "none";
-    case PowVerdict::valid: return "valid";
-    case PowVerdict::invalid: return "invalid";
-    case PowVerdict::wrong_queue: return "wrong_queue";
-    case PowVerdict::expired: return "expired";
-    case PowVerdict::insufficient: return "insufficient";
+    case PowVerdict::none:
+      return "none";
+    case PowVerdict::valid:
+      return "valid";
+    case PowVerdict::invalid:
+      return "invalid";
+    case PowVerdict::wrong_queue:
+      return "wrong_queue";
+    case PowVerdict::expired:
+      return "expired";
+    case PowVerdict::insufficient:
+      return "insufficient";
   }
   return "invalid";
 }
@@ -225,8 +229,8 @@ std::string_view verdict_name(PowVerdict v) {
 PowVerdict sent_verdict(const PowProof& p) {
   if (p.verdict != PowVerdict::valid) return p.verdict;
   auto b64url = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
   };
   if (p.id.empty() || p.id.size() > 64 || !std::all_of(p.id.begin(), p.id.end(), b64url))
     return PowVerdict::invalid;
@@ -236,11 +240,11 @@ PowVerdict sent_verdict(const PowProof& p) {
 // The error codes join.lua's pow and invite refusals name.
 std::optional<Errc> refusal_code(std::string_view s) {
   static constexpr std::pair<std::string_view, Errc> kCodes[] = {
-      {"pow_required", Errc::pow_required},       {"pow_invalid", Errc::pow_invalid},
-      {"pow_wrong_queue", Errc::pow_wrong_queue}, {"pow_expired", Errc::pow_expired},
+      {"pow_required", Errc::pow_required},         {"pow_invalid", Errc::pow_invalid},
+      {"pow_wrong_queue", Errc::pow_wrong_queue},   {"pow_expired", Errc::pow_expired},
       {"pow_insufficient", Errc::pow_insufficient}, {"pow_used", Errc::pow_used},
-      {"invite_invalid", Errc::invite_invalid},   {"invite_used_up", Errc::invite_used_up},
-      {"invite_expired", Errc::invite_expired},   {"invite_revoked", Errc::invite_revoked}};
+      {"invite_invalid", Errc::invite_invalid},     {"invite_used_up", Errc::invite_used_up},
+      {"invite_expired", Errc::invite_expired},     {"invite_revoked", Errc::invite_revoked}};
   for (auto& [name, code] : kCodes)
     if (name == s) return code;
   return std::nullopt;
@@ -254,7 +258,8 @@ Result<Ticket> pow_refused(const RedisReply& one, const PowProof* proof) {
   auto bits = one.elements[2].as_int();
   if (!code || !bits) return malformed();
   if (*code == Errc::pow_used)
-    return Error{Errc::pow_used, "this challenge was used by an earlier join: solve a new one",
+    return Error{Errc::pow_used,
+                 "this challenge was used by an earlier join: solve a new one",
                  {{"bits", std::to_string(*bits)}}};
   PowProof sent = proof ? *proof : PowProof{};
   sent.verdict = sent_verdict(sent);
