@@ -22,7 +22,8 @@
 -- previous one (own seq, own dedupe lookup: a later join of the batch sees an earlier one's key).
 -- The hot path of a flash sale: one HMGET reads everything it needs of the queue, and the
 -- reply of a new waiting ticket is built from what the script just wrote (its position is the
--- line's length: it has the newest order) instead of being read back.
+-- number waiting: skippers, drawn entrants and the line, as it has the newest order) instead of
+-- being read back. A join with no invite and no proof reads neither (two string compares).
 local m = redis.call('HMGET', K_META, 'closed', 'epoch')  -- no join changes either
 local commit = ARGV[1]
 local cfg = m[1] and load_cfg()
