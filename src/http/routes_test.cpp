@@ -45,6 +45,8 @@ TEST(Routes, EachMethodAndPathHasItsHandler) {
   EXPECT_EQ(*routed(verb::post, "/v1/queues/line/webhooks/dead/redrive").h, &op::redrive);
   EXPECT_EQ(*routed(verb::head, "/v1/verify").h, &site::verify);
   EXPECT_EQ(*routed(verb::get, "/v1/queues/line/draw").h, &visitor::draw);
+  EXPECT_EQ(*routed(verb::get, "/v1/queues/line/challenge").h, &visitor::challenge);
+  EXPECT_EQ(error_of(verb::post, "/v1/queues/line/challenge"), Errc::method_not_allowed);
   EXPECT_EQ(*routed(verb::head, "/v1/queues/line/draw").h, &visitor::draw);
   EXPECT_EQ(*routed(verb::get, "/").h, &ops::demo_page);
   EXPECT_EQ(*routed(verb::head, "/q/line").h, &ops::page);

@@ -196,7 +196,8 @@ asio::awaitable<HttpResponse> join(Edge& e, Request& r) {
   // queue needs one, at how many bits, and single use are the store's, atomically with the join.
   Millis now = wall_ms();
   auto cfg = co_await pow_config(e, r.q, now);
-  PowConfig pc = cfg ? *cfg : PowConfig{};  // (no queue: the store's join says so)
+  if (!cfg) co_return error_response(cfg.error());  // (the join would say the same)
+  const PowConfig& pc = *cfg;
   PowProof& proof = jb->req.pow;
   if (jb->pow_given) proof = pow::check(e.pow_key, r.q, jb->challenge, jb->nonce, now);
   proof.extra_bits = e.meter.extra_bits(r.q, r.ip, pc, now);
