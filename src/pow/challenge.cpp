@@ -86,8 +86,8 @@ std::string new_id() {
 }
 
 bool b64url_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
 }
 
 bool b64url_text(std::string_view s) {
@@ -170,8 +170,7 @@ PowProof check(std::string_view key, std::string_view queue, std::string_view ch
   // Signed by us, so well formed unless the key leaked; parsed strictly all the same.
   std::string_view rest = signed_part, version, q, bits_text, exp_text;
   if (!next_field(rest, version) || version != kVersion) return p;
-  if (!next_field(rest, q) || !next_field(rest, bits_text) || !next_field(rest, exp_text))
-    return p;
+  if (!next_field(rest, q) || !next_field(rest, bits_text) || !next_field(rest, exp_text)) return p;
   std::string_view id = rest;
   int64_t bits = 0, exp = 0;
   if (!decimal(bits_text, 2, bits) || bits > 32 || !decimal(exp_text, 15, exp)) return p;

@@ -45,7 +45,8 @@ std::string Solve(std::string_view challenge, int bits, bool want_short = false)
 std::vector<std::string> Fields(const std::string& s) {
   std::vector<std::string> out;
   size_t i = 0;
-  for (size_t j; (j = s.find('.', i)) != std::string::npos; i = j + 1) out.push_back(s.substr(i, j - i));
+  for (size_t j; (j = s.find('.', i)) != std::string::npos; i = j + 1)
+    out.push_back(s.substr(i, j - i));
   out.push_back(s.substr(i));
   return out;
 }
@@ -117,8 +118,7 @@ TEST(PowCheck, ExpiresAtItsTimeThroughNow) {
 
 TEST(PowCheck, OtherQueueIsWrongQueue) {
   Challenge c = mint(kKey, "sale", 4, kNow + 60'000);
-  EXPECT_EQ(check(kKey, "other", c.text, Solve(c.text, 4), kNow).verdict,
-            PowVerdict::wrong_queue);
+  EXPECT_EQ(check(kKey, "other", c.text, Solve(c.text, 4), kNow).verdict, PowVerdict::wrong_queue);
 }
 
 TEST(PowCheck, ForgeriesAreInvalid) {
@@ -143,9 +143,9 @@ TEST(PowCheck, ForgeriesAreInvalid) {
   EXPECT_EQ(check(kKey, "sale", theirs.text, Solve(theirs.text, 1), kNow).verdict,
             PowVerdict::invalid);
   // Shapes.
-  for (std::string bad : {std::string(), std::string("pow1"), std::string(300, 'a'),
-                          std::string("pow1.sale.20.1.id"), c.text + ".", "." + c.text,
-                          c.text.substr(0, c.text.size() - 1)})
+  for (std::string bad :
+       {std::string(), std::string("pow1"), std::string(300, 'a'), std::string("pow1.sale.20.1.id"),
+        c.text + ".", "." + c.text, c.text.substr(0, c.text.size() - 1)})
     EXPECT_EQ(verdict(bad), PowVerdict::invalid) << bad;
   // Signed by us but not our shape (a key that signs anything must still not be parsed loosely).
   for (std::string body : {"pow2.sale.1." + std::to_string(kNow + 60'000) + "." + c.id,
@@ -228,7 +228,7 @@ TEST(PowMeter, BusyNetworkRisesAndFallsBackOthersStay) {
   EXPECT_EQ(m.extra_bits("q", "10.1.1.9", c, t), 1);
   for (int i = 0; i < 11; ++i) m.challenge("q", "10.1.1.7", c, t);  // 16
   EXPECT_EQ(m.extra_bits("q", "10.1.1.7", c, t), 3);
-  EXPECT_EQ(m.extra_bits("q", "10.2.2.7", c, t), 0);  // another network
+  EXPECT_EQ(m.extra_bits("q", "10.2.2.7", c, t), 0);      // another network
   EXPECT_EQ(m.extra_bits("other", "10.1.1.7", c, t), 0);  // another queue
   // Half-way through the next window, half the previous one still counts: 8 → 2 bits.
   EXPECT_EQ(m.extra_bits("q", "10.1.1.7", c, t + 15'000), 2);

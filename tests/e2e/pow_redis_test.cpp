@@ -26,8 +26,8 @@ class PowRedis : public ::testing::Test {
     for (const char* id : {"a", "b"})
       nodes_.push_back(std::make_unique<AnteroomProcess>(
           std::vector<std::string>{"--redis", redis_.url(), "--node-id", id}));
-    a().MustPutQueue("sale", {{"max_active", 0},
-                              {"pow", json::object{{"bits", 12}, {"adaptive", false}}}});
+    a().MustPutQueue("sale",
+                     {{"max_active", 0}, {"pow", json::object{{"bits", 12}, {"adaptive", false}}}});
   }
   void TearDown() override { StopAndCheck({nodes_[0].get(), nodes_[1].get()}); }
   AnteroomProcess& a() { return *nodes_[0]; }

@@ -20,7 +20,8 @@ using namespace std::chrono_literals;
 // A queue needing `bits`, not adaptive: the refusal tests make many requests from one address,
 // which must not raise the price under them.
 json::object FixedPow(int bits) {
-  return json::object{{"max_active", 0}, {"pow", json::object{{"bits", bits}, {"adaptive", false}}}};
+  return json::object{{"max_active", 0},
+                      {"pow", json::object{{"bits", bits}, {"adaptive", false}}}};
 }
 
 // Checks a pow_* refusal: 403, its code, the bits the queue needs and a fresh challenge for them,
@@ -136,8 +137,8 @@ TEST(Pow, EveryRefusalHasItsCode) {
                    12, "sale");
   forged = c;
   forged.replace(forged.find(".12."), 4, ".1.");
-  ExpectPowRefusal(server.Join("sale", PowJoinBody(forged, PowSolve(forged, 1))), "pow_invalid",
-                   12, "sale");
+  ExpectPowRefusal(server.Join("sale", PowJoinBody(forged, PowSolve(forged, 1))), "pow_invalid", 12,
+                   "sale");
   ExpectPowRefusal(server.Join("sale", PowJoinBody("hello", "1")), "pow_invalid", 12, "sale");
   // Signed with another secret's key.
   std::string theirs = PowSign(PowKey("not-the-secret"), "sale", 12, NowMs() + 60'000);
@@ -170,8 +171,8 @@ TEST(Pow, EveryRefusalHasItsCode) {
   ExpectPowRefusal(server.Join("sale", PowJoinBody(c, PowSolveShort(c, 12))), "pow_insufficient",
                    12, "sale");
   std::string cheap = PowSign(key, "sale", 4, NowMs() + 60'000, "cheapIdOfTwentyTwoChrs");
-  ExpectPowRefusal(server.Join("sale", PowJoinBody(cheap, PowSolve(cheap, 4))),
-                   "pow_insufficient", 12, "sale");
+  ExpectPowRefusal(server.Join("sale", PowJoinBody(cheap, PowSolve(cheap, 4))), "pow_insufficient",
+                   12, "sale");
   std::string at12 = fresh("sale");
   std::string solved12 = PowSolve(at12, 12);
   server.MustPutQueue("sale", FixedPow(14));
@@ -224,9 +225,10 @@ TEST(Pow, BusyNetworkPaysMoreAndFallsBack) {
   AnteroomProcess server({"--trust-proxy"});
   constexpr int kBase = 4;
   server.MustPutQueue(
-      "sale", {{"max_active", 0},
-               {"pow", json::object{{"bits", kBase}, {"network_share", 8}, {"window_s", 2},
-                                    {"max_bits", 20}}}});
+      "sale",
+      {{"max_active", 0},
+       {"pow",
+        json::object{{"bits", kBase}, {"network_share", 8}, {"window_s", 2}, {"max_bits", 20}}}});
   auto from = [](std::string ip) { return Headers{{"X-Forwarded-For", ip}}; };
 
   int highest = kBase, last = kBase;
@@ -270,9 +272,10 @@ TEST(Pow, SurgingQueueCostsEveryoneMore) {
   AnteroomProcess server({"--trust-proxy"});
   constexpr int kBase = 2;
   server.MustPutQueue(
-      "sale", {{"max_active", 0},
-               {"pow", json::object{{"bits", kBase}, {"surge_per_s", 1}, {"window_s", 10},
-                                    {"max_bits", 20}}}});
+      "sale",
+      {{"max_active", 0},
+       {"pow",
+        json::object{{"bits", kBase}, {"surge_per_s", 1}, {"window_s", 10}, {"max_bits", 20}}}});
   // 40 joins from 40 networks (each within its share) in one window: 4 joins/s > 1.
   for (int i = 0; i < 40; ++i) {
     Headers h{{"X-Forwarded-For", "10.3." + std::to_string(i) + ".1"}};
