@@ -120,12 +120,13 @@ bool none_match_hits(std::string_view header, std::string_view tag) {
   return false;
 }
 
-// The queue's proof-of-work config, read at most once per kPowConfigTtlMs per queue (docs/pow.md
-// says a change takes up to a second to reach a process's meter and challenges). The store's
-// error (queue_not_found) if it cannot be read.
+// The queue's proof-of-work config, read at most once per kPowConfigTtlMs per queue (docs/pow.md:
+// a change reaches the other processes' meters and challenges within a second; a PUT here
+// refreshes it at once). The store's error (queue_not_found) if it cannot be read.
 asio::awaitable<Result<PowConfig>> pow_config(Edge& e, const std::string& q, Millis now) {
-  if (auto it = e.pow_cfg.find(q); it != e.pow_cfg.end() && now - it->second.read_ms < kPowConfigTtlMs &&
-                                   now >= it->second.read_ms)
+  auto it = e.pow_cfg.find(q);
+  if (it != e.pow_cfg.end() && now >= it->second.read_ms &&
+      now - it->second.read_ms < kPowConfigTtlMs)
     co_return it->second.pow;
   auto qi = co_await e.store.get_queue(q);
   if (!qi) {
@@ -137,7 +138,8 @@ asio::awaitable<Result<PowConfig>> pow_config(Edge& e, const std::string& q, Mil
   co_return qi->config.pow;
 }
 
-// Mints a challenge of `bits` for the client, counted (meter and metrics): the JSON it is handed.
+// Mints a challenge of `bits` for the client, counted in the metrics (the caller counts it in the
+// meter first): the JSON it is handed.
 std::string hand_out(Edge& e, const Request& r, const PowConfig& c, int bits, Millis now) {
   pow::Challenge ch = pow::mint(e.pow_key, r.q, bits, now + c.ttl_s * 1000);
   e.pow_m.challenges.inc();
