@@ -116,10 +116,12 @@ bench_join_redis() {
   local now n=$((WRK_SECS * 60000))
   now=$(($(date +%s) * 1000))
   # join.lua's ARGV: the draw commitment ('' for a queue with no draw), then per join: now, the
-  # new ticket id, the dedupe key, the draw key ('' unless a pre-queue join).
+  # new ticket id, the dedupe key, the draw key ('' unless a pre-queue join), the invite code and
+  # the proof of work ('' and '': a join with neither, as wrk's).
   # shellcheck disable=SC2046
   redis-benchmark -p "$R2_PORT" -c "$WRK_CONNS" -n "$n" -P 16 -r 100000000000 -q \
-    EVALSHA "$sha" $(queue_keys base) "" "$now" "bench00000__rand_int__" "" "" >"$TMP/rb-join.txt" 2>&1
+    EVALSHA "$sha" $(queue_keys base) "" "$now" "bench00000__rand_int__" "" "" "" "" \
+    >"$TMP/rb-join.txt" 2>&1
   local b
   b=$(tr '\r' '\n' <"$TMP/rb-join.txt" | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1 | cut -d. -f1)
   [ -n "$b" ] || { cat "$TMP/rb-join.txt" >&2; die "redis-benchmark failed"; }
@@ -280,10 +282,11 @@ bench_million() {
   t0=$(date +%s.%N)
   # shellcheck disable=SC2046
   redis-benchmark -p "$R6_PORT" -c 4 -n "$SMALL" -P 100 -r 100000000000 -q \
-    EVALSHA "$jsha" $(queue_keys small) "" "$now" "small00000__rand_int__" "" "" >/dev/null 2>&1
+    EVALSHA "$jsha" $(queue_keys small) "" "$now" "small00000__rand_int__" "" "" "" "" \
+    >/dev/null 2>&1
   # shellcheck disable=SC2046
   redis-benchmark -p "$R6_PORT" -c 4 -n "$BIG" -P 100 -r 100000000000 -q \
-    EVALSHA "$jsha" $(queue_keys big) "" "$now" "big0000000__rand_int__" "" "" 2>&1 |
+    EVALSHA "$jsha" $(queue_keys big) "" "$now" "big0000000__rand_int__" "" "" "" "" 2>&1 |
     tr '\r' '\n' | sed -n 's/.*: \(rps=.*\)/\1/p; s/.*: \([0-9.]* requests per second.*\)/\1/p' |
     awk 'NR % 20 == 0 || /requests per second/ {print "  fill: " $0; fflush()}' >&2
   t1=$(date +%s.%N)

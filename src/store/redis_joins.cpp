@@ -175,8 +175,9 @@ Task<Ticket> RedisStore::lead_joins(std::string q, std::vector<JoinEntry> batch)
     auto results2 = redis::join_results(q, r2, retry_nows, retry_proofs, still);
     for (size_t j = 0; j < again.size(); ++j) results[again[j]] = std::move(results2[j]);
   }
-  // A new ticket in the line (not the pre-queue, not a skipper, who may join either): the queue takes no keyed joins now, so later
-  // joins skip the key (a new pre-queue, after a reopen, answers 'need_key' and keys them again).
+  // A new ticket in the line (not the pre-queue, not a skipper, who may join either): the queue
+  // takes no keyed joins now, so later joins skip the key (a new pre-queue, after a reopen,
+  // answers 'need_key' and keys them again).
   for (auto& t : results)
     if (t && t->created && !t->entrant && !t->skip) {
       keying_.erase(q);

@@ -286,7 +286,8 @@ Task<QueueSnapshot> RedisStore::snapshot(std::string q) {
   if (!s.info.closed) {
     auto skip = co_await scores_from(redis_keys::skip(q), "-inf");
     if (!skip) co_return skip.error();
-    for (int64_t n : *skip) s.waiting_orders.push_back(rules::kSkipOrder + static_cast<uint64_t>(n));
+    for (int64_t n : *skip)
+      s.waiting_orders.push_back(rules::kSkipOrder + static_cast<uint64_t>(n));
   }
   co_return s;
 }

@@ -1266,5 +1266,355 @@ TEST(RedisStoreOnsale, SnapshotAfterTheDrawListsWaitingEntrantsThenTheLine) {
             static_cast<int64_t>(stay.size()) + 3);
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Bots pay, guests skip (SPEC §8).
+
+std::string errc_name(const std::optional<Error>& e) {
+  if (!e) return "none";
+  switch (e->code) {
+    case Errc::pow_required: return "pow_required";
+    case Errc::pow_invalid: return "pow_invalid";
+    case Errc::pow_wrong_queue: return "pow_wrong_queue";
+    case Errc::pow_expired: return "pow_expired";
+    case Errc::pow_insufficient: return "pow_insufficient";
+    case Errc::invite_invalid: return "invite_invalid";
+    case Errc::invite_used_up: return "invite_used_up";
+    case Errc::invite_expired: return "invite_expired";
+    case Errc::invite_revoked: return "invite_revoked";
+    default: return "other";
+  }
+}
+
+std::string verdict_name(PowVerdict v) {
+  switch (v) {
+    case PowVerdict::none: return "none";
+    case PowVerdict::valid: return "valid";
+    case PowVerdict::invalid: return "invalid";
+    case PowVerdict::wrong_queue: return "wrong_queue";
+    case PowVerdict::expired: return "expired";
+    case PowVerdict::insufficient: return "insufficient";
+  }
+  return "?";
+}
+
+// Compares a probe's reply with the C++ answers, case by case.
+void expect_same(const Result<redis::RedisReply>& r, const std::vector<std::string>& expected) {
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->is_array()) << r->str;
+  ASSERT_EQ(r->elements.size(), expected.size());
+  int differ = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    if (r->elements[i].str == expected[i]) continue;
+    if (++differ <= 10)
+      ADD_FAILURE() << "case " << i << ": lua '" << r->elements[i].str << "' rules '"
+                    << expected[i] << "'";
+  }
+  EXPECT_EQ(differ, 0);
+}
+
+// lib.lua's pow_required_bits (with load_cfg's reading of rules::encode_pow), pow_refusal,
+// invite_refusal (with parse_invite of redis::encode_invite), skip_admission_count and the
+// printing of skip orders agree with core/rules on grids around every boundary.
+TEST(RedisStoreSkip, LuaMirrorsOfTheProofInviteAndSkipRulesAgreeOnAGrid) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  {  // pow_required_bits
+    const auto probe = redis::compose_script("probe", R"(
+local out = {}
+for i = 1, #ARGV, 2 do
+  redis.call('HSET', K_CFG, 'pow', ARGV[i])
+  out[#out + 1] = I(pow_required_bits(load_cfg().pow, tonumber(ARGV[i + 1])))
+end
+return out
+)");
+    std::vector<std::string> args, expected;
+    for (int bits : {0, 1, 8, 18, 26, 31, 32})
+      for (bool adaptive : {false, true})
+        for (int max_bits : {bits, bits + 1, bits + 5, 32})
+          for (int extra : {0, 1, 2, 5, 14, 40}) {
+            if (max_bits > 32) continue;
+            PowConfig c;
+            c.bits = bits;
+            c.adaptive = adaptive;
+            c.max_bits = max_bits;
+            c.network_share = 7;
+            c.surge_per_s = 100;
+            args.push_back(rules::encode_pow(c));
+            args.push_back(std::to_string(extra));
+            expected.push_back(std::to_string(rules::pow_required_bits(c, extra)));
+          }
+    expect_same(run_for(io, client.eval(probe, redis_keys::script_keys("q"), args)), expected);
+  }
+  {  // pow_refusal
+    const auto probe = redis::compose_script("probe", R"(
+local out = {}
+for i = 1, #ARGV, 3 do
+  out[#out + 1] = pow_refusal(tonumber(ARGV[i]), ARGV[i + 1], tonumber(ARGV[i + 2])) or 'none'
+end
+return out
+)");
+    std::vector<std::string> args, expected;
+    for (int required : {0, 1, 17, 18, 32})
+      for (PowVerdict v : {PowVerdict::none, PowVerdict::valid, PowVerdict::invalid,
+                           PowVerdict::wrong_queue, PowVerdict::expired, PowVerdict::insufficient})
+        for (int bits : {0, 1, 17, 18, 19, 32}) {
+          PowProof p;
+          p.verdict = v;
+          p.bits = bits;
+          args.push_back(std::to_string(required));
+          args.push_back(verdict_name(v));
+          args.push_back(std::to_string(bits));
+          expected.push_back(errc_name(rules::pow_refusal(required, p)));
+        }
+    expect_same(run_for(io, client.eval(probe, redis_keys::script_keys("q"), args)), expected);
+  }
+  {  // invite_refusal, of the record as stored ('' = no such code)
+    const auto probe = redis::compose_script("probe", R"(
+local out = {}
+for i = 1, #ARGV, 2 do
+  local rec = ARGV[i] ~= '' and ARGV[i] or nil
+  out[#out + 1] = invite_refusal(parse_invite(rec), tonumber(ARGV[i + 1])) or 'none'
+end
+return out
+)");
+    std::vector<std::string> args, expected;
+    const Millis now = T0;
+    args.push_back("");
+    args.push_back(std::to_string(now));
+    expected.push_back(errc_name(rules::invite_refusal(nullptr, now)));
+    for (bool revoked : {false, true})
+      for (Millis exp : {Millis{0}, now - 1, now, now + 1})
+        for (auto [uses, used] : {std::pair<int64_t, int64_t>{1, 0}, {1, 1}, {1'000'000, 999'999},
+                                  {1'000'000, 1'000'000}, {3, 4}})
+          for (std::string label : {"", "members", "a b  c \xe2\x80\x94"}) {
+            Invite v;
+            v.uses = uses;
+            v.used = used;
+            v.expires_ms = exp;
+            v.revoked = revoked;
+            v.skip = used % 2 == 1;
+            v.created_ms = T0 - 5;
+            v.label = label;
+            args.push_back(redis::encode_invite(v));
+            args.push_back(std::to_string(now));
+            expected.push_back(errc_name(rules::invite_refusal(&v, now)));
+            auto back = redis::decode_invite("", args[args.size() - 2]);
+            ASSERT_TRUE(back.has_value());
+            EXPECT_EQ(*back, v);
+          }
+    expect_same(run_for(io, client.eval(probe, redis_keys::script_keys("q"), args)), expected);
+  }
+  {  // skip_admission_count
+    const auto probe = redis::compose_script("probe", R"(
+local out = {}
+for i = 1, #ARGV, 5 do
+  local cfg = {paused = ARGV[i] == '1', max_active = tonumber(ARGV[i + 1])}
+  out[#out + 1] = I(skip_admission_count(cfg, ARGV[i + 2], tonumber(ARGV[i + 3]),
+                                         tonumber(ARGV[i + 4])))
+end
+return out
+)");
+    std::vector<std::string> args, expected;
+    for (bool paused : {false, true})
+      for (int64_t max_active : {0, 1, 5, 1000})
+        for (rules::Phase ph : {rules::Phase::before, rules::Phase::prequeue, rules::Phase::open,
+                                rules::Phase::closed})
+          for (int64_t active : {0, 1, 4, 5, 7})
+            for (int64_t skippers : {0, 1, 2, 10, 200}) {
+              QueueConfig c;
+              c.paused = paused;
+              c.max_active = max_active;
+              for (auto v : {std::string(paused ? "1" : "0"), std::to_string(max_active),
+                             phase_name(ph), std::to_string(active), std::to_string(skippers)})
+                args.push_back(v);
+              expected.push_back(
+                  std::to_string(rules::skip_admission_count(c, ph, active, skippers)));
+            }
+    expect_same(run_for(io, client.eval(probe, redis_keys::script_keys("q"), args)), expected);
+  }
+  {  // skip orders are exact in Lua and print exactly (kSkipOrder + n, n = 1, 2, ...)
+    const auto probe = redis::compose_script("probe", R"(
+local out = {}
+for i = 1, #ARGV do
+  local o = SKIP_ORDER + tonumber(ARGV[i])
+  out[#out + 1] = I(o) .. ' ' .. tostring(tonumber(I(o)) >= SKIP_ORDER)
+end
+return out
+)");
+    std::vector<std::string> args, expected;
+    for (uint64_t n : {1ull, 2ull, 3ull, 999'999ull, 1ull << 31, (1ull << 40) + 1}) {
+      args.push_back(std::to_string(n));
+      expected.push_back(std::to_string(rules::kSkipOrder + n) + " true");
+    }
+    EXPECT_EQ(rules::kSkipOrder, 4503599627370496ull);
+    expect_same(run_for(io, client.eval(probe, redis_keys::script_keys("q"), args)), expected);
+  }
+}
+
+JoinRequest with_invite(std::string code) {
+  JoinRequest r;
+  r.invite = std::move(code);
+  return r;
+}
+
+// One single-use code, joined with from two stores on their own connections (two processes)
+// at once, many times each: one join in all; every other is invite_used_up.
+TEST(RedisStoreSkip, TwoStoresUsingOneSingleUseInviteConcurrentlyMakeOneJoin) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient ca(io, options_for(server)), cb(io, options_for(server));
+  RedisStore a(ca), b(cb);
+  ASSERT_TRUE(run_for(io, a.put_queue("q", config(0, 100), T0)).ok());
+  auto made = run_for(io, a.create_invites("q", InviteSpec{}, T0));
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  const std::string code = made->at(0).code;
+  std::vector<asio::awaitable<Result<Ticket>>> joins;
+  for (int i = 0; i < 20; ++i) {
+    joins.push_back(a.join("q", with_invite(code), T0 + 1));
+    joins.push_back(b.join("q", with_invite(code), T0 + 1));
+  }
+  auto results = run_all(io, std::move(joins));
+  ASSERT_EQ(results.size(), 40u);
+  int ok = 0, used_up = 0;
+  for (auto& r : results) {
+    if (r.ok())
+      ++ok;
+    else if (r.error().code == Errc::invite_used_up)
+      ++used_up;
+    else
+      ADD_FAILURE() << r.error().message;
+  }
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(used_up, 39);
+  auto listed = run_for(io, b.list_invites("q", "", 10)).value();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].used, 1);
+  EXPECT_EQ(run_for(io, b.get_queue("q")).value().stats.waiting, 1);
+}
+
+// A challenge used by a join through one store is refused (pow_used, with the bits asked)
+// through another; its mark expires with the challenge.
+TEST(RedisStoreSkip, AChallengeUsedThroughOneStoreIsRefusedThroughAnother) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient ca(io, options_for(server)), cb(io, options_for(server));
+  RedisStore a(ca), b(cb);
+  ConfigPatch p = config(0, 100);
+  PowConfig w;
+  w.bits = 8;
+  p.pow = w;
+  ASSERT_TRUE(run_for(io, a.put_queue("q", p, T0)).ok());
+  // (The marks expire on Redis' own clock: far ahead of it, not of T0.)
+  const Millis exp = T0 + Millis{3'600'000} * 24 * 365 * 20;
+  JoinRequest r;
+  r.pow.verdict = PowVerdict::valid;
+  r.pow.bits = 8;
+  r.pow.id = "AAAAAAAAAAAAAAAAAAAAAA";
+  r.pow.expires_ms = exp;
+  auto first = run_for(io, a.join("q", r, T0 + 1));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  auto again = run_for(io, b.join("q", r, T0 + 2));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, Errc::pow_used);
+  ASSERT_EQ(again.error().details.size(), 1u);
+  EXPECT_EQ(again.error().details[0], (std::pair<std::string, std::string>{"bits", "8"}));
+  auto at = run_for(io, ca.command({"PEXPIRETIME", redis_keys::pow_mark("q", r.pow.id)}));
+  ASSERT_TRUE(at.ok());
+  EXPECT_EQ(at->integer, exp);
+  // Another challenge joins; the refused join consumed nothing.
+  r.pow.id = "BBBBBBBBBBBBBBBBBBBBBB";
+  EXPECT_TRUE(run_for(io, b.join("q", r, T0 + 3)).ok());
+  EXPECT_EQ(run_for(io, a.get_queue("q")).value().stats.waiting, 2);
+}
+
+// Skippers are admitted by the tick ahead of the line, without tokens, within max_active, at
+// most kTickBatch a call; the line follows with what is left.
+TEST(RedisStoreSkip, SkipAdmissionIsBoundedPerTick) {
+  static_assert(RedisStore::kTickBatch == 200);
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 450, 3600, /*paused=*/true), T0)).ok());
+  InviteSpec spec;
+  spec.uses = 1000;
+  spec.skip = true;
+  const std::string code = run_for(io, store.create_invites("q", spec, T0)).value().at(0).code;
+  auto line = join_many(io, store, "q", 3, T0 + 1);
+  std::vector<asio::awaitable<Result<Ticket>>> joins;
+  for (int i = 0; i < 500; ++i) joins.push_back(store.join("q", with_invite(code), T0 + 2));
+  auto skippers = run_all(io, std::move(joins));
+  ASSERT_EQ(skippers.size(), 500u);
+  for (auto& t : skippers) {
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    EXPECT_TRUE(t->skip);
+    EXPECT_TRUE(rules::is_skip(t->order));
+    EXPECT_EQ(t->state, TicketState::waiting);
+  }
+  // Positions: skippers first come first; the line behind all of them.
+  std::vector<uint64_t> orders;
+  for (auto& t : skippers) orders.push_back(t->order);
+  std::sort(orders.begin(), orders.end());
+  EXPECT_EQ(orders.front(), rules::kSkipOrder + 1);
+  EXPECT_EQ(orders.back(), rules::kSkipOrder + 500);
+  auto first_line = run_for(io, store.get_ticket("q", line[0]->id, false, T0 + 3)).value();
+  EXPECT_EQ(first_line.position, 501);
+  auto snap = run_for(io, store.snapshot("q")).value();
+  ASSERT_EQ(snap.waiting_orders.size(), 503u);
+  EXPECT_TRUE(std::is_sorted(snap.waiting_orders.begin(), snap.waiting_orders.end()));
+  EXPECT_EQ(snap.waiting_orders[3], rules::kSkipOrder + 1);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", unpause(), T0 + 4)).ok());
+  auto active = [&] { return run_for(io, store.get_queue("q")).value().stats.active; };
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 5)).ok());
+  EXPECT_EQ(active(), 200);
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 6)).ok());
+  EXPECT_EQ(active(), 400);
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 7)).ok());
+  EXPECT_EQ(active(), 450);  // max_active: 50 skippers wait at the head
+  EXPECT_EQ(run_for(io, store.get_queue("q")).value().stats.waiting, 53);
+  // The skipper that waits longest is now first; the line is behind the 50.
+  EXPECT_EQ(run_for(io, store.get_ticket("q", line[2]->id, false, T0 + 8)).value().position, 53);
+}
+
+// A skipper leaving moves the skippers behind it and the whole line; a close ends skippers
+// like the line, and a reopened queue hands out new skip orders (never reused).
+TEST(RedisStoreSkip, SkippersLeaveAndCloseLikeTheLine) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 0), T0)).ok());  // max_active 0
+  InviteSpec spec;
+  spec.uses = 10;
+  spec.skip = true;
+  const std::string code = run_for(io, store.create_invites("q", spec, T0)).value().at(0).code;
+  auto l = run_for(io, store.join("q", "", T0 + 1)).value();
+  auto s1 = run_for(io, store.join("q", with_invite(code), T0 + 2)).value();
+  auto s2 = run_for(io, store.join("q", with_invite(code), T0 + 3)).value();
+  EXPECT_EQ(s1.position, 1);
+  EXPECT_EQ(s2.position, 2);
+  EXPECT_EQ(run_for(io, store.get_ticket("q", l.id, false, T0 + 4)).value().position, 3);
+  ASSERT_TRUE(run_for(io, store.leave("q", s1.id, T0 + 5)).ok());
+  auto s2now = run_for(io, store.get_ticket("q", s2.id, false, T0 + 6)).value();
+  EXPECT_EQ(s2now.position, 1);
+  EXPECT_TRUE(s2now.skip);
+  EXPECT_EQ(run_for(io, store.get_ticket("q", l.id, false, T0 + 6)).value().position, 2);
+  EXPECT_EQ(run_for(io, store.get_queue("q")).value().stats.waiting, 2);
+  auto closed = run_for(io, store.close_queue("q", T0 + 7));
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(closed->stats.waiting, 0);
+  auto s2closed = run_for(io, store.get_ticket("q", s2.id, false, T0 + 8)).value();
+  EXPECT_EQ(s2closed.state, TicketState::ended);
+  EXPECT_EQ(s2closed.reason, EndReason::closed);
+  ConfigPatch reopen = config(0, 0);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", reopen, T0 + 9)).ok());
+  auto s3 = run_for(io, store.join("q", with_invite(code), T0 + 10)).value();
+  EXPECT_EQ(s3.order, rules::kSkipOrder + 3);
+  EXPECT_EQ(s3.position, 1);
+  auto used = run_for(io, store.list_invites("q", "", 1)).value();
+  EXPECT_EQ(used.at(0).used, 3);
+}
 }  // namespace
 }  // namespace anteroom

@@ -37,15 +37,16 @@
 //       opens_at, and prints `PLACED streams=K` once they have (or at the timeout). Per stream:
 //       arrival − opens_at (config.opens_at, read afterwards); the places must be distinct and
 //       within 1..entrants, and a sample of GET ticket must show the same.
-//   sse-load fill --redis HOST:PORT --sha SHA --keys "13 K1 .. K13" --commit C --now MS --n N
+//   sse-load fill --redis HOST:PORT --sha SHA --keys "16 K1 .. K16" --commit C --now MS --n N
 //       [--conns 4] [--pipeline 100] [--per-call 1]
 //       Fills a pre-queue: EVALSHA SHA (the server's join script) with the queue's keys and
-//       ARGV commit, then --per-call joins (now, id, no dedupe key, draw key) per call (a batch,
-//       as RedisStore batches the joins waiting for one queue), --pipeline calls at a time on
-//       each of K connections (one thread each). Ids are 128 random bits in base64url (the
-//       server's shape, never colliding); draw keys are 32 uniformly random bytes (the server's
-//       are HMAC-SHA256 of the seed: same shape and spread, not verifiable). Every reply must
-//       be `ok` (a refusal such as need_key stops the fill).
+//       ARGV commit, then --per-call joins (now, id, no dedupe key, draw key, no invite, no
+//       proof) per call (a batch, as RedisStore batches the joins waiting for one queue),
+//       --pipeline calls at a time on each of K connections (one thread each). Ids are 128
+//       random bits in base64url (the server's shape, never colliding); draw keys are 32
+//       uniformly random bytes (the server's are HMAC-SHA256 of the seed: same shape and
+//       spread, not verifiable). Every reply must be `ok` (a refusal such as need_key stops
+//       the fill).
 //   sse-load slowlog --redis HOST:PORT [--sha SHA | --command NAME] [--match TEXT] [--since S]
 //       Durations (µs, server-side) of the EVALSHA SHA calls (or NAME calls, or with neither
 //       every call) in Redis' SLOWLOG whose arguments contain TEXT, logged at or after Unix
@@ -1212,7 +1213,7 @@ std::string base64url(const unsigned char* p, size_t n) {
 void run_fill(asio::io_context& io, const Options& o, std::string& result) {
   auto url = parse_url(io, o.need("redis"));
   std::string sha = o.need("sha"), commit = o.need("commit"), now = o.need("now");
-  std::vector<std::string> keys;  // "13 k1 ... k13", as bench/lib.sh queue_keys prints them
+  std::vector<std::string> keys;  // "16 k1 ... k16", as bench/lib.sh queue_keys prints them
   std::istringstream ks(o.need("keys"));
   for (std::string k; ks >> k;) keys.push_back(k);
   const size_t n = static_cast<size_t>(o.num("n", 1000));
@@ -1255,8 +1256,9 @@ void run_fill(asio::io_context& io, const Options& o, std::string& result) {
               uint64_t r = rng();
               std::memcpy(b + 8 * w, &r, 8);
             }
+            // (No invite, no proof of work: two empty strings.)
             args.insert(args.end(), {now, base64url(b, 16), "",
-                                     std::string(reinterpret_cast<char*>(b + 16), 32)});
+                                     std::string(reinterpret_cast<char*>(b + 16), 32), "", ""});
           }
           batch += resp_command(args);
           joins_of_call.push_back(k);

@@ -4,8 +4,9 @@
 --
 -- KEYS[1..16] are the queue's keys (redis/keys.hpp, script_keys). Ticket hashes are not declared
 -- keys (scripts find their ids in the sorted sets), but they carry the same {q} hash tag, so
--- they live in the queue's Cluster slot (as do the proof-of-work marks, PREFIX .. 'pow:' .. id). Scripts that change the queue lists get them as
--- KEYS[17] (aq:queues) and KEYS[18] (aq:queues:open); nil in the others.
+-- they live in the queue's Cluster slot (as do the proof-of-work marks, PREFIX .. 'pow:' .. id).
+-- Scripts that change the queue lists get them as KEYS[17] (aq:queues) and KEYS[18]
+-- (aq:queues:open); nil in the others.
 local K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_OUTBOX, K_CLOSING, K_LAST_SEQ =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local K_PRE, K_PGONE, K_DRAW, K_CLOSING_PRE = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
@@ -351,9 +352,10 @@ end
 
 -- A ticket as RedisStore parses it (12 strings): id state reason order joined admitted expires
 -- position seq entrant(1/0) place skip(1/0). A waiting skipper's position is 1 + the skippers
--- ahead of it; everyone else waits behind every waiting skipper. A waiting entrant has position 0 and place 0 until the draw;
--- after it, place = rank in the frozen `pre`, order = base + place, and its position counts the
--- waiting entrants ahead; a post-open ticket waits behind every waiting entrant.
+-- ahead of it; everyone else waits behind every waiting skipper. A waiting entrant has
+-- position 0 and place 0 until the draw; after it, place = rank in the frozen `pre`, order =
+-- base + place, and its position counts the waiting entrants ahead; a post-open ticket waits
+-- behind every waiting entrant.
 local function view(id)
   local t = redis.call('HMGET', tkey(id), 'state', 'reason', 'order', 'joined', 'admitted',
                        'expires', 'ep', 'dk', 'place')

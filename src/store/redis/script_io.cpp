@@ -220,6 +220,19 @@ std::string_view verdict_name(PowVerdict v) {
   return "invalid";
 }
 
+// The verdict join.lua gets: a valid proof's id becomes a key name, so only a checked
+// challenge's id (base64url) goes in; anything else would be a bug of the edge: invalid.
+PowVerdict sent_verdict(const PowProof& p) {
+  if (p.verdict != PowVerdict::valid) return p.verdict;
+  auto b64url = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_';
+  };
+  if (p.id.empty() || p.id.size() > 64 || !std::all_of(p.id.begin(), p.id.end(), b64url))
+    return PowVerdict::invalid;
+  return PowVerdict::valid;
+}
+
 // The error codes join.lua's pow and invite refusals name.
 std::optional<Errc> refusal_code(std::string_view s) {
   static constexpr std::pair<std::string_view, Errc> kCodes[] = {
@@ -243,7 +256,9 @@ Result<Ticket> pow_refused(const RedisReply& one, const PowProof* proof) {
   if (*code == Errc::pow_used)
     return Error{Errc::pow_used, "this challenge was used by an earlier join: solve a new one",
                  {{"bits", std::to_string(*bits)}}};
-  auto e = rules::pow_refusal(static_cast<int>(*bits), proof ? *proof : PowProof{});
+  PowProof sent = proof ? *proof : PowProof{};
+  sent.verdict = sent_verdict(sent);
+  auto e = rules::pow_refusal(static_cast<int>(*bits), sent);
   if (!e || e->code != *code) return err(Errc::internal, "join.lua's proof check disagrees");
   return *e;
 }
@@ -264,17 +279,10 @@ Result<Ticket> invite_refused(const RedisReply& one, Millis now) {
 
 std::string encode_proof(const PowProof& p) {
   if (p.verdict == PowVerdict::none && p.extra_bits == 0) return {};
-  // (The id is the script's key name: only a checked challenge's base64url id goes in.)
-  PowVerdict v = p.verdict;
-  if (v == PowVerdict::valid &&
-      (p.id.empty() || p.id.size() > 64 ||
-       !std::all_of(p.id.begin(), p.id.end(), [](char c) {
-         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                c == '-' || c == '_';
-       })))
-    v = PowVerdict::invalid;
-  return std::string(verdict_name(v)) + ' ' + num(int64_t{std::max(0, p.extra_bits)}) +
-         ' ' + num(int64_t{std::max(0, p.bits)}) + ' ' + (v == PowVerdict::valid ? p.id : "") + ' ' +
+  const PowVerdict v = sent_verdict(p);
+  std::string id = v == PowVerdict::valid ? p.id : std::string();
+  return std::string(verdict_name(v)) + ' ' + num(int64_t{std::max(0, p.extra_bits)}) + ' ' +
+         num(int64_t{std::max(0, p.bits)}) + ' ' + id + ' ' +
          num(std::max<int64_t>(0, p.expires_ms));
 }
 
