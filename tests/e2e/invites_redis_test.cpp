@@ -48,7 +48,8 @@ class InvitesRedis : public ::testing::Test {
       ADD_FAILURE() << "mint on node " << n << ": " << r;
       return "";
     }
-    const json::value* list = Field(r.Json(), "invites");
+    json::value body = r.Json();  // (kept: `list` points into it)
+    const json::value* list = Field(body, "invites");
     if (!list || !list->is_array() || list->as_array().size() != 1) {
       ADD_FAILURE() << r;
       return "";

@@ -32,12 +32,13 @@ std::vector<json::value> MustMint(const AnteroomProcess& server, std::string_vie
     ADD_FAILURE() << "mint " << json::serialize(spec) << ": " << r;
     return {};
   }
-  const json::value* list = Field(r.Json(), "invites");
+  json::value body = r.Json();  // (kept: `list` points into it)
+  const json::value* list = Field(body, "invites");
   if (!list || !list->is_array()) {
     ADD_FAILURE() << "no invites list: " << r;
     return {};
   }
-  return {list->as_array().begin(), list->as_array().end()};
+  return std::vector<json::value>(list->as_array().begin(), list->as_array().end());
 }
 
 // Mints one code like `spec` and returns it ("" and a recorded failure if refused).
@@ -116,7 +117,8 @@ TEST(Invites, MintShowsEveryFieldOfTheSpec) {
     HttpResponse r = server.Admin("POST", InvitesPath("presale"), body,
                                   {{"Content-Type", "application/json"}});
     ASSERT_EQ(r.status, 201) << r;
-    const json::value* list = Field(r.Json(), "invites");
+    json::value answer = r.Json();  // (kept: `list` points into it)
+    const json::value* list = Field(answer, "invites");
     ASSERT_TRUE(list && list->is_array() && list->as_array().size() == 1) << r;
     const json::value& inv = list->as_array()[0];
     EXPECT_EQ(Int(inv, "uses"), 1) << r;
