@@ -62,7 +62,8 @@ Result<InviteSpec> parse_invite_spec(const std::string& body, Millis now) {
           continue;
         }
         auto t = integer(val);
-        if (!t) return err(Errc::bad_request, "expires_at must be an integer (Unix seconds) or null");
+        if (!t)
+          return err(Errc::bad_request, "expires_at must be an integer (Unix seconds) or null");
         // (Within the schedule's bounds, so seconds → ms cannot overflow; the past is refused
         // by rules::validate below.)
         if (*t < rules::kMinUnixS || *t > rules::kMaxUnixS)

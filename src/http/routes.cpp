@@ -79,8 +79,8 @@ const std::vector<CompiledRoute>& table() {
 }
 
 // Binds the route's parameters if `seg` has its shape.
-bool matches(const CompiledRoute& c, const Segments& seg, std::string_view& q,
-             std::string_view& t, std::string_view& code) {
+bool matches(const CompiledRoute& c, const Segments& seg, std::string_view& q, std::string_view& t,
+             std::string_view& code) {
   if (c.parts.size() != seg.size()) return false;
   for (size_t i = 0; i < seg.size(); ++i) {
     auto [part, text] = c.parts[i];

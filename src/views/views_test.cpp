@@ -63,10 +63,9 @@ TEST(Views, TicketByState) {
             R"("skip":false})");
   Ticket e = ticket(TicketState::ended);
   e.reason = EndReason::left;
-  EXPECT_EQ(
-      ticket_json(e, {}),
-      R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left",)"
-      R"("skip":false})");
+  EXPECT_EQ(ticket_json(e, {}),
+            R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left",)"
+            R"("skip":false})");
 }
 
 // The on-sale (SPEC §7): a pre-queue entrant has no position, only its entry id and the
@@ -115,10 +114,9 @@ TEST(Views, TicketOfAnEntrantBeforeAndAfterTheDraw) {
   Ticket ended = drawn;
   ended.state = TicketState::ended;
   ended.reason = EndReason::left;
-  EXPECT_EQ(
-      ticket_json(ended, {}),
-      R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left",)"
-      R"("skip":false})");
+  EXPECT_EQ(ticket_json(ended, {}),
+            R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left",)"
+            R"("skip":false})");
   // An ordinary ticket (joined after the draw) has no entry id.
   Ticket later = ticket(TicketState::waiting);
   later.position = 20'001;

@@ -73,8 +73,7 @@ class InvitesRedis : public ::testing::Test {
   }
 
   // `per_node` joins with `code` through each node, all released at once; every answer.
-  std::vector<HttpResponse> RaceJoins(std::string_view queue, std::string_view code,
-                                      int per_node) {
+  std::vector<HttpResponse> RaceJoins(std::string_view queue, std::string_view code, int per_node) {
     const int total = per_node * static_cast<int>(nodes_.size());
     std::vector<HttpResponse> out(total);
     std::latch start(total);
@@ -126,8 +125,10 @@ TEST_F(InvitesRedis, ConcurrentUseOfASingleUseCodeFrom3ProcessesAdmittedExactlyO
   ASSERT_FALSE(five.empty());
   int in = 0;
   for (const HttpResponse& r : RaceJoins("presale", five, 10)) {
-    if (r.status == 201) ++in;
-    else EXPECT_EQ(r.ErrorCode(), "invite_used_up") << r;
+    if (r.status == 201)
+      ++in;
+    else
+      EXPECT_EQ(r.ErrorCode(), "invite_used_up") << r;
   }
   EXPECT_EQ(in, 5);
   EXPECT_EQ(Int(Listed(0, "presale", five), "used"), 5);

@@ -114,8 +114,8 @@ TEST(Invites, MintShowsEveryFieldOfTheSpec) {
 
   // Defaults: one single-use code, no expiry, no skip, no label (an empty body too).
   for (const std::string& body : std::vector<std::string>{"", "{}"}) {
-    HttpResponse r = server.Admin("POST", InvitesPath("presale"), body,
-                                  {{"Content-Type", "application/json"}});
+    HttpResponse r =
+        server.Admin("POST", InvitesPath("presale"), body, {{"Content-Type", "application/json"}});
     ASSERT_EQ(r.status, 201) << r;
     json::value answer = r.Json();  // (kept: `list` points into it)
     const json::value* list = Field(answer, "invites");
@@ -166,8 +166,9 @@ TEST(Invites, InvalidCodesAreRefused) {
   std::string code = MustMintOne(server, "a", {{"uses", 10}});
   ASSERT_EQ(code.size(), 16u);
 
-  for (const std::string& bad : std::vector<std::string>{"NOT-A-CODE", "", "0000000000000000000", "IIIIIIIIIIIIIIII",
-                          "7K3M-9QXW-Z2AB-CDE!", "0000-0000-0000-0000"})
+  for (const std::string& bad :
+       std::vector<std::string>{"NOT-A-CODE", "", "0000000000000000000", "IIIIIIIIIIIIIIII",
+                                "7K3M-9QXW-Z2AB-CDE!", "0000-0000-0000-0000"})
     ExpectRefused(JoinWith(server, "a", bad), 403, "invite_invalid");
   ExpectRefused(JoinWith(server, "b", code), 403, "invite_invalid");  // a's code, not b's
   EXPECT_EQ(IntAt(server.MustStats("a"), {"waiting"}), 0);
@@ -365,8 +366,9 @@ TEST(Invites, EveryRouteNeedsTheAdminToken) {
   server.MustPutQueue("club", {});
   std::string code = MustMintOne(server, "club");
   ASSERT_FALSE(code.empty());
-  for (const std::string& auth : std::vector<std::string>{"", "Bearer wrong", "Bearer test-admin-and-more", "Bearer ",
-                           "test-admin", "Basic dGVzdC1hZG1pbjo="}) {
+  for (const std::string& auth :
+       std::vector<std::string>{"", "Bearer wrong", "Bearer test-admin-and-more", "Bearer ",
+                                "test-admin", "Basic dGVzdC1hZG1pbjo="}) {
     Headers h;
     if (!auth.empty()) h.emplace_back("Authorization", auth);
     Headers json_h = h;
@@ -390,29 +392,45 @@ TEST(Invites, BadBodiesAndParametersAre400) {
   AnteroomProcess server;
   server.MustPutQueue("club", {});
   const std::string far = std::to_string(UnixNow() + 3600);
-  for (const std::string& body : std::vector<std::string>{
-           R"({"count":0})", R"({"count":10001})", R"({"count":"1"})", R"({"count":1.5})",
-        R"({"count":-1})", R"({"count":18446744073709551615})", R"({"uses":0})",
-        R"({"uses":1000001})", R"({"uses":null})", R"({"expires_at":"tomorrow"})",
-        R"({"expires_at":99999999999})", R"({"expires_at":-5})", R"({"expires_at":)" + far + ".5}",
-        R"({"skip":"yes"})", R"({"skip":1})", R"({"label":42})",
-        R"({"label":")" + std::string(101, 'x') + R"("})", R"({"label":"a\u0001b"})",
-        R"({"codes":["AAAA"]})", R"({"Count":1})", R"([{"count":1}])",
-        R"("count")", "null"}) {
-    HttpResponse r = server.Admin("POST", InvitesPath("club"), body,
-                                  {{"Content-Type", "application/json"}});
+  for (const std::string& body :
+       std::vector<std::string>{R"({"count":0})",
+                                R"({"count":10001})",
+                                R"({"count":"1"})",
+                                R"({"count":1.5})",
+                                R"({"count":-1})",
+                                R"({"count":18446744073709551615})",
+                                R"({"uses":0})",
+                                R"({"uses":1000001})",
+                                R"({"uses":null})",
+                                R"({"expires_at":"tomorrow"})",
+                                R"({"expires_at":99999999999})",
+                                R"({"expires_at":-5})",
+                                R"({"expires_at":)" + far + ".5}",
+                                R"({"skip":"yes"})",
+                                R"({"skip":1})",
+                                R"({"label":42})",
+                                R"({"label":")" + std::string(101, 'x') + R"("})",
+                                R"({"label":"a\u0001b"})",
+                                R"({"codes":["AAAA"]})",
+                                R"({"Count":1})",
+                                R"([{"count":1}])",
+                                R"("count")",
+                                "null"}) {
+    HttpResponse r =
+        server.Admin("POST", InvitesPath("club"), body, {{"Content-Type", "application/json"}});
     EXPECT_EQ(r.status, 400) << body << ": " << r;
     EXPECT_EQ(r.ErrorCode(), "bad_request") << body << ": " << r;
     EXPECT_FALSE(Str(r.Json(), "message").empty()) << r;
   }
   for (std::string body : {"{", R"({"count":1,})", "count=1", "\xff", "{\"count\":1}x"}) {
-    HttpResponse r = server.Admin("POST", InvitesPath("club"), body,
-                                  {{"Content-Type", "application/json"}});
+    HttpResponse r =
+        server.Admin("POST", InvitesPath("club"), body, {{"Content-Type", "application/json"}});
     EXPECT_EQ(r.status, 400) << body << ": " << r;
     EXPECT_EQ(r.ErrorCode(), "invalid_json") << body << ": " << r;
   }
-  for (const std::string& query : std::vector<std::string>{"?limit=0", "?limit=10001", "?limit=abc", "?limit=-1", "?limit=",
-                            "?after=not-a-code", "?after=0000"}) {
+  for (const std::string& query :
+       std::vector<std::string>{"?limit=0", "?limit=10001", "?limit=abc", "?limit=-1",
+                                "?limit=", "?after=not-a-code", "?after=0000"}) {
     HttpResponse r = server.Admin("GET", InvitesPath("club") + query);
     // (An empty limit= is the default page.)
     if (query == "?limit=") {
@@ -437,11 +455,13 @@ TEST(Invites, BadBodiesAndParametersAre400) {
 TEST(Invites, AQueueHoldsAtMost100000Codes) {
   AnteroomProcess server;
   server.MustPutQueue("big", {});
-  for (int i = 0; i < 10; ++i) ASSERT_EQ(MustMint(server, "big", {{"count", 10000}}).size(), 10000u);
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(MustMint(server, "big", {{"count", 10000}}).size(), 10000u);
   HttpResponse more = server.Admin("POST", InvitesPath("big"), R"({"count":1})",
                                    {{"Content-Type", "application/json"}});
   ExpectRefused(more, 409, "too_many_invites");
-  HttpResponse last = server.Admin("GET", InvitesPath("big") + "?limit=10000&after=ZZZZZZZZZZZZZZZZ");
+  HttpResponse last =
+      server.Admin("GET", InvitesPath("big") + "?limit=10000&after=ZZZZZZZZZZZZZZZZ");
   ASSERT_EQ(last.status, 200) << last;
   EXPECT_TRUE(last.Json().at("invites").as_array().empty()) << last;
 }
@@ -528,8 +548,8 @@ TEST_F(SkipTheLine, SkippersWaitAheadOfTheLineWithinMaxActive) {
   WaitForTicks();
   for (int k = 0; k < 2; ++k) {
     json::value got = Ticket(skippers[k]);
-    EXPECT_EQ(Str(got, "status"), "waiting") << "admitted beyond max_active: "
-                                             << json::serialize(got);
+    EXPECT_EQ(Str(got, "status"), "waiting")
+        << "admitted beyond max_active: " << json::serialize(got);
     EXPECT_EQ(Int(got, "position"), k + 1) << json::serialize(got);
   }
   json::value stats = server_.MustStats("vip");
