@@ -155,7 +155,8 @@ PowConfig decode_pow(std::string_view s) {
     v[n++] = x;
     i = j + 1;
   }
-  if (n != 7) return {};
+  // Exactly seven fields: the last one ends the string (no trailing field or space).
+  if (n != 7 || i != s.size() + 1) return {};
   PowConfig c;
   c.bits = static_cast<int>(v[0]);
   c.adaptive = v[1] != 0;
@@ -179,6 +180,9 @@ std::string normalize_invite_code(std::string_view typed) {
   for (char c : typed) {
     if (c == '-' || c == ' ') continue;
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    // Crockford's decoding: what a person reads off a printed code as O, I or L is 0 or 1.
+    if (c == 'O') c = '0';
+    if (c == 'I' || c == 'L') c = '1';
     out += c;
     if (out.size() > kInviteCodeLen) return {};
   }

@@ -123,7 +123,8 @@ int pow_required_bits(const PowConfig& c, int extra);
 std::optional<Error> pow_refusal(int required, const PowProof& proof);
 // PowConfig as one flat string for stores that keep config as flat fields:
 // "bits adaptive max_bits network_share surge_per_s window_s ttl_s" (decimal, space-separated;
-// adaptive 0/1). decode_pow of anything malformed gives the defaults.
+// adaptive 0/1). decode_pow of anything malformed (not exactly seven such fields) gives the
+// defaults.
 std::string encode_pow(const PowConfig& c);
 PowConfig decode_pow(std::string_view s);
 
@@ -135,7 +136,8 @@ constexpr int64_t kMaxInvitesPerQueue = 100'000;   // codes a queue holds (revok
 constexpr int64_t kMaxInviteUses = 1'000'000;
 constexpr size_t kMaxInviteLabel = 100;            // bytes
 bool valid_invite_code(std::string_view code);
-// A code as a person may type it: upper-cased, '-' and spaces dropped. "" if it cannot be one.
+// A code as a person may type it: upper-cased, '-' and spaces dropped, O read as 0 and I, L as 1
+// (Crockford's decoding). "" if it cannot be one.
 std::string normalize_invite_code(std::string_view typed);
 // Why `inv` (null: no such code) cannot be used for a join now, or none. Checked in this order:
 // invite_invalid (null), invite_revoked, invite_expired (expires_ms && now >= expires_ms),

@@ -329,5 +329,212 @@ TEST(OnSale, MessageIsShortValidUtf8WithoutControlCharacters) {
   EXPECT_FALSE(ok("\xe2\x82"));               // truncated
 }
 
+
+// ---- Bots pay, guests skip (SPEC §8) -------------------------------------------------------
+
+PowConfig pow_cfg(int bits, bool adaptive = true, int max_bits = 26) {
+  PowConfig c;
+  c.bits = bits;
+  c.adaptive = adaptive;
+  c.max_bits = max_bits;
+  return c;
+}
+
+TEST(Pow, RequiredBitsAreTheBasePlusTheMeasuredExtraUpToTheCap) {
+  EXPECT_EQ(pow_required_bits(pow_cfg(0), 0), 0);
+  EXPECT_EQ(pow_required_bits(pow_cfg(0), 9), 0);  // off stays off, whatever the pressure
+  EXPECT_EQ(pow_required_bits(pow_cfg(18), 0), 18);
+  EXPECT_EQ(pow_required_bits(pow_cfg(18), 3), 21);
+  EXPECT_EQ(pow_required_bits(pow_cfg(18), 8), 26);
+  EXPECT_EQ(pow_required_bits(pow_cfg(18), 100), 26);
+  EXPECT_EQ(pow_required_bits(pow_cfg(18), -4), 18);  // never below the base
+  EXPECT_EQ(pow_required_bits(pow_cfg(18, false), 3), 18);
+  EXPECT_EQ(pow_required_bits(pow_cfg(20, true, 20), 5), 20);
+  EXPECT_EQ(pow_required_bits(pow_cfg(32, true, 32), 5), 32);
+}
+
+PowProof proof_of(PowVerdict v, int bits = 0) {
+  PowProof p;
+  p.verdict = v;
+  p.bits = bits;
+  p.id = "AAAAAAAAAAAAAAAAAAAAAA";
+  p.expires_ms = 1;
+  return p;
+}
+
+TEST(Pow, RefusalNamesTheReasonAndTheBitsNeeded) {
+  // A queue needing no proof ignores whatever comes.
+  for (auto v : {PowVerdict::none, PowVerdict::invalid, PowVerdict::wrong_queue,
+                 PowVerdict::expired, PowVerdict::insufficient, PowVerdict::valid})
+    EXPECT_FALSE(pow_refusal(0, proof_of(v, 0)).has_value());
+  const std::pair<PowVerdict, Errc> cases[] = {{PowVerdict::none, Errc::pow_required},
+                                               {PowVerdict::invalid, Errc::pow_invalid},
+                                               {PowVerdict::wrong_queue, Errc::pow_wrong_queue},
+                                               {PowVerdict::expired, Errc::pow_expired},
+                                               {PowVerdict::insufficient, Errc::pow_insufficient}};
+  for (auto [v, code] : cases) {
+    auto e = pow_refusal(18, proof_of(v, 30));  // (a verdict other than valid: bits ignored)
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->code, code);
+    EXPECT_FALSE(e->message.empty());
+    ASSERT_EQ(e->details.size(), 1u);
+    EXPECT_EQ(e->details[0].first, "bits");
+    EXPECT_EQ(e->details[0].second, "18");
+  }
+  // Valid: enough if the challenge asked at least what the queue needs now.
+  EXPECT_FALSE(pow_refusal(18, proof_of(PowVerdict::valid, 18)).has_value());
+  EXPECT_FALSE(pow_refusal(18, proof_of(PowVerdict::valid, 24)).has_value());
+  auto low = pow_refusal(21, proof_of(PowVerdict::valid, 18));
+  ASSERT_TRUE(low.has_value());
+  EXPECT_EQ(low->code, Errc::pow_insufficient);
+  EXPECT_EQ(low->details.at(0).second, "21");
+}
+
+TEST(Pow, ConfigEncodingRoundTripsAndMalformedGivesTheDefaults) {
+  PowConfig c;
+  c.bits = 20;
+  c.adaptive = false;
+  c.max_bits = 30;
+  c.network_share = 1'000'000;
+  c.surge_per_s = 250;
+  c.window_s = 3600;
+  c.ttl_s = 10;
+  EXPECT_EQ(encode_pow(c), "20 0 30 1000000 250 3600 10");
+  EXPECT_EQ(decode_pow(encode_pow(c)), c);
+  EXPECT_EQ(decode_pow(encode_pow(PowConfig{})), PowConfig{});
+  PowConfig on = pow_cfg(kDefaultPowBits);
+  EXPECT_EQ(decode_pow(encode_pow(on)), on);
+  for (std::string bad : {"", "18", "18 1 26 30 0 60", "18 1 26 30 0 60 x", "18  1 26 30 0 60 120",
+                          "-18 1 26 30 0 60 120", "18 1 26 30 0 60 120 7", "18 1 26 30 0 60 120 ",
+                          "18 1 26 30 0 60 1e3", "18 1 26 30 0 60 1234567890123456789",
+                          " 18 1 26 30 0 60 120", "18\t1 26 30 0 60 120"})
+    EXPECT_EQ(decode_pow(bad), PowConfig{}) << "'" << bad << "'";
+}
+
+TEST(Pow, ConfigBounds) {
+  auto check = [](PowConfig c) {
+    ConfigPatch p;
+    p.pow = c;
+    return validate(p).ok();
+  };
+  EXPECT_TRUE(check(PowConfig{}));
+  EXPECT_TRUE(check(pow_cfg(32, true, 32)));
+  EXPECT_FALSE(check(pow_cfg(33, true, 33)));
+  EXPECT_FALSE(check(pow_cfg(-1)));
+  EXPECT_FALSE(check(pow_cfg(20, true, 19)));  // max_bits below bits
+  PowConfig c;
+  c.network_share = 0;
+  EXPECT_FALSE(check(c));
+  c = {};
+  c.surge_per_s = -1;
+  EXPECT_FALSE(check(c));
+  c = {};
+  c.window_s = 0;
+  EXPECT_FALSE(check(c));
+  c.window_s = 3601;
+  EXPECT_FALSE(check(c));
+  c = {};
+  c.ttl_s = 9;
+  EXPECT_FALSE(check(c));
+  c.ttl_s = 3600;
+  EXPECT_TRUE(check(c));
+}
+
+TEST(Invites, CodesAreSixteenCrockfordCharacters) {
+  EXPECT_EQ(kInviteAlphabet.size(), 32u);
+  EXPECT_TRUE(valid_invite_code("0123456789ABCDEF"));
+  EXPECT_TRUE(valid_invite_code("GHJKMNPQRSTVWXYZ"));
+  EXPECT_FALSE(valid_invite_code("0123456789ABCDE"));    // 15
+  EXPECT_FALSE(valid_invite_code("0123456789ABCDEFG"));  // 17
+  EXPECT_FALSE(valid_invite_code("0123456789abcdef"));   // stored upper case
+  for (char c : {'I', 'L', 'O', 'U', '-', ' ', '*'})
+    EXPECT_FALSE(valid_invite_code(std::string(15, 'A') + c)) << c;
+}
+
+TEST(Invites, TypedCodesAreNormalised) {
+  EXPECT_EQ(normalize_invite_code("7K3M-ABCD-EFGH-JKMN"), "7K3MABCDEFGHJKMN");
+  EXPECT_EQ(normalize_invite_code("7k3m abcd efgh jkmn"), "7K3MABCDEFGHJKMN");
+  EXPECT_EQ(normalize_invite_code("7K3MABCDEFGHJKMN"), "7K3MABCDEFGHJKMN");
+  // Crockford's decoding: the letters a person may type for 0 and 1 are read as them.
+  EXPECT_EQ(normalize_invite_code("O1IL-oilA-BCDE-FGHJ"), "0111011ABCDEFGHJ");
+  EXPECT_EQ(normalize_invite_code(""), "");
+  EXPECT_EQ(normalize_invite_code("----"), "");
+  EXPECT_EQ(normalize_invite_code("7K3M-ABCD-EFGH-JKM"), "");     // short
+  EXPECT_EQ(normalize_invite_code("7K3M-ABCD-EFGH-JKMNP"), "");   // long
+  EXPECT_EQ(normalize_invite_code("7K3M-ABCD-EFGH-JKMU"), "");    // U is no symbol
+  EXPECT_EQ(normalize_invite_code("7K3M_ABCD_EFGH_JKMN"), "");
+  EXPECT_EQ(normalize_invite_code(std::string(100'000, 'A')), "");
+  EXPECT_EQ(normalize_invite_code("7K3M\xc3\xa9" "ABCDEFGHJKM"), "");
+}
+
+TEST(Invites, RefusalOrderIsInvalidRevokedExpiredUsedUp) {
+  constexpr Millis now = 1'700'000'000'000;
+  EXPECT_EQ(invite_refusal(nullptr, now)->code, Errc::invite_invalid);
+  Invite i;
+  i.code = "0123456789ABCDEF";
+  i.uses = 2;
+  i.used = 1;
+  EXPECT_FALSE(invite_refusal(&i, now).has_value());
+  i.expires_ms = now + 1;
+  EXPECT_FALSE(invite_refusal(&i, now).has_value());
+  i.expires_ms = now;
+  EXPECT_EQ(invite_refusal(&i, now)->code, Errc::invite_expired);
+  i.used = 2;
+  EXPECT_EQ(invite_refusal(&i, now)->code, Errc::invite_expired);
+  i.revoked = true;
+  EXPECT_EQ(invite_refusal(&i, now)->code, Errc::invite_revoked);
+  i.revoked = false;
+  i.expires_ms = 0;  // never expires
+  EXPECT_EQ(invite_refusal(&i, now)->code, Errc::invite_used_up);
+  i.used = 5;  // (more than its uses: still used up)
+  EXPECT_EQ(invite_refusal(&i, now)->code, Errc::invite_used_up);
+}
+
+TEST(Invites, SpecBounds) {
+  constexpr Millis now = 1'700'000'000'000;
+  auto ok = [&](InviteSpec s) { return validate(s, now).ok(); };
+  EXPECT_TRUE(ok(InviteSpec{}));
+  EXPECT_TRUE(ok(InviteSpec{.count = 10'000, .uses = 1'000'000, .expires_ms = now + 1,
+                            .skip = true, .label = std::string(100, 'x')}));
+  EXPECT_FALSE(ok(InviteSpec{.count = 0}));
+  EXPECT_FALSE(ok(InviteSpec{.count = 10'001}));
+  EXPECT_FALSE(ok(InviteSpec{.uses = 0}));
+  EXPECT_FALSE(ok(InviteSpec{.uses = 1'000'001}));
+  EXPECT_FALSE(ok(InviteSpec{.expires_ms = now}));
+  EXPECT_FALSE(ok(InviteSpec{.expires_ms = -5}));
+  EXPECT_FALSE(ok(InviteSpec{.label = std::string(101, 'x')}));
+  EXPECT_TRUE(ok(InviteSpec{.label = "VIP \xe2\x80\x94 members"}));
+  EXPECT_FALSE(ok(InviteSpec{.label = "\xff"}));
+  EXPECT_FALSE(ok(InviteSpec{.label = "line\nbreak"}));
+  EXPECT_FALSE(ok(InviteSpec{.label = "del\x7f"}));
+}
+
+TEST(Skip, OrdersAreAboveEveryLineOrderAndExactAsDoubles) {
+  EXPECT_FALSE(is_skip(0));
+  EXPECT_FALSE(is_skip(kSkipOrder - 1));
+  EXPECT_TRUE(is_skip(kSkipOrder + 1));
+  for (uint64_t n : {uint64_t{1}, uint64_t{123'456'789}, (uint64_t{1} << 52) - 1}) {
+    uint64_t o = kSkipOrder + n;
+    EXPECT_EQ(static_cast<uint64_t>(static_cast<double>(o)), o);
+  }
+}
+
+TEST(Skip, AdmissionCountIsWhatMaxActiveAllowsWhenOpen) {
+  QueueConfig c;
+  c.max_active = 5;
+  c.admit_per_s = 0;  // skippers take no tokens: the rate does not matter
+  EXPECT_EQ(skip_admission_count(c, Phase::open, 3, 10), 2);
+  EXPECT_EQ(skip_admission_count(c, Phase::open, 3, 1), 1);
+  EXPECT_EQ(skip_admission_count(c, Phase::open, 0, 7), 5);
+  EXPECT_EQ(skip_admission_count(c, Phase::open, 5, 3), 0);
+  EXPECT_EQ(skip_admission_count(c, Phase::open, 8, 3), 0);  // max_active lowered below active
+  EXPECT_EQ(skip_admission_count(c, Phase::open, 0, 0), 0);
+  EXPECT_EQ(skip_admission_count(c, Phase::prequeue, 0, 3), 0);
+  EXPECT_EQ(skip_admission_count(c, Phase::before, 0, 3), 0);
+  EXPECT_EQ(skip_admission_count(c, Phase::closed, 0, 3), 0);
+  c.paused = true;
+  EXPECT_EQ(skip_admission_count(c, Phase::open, 0, 3), 0);
+}
+
 }  // namespace
 }  // namespace anteroom::rules

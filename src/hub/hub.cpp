@@ -206,7 +206,9 @@ bool Hub::in_prequeue(const Stream& s) {
 }
 
 bool Hub::in_lottery(const View& v, const Stream& s) {
-  return v.q.config().mode == Mode::random && !s.entrant_ && s.state_ == TicketState::waiting;
+  // (Skippers wait first come first served in every mode: they are told their position.)
+  return v.q.config().mode == Mode::random && !s.entrant_ && !rules::is_skip(s.order_) &&
+         s.state_ == TicketState::waiting;
 }
 
 std::string Hub::prequeue_frame(View& v, uint64_t id, int64_t entrants, std::string_view entry_id,
@@ -218,7 +220,7 @@ std::string Hub::prequeue_frame(View& v, uint64_t id, int64_t entrants, std::str
 // Everyone waiting in the lottery is equally likely to be next: the line's length (the
 // store's stats.waiting, as GET shows it) and the spread of the wait over it.
 Hub::Lottery Hub::lottery_of(View& v, Millis now) {
-  int64_t waiting = v.q.line().size();
+  int64_t waiting = v.q.waiting_count();
   return {waiting, rules::lottery_eta(waiting, v.q.admit_rate(now), v.q.config())};
 }
 
@@ -303,8 +305,7 @@ void Hub::apply_place(View& v, Stream& s, int64_t place) {
   v.by_order.emplace(s.order_, &s);
   if (s.state_ != TicketState::waiting || s.finished_) return;  // admitted meanwhile: told so
   Millis now = wall_ms();
-  const PositionIndex& line = v.q.line();
-  int64_t pos = line.contains(s.order_) ? line.rank(s.order_) : 0;
+  int64_t pos = v.q.position(s.order_);
   int64_t eta = rules::eta_seconds(pos, v.q.admit_rate(now), v.q.config());
   s.queue_frame(sse::drawn(d.seq, place, d.entrants, pos, eta));
   s.seq_ = std::max(s.seq_, d.seq);

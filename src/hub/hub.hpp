@@ -108,7 +108,8 @@ class Hub final : public EventSink {
   // ---- the on-sale ----
   // Waiting in the pre-queue (no place known yet): told `prequeue`, never a position.
   static bool in_prequeue(const Stream& s);
-  // Mode random, a waiting ticket that is not an entrant: told `lottery`, never a position.
+  // Mode random, a waiting ticket that is neither an entrant nor a skipper: told `lottery`,
+  // never a position.
   static bool in_lottery(const View& v, const Stream& s);
   std::string prequeue_frame(View& v, uint64_t id, int64_t entrants, std::string_view entry_id,
                              Millis now);

@@ -85,10 +85,9 @@ void Hub::flush() {
   }
   Fanout out(sender_.get(), total, cfg_.parallel_send_min);
   for (auto& [v, all, streams] : moved) {
-    const PositionIndex& line = v->q.line();
     for (Stream* s : streams) {
-      if (!line.contains(s->order_)) continue;  // its admitted/ended event will tell it
-      int64_t pos = line.rank(s->order_);
+      if (!v->q.waiting(s->order_)) continue;  // its admitted/ended event will tell it
+      int64_t pos = v->q.position(s->order_);
       if (pos == s->position_.position() && !all) continue;
       std::string f = position_frame(*v, pos, v->q.seq(), now);
       // A forced refresh (config change, resync) that shows nothing new is not sent.
@@ -125,7 +124,7 @@ asio::awaitable<void> Hub::resync_task(std::string q) {
       std::vector<std::shared_ptr<Stream>> unknown;
       for (auto& [s, sp] : v.streams)
         if (s->started_ && s->state_ == TicketState::waiting &&
-            (in_prequeue(*s) ? !drawn && v.q.closed() : !v.q.line().contains(s->order_)))
+            (in_prequeue(*s) ? !drawn && v.q.closed() : !v.q.waiting(s->order_)))
           unknown.push_back(sp);
       if (drawn) request_places(v);
       for (auto& sp : unknown) {

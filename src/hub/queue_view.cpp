@@ -17,7 +17,32 @@ QueueView::Step QueueView::receive(const Event& e) {
   return Step::apply;
 }
 
+int64_t QueueView::position(uint64_t order) const {
+  if (!waiting(order)) return 0;
+  return rules::is_skip(order) ? skip_.rank(order) : skip_.size() + line_.rank(order);
+}
+
 void QueueView::apply(const Event& e) {
+  if (rules::is_skip(e.order) && e.type != EventType::drawn) {
+    // A skipper: ahead of everyone, so every position may change.
+    switch (e.type) {
+      case EventType::joined:
+        skip_.insert(e.order);
+        moved_from(0);
+        break;
+      case EventType::admitted:
+        rate_.record(e.at_ms);
+        [[fallthrough]];
+      case EventType::left:
+      case EventType::abandoned:
+        if (skip_.erase(e.order)) moved_from(0);
+        break;
+      default:  // expired/completed: not waiting (events without a ticket have order 0)
+        break;
+    }
+    seq_ = e.seq;
+    return;
+  }
   switch (e.type) {
     case EventType::joined:
       line_.insert(e.order);
@@ -48,6 +73,7 @@ void QueueView::apply(const Event& e) {
       break;
     case EventType::closed:
       line_.clear();
+      skip_.clear();
       closed_ = true;
       moved_from(0);
       if (draw_.state == DrawState::prequeue) draw_.state = DrawState::void_;
@@ -96,7 +122,11 @@ void QueueView::set_draw(const DrawInfo& d, uint64_t seq) {
 }
 
 std::vector<Event> QueueView::load(const QueueSnapshot& snap) {
-  line_.assign(snap.waiting_orders);
+  // Ascending: the skippers' orders come last.
+  auto first_skip = std::partition_point(snap.waiting_orders.begin(), snap.waiting_orders.end(),
+                                         [](uint64_t o) { return !rules::is_skip(o); });
+  line_.assign({snap.waiting_orders.begin(), first_skip});
+  skip_.assign({first_skip, snap.waiting_orders.end()});
   set_draw(snap.info.draw, snap.info.seq);
   seq_ = snap.info.seq;
   config_ = snap.info.config;

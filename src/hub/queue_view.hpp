@@ -14,6 +14,11 @@
 //   drawn            → everybody: the entrants (orders base+1..base+n) enter the line at once.
 // A config change or a reload refreshes everybody (`refresh_all`).
 //
+// Skip-the-line tickets (SPEC §8; orders rules::kSkipOrder + n) wait ahead of everyone, first
+// come first served: they have their own index (skip()), a skipper's position is its rank
+// there and everyone else's is skip().size() + its rank in the line. A skipper's
+// joined/admitted/left/abandoned moves every stream; entrant tracking never sees skip orders.
+//
 // The on-sale's draw (SPEC §7), as the events show it: `entered` counts an entrant, and before
 // the draw an entrant's `left` takes it off again (orders of the entrants seen entering are
 // kept, so that an admitted visitor leaving then is not counted; after a reload during the
@@ -82,7 +87,14 @@ class QueueView {
   const QueueConfig& config() const { return config_; }
   bool closed() const { return closed_; }
   uint64_t seq() const { return seq_; }
-  const PositionIndex& line() const { return line_; }
+  const PositionIndex& line() const { return line_; }  // drawn entrants and the line
+  const PositionIndex& skip() const { return skip_; }  // waiting skippers
+  // Whether `order` waits (in the line or among the skippers), and its position (0 if not).
+  bool waiting(uint64_t order) const {
+    return rules::is_skip(order) ? skip_.contains(order) : line_.contains(order);
+  }
+  int64_t position(uint64_t order) const;
+  int64_t waiting_count() const { return line_.size() + skip_.size(); }
   const Draw& draw() const { return draw_; }
   // Observed admissions per second, or -1 when none recently.
   double admit_rate(Millis now) const { return rate_.rate(now); }
@@ -99,6 +111,7 @@ class QueueView {
   bool loading_ = false;
   std::vector<Event> buffered_;  // events that came during a reload or after a gap
   PositionIndex line_;
+  PositionIndex skip_;
   rules::RateEstimator rate_;
   Moved moved_;
   Draw draw_;

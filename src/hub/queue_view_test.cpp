@@ -265,5 +265,116 @@ TEST(QueueView, ClosedBeforeTheDrawIsVoidAndAReopenStartsAgain) {
   EXPECT_EQ(v.draw().state, DrawState::prequeue);
 }
 
+
+// ---- Skip the line (SPEC §8): orders rules::kSkipOrder + n wait ahead of everyone.
+
+constexpr uint64_t K = rules::kSkipOrder;
+
+TEST(QueueView, SkippersAreAheadOfTheLineAndMoveEveryStream) {
+  QueueView v;
+  for (uint64_t s = 1; s <= 3; ++s) feed(v, ev(s, EventType::joined, 10 + s));  // 11, 12, 13
+  v.take_moved();
+  EXPECT_EQ(feed(v, ev(4, EventType::joined, K + 1)), QueueView::Step::apply);
+  EXPECT_EQ(v.take_moved().from, 0u);  // everybody is one further back
+  feed(v, ev(5, EventType::joined, K + 2));
+  EXPECT_EQ(v.position(K + 1), 1);
+  EXPECT_EQ(v.position(K + 2), 2);
+  EXPECT_EQ(v.position(11), 3);
+  EXPECT_EQ(v.position(13), 5);
+  EXPECT_EQ(v.position(14), 0);  // not waiting
+  EXPECT_TRUE(v.waiting(K + 2));
+  EXPECT_FALSE(v.waiting(K + 3));
+  EXPECT_EQ(v.waiting_count(), 5);
+  EXPECT_EQ(v.line().size(), 3);  // the line's index never holds a skip order
+  EXPECT_EQ(v.skip().size(), 2);
+  v.take_moved();
+  // A line join moves nobody ahead of it, skippers included.
+  feed(v, ev(6, EventType::joined, 14));
+  EXPECT_EQ(v.take_moved().from, 14u);
+  EXPECT_EQ(v.position(14), 6);
+  // The head skipper admitted: everyone moves up one.
+  Event adm = ev(7, EventType::admitted, K + 1);
+  adm.at_ms = 1000;
+  feed(v, adm);
+  EXPECT_EQ(v.take_moved().from, 0u);
+  EXPECT_FALSE(v.waiting(K + 1));
+  EXPECT_EQ(v.position(K + 2), 1);
+  EXPECT_EQ(v.position(11), 2);
+  // Its session ending moves nobody; the other skipper leaving moves everybody.
+  feed(v, ev(8, EventType::completed, K + 1));
+  EXPECT_FALSE(v.take_moved().any());
+  feed(v, ev(9, EventType::abandoned, K + 2));
+  EXPECT_EQ(v.take_moved().from, 0u);
+  EXPECT_EQ(v.position(11), 1);
+  EXPECT_EQ(v.waiting_count(), 4);
+  // A leave at 12 moves those behind it only.
+  feed(v, ev(10, EventType::left, 12));
+  EXPECT_EQ(v.take_moved().from, 12u);
+  EXPECT_EQ(v.position(13), 2);
+  // Closed: nobody waits.
+  feed(v, ev(11, EventType::joined, K + 3));
+  feed(v, ev(12, EventType::closed));
+  EXPECT_EQ(v.waiting_count(), 0);
+  EXPECT_FALSE(v.waiting(K + 3));
+  EXPECT_EQ(v.seq(), 12u);
+}
+
+// The snapshot lists every waiting order ascending (skip orders last): the view splits it.
+TEST(QueueView, SnapshotSplitsSkippersFromTheLine) {
+  QueueView v;
+  EXPECT_EQ(v.receive(ev(9, EventType::joined, K + 9)), QueueView::Step::gap);
+  v.begin_reload();
+  QueueSnapshot snap;
+  snap.info.seq = 8;
+  snap.waiting_orders = {4, 5, 7, K + 2, K + 5};
+  auto buffered = v.load(snap);
+  EXPECT_EQ(v.line().size(), 3);
+  EXPECT_EQ(v.skip().size(), 2);
+  EXPECT_EQ(v.position(K + 5), 2);
+  EXPECT_EQ(v.position(4), 3);
+  EXPECT_EQ(v.position(7), 5);
+  ASSERT_EQ(buffered.size(), 1u);
+  EXPECT_EQ(feed(v, buffered[0]), QueueView::Step::apply);
+  EXPECT_EQ(v.position(K + 9), 3);
+  EXPECT_EQ(v.position(7), 6);
+  // Skippers only, or nobody.
+  snap.info.seq = 20;
+  snap.waiting_orders = {K + 1};
+  v.begin_reload();
+  v.load(snap);
+  EXPECT_EQ(v.line().size(), 0);
+  EXPECT_EQ(v.position(K + 1), 1);
+  snap.waiting_orders = {};
+  v.begin_reload();
+  v.load(snap);
+  EXPECT_EQ(v.waiting_count(), 0);
+}
+
+// In the pre-queue skippers have positions; their ends are not entrants' (the count stays), and
+// after the draw they are still ahead of the drawn entrants.
+TEST(QueueView, SkippersInThePrequeueAreNotEntrants) {
+  QueueView v;
+  QueueConfig c;
+  c.opens_at = 1'800'000'000;
+  v.configure(c);
+  ASSERT_EQ(v.draw().state, DrawState::prequeue);
+  feed(v, ev(1, EventType::entered, 1));
+  feed(v, ev(2, EventType::entered, 2));
+  feed(v, ev(3, EventType::joined, K + 1));
+  feed(v, ev(4, EventType::joined, K + 2));
+  EXPECT_EQ(v.draw().entrants, 2);
+  EXPECT_EQ(v.position(K + 2), 2);
+  feed(v, ev(5, EventType::left, K + 1));
+  EXPECT_EQ(v.draw().entrants, 2);  // a skipper, not an entrant, left
+  EXPECT_EQ(v.position(K + 2), 1);
+  feed(v, drawn(6, 2, 2));  // entrants at orders 3, 4
+  EXPECT_EQ(v.position(K + 2), 1);
+  EXPECT_EQ(v.position(3), 2);
+  EXPECT_EQ(v.position(4), 3);
+  feed(v, ev(7, EventType::admitted, K + 2));
+  EXPECT_EQ(v.position(3), 1);
+  EXPECT_EQ(v.draw().entrants, 2);
+}
+
 }  // namespace
 }  // namespace anteroom

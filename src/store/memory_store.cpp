@@ -488,7 +488,7 @@ Task<Ticket> MemoryStore::join(std::string q, JoinRequest req, Millis now) {
     if (pow_marks_.contains(req.pow.id))
       co_return Error{Errc::pow_used, "this challenge was already used: solve a new one",
                       {{"bits", std::to_string(bits)}}};
-    if (pow_marks_.size() >= kMaxPowMarks)
+    if (static_cast<int64_t>(pow_marks_.size()) >= limits_.pow_marks)
       co_return err(Errc::over_capacity, "too many proofs of work in flight; retry later");
     pow_marks_.emplace(req.pow.id, req.pow.expires_ms);
     // Bucketed by the second (rounded up): dropped once that second is past.

@@ -19,10 +19,6 @@ namespace anteroom {
 
 class MemoryStore final : public QueueStore {
  public:
-  // Used proof-of-work challenges remembered at once, across queues (each until its expiry):
-  // ~100 bytes each. A join needing a new mark when all are taken is refused over_capacity.
-  static constexpr size_t kMaxPowMarks = 1'000'000;
-
   MemoryStore(EventSink& sink, StoreLimits limits = {});
   ~MemoryStore() override;
 

@@ -110,3 +110,54 @@ TEST(MemoryStoreDraw, PlacesAreOfTheCurrentEpochOnly) {
 
 }  // namespace
 }  // namespace anteroom::conformance
+
+namespace anteroom::conformance {
+namespace {
+
+// The used-challenge marks are bounded (StoreLimits::pow_marks, across queues): full, a join
+// needing a new mark is refused over_capacity (nothing consumed); marks go once their challenge
+// expired, and then make room again.
+TEST(MemoryStorePow, UsedMarksAreBoundedAndDroppedAtExpiry) {
+  struct Sink : EventSink {
+    void publish(const Event&) override {}
+  } sink;
+  MemoryStore store(sink, StoreLimits{.pow_marks = 3});
+  boost::asio::io_context io;
+  auto run = [&](auto a) {
+    auto fut = boost::asio::co_spawn(io, std::move(a), boost::asio::use_future);
+    io.restart();
+    io.run();
+    return fut.get();
+  };
+  constexpr Millis kT0 = 1'700'000'000'000;
+  ConfigPatch p;
+  p.admit_per_s = 0;
+  p.pow = PowConfig{.bits = 4, .adaptive = false};
+  ASSERT_TRUE(run(store.put_queue("a", p, kT0)).ok());
+  ASSERT_TRUE(run(store.put_queue("b", p, kT0)).ok());
+  auto join = [&](const std::string& q, int n, Millis expires, Millis now) {
+    JoinRequest r;
+    r.pow.verdict = PowVerdict::valid;
+    r.pow.bits = 4;
+    r.pow.id = "id" + std::to_string(n);
+    r.pow.expires_ms = expires;
+    return run(store.join(q, r, now));
+  };
+  ASSERT_TRUE(join("a", 1, kT0 + 10'000, kT0).ok());
+  ASSERT_TRUE(join("b", 2, kT0 + 20'500, kT0).ok());
+  ASSERT_TRUE(join("a", 3, kT0 + 60'000, kT0).ok());
+  auto full = join("b", 4, kT0 + 60'000, kT0 + 1);
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().code, Errc::over_capacity);
+  EXPECT_EQ(join("a", 1, kT0 + 10'000, kT0 + 1).error().code, Errc::pow_used);  // (still marked)
+  EXPECT_EQ(run(store.get_queue("b"))->stats.waiting, 1);
+  // Challenge 1 expired (at kT0 + 10 s): its mark went, a new one fits.
+  ASSERT_TRUE(join("b", 4, kT0 + 60'000, kT0 + 10'000).ok());
+  EXPECT_EQ(join("b", 5, kT0 + 60'000, kT0 + 10'001).error().code, Errc::over_capacity);
+  // Challenge 2's mark lasts until its expiry (rounded up to the second), never less.
+  EXPECT_EQ(join("a", 2, kT0 + 20'500, kT0 + 20'499).error().code, Errc::pow_used);
+  ASSERT_TRUE(join("b", 5, kT0 + 60'000, kT0 + 21'000).ok());
+}
+
+}  // namespace
+}  // namespace anteroom::conformance

@@ -26,6 +26,10 @@ struct PutQueueResult : QueueInfo {
 
 struct StoreLimits {
   int64_t max_queues = 1000;
+  // MemoryStore: used proof-of-work challenges remembered at once, across queues (each until its
+  // expiry, ~100 bytes each); a join needing a mark when all are taken is refused over_capacity.
+  // (RedisStore's marks are Redis keys: bounded by Redis memory.)
+  int64_t pow_marks = 1'000'000;
 };
 
 class QueueStore {

@@ -1858,8 +1858,8 @@ TEST_P(StoreConformance, InvitesAreMintedListedAndBounded) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::bad_request);
   }
-  EXPECT_EQ(run(s().create_invites("q", InviteSpec{.label = std::string(101, 'x')}, T0)).error().code,
-            Errc::bad_request);
+  InviteSpec wordy{.label = std::string(101, 'x')};
+  EXPECT_EQ(run(s().create_invites("q", wordy, T0)).error().code, Errc::bad_request);
   EXPECT_EQ(run(s().list_invites("q", "", 0)).error().code, Errc::bad_request);
   EXPECT_EQ(run(s().list_invites("q", "", 10'001)).error().code, Errc::bad_request);
   EXPECT_EQ(all_invites(*h_).size(), 25u);
@@ -1909,6 +1909,237 @@ TEST_P(StoreConformance, InvitesLastUntilTheQueueIsForgotten) {
   ASSERT_TRUE(run(s().put_queue("q", guarded(0, false), T0 + 40'000)).ok());
   EXPECT_TRUE(all_invites(*h_).empty());
   EXPECT_EQ(refusal(run(s().join("q", jr(codes[1].code), T0 + 40'001))), Errc::invite_invalid);
+}
+
+
+// ---- Skip the line ------------------------------------------------------------------------
+
+int64_t pos(StoreHarness& h, const std::string& id, Millis now) {
+  return ticket(h, id, now).position;
+}
+
+// Skippers wait ahead of the whole line, first come first served, and are admitted without
+// tokens as soon as max_active allows, never beyond it.
+TEST_P(StoreConformance, SkippersGoAheadOfTheLineWithinMaxActive) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 2), T0)).ok());  // rate 0: the line never moves
+  std::vector<std::string> line;
+  for (int i = 0; i < 3; ++i) line.push_back(run(s().join("q", "", T0 + i))->id);
+  const std::string code = mint(*h_, 1, 10, true).at(0).code;
+  std::vector<Ticket> sk;
+  for (int i = 0; i < 4; ++i) {
+    auto t = run(s().join("q", jr(code), T0 + 10 + i));
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    EXPECT_TRUE(t->skip);
+    EXPECT_TRUE(t->created);
+    EXPECT_FALSE(t->entrant);
+    EXPECT_EQ(t->order, rules::kSkipOrder + 1 + i);
+    EXPECT_TRUE(rules::is_skip(t->order));
+    sk.push_back(*t);
+  }
+  // The first two found a free slot at their join; the others wait at the head.
+  EXPECT_EQ(sk[0].state, TicketState::active);
+  EXPECT_EQ(sk[1].state, TicketState::active);
+  EXPECT_EQ(sk[2].state, TicketState::waiting);
+  EXPECT_EQ(sk[2].position, 1);
+  EXPECT_EQ(sk[3].position, 2);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(pos(*h_, line[i], T0 + 20), 3 + i);
+  EXPECT_TRUE(ticket(*h_, sk[3].id, T0 + 20).skip);
+  auto info = run(s().get_queue("q"));
+  EXPECT_EQ(info->stats.active, 2);
+  EXPECT_EQ(info->stats.waiting, 5);
+  EXPECT_EQ(info->stats.oldest_joined_ms, T0);
+  // The joins' events: joined (the skip order), admitted for the two that went in.
+  auto joined = events_of(*h_, EventType::joined);
+  ASSERT_EQ(joined.size(), 7u);
+  EXPECT_EQ(joined[3].order, rules::kSkipOrder + 1);
+  EXPECT_EQ(joined[6].ticket, sk[3].id);
+  auto admitted = events_of(*h_, EventType::admitted);
+  ASSERT_EQ(admitted.size(), 2u);
+  EXPECT_EQ(admitted[0].ticket, sk[0].id);
+  EXPECT_EQ(admitted[1].order, rules::kSkipOrder + 2);
+  // Full: nobody, however long.
+  EXPECT_EQ(run(s().tick("q", T0 + 10'000)).value(), 0);
+  // A slot frees: the head skipper, without a token (rate 0).
+  ASSERT_TRUE(run(s().complete("q", sk[0].id, T0 + 10'001)).ok());
+  EXPECT_GT(run(s().tick("q", T0 + 10'002)).value(), 0);
+  EXPECT_EQ(ticket(*h_, sk[2].id, T0 + 10'003).state, TicketState::active);
+  EXPECT_EQ(pos(*h_, sk[3].id, T0 + 10'003), 1);
+  EXPECT_EQ(pos(*h_, line[0], T0 + 10'003), 2);
+  // A waiting skipper leaves: the line moves up.
+  auto left = run(s().leave("q", sk[3].id, T0 + 10'004));
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->reason, EndReason::left);
+  EXPECT_TRUE(left->skip);
+  EXPECT_EQ(pos(*h_, line[0], T0 + 10'005), 1);
+  EXPECT_EQ(events_of(*h_, EventType::left).back().order, rules::kSkipOrder + 4);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.active, 2);
+  // A newcomer of the line never jumps a waiting skipper, even with a free slot at its join.
+  auto s5 = run(s().join("q", jr(code), T0 + 10'006));
+  ASSERT_TRUE(s5.ok());
+  EXPECT_EQ(s5->state, TicketState::waiting);
+  ConfigPatch more;
+  more.max_active = 3;
+  ASSERT_TRUE(run(s().put_queue("q", more, T0 + 10'007)).ok());
+  auto late = run(s().join("q", "", T0 + 10'008));
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->state, TicketState::waiting);
+  EXPECT_EQ(late->position, 5);
+  ASSERT_TRUE(run(s().tick("q", T0 + 10'009)).ok());
+  EXPECT_EQ(ticket(*h_, s5->id, T0 + 10'010).state, TicketState::active);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.active, 3);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.admitted_total, 4);
+}
+
+// Paused: skippers wait too; unpaused, the tick admits them first, then the line by its rate.
+TEST_P(StoreConformance, SkippersWaitWhilePausedAndGoFirstAfter) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(1, 10, true), T0)).ok());
+  const std::string code = mint(*h_, 1, 10, true).at(0).code;
+  auto l1 = run(s().join("q", "", T0 + 1));
+  auto s1 = run(s().join("q", jr(code), T0 + 2));
+  auto s2 = run(s().join("q", jr(code), T0 + 3));
+  ASSERT_TRUE(s1.ok() && s2.ok() && l1.ok());
+  EXPECT_EQ(s1->state, TicketState::waiting);
+  EXPECT_EQ(s1->position, 1);
+  EXPECT_EQ(s2->position, 2);
+  EXPECT_EQ(pos(*h_, l1->id, T0 + 4), 3);
+  EXPECT_EQ(run(s().tick("q", T0 + 5000)).value(), 0);
+  ConfigPatch go;
+  go.paused = false;
+  ASSERT_TRUE(run(s().put_queue("q", go, T0 + 5001)).ok());
+  ASSERT_TRUE(run(s().tick("q", T0 + 5002)).ok());
+  auto adm = events_of(*h_, EventType::admitted);
+  ASSERT_EQ(adm.size(), 3u);  // both skippers (no tokens), then one of the line (1 token)
+  EXPECT_EQ(adm[0].ticket, s1->id);
+  EXPECT_EQ(adm[1].ticket, s2->id);
+  EXPECT_EQ(adm[2].ticket, l1->id);
+}
+
+// Before the draw skippers wait in the pre-queue with positions (not entrants: no place in the
+// draw), and at the open they are admitted before every drawn entrant.
+TEST_P(StoreConformance, SkippersInThePrequeueAreAdmittedFirstAtTheOpen) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(1, 3), T0)).ok());
+  const std::string code = mint(*h_, 1, 10, true).at(0).code;
+  auto ts = enter(*h_, 4, kPre);
+  std::vector<Ticket> sk;
+  for (int i = 0; i < 2; ++i) {
+    auto t = run(s().join("q", jr(code), kPre + 100 + i));
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    EXPECT_TRUE(t->skip);
+    EXPECT_FALSE(t->entrant);
+    EXPECT_EQ(t->state, TicketState::waiting);
+    EXPECT_EQ(t->position, i + 1);
+    sk.push_back(*t);
+  }
+  EXPECT_EQ(events_of(*h_, EventType::joined).size(), 2u);
+  EXPECT_EQ(run(s().get_queue("q"))->draw.entrants, 4);
+  EXPECT_EQ(run(s().tick("q", kOpen - 1)).value(), 0);
+  auto snap = run(s().snapshot("q"));
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->waiting_orders,
+            (std::vector<uint64_t>{rules::kSkipOrder + 1, rules::kSkipOrder + 2}));
+  ASSERT_TRUE(run(s().tick("q", kOpen)).ok());
+  auto drawn = events_of(*h_, EventType::drawn);
+  ASSERT_EQ(drawn.size(), 1u);
+  EXPECT_EQ(drawn[0].expires_ms, 4);  // the entrants only
+  for (auto& t : sk) EXPECT_EQ(ticket(*h_, t.id, kOpen).state, TicketState::active);
+  EXPECT_EQ(run(s().places("q", {sk[0].id, sk[1].id})).value(), (std::vector<int64_t>{0, 0}));
+  // Then the line: one token, one slot left: the entrant at place 1.
+  int admitted_entrants = 0;
+  for (auto& t : ts) {
+    Ticket now = ticket(*h_, t.id, kOpen);
+    if (now.state == TicketState::active) {
+      ++admitted_entrants;
+      EXPECT_EQ(now.place, 1);
+    } else {
+      EXPECT_EQ(now.position, now.place - 1);
+    }
+  }
+  EXPECT_EQ(admitted_entrants, 1);
+  auto adm = events_of(*h_, EventType::admitted);
+  ASSERT_EQ(adm.size(), 3u);
+  EXPECT_EQ(adm[0].ticket, sk[0].id);
+  EXPECT_EQ(adm[1].ticket, sk[1].id);
+  // A skipper after the open waits ahead of the drawn entrants (max_active reached).
+  auto s3 = run(s().join("q", jr(code), kOpen + 1));
+  ASSERT_TRUE(s3.ok());
+  EXPECT_EQ(s3->position, 1);
+  EXPECT_EQ(s3->order, rules::kSkipOrder + 3);
+  for (auto& t : ts) {
+    Ticket now = ticket(*h_, t.id, kOpen + 2);
+    if (now.state == TicketState::waiting) EXPECT_EQ(now.position, now.place);
+  }
+}
+
+// The ends of a skipper: abandoned when unseen, closed with the queue; the skip counter is the
+// queue's for its life (a reopen does not reuse orders).
+TEST_P(StoreConformance, SkippersAreAbandonedAndClosedLikeAnyTicket) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 0), T0)).ok());  // max_active 0: nobody goes in
+  const std::string code = mint(*h_, 1, 10, true).at(0).code;
+  auto s1 = run(s().join("q", jr(code), T0));
+  auto s2 = run(s().join("q", jr(code), T0));
+  auto l1 = run(s().join("q", "", T0));
+  ASSERT_TRUE(s1.ok() && s2.ok() && l1.ok());
+  ASSERT_TRUE(run(s().touch("q", {s2->id, l1->id}, T0 + 20'000)).ok());
+  ASSERT_TRUE(run(s().tick("q", T0 + 30'000)).ok());  // abandon_after_s 30
+  auto ab = run(s().get_ticket("q", s1->id, false, T0 + 30'000));
+  EXPECT_EQ(ab->reason, EndReason::abandoned);
+  EXPECT_EQ(events_of(*h_, EventType::abandoned).at(0).order, rules::kSkipOrder + 1);
+  EXPECT_EQ(pos(*h_, s2->id, T0 + 30'001), 1);
+  EXPECT_EQ(pos(*h_, l1->id, T0 + 30'001), 2);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.abandoned_total, 1);
+  ASSERT_TRUE(run(s().close_queue("q", T0 + 30'002)).ok());
+  EXPECT_EQ(ticket(*h_, s2->id, T0 + 30'003).reason, EndReason::closed);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 0);
+  ASSERT_TRUE(run(s().put_queue("q", {}, T0 + 30'004)).ok());
+  auto s3 = run(s().join("q", jr(code), T0 + 30'005));
+  ASSERT_TRUE(s3.ok());
+  EXPECT_EQ(s3->order, rules::kSkipOrder + 3);
+  EXPECT_EQ(s3->position, 1);
+}
+
+// A process's view of positions with skippers waiting: the snapshot (skip orders last) plus the
+// later events, split on rules::is_skip, gives every store position.
+TEST_P(StoreConformance, SnapshotPlusEventsGiveSkippersPositions) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 1), T0)).ok());
+  const std::string code = mint(*h_, 1, 100, true).at(0).code;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 12; ++i)
+    ids.push_back(run(s().join("q", i % 3 == 1 ? jr(code) : jr(""), T0 + i))->id);
+  auto snap = run(s().snapshot("q"));
+  ASSERT_TRUE(snap.ok());
+  EXPECT_TRUE(std::is_sorted(snap->waiting_orders.begin(), snap->waiting_orders.end()));
+  EXPECT_EQ(std::count_if(snap->waiting_orders.begin(), snap->waiting_orders.end(),
+                          rules::is_skip),
+            3);  // of 4 skippers, the first is active (a free slot at its join)
+  // Changes: skippers and line tickets leave, a slot frees (the head skipper goes in), joins.
+  ASSERT_TRUE(run(s().leave("q", ids[4], T0 + 20)).ok());
+  ASSERT_TRUE(run(s().leave("q", ids[2], T0 + 21)).ok());
+  ASSERT_TRUE(run(s().complete("q", ids[1], T0 + 22)).ok());
+  ASSERT_TRUE(run(s().tick("q", T0 + 23)).ok());
+  for (int i = 0; i < 4; ++i)
+    ids.push_back(run(s().join("q", i % 2 ? jr(code) : jr(""), T0 + 30 + i))->id);
+  std::set<uint64_t> line, skip;
+  for (uint64_t o : snap->waiting_orders) (rules::is_skip(o) ? skip : line).insert(o);
+  for (auto& e : h_->events("q")) {
+    if (e.seq <= snap->info.seq) continue;
+    auto& set = rules::is_skip(e.order) ? skip : line;
+    if (e.type == EventType::joined) set.insert(e.order);
+    if (e.type == EventType::admitted || e.type == EventType::left ||
+        e.type == EventType::abandoned)
+      set.erase(e.order);
+  }
+  int64_t waiting = 0;
+  for (auto& id : ids) {
+    Ticket t = ticket(*h_, id, T0 + 40);
+    if (t.state != TicketState::waiting) continue;
+    ++waiting;
+    auto& set = t.skip ? skip : line;
+    ASSERT_TRUE(set.contains(t.order)) << id;
+    int64_t rank = std::distance(set.begin(), set.find(t.order)) + 1;
+    EXPECT_EQ(t.position, t.skip ? rank : static_cast<int64_t>(skip.size()) + rank) << id;
+  }
+  EXPECT_EQ(static_cast<int64_t>(line.size() + skip.size()), waiting);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, waiting);
 }
 
 }  // namespace
