@@ -177,7 +177,9 @@ TEST(Invites, InvalidCodesAreRefused) {
   std::string typed;
   for (size_t i = 0; i < code.size(); ++i) {
     if (i && i % 4 == 0) typed += '-';
-    typed += static_cast<char>(std::tolower(static_cast<unsigned char>(code[i])));
+    // Lower case, and the letters a person reads as digits (Crockford: O is 0, I and L are 1).
+    char c = code[i] == '0' ? 'O' : code[i] == '1' ? (i % 2 ? 'I' : 'L') : code[i];
+    typed += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   EXPECT_EQ(JoinWith(server, "a", typed).status, 201) << typed;
 
