@@ -64,7 +64,10 @@ TEST_F(PowRedis, ChallengesCrossProcessesAndAProofIsUsedOnceInTheFleet) {
   EXPECT_EQ(replay.status, 403) << replay;
   EXPECT_EQ(replay.ErrorCode(), "pow_used") << replay;
   EXPECT_EQ(Int(replay.Json(), "bits"), 12) << replay;
-  std::string offered = Str(*Field(replay.Json(), "challenge"), "challenge");
+  json::value refusal = replay.Json();
+  const json::value* fresh = Field(refusal, "challenge");
+  ASSERT_TRUE(fresh) << replay;
+  std::string offered = Str(*fresh, "challenge");
   ASSERT_FALSE(offered.empty()) << replay;
   // ... and to the first process again.
   HttpResponse again = a().Join("sale", PowJoinBody(c, n, "frank"));

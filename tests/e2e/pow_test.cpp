@@ -217,6 +217,41 @@ TEST(Pow, MalformedProofFieldsAreBadRequests) {
   EXPECT_EQ(unknown.status, 400) << unknown;
 }
 
+// The edge counts joins made with an invite code and invite refusals by reason in /metrics.
+TEST(Pow, InviteJoinsAndRefusalsAreCounted) {
+  AnteroomProcess server;
+  server.MustPutQueue("members", {{"max_active", 0}, {"invite_only", true}});
+  HttpResponse minted =
+      server.Admin("POST", "/v1/queues/members/invites", R"({"count":2,"uses":1})");
+  ASSERT_EQ(minted.status, 201) << minted;
+  json::value body = minted.Json();  // (Field points into it)
+  const json::value* list = Field(body, "invites");
+  ASSERT_TRUE(list && list->is_array() && list->as_array().size() == 2) << minted;
+  std::string code = Str(list->as_array()[0], "code");
+  std::string other = Str(list->as_array()[1], "code");
+  ASSERT_EQ(server.Admin("DELETE", "/v1/queues/members/invites/" + other).status, 200);
+
+  EXPECT_EQ(server.Join("members").ErrorCode(), "invite_required");
+  EXPECT_EQ(server.Join("members", json::object{{"invite", "not a code"}}).ErrorCode(),
+            "invite_invalid");
+  EXPECT_EQ(server.Join("members", json::object{{"invite", "0000000000000000"}}).ErrorCode(),
+            "invite_invalid");
+  EXPECT_EQ(server.Join("members", json::object{{"invite", code}}).status, 201);
+  EXPECT_EQ(server.Join("members", json::object{{"invite", code}}).ErrorCode(), "invite_used_up");
+  EXPECT_EQ(server.Join("members", json::object{{"invite", other}}).ErrorCode(), "invite_revoked");
+
+  std::string m = server.Metrics().body;
+  auto refused = [&](std::string_view reason) {
+    return SumMetric(m, "anteroom_invite_refused_total{reason=\"" + std::string(reason) + "\"}");
+  };
+  EXPECT_EQ(Sample(m, "anteroom_invite_joins_total"), 1) << m;
+  EXPECT_EQ(refused("required"), 1) << m;
+  EXPECT_EQ(refused("invalid"), 2) << m;
+  EXPECT_EQ(refused("used_up"), 1) << m;
+  EXPECT_EQ(refused("revoked"), 1) << m;
+  EXPECT_EQ(refused("expired"), 0) << m;
+}
+
 // Adaptive: one network (10.1.1.0/24, named by X-Forwarded-For behind --trust-proxy) joining in
 // a burst sees its bits rise; another (10.2.2.0/24) stays at the base meanwhile; after the window
 // the first is back at the base. The per-address join limit is off (the support's default
