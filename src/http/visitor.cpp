@@ -196,10 +196,10 @@ asio::awaitable<HttpResponse> join(Edge& e, Request& r) {
   }
   // The proof of work: checked here (stateless: signature, queue, expiry, hash); whether the
   // queue needs one, at how many bits, and single use are the store's, atomically with the join.
-  Millis now = wall_ms();
-  auto cfg = co_await pow_config(e, r.q, now);
+  auto cfg = co_await pow_config(e, r.q, wall_ms());
   if (!cfg) co_return error_response(cfg.error());  // (the join would say the same)
   const PowConfig& pc = *cfg;
+  Millis now = wall_ms();  // (after the config's read, which may have waited for the store)
   PowProof& proof = jb->req.pow;
   if (jb->pow_given) proof = pow::check(e.pow_key, r.q, jb->challenge, jb->nonce, now);
   proof.extra_bits = e.meter.extra_bits(r.q, r.ip, pc, now);
