@@ -46,6 +46,7 @@ asio::awaitable<HttpResponse> put_queue(Edge& e, Request& r) {
   if (!patch) co_return error_response(patch.error());
   auto i = co_await e.store.put_queue(r.q, *patch, wall_ms());
   if (!i) co_return error_response(i.error());
+  e.pow_cfg[r.q] = CachedPow{i->config.pow, wall_ms()};  // this process's challenges: at once
   co_return queue_response(e, i->created ? bhttp::status::created : bhttp::status::ok, *i);
 }
 
