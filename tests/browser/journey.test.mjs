@@ -19,7 +19,8 @@
 //      the operator's message live, mode reject, closes_at;
 //   9. before prequeue_at a countdown, then the page joins the pre-queue by itself;
 //  10. mode random: the lottery instead of a position;
-//  11. proof of work: the page solves the default difficulty in its worker, then joins.
+//  11. proof of work: the page solves the default difficulty in its worker, then joins;
+//  12. invite codes: asked for, each refusal explained, a skip-the-line code goes first.
 // A screenshot of each state is saved in the output folder; their paths are printed.
 // Chromium gets a fresh profile (playwright's launch() makes a new temporary --user-data-dir
 // and deletes it on close); contexts are new for each visitor.
@@ -757,6 +758,76 @@ async function main() {
       assert(verified >= 1, `anteroom_pow_verified_total counts the page's join: ${verified}`);
       await shot(p9, 'pow-line.png', `visitor 9 after the check: number 1 in line (solved in ${ms} ms)`);
       await ctx.close();
+    });
+
+    // Guests skip: an invite-only queue. The page without a code asks for one; a withdrawn code
+    // is refused with its own message; a skip-the-line code puts the visitor first, ahead of two
+    // who joined before (nobody is let in: max_active 0); the used-up code from a link is refused.
+    await scenario('invite codes: the page asks for a code, explains each refusal, and a skip code goes first', async () => {
+      const Q = 'members';
+      queues.push(Q);
+      const r = await http('PUT', `${site}/v1/queues/${Q}`, { admin: true,
+        body: { admit_per_s: 50, max_active: 0, target_url: '/shop/', invite_only: true } });
+      assert(r.status === 200 || r.status === 201, `PUT /v1/queues/${Q} → ${r.status} ${r.text}`);
+      const mint = async (spec) => {
+        const m = await http('POST', `${site}/v1/queues/${Q}/invites`, { admin: true, body: { count: 1, ...spec } });
+        assertEq(m.status, 201, `POST invites ${JSON.stringify(spec)}: ${m.text}`);
+        return m.json.invites[0].code;
+      };
+      const regular = await mint({ uses: 2 });
+      const skipper = await mint({ uses: 1, skip: true });
+      const withdrawn = await mint({ uses: 1 });
+      assertEq((await http('DELETE', `${site}/v1/queues/${Q}/invites/${withdrawn}`, { admin: true })).status, 200, 'revoke a code');
+      const before = [];
+      for (let i = 0; i < 2; i++) {
+        const j = await http('POST', `${site}/v1/queues/${Q}/tickets`, { body: { invite: regular } });
+        assertEq([j.status, j.json && j.json.position], [201, i + 1], 'a join with the regular code');
+        before.push(j.json.ticket);
+      }
+
+      const ctx = await browser.newContext({ ...still, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+      const p10 = await ctx.newPage();
+      p10.setDefaultTimeout(WAIT_MS);
+      watch(p10, 'visitor 10');
+      pages.push(['visitor 10', p10]);
+      await p10.goto(`${site}/q/${Q}`);
+      await p10.waitForSelector('body[data-state="invite"] #code:visible');
+      assertEq(await p10.textContent('#head'), 'This waiting room is by invitation', '#head without a code');
+      assertEq(await p10.textContent('label[for="code"]'), 'Invite code', 'the field is labelled');
+      assertEq(await p10.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`), null, 'no ticket without a code');
+      await until('the live region to announce the invitation', async () => /by invitation/.test(await p10.textContent('#live')));
+      await shot(p10, 'invite-required.png', 'visitor 10 (phone), invite-only queue: "This waiting room is by invitation" and a field for the code');
+      await p10.fill('#code', withdrawn.toLowerCase());
+      await p10.press('#code', 'Enter');
+      await p10.waitForFunction(() => document.getElementById('head').textContent === 'This invite code was withdrawn');
+      assertEq(await p10.getAttribute('body', 'data-state'), 'invite', 'state after a withdrawn code');
+      assertEq(await p10.evaluate(() => document.activeElement && document.activeElement.id), 'code', 'the field has the focus again');
+      await p10.fill('#code', skipper);
+      await p10.click('#usecode');
+      await p10.waitForSelector('body[data-state="waiting"] #position[data-value]');
+      assertEq(await p10.textContent('#head'), 'You skip the line', '#head of a skip ticket');
+      assertEq(await p10.getAttribute('#position', 'data-value'), '1', 'the skipper is first');
+      const t10 = await p10.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`);
+      const st = (await http('GET', `${site}/v1/queues/${Q}/tickets/${t10}`)).json;
+      assertEq([st.status, st.position, st.skip], ['waiting', 1, true], 'the skip ticket');
+      const behind = await Promise.all(before.map(async (t) => (await http('GET', `${site}/v1/queues/${Q}/tickets/${t}`)).json.position));
+      assertEq(behind, [2, 3], 'the two who joined before are now behind the skipper');
+      await until('the live region to announce the skip', async () => /You skip the line/.test(await p10.textContent('#live')));
+      await shot(p10, 'invite-skip.png', 'visitor 10 with a skip-the-line code: "You skip the line", number 1 ahead of two earlier visitors, nobody let in');
+
+      // The same single-use code from a link, in another browser: used up.
+      const ctx11 = await browser.newContext({ ...still, viewport: { width: 1280, height: 800 } });
+      const p11 = await ctx11.newPage();
+      p11.setDefaultTimeout(WAIT_MS);
+      watch(p11, 'visitor 11');
+      pages.push(['visitor 11', p11]);
+      await p11.goto(`${site}/q/${Q}?invite=${skipper}`);
+      await p11.waitForSelector('body[data-state="invite"] #code:visible');
+      assertEq(await p11.textContent('#head'), 'This invite code has been used', '#head for a used-up code');
+      assertEq(await p11.inputValue('#code'), skipper, 'the field holds the refused code');
+      await shot(p11, 'invite-used-up.png', 'visitor 11 (desktop) following a link with the used-up code: "This invite code has been used"');
+      await ctx.close();
+      await ctx11.close();
     });
 
     if (pageErrors.length) {
