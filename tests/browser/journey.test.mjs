@@ -20,7 +20,8 @@
 //   9. before prequeue_at a countdown, then the page joins the pre-queue by itself;
 //  10. mode random: the lottery instead of a position;
 //  11. proof of work: the page solves the default difficulty in its worker, then joins;
-//  12. invite codes: asked for, each refusal explained, a skip-the-line code goes first.
+//  12. proof of work refused 3 rounds in a row: the page stops and "Try again" joins;
+//  13. invite codes: asked for, each refusal explained, a skip-the-line code goes first.
 // A screenshot of each state is saved in the output folder; their paths are printed.
 // Chromium gets a fresh profile (playwright's launch() makes a new temporary --user-data-dir
 // and deletes it on close); contexts are new for each visitor.
@@ -757,6 +758,42 @@ async function main() {
       for (const n of nodes) if (!n.child.exited) verified += await metric(n.port, 'anteroom_pow_verified_total');
       assert(verified >= 1, `anteroom_pow_verified_total counts the page's join: ${verified}`);
       await shot(p9, 'pow-line.png', `visitor 9 after the check: number 1 in line (solved in ${ms} ms)`);
+      await ctx.close();
+    });
+
+    // A proof refused again and again (here by request interception, with real challenges from
+    // the server): the page solves each new challenge, at most 3 rounds, then stops with
+    // "Try again", which starts over and joins.
+    await scenario('proof of work: at most 3 rounds of refusals, then "Try again" joins', async () => {
+      const Q = 'drop';
+      let refuse = true;
+      const proofs = [];
+      const ctx = await browser.newContext({ ...still, viewport: { width: 1280, height: 800 } });
+      await ctx.route(`**/v1/queues/${Q}/tickets`, async (route) => {
+        const req = route.request();
+        let b = {}; try { b = JSON.parse(req.postData() || '{}'); } catch {}
+        if (req.method() !== 'POST' || !b.pow || !refuse) return route.continue();
+        proofs.push(b.pow);
+        // A fresh challenge, as the server hands out, in a refusal of the proof.
+        const fresh = await http('POST', `${site}/v1/queues/${Q}/tickets`);
+        assertEq(fresh.status, 403, 'a fresh challenge from the server');
+        await route.fulfill({ status: 403, contentType: 'application/json',
+          body: JSON.stringify({ ...fresh.json, error: 'pow_insufficient', message: 'the proof has too few zero bits' }) });
+      });
+      const p12 = await ctx.newPage();
+      p12.setDefaultTimeout(WAIT_MS);
+      watch(p12, 'visitor 12');
+      pages.push(['visitor 12', p12]);
+      await p12.goto(`${site}/q/${Q}`);
+      await p12.waitForSelector('body[data-state="error"] #action:visible');
+      assertEq(proofs.length, 3, 'proofs sent before the page stops');
+      assertEq(new Set(proofs.map((p) => p.challenge)).size, 3, 'each round solves a new challenge');
+      assertEq(await p12.textContent('#head'), 'We could not check your browser', '#head after 3 rounds');
+      assertEq(await p12.textContent('#action'), 'Try again', '#action label');
+      refuse = false;
+      await p12.click('#action');
+      await p12.waitForSelector('body[data-state="waiting"] #position[data-value="2"]');
+      assertEq(proofs.length, 3, 'the new attempt\'s proof was let through');
       await ctx.close();
     });
 
