@@ -170,7 +170,7 @@ Solver.prototype.search = function (from, count, bits) {
   }
 };
 
-return { sha256: sha256, Solver: Solver, compress: compress };
+return { sha256: sha256, Solver: Solver };
 })();
 
 // ---- the worker ------------------------------------------------------------------------------
