@@ -757,6 +757,18 @@ async function main() {
       let verified = 0;
       for (const n of nodes) if (!n.child.exited) verified += await metric(n.port, 'anteroom_pow_verified_total');
       assert(verified >= 1, `anteroom_pow_verified_total counts the page's join: ${verified}`);
+      // The worker as served through nginx: named with its version by the page, cached for good
+      // under it; the page's policy lets it run (worker-src 'self') and nothing else was added.
+      const wurl = await p9.getAttribute('meta[name="anteroom-pow-worker"]', 'content');
+      assert(/^\/q\/pow-worker\.js\?v=[0-9a-f]{16}$/.test(wurl || ''), `the worker's URL in the page: ${wurl}`);
+      const wr = await http('GET', `${site}${wurl}`);
+      assertEq([wr.status, wr.headers.get('content-type'), wr.headers.get('cache-control'), wr.headers.get('content-security-policy')],
+        [200, 'text/javascript; charset=utf-8', 'public, max-age=31536000, immutable', "default-src 'none'"], 'the worker\'s response');
+      assertEq(createHash('sha256').update(wr.text).digest('hex').slice(0, 16), wurl.split('=')[1], 'the version is the worker\'s SHA-256');
+      assertEq((await http('GET', `${site}/q/pow-worker.js?v=0000000000000000`)).headers.get('cache-control'), 'no-cache', 'another version is revalidated');
+      const csp = (await http('GET', `${site}/q/${Q}`)).headers.get('content-security-policy');
+      assertEq(csp, "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; " +
+        "worker-src 'self'; base-uri 'none'; form-action 'none'", 'the page\'s Content-Security-Policy');
       await shot(p9, 'pow-line.png', `visitor 9 after the check: number 1 in line (solved in ${ms} ms)`);
       await ctx.close();
     });
