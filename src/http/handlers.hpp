@@ -111,6 +111,9 @@ boost::asio::awaitable<HttpResponse> revoke_invite(Edge& e, Request& r);
 namespace ops {
 boost::asio::awaitable<HttpResponse> demo_page(Edge& e, Request& r);  // GET /
 boost::asio::awaitable<HttpResponse> page(Edge& e, Request& r);       // GET /q/{q}
+// GET /q/pow-worker.js?v=: the page's proof-of-work solver (web/pow-worker.js). Under /q/ so that
+// every proxy set up for the page (docs/proxy.md: location ~ ^/(v1|q)/) passes it on.
+boost::asio::awaitable<HttpResponse> pow_worker(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> healthz(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> readyz(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> metrics(Edge& e, Request& r);

@@ -20,6 +20,9 @@ struct Route {
 constexpr Route kRoutes[] = {
     {verb::get, "/", ops::demo_page},
     {verb::head, "/", ops::demo_page},
+    // (Before /q/{q}: the first route whose path matches is taken; "pow-worker.js" is no queue.)
+    {verb::get, "/q/pow-worker.js", ops::pow_worker},
+    {verb::head, "/q/pow-worker.js", ops::pow_worker},
     {verb::get, "/q/{q}", ops::page},
     {verb::head, "/q/{q}", ops::page},
     {verb::get, "/healthz", ops::healthz},

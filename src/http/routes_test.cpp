@@ -50,6 +50,8 @@ TEST(Routes, EachMethodAndPathHasItsHandler) {
   EXPECT_EQ(*routed(verb::head, "/v1/queues/line/draw").h, &visitor::draw);
   EXPECT_EQ(*routed(verb::get, "/").h, &ops::demo_page);
   EXPECT_EQ(*routed(verb::head, "/q/line").h, &ops::page);
+  EXPECT_EQ(*routed(verb::get, "/q/pow-worker.js").h, &ops::pow_worker);
+  EXPECT_EQ(*routed(verb::head, "/q/pow-worker.js").h, &ops::pow_worker);
   EXPECT_EQ(*routed(verb::get, "/metrics").h, &ops::metrics);
   // Empty segments do not count.
   EXPECT_EQ(*routed(verb::get, "//v1/queues/line/").h, &op::get_queue);

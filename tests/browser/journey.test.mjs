@@ -18,7 +18,10 @@
 //   8. the on-sale: in the pre-queue a countdown to the draw, the place the moment of the draw,
 //      the operator's message live, mode reject, closes_at;
 //   9. before prequeue_at a countdown, then the page joins the pre-queue by itself;
-//  10. mode random: the lottery instead of a position.
+//  10. mode random: the lottery instead of a position;
+//  11. proof of work: the page solves the default difficulty in its worker, then joins;
+//  12. proof of work refused 3 rounds in a row: the page stops and "Try again" joins;
+//  13. invite codes: asked for, each refusal explained, a skip-the-line code goes first.
 // A screenshot of each state is saved in the output folder; their paths are printed.
 // Chromium gets a fresh profile (playwright's launch() makes a new temporary --user-data-dir
 // and deletes it on close); contexts are new for each visitor.
@@ -685,6 +688,195 @@ async function main() {
       assert(/in the lottery/i.test(await p8.textContent('#live')), 'the live region announced the lottery');
       await shot(p8, 'onsale-lottery.png', `visitor 8 in mode random: "${lot}"`);
       await ctx.close();
+    });
+
+    // Bots pay: a queue that asks a proof of work at the default difficulty (`"pow": true`).
+    // The page is refused with a challenge, solves it in its Web Worker and joins with the proof.
+    // The page's join with the proof is held until the checking state is photographed (the
+    // solve itself takes well under a second), then let through.
+    await scenario('proof of work: the page solves the default difficulty in a worker and joins', async () => {
+      const Q = 'drop';
+      queues.push(Q);
+      const r = await http('PUT', `${site}/v1/queues/${Q}`, { admin: true,
+        body: { admit_per_s: 50, max_active: 0, target_url: '/shop/', pow: true } });
+      assert(r.status === 200 || r.status === 201, `PUT /v1/queues/${Q} → ${r.status} ${r.text}`);
+      const bits = r.json && r.json.config && r.json.config.pow && r.json.config.pow.bits;
+      assert(bits >= 1 && bits <= 32, `the default bits in config.pow: ${r.text}`);
+      // A JSON client without a proof: refused, with a challenge at those bits in the refusal.
+      const bare = await http('POST', `${site}/v1/queues/${Q}/tickets`);
+      assertEq([bare.status, bare.json && bare.json.error], [403, 'pow_required'], 'a join without a proof');
+      assert(bare.json.challenge && /^pow1\.drop\.\d+\.\d+\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/.test(bare.json.challenge.challenge),
+        `the refusal carries a challenge: ${bare.text}`);
+      assertEq(bare.json.challenge.bits, bits, 'the challenge asks the queue\'s bits');
+
+      const ctx = await browser.newContext({ ...still, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+      let proof = null, release = null;
+      const held = new Promise((resolve) => { release = resolve; });
+      await ctx.route(`**/v1/queues/${Q}/tickets`, async (route) => {
+        const req = route.request();
+        if (req.method() === 'POST') {
+          let b = {}; try { b = JSON.parse(req.postData() || '{}'); } catch {}
+          if (b.pow) { proof = b.pow; await held; }
+        }
+        await route.continue();
+      });
+      const p9 = await ctx.newPage();
+      p9.setDefaultTimeout(WAIT_MS);
+      watch(p9, 'visitor 9');
+      pages.push(['visitor 9', p9]);
+      await p9.goto(`${site}/q/${Q}`);
+      await p9.waitForSelector('body[data-state="checking"]');
+      assertEq(await p9.textContent('#head'), 'Checking your browser\u2026', '#head while checking');
+      assertEq(await p9.textContent('#barlabel'), 'Checking your browser', 'the progress bar\'s label while checking');
+      assert(await p9.isVisible('#progress'), 'a progress bar while checking');
+      await until('the live region to announce the check', async () => /Checking your browser/.test(await p9.textContent('#live')));
+      await until('the page to send its proof', async () => proof);
+      // The proof the page sends: SHA-256(challenge ":" nonce) has the bits, checked here.
+      assert(/^pow1\.drop\./.test(proof.challenge) && /^[A-Za-z0-9_-]{1,32}$/.test(proof.nonce), `the proof: ${JSON.stringify(proof)}`);
+      const digest = createHash('sha256').update(`${proof.challenge}:${proof.nonce}`).digest();
+      let zeros = 0;
+      for (const byte of digest) { if (byte === 0) { zeros += 8; continue; } zeros += Math.clz32(byte) - 24; break; }
+      assert(zeros >= bits, `SHA-256 of the page's proof has ${zeros} leading zero bits, want ${bits}`);
+      assertEq(await p9.getAttribute('body', 'data-state'), 'checking', 'still checking while the join is held');
+      assertEq(await p9.getAttribute('body', 'data-pow-bits'), String(bits), 'the page solved the queue\'s bits');
+      await shot(p9, 'pow-checking.png', `visitor 9 (phone), queue with "pow": true: "Checking your browser…", the ${bits}-bit proof just found`);
+      release();
+      await p9.waitForSelector('body[data-state="waiting"] #position[data-value="1"]');
+      const ms = Number(await p9.getAttribute('body', 'data-pow-ms'));
+      const hashes = Number(await p9.getAttribute('body', 'data-pow-hashes'));
+      const work = Number(await p9.getAttribute('body', 'data-pow-work-ms'));
+      assert(ms >= 0 && hashes >= 1, `the page's solve time and tries: ${ms} ms, ${hashes}`);
+      log(`# proof of work in the page: ${bits} bits solved in ${ms} ms (${hashes} hashes, ${work} ms of them in the worker` +
+        `${work > 0 ? `: ${Math.round(hashes / work * 1000).toLocaleString('en-US')} hashes/s` : ''})`);
+      const t9 = await p9.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`);
+      const st = (await http('GET', `${site}/v1/queues/${Q}/tickets/${t9}`)).json;
+      assertEq([st.status, st.position, st.skip], ['waiting', 1, false], 'the ticket the proof bought');
+      // The proof cannot be used a second time (by anyone, on any process).
+      const again = await http('POST', `${site}/v1/queues/${Q}/tickets`, { body: { pow: proof } });
+      assertEq([again.status, again.json && again.json.error], [403, 'pow_used'], 'the page\'s proof sent again');
+      let verified = 0;
+      for (const n of nodes) if (!n.child.exited) verified += await metric(n.port, 'anteroom_pow_verified_total');
+      assert(verified >= 1, `anteroom_pow_verified_total counts the page's join: ${verified}`);
+      // The worker as served through nginx: named with its version by the page, cached for good
+      // under it; the page's policy lets it run (worker-src 'self') and nothing else was added.
+      const wurl = await p9.getAttribute('meta[name="anteroom-pow-worker"]', 'content');
+      assert(/^\/q\/pow-worker\.js\?v=[0-9a-f]{16}$/.test(wurl || ''), `the worker's URL in the page: ${wurl}`);
+      const wr = await http('GET', `${site}${wurl}`);
+      assertEq([wr.status, wr.headers.get('content-type'), wr.headers.get('cache-control'), wr.headers.get('content-security-policy')],
+        [200, 'text/javascript; charset=utf-8', 'public, max-age=31536000, immutable', "default-src 'none'"], 'the worker\'s response');
+      assertEq(createHash('sha256').update(wr.text).digest('hex').slice(0, 16), wurl.split('=')[1], 'the version is the worker\'s SHA-256');
+      assertEq((await http('GET', `${site}/q/pow-worker.js?v=0000000000000000`)).headers.get('cache-control'), 'no-cache', 'another version is revalidated');
+      const csp = (await http('GET', `${site}/q/${Q}`)).headers.get('content-security-policy');
+      assertEq(csp, "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; " +
+        "worker-src 'self'; base-uri 'none'; form-action 'none'", 'the page\'s Content-Security-Policy');
+      await shot(p9, 'pow-line.png', `visitor 9 after the check: number 1 in line (solved in ${ms} ms)`);
+      await ctx.close();
+    });
+
+    // A proof refused again and again (here by request interception, with real challenges from
+    // the server): the page solves each new challenge, at most 3 rounds, then stops with
+    // "Try again", which starts over and joins.
+    await scenario('proof of work: at most 3 rounds of refusals, then "Try again" joins', async () => {
+      const Q = 'drop';
+      let refuse = true;
+      const proofs = [];
+      const ctx = await browser.newContext({ ...still, viewport: { width: 1280, height: 800 } });
+      await ctx.route(`**/v1/queues/${Q}/tickets`, async (route) => {
+        const req = route.request();
+        let b = {}; try { b = JSON.parse(req.postData() || '{}'); } catch {}
+        if (req.method() !== 'POST' || !b.pow || !refuse) return route.continue();
+        proofs.push(b.pow);
+        // A fresh challenge, as the server hands out, in a refusal of the proof.
+        const fresh = await http('POST', `${site}/v1/queues/${Q}/tickets`);
+        assertEq(fresh.status, 403, 'a fresh challenge from the server');
+        await route.fulfill({ status: 403, contentType: 'application/json',
+          body: JSON.stringify({ ...fresh.json, error: 'pow_insufficient', message: 'the proof has too few zero bits' }) });
+      });
+      const p12 = await ctx.newPage();
+      p12.setDefaultTimeout(WAIT_MS);
+      watch(p12, 'visitor 12');
+      pages.push(['visitor 12', p12]);
+      await p12.goto(`${site}/q/${Q}`);
+      await p12.waitForSelector('body[data-state="error"] #action:visible');
+      assertEq(proofs.length, 3, 'proofs sent before the page stops');
+      assertEq(new Set(proofs.map((p) => p.challenge)).size, 3, 'each round solves a new challenge');
+      assertEq(await p12.textContent('#head'), 'We could not check your browser', '#head after 3 rounds');
+      assertEq(await p12.textContent('#action'), 'Try again', '#action label');
+      refuse = false;
+      await p12.click('#action');
+      await p12.waitForSelector('body[data-state="waiting"] #position[data-value="2"]');
+      assertEq(proofs.length, 3, 'the new attempt\'s proof was let through');
+      await ctx.close();
+    });
+
+    // Guests skip: an invite-only queue. The page without a code asks for one; a withdrawn code
+    // is refused with its own message; a skip-the-line code puts the visitor first, ahead of two
+    // who joined before (nobody is let in: max_active 0); the used-up code from a link is refused.
+    await scenario('invite codes: the page asks for a code, explains each refusal, and a skip code goes first', async () => {
+      const Q = 'members';
+      queues.push(Q);
+      const r = await http('PUT', `${site}/v1/queues/${Q}`, { admin: true,
+        body: { admit_per_s: 50, max_active: 0, target_url: '/shop/', invite_only: true } });
+      assert(r.status === 200 || r.status === 201, `PUT /v1/queues/${Q} → ${r.status} ${r.text}`);
+      const mint = async (spec) => {
+        const m = await http('POST', `${site}/v1/queues/${Q}/invites`, { admin: true, body: { count: 1, ...spec } });
+        assertEq(m.status, 201, `POST invites ${JSON.stringify(spec)}: ${m.text}`);
+        return m.json.invites[0].code;
+      };
+      const regular = await mint({ uses: 2 });
+      const skipper = await mint({ uses: 1, skip: true });
+      const withdrawn = await mint({ uses: 1 });
+      assertEq((await http('DELETE', `${site}/v1/queues/${Q}/invites/${withdrawn}`, { admin: true })).status, 200, 'revoke a code');
+      const before = [];
+      for (let i = 0; i < 2; i++) {
+        const j = await http('POST', `${site}/v1/queues/${Q}/tickets`, { body: { invite: regular } });
+        assertEq([j.status, j.json && j.json.position], [201, i + 1], 'a join with the regular code');
+        before.push(j.json.ticket);
+      }
+
+      const ctx = await browser.newContext({ ...still, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+      const p10 = await ctx.newPage();
+      p10.setDefaultTimeout(WAIT_MS);
+      watch(p10, 'visitor 10');
+      pages.push(['visitor 10', p10]);
+      await p10.goto(`${site}/q/${Q}`);
+      await p10.waitForSelector('body[data-state="invite"] #code:visible');
+      assertEq(await p10.textContent('#head'), 'This waiting room is by invitation', '#head without a code');
+      assertEq(await p10.textContent('label[for="code"]'), 'Invite code', 'the field is labelled');
+      assertEq(await p10.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`), null, 'no ticket without a code');
+      await until('the live region to announce the invitation', async () => /by invitation/.test(await p10.textContent('#live')));
+      await shot(p10, 'invite-required.png', 'visitor 10 (phone), invite-only queue: "This waiting room is by invitation" and a field for the code');
+      await p10.fill('#code', withdrawn.toLowerCase());
+      await p10.press('#code', 'Enter');
+      await p10.waitForFunction(() => document.getElementById('head').textContent === 'This invite code was withdrawn');
+      assertEq(await p10.getAttribute('body', 'data-state'), 'invite', 'state after a withdrawn code');
+      assertEq(await p10.evaluate(() => document.activeElement && document.activeElement.id), 'code', 'the field has the focus again');
+      await p10.fill('#code', skipper);
+      await p10.click('#usecode');
+      await p10.waitForSelector('body[data-state="waiting"] #position[data-value]');
+      assertEq(await p10.textContent('#head'), 'You skip the line', '#head of a skip ticket');
+      assertEq(await p10.getAttribute('#position', 'data-value'), '1', 'the skipper is first');
+      const t10 = await p10.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`);
+      const st = (await http('GET', `${site}/v1/queues/${Q}/tickets/${t10}`)).json;
+      assertEq([st.status, st.position, st.skip], ['waiting', 1, true], 'the skip ticket');
+      const behind = await Promise.all(before.map(async (t) => (await http('GET', `${site}/v1/queues/${Q}/tickets/${t}`)).json.position));
+      assertEq(behind, [2, 3], 'the two who joined before are now behind the skipper');
+      await until('the live region to announce the skip', async () => /You skip the line/.test(await p10.textContent('#live')));
+      await shot(p10, 'invite-skip.png', 'visitor 10 with a skip-the-line code: "You skip the line", number 1 ahead of two earlier visitors, nobody let in');
+
+      // The same single-use code from a link, in another browser: used up.
+      const ctx11 = await browser.newContext({ ...still, viewport: { width: 1280, height: 800 } });
+      const p11 = await ctx11.newPage();
+      p11.setDefaultTimeout(WAIT_MS);
+      watch(p11, 'visitor 11');
+      pages.push(['visitor 11', p11]);
+      await p11.goto(`${site}/q/${Q}?invite=${skipper}`);
+      await p11.waitForSelector('body[data-state="invite"] #code:visible');
+      assertEq(await p11.textContent('#head'), 'This invite code has been used', '#head for a used-up code');
+      assertEq(await p11.inputValue('#code'), skipper, 'the field holds the refused code');
+      await shot(p11, 'invite-used-up.png', 'visitor 11 (desktop) following a link with the used-up code: "This invite code has been used"');
+      await ctx.close();
+      await ctx11.close();
     });
 
     if (pageErrors.length) {
