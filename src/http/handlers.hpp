@@ -3,12 +3,42 @@
 // they share. Each is one (method, path) and gets the route's path parameters in the Request.
 // Internal to http.
 #include <boost/asio/awaitable.hpp>
+#include <string>
+#include <unordered_map>
 
 #include "http/limits.hpp"
 #include "http/request.hpp"
 #include "http/server.hpp"
+#include "pow/meter.hpp"
 
 namespace anteroom::http {
+
+// The proof of work's and the invites' metrics (docs/pow.md, docs/api.md "Metrics").
+struct PowProbe {
+  explicit PowProbe(metrics::Registry& m);
+  metrics::Counter& challenges;   // challenges minted (GET challenge and pow_* refusals)
+  metrics::Histogram& bits;       // bits of each challenge minted
+  metrics::Counter& verified;     // joins whose proof the store accepted
+  // pow_* refusals by reason: required, invalid, wrong_queue, expired, insufficient, used.
+  metrics::Counter* refused[6];
+  metrics::Counter& invite_joins;  // tickets created with an invite code
+  // invite_* refusals by reason: required, invalid, used_up, expired, revoked.
+  metrics::Counter* invite_refused[5];
+};
+
+// A queue's PowConfig as the edge last read it (store.get_queue), used for up to kPowConfigTtlMs:
+// the meter and the challenge route need it before the store's join, and one read per queue per
+// second is what they cost instead of one per request.
+struct CachedPow {
+  PowConfig pow;
+  Millis read_ms = 0;
+};
+inline constexpr Millis kPowConfigTtlMs = 1000;
+inline constexpr size_t kMaxPowConfigs = 10'000;
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 
 // What the handlers use. Owned by the Server; lives as long as it.
 struct Edge {
@@ -30,6 +60,14 @@ struct Edge {
   metrics::Counter& m_refused_reject;
   metrics::Counter& m_refused_closed;
   metrics::Counter& m_draw_pages;  // GET .../draw answered (200, or 304 to a cache)
+
+  // Proof of work (SPEC §8): the key challenges are signed with (pow::derive_key of the token
+  // secret: every process of a fleet checks every other's), this process's meter, the config
+  // cache (bounded: cleared past kMaxPowConfigs entries), the metrics.
+  std::string pow_key;
+  PowProbe pow_m;
+  pow::Meter meter{};
+  std::unordered_map<std::string, CachedPow, NameHash, std::equal_to<>> pow_cfg{};
 };
 
 using Handler = boost::asio::awaitable<HttpResponse> (*)(Edge&, Request&);
@@ -37,6 +75,8 @@ using Handler = boost::asio::awaitable<HttpResponse> (*)(Edge&, Request&);
 // The visitor's page and API (visitor.cpp): no credentials; the ticket id is the capability.
 namespace visitor {
 boost::asio::awaitable<HttpResponse> join(Edge& e, Request& r);        // POST tickets
+// GET /v1/queues/{q}/challenge: a proof-of-work challenge at the bits the client needs now.
+boost::asio::awaitable<HttpResponse> challenge(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> get_ticket(Edge& e, Request& r);  // GET tickets/{t}
 boost::asio::awaitable<HttpResponse> leave(Edge& e, Request& r);       // DELETE tickets/{t}
 // GET tickets/{t}/events: on success hands the connection to the hub (r.takeover).

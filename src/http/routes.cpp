@@ -33,6 +33,7 @@ constexpr Route kRoutes[] = {
     {verb::head, "/v1/verify", site::verify},
 
     {verb::post, "/v1/queues/{q}/tickets", visitor::join},
+    {verb::get, "/v1/queues/{q}/challenge", visitor::challenge},
     {verb::get, "/v1/queues/{q}/tickets/{t}", visitor::get_ticket},
     {verb::delete_, "/v1/queues/{q}/tickets/{t}", visitor::leave},
     {verb::get, "/v1/queues/{q}/tickets/{t}/events", visitor::events},

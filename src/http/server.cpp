@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "http/handlers.hpp"
+#include "pow/challenge.hpp"
 
 namespace anteroom::http {
 
@@ -14,6 +15,26 @@ int64_t ServerConfig::stream_cap() const {
       conn_reserve > 0 ? conn_reserve
                        : std::min(std::max<int64_t>(64, max_connections / 20), max_connections / 2);
   return std::max<int64_t>(1, max_connections - reserve);
+}
+
+PowProbe::PowProbe(metrics::Registry& m)
+    : challenges(m.counter("pow_challenges_total", "Proof-of-work challenges minted")),
+      bits(m.histogram("pow_bits", "Bits of each proof-of-work challenge minted",
+                       {0, 4, 8, 12, 14, 16, 18, 20, 22, 24, 26, 28, 32})),
+      verified(m.counter("pow_verified_total", "Joins whose proof of work the store accepted")),
+      refused{},
+      invite_joins(m.counter("invite_joins_total", "Tickets created with an invite code")),
+      invite_refused{} {
+  static constexpr const char* kPow[] = {"required", "invalid", "wrong_queue",
+                                         "expired", "insufficient", "used"};
+  for (int i = 0; i < 6; ++i)
+    refused[i] = &m.counter("pow_refused_total", "Joins refused for their proof of work",
+                            std::string("reason=\"") + kPow[i] + "\"");
+  static constexpr const char* kInvite[] = {"required", "invalid", "used_up", "expired",
+                                            "revoked"};
+  for (int i = 0; i < 5; ++i)
+    invite_refused[i] = &m.counter("invite_refused_total", "Joins refused for their invite code",
+                                   std::string("reason=\"") + kInvite[i] + "\"");
 }
 
 Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& hub,
@@ -47,7 +68,8 @@ Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& h
                              "reason=\"joins_refused\""),
                    m.counter("joins_refused_total", "Joins refused by the queue's schedule or mode",
                              "reason=\"queue_closed\""),
-                   m.counter("draw_pages_total", "Pages of a queue's draw served")}),
+                   m.counter("draw_pages_total", "Pages of a queue's draw served"),
+                   pow::derive_key(signer.secret()), PowProbe(m)}),
       acceptor_(io),
       conns_(std::make_shared<ConnectionLimiter>(cfg_.max_connections, cfg_.max_conns_per_ip,
                                                  cfg_.stream_cap(), cfg_.ipv6_prefix_len)),

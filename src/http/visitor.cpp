@@ -1,6 +1,7 @@
 // The visitor's API: join, look, leave, and the event stream.
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdint>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "http/errors.hpp"
 #include "http/handlers.hpp"
 #include "http/ticket_view.hpp"
+#include "pow/challenge.hpp"
 
 namespace anteroom::http::visitor {
 
@@ -118,6 +120,64 @@ bool none_match_hits(std::string_view header, std::string_view tag) {
   return false;
 }
 
+// The queue's proof-of-work config, read at most once per kPowConfigTtlMs per queue (docs/pow.md
+// says a change takes up to a second to reach a process's meter and challenges). The store's
+// error (queue_not_found) if it cannot be read.
+asio::awaitable<Result<PowConfig>> pow_config(Edge& e, const std::string& q, Millis now) {
+  if (auto it = e.pow_cfg.find(q); it != e.pow_cfg.end() && now - it->second.read_ms < kPowConfigTtlMs &&
+                                   now >= it->second.read_ms)
+    co_return it->second.pow;
+  auto qi = co_await e.store.get_queue(q);
+  if (!qi) {
+    e.pow_cfg.erase(q);
+    co_return qi.error();
+  }
+  if (e.pow_cfg.size() >= kMaxPowConfigs) e.pow_cfg.clear();
+  e.pow_cfg[q] = CachedPow{qi->config.pow, now};
+  co_return qi->config.pow;
+}
+
+// Mints a challenge of `bits` for the client, counted (meter and metrics): the JSON it is handed.
+std::string hand_out(Edge& e, const Request& r, const PowConfig& c, int bits, Millis now) {
+  pow::Challenge ch = pow::mint(e.pow_key, r.q, bits, now + c.ttl_s * 1000);
+  e.pow_m.challenges.inc();
+  e.pow_m.bits.observe(bits);
+  return pow::challenge_json(ch);
+}
+
+// The index of a pow_* / invite_* code in PowProbe's refused arrays; -1 for any other code.
+int pow_reason(Errc c) {
+  switch (c) {
+    case Errc::pow_required: return 0;
+    case Errc::pow_invalid: return 1;
+    case Errc::pow_wrong_queue: return 2;
+    case Errc::pow_expired: return 3;
+    case Errc::pow_insufficient: return 4;
+    case Errc::pow_used: return 5;
+    default: return -1;
+  }
+}
+int invite_reason(Errc c) {
+  switch (c) {
+    case Errc::invite_required: return 0;
+    case Errc::invite_invalid: return 1;
+    case Errc::invite_used_up: return 2;
+    case Errc::invite_expired: return 3;
+    case Errc::invite_revoked: return 4;
+    default: return -1;
+  }
+}
+
+// The "bits" detail of a store's pow_* refusal (what the queue needs now), if it has one.
+std::optional<int> detail_bits(const Error& err) {
+  for (const auto& [name, literal] : err.details)
+    if (name == "bits") {
+      auto n = decimal(literal);
+      if (n && *n <= rules::kMaxPowBits) return static_cast<int>(*n);
+    }
+  return std::nullopt;
+}
+
 }  // namespace
 
 asio::awaitable<HttpResponse> join(Edge& e, Request& r) {
@@ -128,23 +188,72 @@ asio::awaitable<HttpResponse> join(Edge& e, Request& r) {
   }
   auto jb = parse_join(r.req);
   if (!jb) co_return error_response(jb.error());
-  if (jb->invite_given && jb->req.invite.empty())
+  if (jb->invite_given && jb->req.invite.empty()) {
+    e.pow_m.invite_refused[invite_reason(Errc::invite_invalid)]->inc();
     co_return error_response(err(Errc::invite_invalid, "no such invite code for this queue"));
-  // (Step 4: the proof of work is checked here, pow::check, with the meter's extra bits.)
-  auto t = co_await e.store.join(r.q, std::move(jb->req), wall_ms());
-  if (!t) {
-    // (queue_closed counts the joins refused at closes_at and after a DELETE alike.)
-    if (t.error().code == Errc::not_open_yet) e.m_refused_not_open.inc();
-    if (t.error().code == Errc::joins_refused) e.m_refused_reject.inc();
-    if (t.error().code == Errc::queue_closed) e.m_refused_closed.inc();
-    co_return error_response(t.error());
   }
-  if (t->created) e.m_joins.inc();
+  // The proof of work: checked here (stateless: signature, queue, expiry, hash); whether the
+  // queue needs one, at how many bits, and single use are the store's, atomically with the join.
+  Millis now = wall_ms();
+  auto cfg = co_await pow_config(e, r.q, now);
+  PowConfig pc = cfg ? *cfg : PowConfig{};  // (no queue: the store's join says so)
+  PowProof& proof = jb->req.pow;
+  if (jb->pow_given) proof = pow::check(e.pow_key, r.q, jb->challenge, jb->nonce, now);
+  proof.extra_bits = e.meter.extra_bits(r.q, r.ip, pc, now);
+  bool proved = proof.verdict == PowVerdict::valid;
+  bool invited = !jb->req.invite.empty();
+  auto t = co_await e.store.join(r.q, std::move(jb->req), now);
+  if (!t) {
+    const Error& why = t.error();
+    // (queue_closed counts the joins refused at closes_at and after a DELETE alike.)
+    if (why.code == Errc::not_open_yet) e.m_refused_not_open.inc();
+    if (why.code == Errc::joins_refused) e.m_refused_reject.inc();
+    if (why.code == Errc::queue_closed) e.m_refused_closed.inc();
+    if (int i = invite_reason(why.code); i >= 0) e.pow_m.invite_refused[i]->inc();
+    if (int i = pow_reason(why.code); i >= 0) {
+      // One round trip for JSON clients: the refusal carries a challenge at the bits needed.
+      // Counted first, then measured, as GET challenge does: the bits handed out are the bits
+      // the client's next join needs (unless its network keeps busy meanwhile).
+      e.pow_m.refused[i]->inc();
+      e.meter.challenge(r.q, r.ip, pc, now);
+      int bits = std::max(detail_bits(why).value_or(0),
+                          rules::pow_required_bits(pc, e.meter.extra_bits(r.q, r.ip, pc, now)));
+      Error with{why.code, why.message, {}};
+      for (const auto& d : why.details)
+        if (d.first != "bits") with.details.push_back(d);
+      with.details.emplace_back("bits", std::to_string(bits));
+      with.details.emplace_back("challenge", hand_out(e, r, pc, bits, now));
+      co_return error_response(with);
+    }
+    co_return error_response(why);
+  }
+  if (t->created) {
+    e.m_joins.inc();
+    e.meter.join(r.q, r.ip, pc, now);
+    if (proved && pc.bits > 0) e.pow_m.verified.inc();
+    if (invited) e.pow_m.invite_joins.inc();
+  }
   std::string body = co_await ticket_body(e, *t, /*events_url=*/true);
   auto res =
       json_response(t->created ? bhttp::status::created : bhttp::status::ok, std::move(body));
   res.set("Location", "/v1/queues/" + r.q + "/tickets/" + t->id);
   co_return res;
+}
+
+// A challenge at the bits this client needs now (docs/pow.md). Public; it costs the client's
+// network one challenge in the meter and one token of the per-address join rate.
+asio::awaitable<HttpResponse> challenge(Edge& e, Request& r) {
+  Millis now = wall_ms();
+  if (e.join_limiter.enabled() && !e.join_limiter.allow(std::string(r.ip), now)) {
+    e.m_rej_rate.inc();
+    co_return error_response(
+        err(Errc::rate_limited, "too many joins from this address; retry shortly"));
+  }
+  auto cfg = co_await pow_config(e, r.q, now);
+  if (!cfg) co_return error_response(cfg.error());
+  e.meter.challenge(r.q, r.ip, *cfg, now);
+  int bits = rules::pow_required_bits(*cfg, e.meter.extra_bits(r.q, r.ip, *cfg, now));
+  co_return json_response(bhttp::status::ok, hand_out(e, r, *cfg, bits, now));
 }
 
 asio::awaitable<HttpResponse> get_ticket(Edge& e, Request& r) {

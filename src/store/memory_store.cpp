@@ -102,6 +102,14 @@ struct MemoryStore::Queue {
   TicketTable<Rec> tickets;
   Line<Rec> waiting;                         // by join order: the head is front()
   PositionIndex index;                       // ranks of waiting orders
+  // Skip-the-line tickets (SPEC §8): orders rules::kSkipOrder + n, waiting ahead of the whole
+  // line (drawn entrants included), first come first served. Their own line and index: the
+  // line's index is a window over nearby orders and never sees one.
+  Line<Rec> skippers;
+  PositionIndex skip_index;
+  uint64_t skip_orders = 0;  // the last n given: never reused in the queue's life
+  // Invite codes by code (list_invites pages in code order); kept until the queue is forgotten.
+  std::map<std::string, Invite> invites;
   Rec* unseen_head = nullptr;                // waiting, by last_seen (abandonment): oldest first
   Rec* unseen_tail = nullptr;
   std::set<std::pair<Millis, Rec*>> active;  // by expiry
@@ -130,9 +138,21 @@ struct MemoryStore::Queue {
   }
   // Leaves the waiting line (admitted or ended).
   void unwait(Rec& r) {
-    waiting.erase(r.order);
-    index.erase(r.order);
+    if (rules::is_skip(r.order)) {
+      skippers.erase(r.order);
+      skip_index.erase(r.order);
+    } else {
+      waiting.erase(r.order);
+      index.erase(r.order);
+    }
     unseen_erase(r);
+  }
+  // Position of a waiting ticket: skippers first, then the line (drawn entrants, then the rest).
+  int64_t position(uint64_t order) const {
+    return rules::is_skip(order) ? skip_index.rank(order) : skip_index.size() + index.rank(order);
+  }
+  int64_t waiting_count() const {
+    return static_cast<int64_t>(waiting.size() + skippers.size());
   }
 };
 
@@ -185,10 +205,11 @@ Ticket MemoryStore::view(const Queue& qu, const Rec& r) const {
   t.joined_ms = r.joined_ms;
   t.admitted_ms = r.admitted_ms;
   t.expires_ms = r.expires_ms;
-  t.position = r.state == TicketState::waiting && !qu.in_prequeue(r) ? qu.index.rank(r.order) : 0;
+  t.position = r.state == TicketState::waiting && !qu.in_prequeue(r) ? qu.position(r.order) : 0;
   t.seq = qu.seq;
   t.entrant = r.entrant_epoch != 0;
   t.place = r.place;
+  t.skip = rules::is_skip(r.order);
   return t;
 }
 
@@ -199,9 +220,12 @@ QueueInfo MemoryStore::info(const Queue& qu) const {
   i.closed = qu.closed;
   i.seq = qu.seq;
   i.stats = qu.stats;
-  i.stats.waiting = static_cast<int64_t>(qu.waiting.size());
+  i.stats.waiting = qu.waiting_count();
   i.stats.active = static_cast<int64_t>(qu.active.size());
-  i.stats.oldest_joined_ms = qu.waiting.empty() ? 0 : qu.waiting.front()->joined_ms;
+  Millis oldest = 0;
+  for (const Rec* head : {qu.waiting.front(), qu.skippers.front()})
+    if (head && (!oldest || head->joined_ms < oldest)) oldest = head->joined_ms;
+  i.stats.oldest_joined_ms = oldest;
   i.draw.state = qu.draw.state;
   i.draw.commitment = qu.draw.commitment;
   i.draw.entrants = qu.draw.entrants;
@@ -413,6 +437,7 @@ void MemoryStore::close(Queue& qu, Millis now) {
     qu.draw.pre.clear();
     qu.draw.pre.shrink_to_fit();
   }
+  while (!qu.skippers.empty()) end(qu, *qu.skippers.front(), EventType::closed, now);
   while (!qu.waiting.empty()) end(qu, *qu.waiting.front(), EventType::closed, now);
   emit(qu, EventType::closed, nullptr, now);
 }
@@ -446,10 +471,51 @@ Task<Ticket> MemoryStore::join(std::string q, JoinRequest req, Millis now) {
   const rules::JoinRule rule = rules::join_rule(ph, qu.config.mode);
   if (rule != rules::JoinRule::enter_prequeue && rule != rules::JoinRule::join_line)
     co_return rules::join_refusal(rule, qu.config, now);
+  // SPEC §8, in the order of QueueStore::join; nothing below is consumed unless all pass.
+  Invite* inv = nullptr;
+  if (req.invite.empty()) {
+    if (qu.config.invite_only)
+      co_return err(Errc::invite_required, "this queue is invite-only: a join needs a code");
+  } else {
+    auto it = qu.invites.find(req.invite);
+    inv = it == qu.invites.end() ? nullptr : &it->second;
+    if (auto refused = rules::invite_refusal(inv, now)) co_return *refused;
+  }
+  const int bits = rules::pow_required_bits(qu.config.pow, req.pow.extra_bits);
+  if (auto refused = rules::pow_refusal(bits, req.pow)) co_return *refused;
+  if (bits > 0) {  // (a queue needing no proof ignores one: its challenge is not marked)
+    drop_pow_marks(now);
+    if (pow_marks_.contains(req.pow.id))
+      co_return Error{Errc::pow_used, "this challenge was already used: solve a new one",
+                      {{"bits", std::to_string(bits)}}};
+    if (pow_marks_.size() >= kMaxPowMarks)
+      co_return err(Errc::over_capacity, "too many proofs of work in flight; retry later");
+    pow_marks_.emplace(req.pow.id, req.pow.expires_ms);
+    // Bucketed by the second (rounded up): dropped once that second is past.
+    pow_expiry_[(req.pow.expires_ms + 999) / 1000].push_back(std::move(req.pow.id));
+  }
+  if (inv) ++inv->used;
   IdKey id = *IdKey::of(new_ticket_id());
   Rec& r = qu.tickets.add(id);
-  r.order = qu.next_order++;  // an entrant's arrival number until the draw gives it base + place
   r.joined_ms = now;
+  if (inv && inv->skip) {
+    // Ahead of the line, in the pre-queue too (not an entrant: no place in the draw).
+    r.order = rules::kSkipOrder + ++qu.skip_orders;
+    r.dedupe_key = key;
+    if (!key.empty()) qu.dedupe[std::move(key)] = id;
+    qu.seen(r, now);
+    qu.skippers.push_back(r.order, &r);
+    qu.skip_index.insert(r.order);
+    emit(qu, EventType::joined, &r, now);
+    if (qu.skippers.size() == 1 &&
+        rules::skip_admission_count(qu.config, ph, static_cast<int64_t>(qu.active.size()), 1) ==
+            1)
+      admit(qu, r, now);
+    Ticket t = view(qu, r);
+    t.created = true;
+    co_return t;
+  }
+  r.order = qu.next_order++;  // an entrant's arrival number until the draw gives it base + place
   r.dedupe_key = key;
   if (!key.empty()) qu.dedupe[std::move(key)] = id;
   qu.seen(r, now);  // (an entrant's abandonment clock starts at the draw: rules::abandon_cutoff)
@@ -463,7 +529,7 @@ Task<Ticket> MemoryStore::join(std::string q, JoinRequest req, Millis now) {
     t.created = true;
     co_return t;
   }
-  bool nobody_waits = qu.waiting.empty();
+  bool nobody_waits = qu.waiting.empty() && qu.skippers.empty();
   qu.waiting.push_back(r.order, &r);
   qu.index.insert(r.order);
   emit(qu, EventType::joined, &r, now);
@@ -555,6 +621,11 @@ Task<int64_t> MemoryStore::tick(std::string q, Millis now) {
   if (auto cutoff = rules::abandon_cutoff(qu.config, qu.draw.state, qu.draw.drawn_at, now))
     while (qu.unseen_head && qu.unseen_head->last_seen_ms <= *cutoff)
       end(qu, *qu.unseen_head, EventType::abandoned, now);
+  // Skippers first, within max_active and without tokens (the rate is the line's).
+  int64_t k = rules::skip_admission_count(qu.config, rules::phase(qu.config, qu.draw.state, now),
+                                          static_cast<int64_t>(qu.active.size()),
+                                          static_cast<int64_t>(qu.skippers.size()));
+  for (int64_t i = 0; i < k; ++i) admit(qu, *qu.skippers.front(), now);
   int64_t n = rules::admission_count(qu.bucket, qu.config, static_cast<int64_t>(qu.active.size()),
                                      static_cast<int64_t>(qu.waiting.size()), now);
   for (int64_t i = 0; i < n; ++i) admit(qu, next_admission(qu), now);
@@ -578,20 +649,66 @@ Task<QueueSnapshot> MemoryStore::snapshot(std::string q) {
   if (!found) co_return found.error();
   QueueSnapshot s;
   s.info = info(**found);
-  s.waiting_orders.reserve((*found)->waiting.size());
+  s.waiting_orders.reserve((*found)->waiting_count());
   (*found)->waiting.each([&](const Rec& r) { s.waiting_orders.push_back(r.order); });
+  (*found)->skippers.each([&](const Rec& r) { s.waiting_orders.push_back(r.order); });
   co_return s;
 }
 
-// (Step 4 contract: implemented by the store's change.)
-Task<std::vector<Invite>> MemoryStore::create_invites(std::string, InviteSpec, Millis) {
-  co_return err(Errc::internal, "invites: not implemented yet");
+void MemoryStore::drop_pow_marks(Millis now) {
+  while (!pow_expiry_.empty() && pow_expiry_.begin()->first * 1000 <= now) {
+    for (auto& id : pow_expiry_.begin()->second) pow_marks_.erase(id);
+    pow_expiry_.erase(pow_expiry_.begin());
+  }
 }
-Task<std::vector<Invite>> MemoryStore::list_invites(std::string, std::string, int64_t) {
-  co_return err(Errc::internal, "invites: not implemented yet");
+
+Task<std::vector<Invite>> MemoryStore::create_invites(std::string q, InviteSpec spec,
+                                                      Millis now) {
+  auto found = find(q);
+  if (!found) co_return found.error();
+  if (auto s = rules::validate(spec, now); !s) co_return s.error();
+  Queue& qu = **found;
+  if (static_cast<int64_t>(qu.invites.size()) + spec.count > rules::kMaxInvitesPerQueue)
+    co_return err(Errc::too_many_invites,
+                  "a queue holds at most 100000 invite codes (revoked ones included)");
+  std::vector<Invite> out;
+  out.reserve(static_cast<size_t>(spec.count));
+  while (static_cast<int64_t>(out.size()) < spec.count) {
+    Invite inv;
+    inv.code = new_invite_code();
+    inv.uses = spec.uses;
+    inv.expires_ms = spec.expires_ms;
+    inv.skip = spec.skip;
+    inv.created_ms = now;
+    inv.label = spec.label;
+    // (80 random bits: a clash is as good as impossible; one would simply draw again.)
+    if (qu.invites.emplace(inv.code, inv).second) out.push_back(std::move(inv));
+  }
+  co_return out;
 }
-Task<Invite> MemoryStore::revoke_invite(std::string, std::string, Millis) {
-  co_return err(Errc::internal, "invites: not implemented yet");
+
+Task<std::vector<Invite>> MemoryStore::list_invites(std::string q, std::string after,
+                                                    int64_t limit) {
+  auto found = find(q);
+  if (!found) co_return found.error();
+  if (limit < 1 || limit > rules::kMaxInviteMint)
+    co_return err(Errc::bad_request, "limit must be between 1 and 10000");
+  const auto& all = (*found)->invites;
+  std::vector<Invite> out;
+  for (auto it = after.empty() ? all.begin() : all.upper_bound(after);
+       it != all.end() && static_cast<int64_t>(out.size()) < limit; ++it)
+    out.push_back(it->second);
+  co_return out;
+}
+
+Task<Invite> MemoryStore::revoke_invite(std::string q, std::string code, Millis) {
+  auto found = find(q);
+  if (!found) co_return found.error();
+  auto it = (*found)->invites.find(code);
+  if (it == (*found)->invites.end())
+    co_return err(Errc::invite_not_found, "no such invite code for this queue");
+  it->second.revoked = true;
+  co_return it->second;
 }
 
 Task<Ok> MemoryStore::ping() { co_return Ok{}; }

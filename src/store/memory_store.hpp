@@ -19,6 +19,10 @@ namespace anteroom {
 
 class MemoryStore final : public QueueStore {
  public:
+  // Used proof-of-work challenges remembered at once, across queues (each until its expiry):
+  // ~100 bytes each. A join needing a new mark when all are taken is refused over_capacity.
+  static constexpr size_t kMaxPowMarks = 1'000'000;
+
   MemoryStore(EventSink& sink, StoreLimits limits = {});
   ~MemoryStore() override;
 
@@ -62,6 +66,8 @@ class MemoryStore final : public QueueStore {
   QueueInfo info(const Queue& qu) const;
   void purge_ended(Queue& qu, Millis now);
   void forget(const std::string& q);
+  // Drops the used-challenge marks whose challenge expired at or before `now`.
+  void drop_pow_marks(Millis now);
 
   EventSink& sink_;
   StoreLimits limits_;
@@ -72,6 +78,11 @@ class MemoryStore final : public QueueStore {
   // intake) takes its events as new. A few bytes per name ever forgotten.
   std::unordered_map<std::string, uint64_t> last_seq_;
   std::mt19937_64 lottery_;  // mode random; seeded from the OS CSPRNG
+  // Used challenges (SPEC §8: single use): id -> its expiry, and the ids by expiry second, so
+  // the marks of expired challenges go as time passes (O(1) amortised per mark; at most
+  // kMaxPowTtlS + a few buckets). Challenge ids are random (128 bits): one set for all queues.
+  std::unordered_map<std::string, Millis> pow_marks_;
+  std::map<Millis, std::vector<std::string>> pow_expiry_;
 };
 
 }  // namespace anteroom

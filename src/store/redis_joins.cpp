@@ -72,7 +72,8 @@ Task<Ticket> RedisStore::join(std::string q, JoinRequest req, Millis now) {
     co_return err(Errc::unavailable, "join cancelled");
   JoinWaiter me(co_await asio::this_coro::executor);
   auto& line = joins_[q];
-  line.waiting.push_back(JoinEntry{now, new_ticket_id(), std::move(dedupe_key), &me});
+  line.waiting.push_back(JoinEntry{now, new_ticket_id(), std::move(dedupe_key),
+                                   std::move(req.invite), std::move(req.pow), &me});
   // Nothing in flight for this queue (or enough waiting for a second call): go out now.
   std::vector<JoinEntry> batch = line.take();
   if (batch.empty()) {
@@ -92,7 +93,7 @@ std::vector<std::string> RedisStore::join_args(const std::string& q,
   auto k = keying_.find(q);
   const bool keyed = k != keying_.end() && !k->second.commit.empty();
   std::vector<std::string> args;
-  args.reserve(1 + 4 * batch.size());
+  args.reserve(1 + 6 * batch.size());
   args.push_back(keyed ? k->second.commit : std::string());
   for (auto& e : batch) {
     args.push_back(redis::num(e.now));
@@ -104,6 +105,8 @@ std::vector<std::string> RedisStore::join_args(const std::string& q,
     } else {
       args.emplace_back();
     }
+    args.push_back(e.invite);
+    args.push_back(redis::encode_proof(e.pow));
   }
   return args;
 }
@@ -139,10 +142,14 @@ Task<Ticket> RedisStore::lead_joins(std::string q, std::vector<JoinEntry> batch)
     leader->rouse();
   }
   std::vector<Millis> nows;
+  std::vector<const PowProof*> proofs;
   nows.reserve(batch.size());
-  for (auto& e : batch) nows.push_back(e.now);
+  for (auto& e : batch) {
+    nows.push_back(e.now);
+    proofs.push_back(&e.pow);
+  }
   std::vector<bool> need_key;
-  auto results = redis::join_results(q, r, nows, need_key);
+  auto results = redis::join_results(q, r, nows, proofs, need_key);
   // Pre-queue joins the script did not take: fetch the seed, send them again (once).
   std::vector<size_t> again;
   for (size_t i = 0; i < batch.size(); ++i)
@@ -151,9 +158,12 @@ Task<Ticket> RedisStore::lead_joins(std::string q, std::vector<JoinEntry> batch)
     auto fetched = co_await fetch_keying(q);
     std::vector<JoinEntry> retry;
     std::vector<Millis> retry_nows;
+    std::vector<const PowProof*> retry_proofs;
     for (size_t i : again) {
-      retry.push_back(JoinEntry{batch[i].now, batch[i].id, batch[i].key, nullptr});
+      retry.push_back(JoinEntry{batch[i].now, batch[i].id, batch[i].key, batch[i].invite,
+                                batch[i].pow, nullptr});
       retry_nows.push_back(batch[i].now);
+      retry_proofs.push_back(&batch[i].pow);
     }
     Result<redis::RedisReply> r2;
     if (!fetched)
@@ -162,13 +172,13 @@ Task<Ticket> RedisStore::lead_joins(std::string q, std::vector<JoinEntry> batch)
       r2 = co_await client_.eval(redis::scripts().join, redis_keys::script_keys(q),
                                  join_args(q, retry));
     std::vector<bool> still;
-    auto results2 = redis::join_results(q, r2, retry_nows, still);
+    auto results2 = redis::join_results(q, r2, retry_nows, retry_proofs, still);
     for (size_t j = 0; j < again.size(); ++j) results[again[j]] = std::move(results2[j]);
   }
-  // A new ticket in the line (not the pre-queue): the queue takes no keyed joins now, so later
+  // A new ticket in the line (not the pre-queue, not a skipper, who may join either): the queue takes no keyed joins now, so later
   // joins skip the key (a new pre-queue, after a reopen, answers 'need_key' and keys them again).
   for (auto& t : results)
-    if (t && t->created && !t->entrant) {
+    if (t && t->created && !t->entrant && !t->skip) {
       keying_.erase(q);
       break;
     }

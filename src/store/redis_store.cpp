@@ -282,6 +282,12 @@ Task<QueueSnapshot> RedisStore::snapshot(std::string q) {
   auto line = co_await scores_from(redis_keys::wait(q), "-inf");
   if (!line) co_return line.error();
   for (int64_t o : *line) s.waiting_orders.push_back(static_cast<uint64_t>(o));
+  // The skippers last (their orders are above every line order), score n = order - kSkipOrder.
+  if (!s.info.closed) {
+    auto skip = co_await scores_from(redis_keys::skip(q), "-inf");
+    if (!skip) co_return skip.error();
+    for (int64_t n : *skip) s.waiting_orders.push_back(rules::kSkipOrder + static_cast<uint64_t>(n));
+  }
   co_return s;
 }
 
@@ -305,15 +311,88 @@ Task<std::vector<int64_t>> RedisStore::scores_from(const std::string& key, std::
   co_return out;
 }
 
-// (Step 4 contract: implemented by the store's change.)
-Task<std::vector<Invite>> RedisStore::create_invites(std::string, InviteSpec, Millis) {
-  co_return err(Errc::internal, "invites: not implemented yet");
+Task<Ok> RedisStore::check_queue(const std::string& q) {
+  std::vector<std::string> exists{"EXISTS", redis_keys::meta(q)};
+  auto r = co_await client_.command(std::move(exists));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return reply_error(*r);
+  if (r->integer != 1) co_return queue_not_found(q);
+  co_return Ok{};
 }
-Task<std::vector<Invite>> RedisStore::list_invites(std::string, std::string, int64_t) {
-  co_return err(Errc::internal, "invites: not implemented yet");
+
+// One script call mints the whole batch (at most rules::kMaxInviteMint codes: a few ms of Redis
+// time), so the per-queue bound is checked and the codes written atomically.
+Task<std::vector<Invite>> RedisStore::create_invites(std::string q, InviteSpec spec, Millis now) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  if (auto s = rules::validate(spec, now); !s) {
+    auto found = co_await check_queue(q);  // an unknown queue is queue_not_found (MemoryStore)
+    co_return found ? s.error() : found.error();
+  }
+  Invite proto;
+  proto.uses = spec.uses;
+  proto.expires_ms = spec.expires_ms;
+  proto.skip = spec.skip;
+  proto.created_ms = now;
+  proto.label = spec.label;
+  // A code that exists already (80 random bits: practically never) makes the script write
+  // nothing; new codes are minted then.
+  constexpr int kAttempts = 3;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    std::vector<std::string> args{num(rules::kMaxInvitesPerQueue), encode_invite(proto)};
+    args.reserve(2 + static_cast<size_t>(spec.count));
+    for (int64_t i = 0; i < spec.count; ++i) args.push_back(new_invite_code());
+    std::vector<std::string> codes(args.begin() + 2, args.end());
+    auto r = co_await client_.eval(scripts().create_invites, redis_keys::script_keys(q),
+                                   std::move(args));
+    if (!r) co_return r.error();
+    if (r->is_error()) co_return reply_error(*r);
+    if (!r->is_array() || r->elements.empty()) co_return malformed();
+    const std::string& status = r->elements[0].str;
+    if (status == "collision") continue;
+    if (status != "ok") co_return script_error(status, q);
+    std::vector<Invite> out;
+    out.reserve(codes.size());
+    for (auto& c : codes) {
+      out.push_back(proto);
+      out.back().code = std::move(c);
+    }
+    co_return out;
+  }
+  co_return err(Errc::internal, "could not mint unique invite codes");
 }
-Task<Invite> RedisStore::revoke_invite(std::string, std::string, Millis) {
-  co_return err(Errc::internal, "invites: not implemented yet");
+
+Task<std::vector<Invite>> RedisStore::list_invites(std::string q, std::string after,
+                                                   int64_t limit) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  if (limit < 1 || limit > rules::kMaxInviteMint) {
+    auto found = co_await check_queue(q);
+    if (!found) co_return found.error();
+    co_return err(Errc::bad_request, "limit must be between 1 and 10000");
+  }
+  std::vector<std::string> args{std::move(after), num(limit)};
+  auto r = co_await run(scripts().list_invites, q, std::move(args));
+  if (!r) co_return r.error();
+  if (r->elements.size() % 2 != 1) co_return malformed();
+  std::vector<Invite> out;
+  out.reserve(r->elements.size() / 2);
+  for (size_t i = 1; i + 1 < r->elements.size(); i += 2) {
+    auto v = decode_invite(r->elements[i].str, r->elements[i + 1].str);
+    if (!v) co_return malformed();
+    out.push_back(std::move(*v));
+  }
+  co_return out;
+}
+
+Task<Invite> RedisStore::revoke_invite(std::string q, std::string code, Millis) {
+  if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
+  if (!rules::valid_invite_code(code)) co_return script_error("invite_not_found", q);
+  std::vector<std::string> args{code};
+  auto r = co_await run(scripts().revoke_invite, q, std::move(args));
+  if (!r) co_return r.error();
+  if (r->elements.size() != 2) co_return malformed();
+  auto v = decode_invite(std::move(code), r->elements[1].str);
+  if (!v) co_return malformed();
+  co_return std::move(*v);
 }
 
 Task<Ok> RedisStore::ping() {

@@ -106,6 +106,8 @@ class RedisStore final : public QueueStore {
   // Runs one queue script; returns its reply array when the script said 'ok', else the error.
   Task<redis::RedisReply> run(const redis::RedisScript& script, const std::string& q,
                               std::vector<std::string> args, bool with_queue_list = false);
+  // queue_not_found unless the queue exists (for errors MemoryStore answers after that check).
+  Task<Ok> check_queue(const std::string& q);
   // get_queue.lua's whole reply: {'ok', info, version, head}.
   Task<redis::RedisReply> read_queue(const std::string& q);
   // The integer scores of sorted set `key` from score `from` on ("-inf", "5", "(5"), ascending,
@@ -118,6 +120,8 @@ class RedisStore final : public QueueStore {
     Millis now = 0;
     std::string id;              // the new ticket's id, if this join makes one
     std::string key;             // dedupe key (may be empty)
+    std::string invite;          // invite code ('' = none)
+    PowProof pow;
     JoinWaiter* waiter = nullptr;  // the waiting join (in its coroutine's frame); null: leader
   };
   struct JoinLine {

@@ -25,6 +25,9 @@ class TokenSigner {
   std::string sign(const TokenClaims& c) const;
   // unauthorized on a bad shape, signature, algorithm or an exp not after now_s.
   Result<TokenClaims> verify(std::string_view token, int64_t now_s) const;
+  // The secret, for keys derived from it for other purposes (pow::derive_key): one secret per
+  // fleet to configure.
+  const std::string& secret() const { return secret_; }
 
  private:
   std::string mac(std::string_view signing_input) const;

@@ -1540,5 +1540,376 @@ TEST_P(StoreConformance, CloseBeforeTheDrawVoidsItAndAReopenIsANewEpoch) {
   EXPECT_EQ(plain_join->position, 1);
 }
 
+
+}  // namespace
+}  // namespace anteroom::conformance
+
+// ---- Bots pay, guests skip (SPEC §8): the join's checks in their order, single use of a
+// challenge, invite codes, skip-the-line tickets. The stores do not verify proofs (the edge
+// does): a PowProof here is what the edge would hand over. Challenge expiries are far in the
+// future (RedisStore's used mark expires on the Redis server's clock, not the caller's `now`).
+
+namespace anteroom::conformance {
+namespace {
+
+constexpr Millis kFar = 4'102'444'800'000;  // 2100-01-01: a challenge that outlives the test
+
+ConfigPatch guarded(int bits, bool invite_only, bool adaptive = false) {
+  ConfigPatch p = cfg(0, 10);  // nobody admitted unless asked: positions stay put
+  PowConfig w;
+  w.bits = bits;
+  w.adaptive = adaptive;
+  p.pow = w;
+  p.invite_only = invite_only;
+  return p;
+}
+
+// What the edge hands the store for a checked proof.
+PowProof proof(const std::string& id, int bits, PowVerdict v = PowVerdict::valid) {
+  PowProof p;
+  p.verdict = v;
+  if (v == PowVerdict::valid) {
+    p.bits = bits;
+    p.id = id;
+    p.expires_ms = kFar;
+  }
+  return p;
+}
+// A 22-character challenge id, distinct per n.
+std::string cid(int n) {
+  std::string s = "challenge" + std::to_string(n);
+  s.resize(22, '_');
+  return s;
+}
+
+JoinRequest jr(std::string invite, PowProof pw = {}, std::string key = "") {
+  JoinRequest r;
+  r.dedupe_key = std::move(key);
+  r.invite = std::move(invite);
+  r.pow = std::move(pw);
+  return r;
+}
+
+std::vector<Invite> mint(StoreHarness& h, int64_t count, int64_t uses = 1, bool skip = false,
+                         Millis expires_ms = 0, const std::string& q = "q") {
+  InviteSpec spec;
+  spec.count = count;
+  spec.uses = uses;
+  spec.skip = skip;
+  spec.expires_ms = expires_ms;
+  auto r = h.run(h.store().create_invites(q, spec, T0));
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  return r.ok() ? *r : std::vector<Invite>{};
+}
+
+std::vector<Invite> all_invites(StoreHarness& h, const std::string& q = "q") {
+  std::vector<Invite> out;
+  for (std::string after;;) {
+    auto page = h.run(h.store().list_invites(q, after, 10'000));
+    EXPECT_TRUE(page.ok()) << (page.ok() ? "" : page.error().message);
+    if (!page.ok() || page->empty()) break;
+    out.insert(out.end(), page->begin(), page->end());
+    after = page->back().code;
+  }
+  return out;
+}
+
+Invite invite(StoreHarness& h, const std::string& code, const std::string& q = "q") {
+  for (auto& i : all_invites(h, q))
+    if (i.code == code) return i;
+  ADD_FAILURE() << "no invite " << code;
+  return {};
+}
+
+Errc refusal(const Result<Ticket>& r) { return r.ok() ? Errc::internal : r.error().code; }
+
+size_t joins_seen(StoreHarness& h, const std::string& q = "q") {
+  return events_of(h, EventType::joined, q).size() + events_of(h, EventType::entered, q).size();
+}
+
+// The checks in their order: the invite (required, then its state), then the proof (the
+// edge's verdict, the bits the queue needs now, then single use). A refused join takes
+// nothing: no use of the code, no mark of the challenge, no event.
+TEST_P(StoreConformance, JoinChecksComeInTheirOrderAndARefusalConsumesNothing) {
+  ASSERT_TRUE(run(s().put_queue("q", guarded(10, true, true), T0)).ok());
+  const std::string code = mint(*h_, 1, 5).at(0).code;
+  std::string unknown = code;
+  unknown[0] = unknown[0] == 'A' ? 'B' : 'A';
+  // No code in an invite-only queue: invite_required, even with no proof either.
+  EXPECT_EQ(refusal(run(s().join("q", jr(""), T0 + 1))), Errc::invite_required);
+  EXPECT_EQ(refusal(run(s().join("q", jr("", proof(cid(1), 10)), T0 + 1))),
+            Errc::invite_required);
+  // An unknown code before the proof is looked at.
+  EXPECT_EQ(refusal(run(s().join("q", jr(unknown, proof(cid(1), 10)), T0 + 1))),
+            Errc::invite_invalid);
+  // A good code, then every proof verdict, each with the bits the queue needs.
+  const std::pair<PowVerdict, Errc> verdicts[] = {
+      {PowVerdict::none, Errc::pow_required},
+      {PowVerdict::invalid, Errc::pow_invalid},
+      {PowVerdict::wrong_queue, Errc::pow_wrong_queue},
+      {PowVerdict::expired, Errc::pow_expired},
+      {PowVerdict::insufficient, Errc::pow_insufficient}};
+  for (auto [v, want] : verdicts) {
+    auto r = run(s().join("q", jr(code, proof(cid(1), 10, v)), T0 + 2));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, want);
+    EXPECT_EQ(detail(r.error(), "bits"), "10");
+  }
+  // Valid but for fewer bits than the queue needs now (adaptive: + the edge's extra bits).
+  PowProof low = proof(cid(1), 12);
+  low.extra_bits = 3;
+  auto r = run(s().join("q", jr(code, low), T0 + 3));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::pow_insufficient);
+  EXPECT_EQ(detail(r.error(), "bits"), "13");
+  EXPECT_EQ(invite(*h_, code).used, 0);
+  EXPECT_EQ(joins_seen(*h_), 0u);
+  // The challenge the refused joins carried was not marked: it still makes a join.
+  PowProof ok = proof(cid(1), 13);
+  ok.extra_bits = 3;
+  auto first = run(s().join("q", jr(code, ok), T0 + 4));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(first->created);
+  EXPECT_FALSE(first->skip);
+  EXPECT_EQ(invite(*h_, code).used, 1);
+  // Used once: refused the second time, with a good code; the code's use is not taken.
+  auto again = run(s().join("q", jr(code, ok), T0 + 5));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, Errc::pow_used);
+  EXPECT_EQ(detail(again.error(), "bits"), "13");
+  EXPECT_EQ(invite(*h_, code).used, 1);
+  // A join refused for its code does not mark its (good, new) challenge.
+  EXPECT_EQ(refusal(run(s().join("q", jr(unknown, proof(cid(2), 10)), T0 + 6))),
+            Errc::invite_invalid);
+  ASSERT_TRUE(run(s().join("q", jr(code, proof(cid(2), 10)), T0 + 7)).ok());
+  EXPECT_EQ(invite(*h_, code).used, 2);
+  EXPECT_EQ(joins_seen(*h_), 2u);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 2);
+  // The rules before these still come first: a closed queue is closed.
+  ASSERT_TRUE(run(s().close_queue("q", T0 + 8)).ok());
+  EXPECT_EQ(refusal(run(s().join("q", jr(""), T0 + 9))), Errc::queue_closed);
+}
+
+// A join whose dedupe key has a live ticket gets it back before any check: an idempotent retry
+// with the same proof (already marked) and code (already counted) is not refused.
+TEST_P(StoreConformance, DedupeComesBeforeTheChecks) {
+  ASSERT_TRUE(run(s().put_queue("q", guarded(8, true), T0)).ok());
+  const std::string code = mint(*h_, 1).at(0).code;  // one use
+  auto a = run(s().join("q", jr(code, proof(cid(1), 8), "u:alice"), T0 + 1));
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  auto retry = run(s().join("q", jr(code, proof(cid(1), 8), "u:alice"), T0 + 2));
+  ASSERT_TRUE(retry.ok()) << retry.error().message;
+  EXPECT_EQ(retry->id, a->id);
+  EXPECT_FALSE(retry->created);
+  auto bare = run(s().join("q", jr("", {}, "u:alice"), T0 + 3));
+  ASSERT_TRUE(bare.ok()) << bare.error().message;
+  EXPECT_EQ(bare->id, a->id);
+  EXPECT_EQ(invite(*h_, code).used, 1);
+  // Another user with the same code and proof: the code is used up (checked first).
+  EXPECT_EQ(refusal(run(s().join("q", jr(code, proof(cid(1), 8), "u:bob"), T0 + 4))),
+            Errc::invite_used_up);
+  // Once alice's ticket ended, her key joins anew and is checked like any join.
+  ASSERT_TRUE(run(s().leave("q", a->id, T0 + 5)).ok());
+  EXPECT_EQ(refusal(run(s().join("q", jr("", {}, "u:alice"), T0 + 6))), Errc::invite_required);
+}
+
+// A queue needing no proof ignores one (whatever its verdict) and marks nothing.
+TEST_P(StoreConformance, AQueueWithoutProofOfWorkIgnoresProofs) {
+  ASSERT_TRUE(run(s().put_queue("q", guarded(0, false), T0)).ok());
+  for (PowVerdict v : {PowVerdict::invalid, PowVerdict::expired, PowVerdict::valid,
+                       PowVerdict::valid})
+    EXPECT_TRUE(run(s().join("q", jr("", proof(cid(1), 20, v)), T0 + 1)).ok());
+  // Turned on: the same (valid) challenge is good once.
+  ASSERT_TRUE(run(s().put_queue("q", guarded(20, false), T0 + 2)).ok());
+  EXPECT_EQ(refusal(run(s().join("q", jr(""), T0 + 3))), Errc::pow_required);
+  EXPECT_TRUE(run(s().join("q", jr("", proof(cid(1), 20)), T0 + 4)).ok());
+  EXPECT_EQ(refusal(run(s().join("q", jr("", proof(cid(1), 20)), T0 + 5))), Errc::pow_used);
+  // Not adaptive: the edge's extra bits do not count.
+  PowProof p = proof(cid(2), 20);
+  p.extra_bits = 4;
+  EXPECT_TRUE(run(s().join("q", jr("", p), T0 + 6)).ok());
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 6);
+}
+
+// Single use holds across queues too (a challenge is bound to one queue by the edge; the mark is
+// the challenge's, whatever queue the join names) and under joins issued together.
+TEST_P(StoreConformance, AChallengeMakesOneJoinUnderConcurrentJoins) {
+  ASSERT_TRUE(run(s().put_queue("q", guarded(5, false), T0)).ok());
+  std::vector<boost::asio::awaitable<Result<Ticket>>> tasks;
+  for (int i = 0; i < 20; ++i)
+    tasks.push_back(s().join("q", jr("", proof(cid(i % 4), 5)), T0 + i));
+  auto results = run_all(std::move(tasks));
+  std::map<int, int> ok_of;
+  for (int i = 0; i < 20; ++i) {
+    if (results[i].ok()) {
+      ++ok_of[i % 4];
+      EXPECT_LT(i, 4) << "the first join of each challenge makes the ticket";
+    } else {
+      EXPECT_EQ(results[i].error().code, Errc::pow_used) << i;
+    }
+  }
+  EXPECT_EQ(ok_of, (std::map<int, int>{{0, 1}, {1, 1}, {2, 1}, {3, 1}}));
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 4);
+}
+
+TEST_P(StoreConformance, InviteCodesAreCheckedOnEveryQueue) {
+  ASSERT_TRUE(run(s().put_queue("q", guarded(0, false), T0)).ok());
+  const std::string multi = mint(*h_, 1, 3).at(0).code;
+  const std::string once = mint(*h_, 1, 1).at(0).code;
+  const std::string soon = mint(*h_, 1, 5, false, T0 + 1000).at(0).code;
+  const std::string gone = mint(*h_, 1, 5).at(0).code;
+  // Not invite-only: a join without a code is fine; a bad code is refused, not ignored.
+  EXPECT_TRUE(run(s().join("q", jr(""), T0 + 1)).ok());
+  EXPECT_EQ(refusal(run(s().join("q", jr("0000000000000000"), T0 + 1))), Errc::invite_invalid);
+  // A multi-use code: three joins, then used up.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(run(s().join("q", jr(multi), T0 + 2)).ok());
+  EXPECT_EQ(refusal(run(s().join("q", jr(multi), T0 + 3))), Errc::invite_used_up);
+  Invite m = invite(*h_, multi);
+  EXPECT_EQ(m.used, 3);
+  EXPECT_EQ(m.uses, 3);
+  ASSERT_TRUE(run(s().join("q", jr(once), T0 + 3)).ok());
+  EXPECT_EQ(refusal(run(s().join("q", jr(once), T0 + 3))), Errc::invite_used_up);
+  // Expiry: good until expires_ms, refused from then on.
+  ASSERT_TRUE(run(s().join("q", jr(soon), T0 + 999)).ok());
+  EXPECT_EQ(refusal(run(s().join("q", jr(soon), T0 + 1000))), Errc::invite_expired);
+  EXPECT_EQ(invite(*h_, soon).used, 1);
+  // Revoked: refused; revoking again returns it unchanged; the tickets it made stay.
+  auto made = run(s().join("q", jr(gone), T0 + 4));
+  ASSERT_TRUE(made.ok());
+  auto rv = run(s().revoke_invite("q", gone, T0 + 5));
+  ASSERT_TRUE(rv.ok()) << rv.error().message;
+  EXPECT_TRUE(rv->revoked);
+  EXPECT_EQ(rv->used, 1);
+  auto rv2 = run(s().revoke_invite("q", gone, T0 + 6));
+  ASSERT_TRUE(rv2.ok());
+  EXPECT_EQ(*rv2, *rv);
+  EXPECT_EQ(refusal(run(s().join("q", jr(gone), T0 + 7))), Errc::invite_revoked);
+  EXPECT_EQ(ticket(*h_, made->id, T0 + 7).state, TicketState::waiting);
+  EXPECT_EQ(run(s().revoke_invite("q", "0000000000000000", T0)).error().code,
+            Errc::invite_not_found);
+  EXPECT_EQ(run(s().revoke_invite("nope", gone, T0)).error().code, Errc::queue_not_found);
+  // Revoked beats expired and used up (rules::invite_refusal's order).
+  ASSERT_TRUE(run(s().revoke_invite("q", multi, T0 + 8)).ok());
+  EXPECT_EQ(refusal(run(s().join("q", jr(multi), T0 + 9))), Errc::invite_revoked);
+  // Invite-only now: a code is needed; a good one still works.
+  ASSERT_TRUE(run(s().put_queue("q", guarded(0, true), T0 + 10)).ok());
+  EXPECT_EQ(refusal(run(s().join("q", jr(""), T0 + 11))), Errc::invite_required);
+  EXPECT_TRUE(run(s().join("q", jr(mint(*h_, 1).at(0).code), T0 + 11)).ok());
+  // A code of another queue is no code here.
+  ASSERT_TRUE(run(s().put_queue("other", guarded(0, false), T0)).ok());
+  const std::string theirs = mint(*h_, 1, 1, false, 0, "other").at(0).code;
+  EXPECT_EQ(refusal(run(s().join("q", jr(theirs), T0 + 12))), Errc::invite_invalid);
+}
+
+TEST_P(StoreConformance, InvitesAreMintedListedAndBounded) {
+  EXPECT_EQ(run(s().create_invites("q", InviteSpec{}, T0)).error().code, Errc::queue_not_found);
+  EXPECT_EQ(run(s().list_invites("q", "", 10)).error().code, Errc::queue_not_found);
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
+  EXPECT_TRUE(all_invites(*h_).empty());
+  InviteSpec spec;
+  spec.count = 25;
+  spec.uses = 7;
+  spec.expires_ms = T0 + 86'400'000;
+  spec.skip = true;
+  spec.label = "members \xe2\x80\x94 presale";
+  auto made = run(s().create_invites("q", spec, T0 + 5));
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  ASSERT_EQ(made->size(), 25u);
+  std::set<std::string> codes;
+  for (auto& i : *made) {
+    EXPECT_TRUE(rules::valid_invite_code(i.code)) << i.code;
+    EXPECT_EQ(i.uses, 7);
+    EXPECT_EQ(i.used, 0);
+    EXPECT_EQ(i.expires_ms, T0 + 86'400'000);
+    EXPECT_TRUE(i.skip);
+    EXPECT_FALSE(i.revoked);
+    EXPECT_EQ(i.created_ms, T0 + 5);
+    EXPECT_EQ(i.label, spec.label);
+    codes.insert(i.code);
+  }
+  EXPECT_EQ(codes.size(), 25u);
+  // Pages in code order, `after` exclusive.
+  std::vector<Invite> paged;
+  std::string after;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = run(s().list_invites("q", after, 10));
+    ASSERT_TRUE(page.ok()) << page.error().message;
+    EXPECT_LE(page->size(), 10u);
+    if (page->empty()) break;
+    paged.insert(paged.end(), page->begin(), page->end());
+    after = page->back().code;
+  }
+  ASSERT_EQ(paged.size(), 25u);
+  for (size_t i = 0; i < paged.size(); ++i) {
+    if (i) EXPECT_LT(paged[i - 1].code, paged[i].code);
+    EXPECT_TRUE(codes.contains(paged[i].code));
+    auto same = std::find_if(made->begin(), made->end(),
+                             [&](const Invite& m) { return m.code == paged[i].code; });
+    ASSERT_NE(same, made->end());
+    EXPECT_EQ(*same, paged[i]);
+  }
+  auto tail = run(s().list_invites("q", paged[20].code, 10));
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(tail->size(), 4u);
+  // Bounds of a mint and of a page.
+  for (auto bad : {InviteSpec{.count = 0}, InviteSpec{.count = 10'001}, InviteSpec{.uses = 0},
+                   InviteSpec{.uses = 1'000'001}, InviteSpec{.expires_ms = T0}}) {
+    auto r = run(s().create_invites("q", bad, T0 + 10));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, Errc::bad_request);
+  }
+  EXPECT_EQ(run(s().create_invites("q", InviteSpec{.label = std::string(101, 'x')}, T0)).error().code,
+            Errc::bad_request);
+  EXPECT_EQ(run(s().list_invites("q", "", 0)).error().code, Errc::bad_request);
+  EXPECT_EQ(run(s().list_invites("q", "", 10'001)).error().code, Errc::bad_request);
+  EXPECT_EQ(all_invites(*h_).size(), 25u);
+}
+
+TEST_P(StoreConformance, AQueueHoldsAtMostItsInviteLimit) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
+  // 100,000 in ten mints of 10,000 (revoked ones count too).
+  for (int i = 0; i < 9; ++i)
+    ASSERT_EQ(mint(*h_, rules::kMaxInviteMint).size(), static_cast<size_t>(rules::kMaxInviteMint));
+  ASSERT_EQ(mint(*h_, rules::kMaxInviteMint - 1).size(), 9'999u);
+  const std::string last = mint(*h_, 1).at(0).code;
+  ASSERT_TRUE(run(s().revoke_invite("q", last, T0)).ok());
+  auto over = run(s().create_invites("q", InviteSpec{}, T0));
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code, Errc::too_many_invites);
+  EXPECT_EQ(all_invites(*h_).size(), 100'000u);
+  // Another queue has its own.
+  ASSERT_TRUE(run(s().put_queue("r", cfg(0, 10), T0)).ok());
+  EXPECT_EQ(mint(*h_, 2, 1, false, 0, "r").size(), 2u);
+}
+
+// Codes stay through close and reopen (an operator mints ahead of the sale, and a reopen is the
+// same event's next round); they go with the queue when it is forgotten.
+TEST_P(StoreConformance, InvitesLastUntilTheQueueIsForgotten) {
+  ASSERT_TRUE(run(s().put_queue("q", guarded(0, true), T0)).ok());
+  auto codes = mint(*h_, 3, 2);
+  ASSERT_TRUE(run(s().join("q", jr(codes[0].code), T0 + 1)).ok());
+  ASSERT_TRUE(run(s().close_queue("q", T0 + 2)).ok());
+  auto while_closed = all_invites(*h_);
+  ASSERT_EQ(while_closed.size(), 3u);
+  EXPECT_EQ(invite(*h_, codes[0].code).used, 1);
+  // Minting and revoking work on a closed queue too.
+  ASSERT_EQ(mint(*h_, 1).size(), 1u);
+  ASSERT_TRUE(run(s().revoke_invite("q", codes[2].code, T0 + 3)).ok());
+  ASSERT_TRUE(run(s().put_queue("q", {}, T0 + 4)).ok());  // reopened
+  EXPECT_EQ(all_invites(*h_).size(), 4u);
+  ASSERT_TRUE(run(s().join("q", jr(codes[0].code), T0 + 5)).ok());
+  EXPECT_EQ(refusal(run(s().join("q", jr(codes[0].code), T0 + 6))), Errc::invite_used_up);
+  EXPECT_EQ(refusal(run(s().join("q", jr(codes[2].code), T0 + 6))), Errc::invite_revoked);
+  // Closed with nobody active: forgotten at the first tick past the grace.
+  ASSERT_TRUE(run(s().close_queue("q", T0 + 7)).ok());
+  ASSERT_TRUE(run(s().tick("q", T0 + 7 + 31'000)).ok());
+  ASSERT_EQ(run(s().get_queue("q")).error().code, Errc::queue_not_found);
+  EXPECT_EQ(run(s().list_invites("q", "", 10)).error().code, Errc::queue_not_found);
+  EXPECT_EQ(run(s().revoke_invite("q", codes[1].code, T0)).error().code, Errc::queue_not_found);
+  ASSERT_TRUE(run(s().put_queue("q", guarded(0, false), T0 + 40'000)).ok());
+  EXPECT_TRUE(all_invites(*h_).empty());
+  EXPECT_EQ(refusal(run(s().join("q", jr(codes[1].code), T0 + 40'001))), Errc::invite_invalid);
+}
+
 }  // namespace
 }  // namespace anteroom::conformance

@@ -1,14 +1,23 @@
 -- Joins (the line, or the pre-queue before opens_at), or returns the live ticket of a known dedupe
 -- key; for a batch of joins at once (RedisStore batches the joins of one queue that wait while
 -- one is in flight).
--- ARGV[1]: the draw commitment the process keyed its entrants with ('' = none known); then one
--- quad per join, in order: now, new ticket id (128 random bits: never taken), dedupe key (may
--- be empty), draw key (32 bytes: draw::key(seed, draw::entry_id(id)), or '' if not keyed).
--- A single join is a batch of one.
+-- ARGV[1]: the draw commitment the process keyed its entrants with ('' = none known); then six
+-- arguments per join, in order: now, new ticket id (128 random bits: never taken), dedupe key
+-- (may be empty), draw key (32 bytes: draw::key(seed, draw::entry_id(id)), or '' if not keyed),
+-- invite code ('' = none), proof of work ('' = none: verdict none, no extra bits; else
+-- "verdict extra_bits bits id expires_ms", verdict a PowVerdict name). A join with neither costs
+-- two empty strings. A single join is a batch of one.
 -- Reply: one reply per join, in ARGV order: {'ok', view, created (1/0)}, {'refused', rule,
 -- prequeue_at, opens_at, closes_at, message} (rules::join_refusal builds the error), {'need_key',
 -- commitment} (a pre-queue join not keyed with this epoch's seed: nothing was written; the
--- process fetches the seed and sends it again) or {'<errc>'}.
+-- process fetches the seed and sends it again), {'invite', errc, record or ''} (rules::
+-- invite_refusal of the record builds the error), {'invite_required'}, {'pow', errc, required
+-- bits} (rules::pow_refusal, or pow_used) or {'<errc>'}.
+-- SPEC §8, after the dedupe lookup and the join rule: the invite, then the proof of work, then
+-- the single use of the challenge (SET NX of its mark), then the join with the invite's use.
+-- Nothing is written before the last check passed. A skip invite makes a skipper: order
+-- SKIP_ORDER + n in K_SKIP (also in the pre-queue, where it is no entrant), admitted at once if
+-- it is the only waiting skipper and skip_admission_count allows one.
 -- Each join of a batch is exactly the join it would be as its own script run right after the
 -- previous one (own seq, own dedupe lookup: a later join of the batch sees an earlier one's key).
 -- The hot path of a flash sale: one HMGET reads everything it needs of the queue, and the
@@ -21,7 +30,7 @@ local function refused(rule)
   local c = redis.call('HMGET', K_CFG, 'prequeue_at', 'opens_at', 'closes_at', 'message')
   return {'refused', rule, c[1] or '', c[2] or '', c[3] or '', c[4] or ''}
 end
-local function join(now, id, dkey, dk)
+local function join(now, id, dkey, dk, code, proof)
   if not m[1] then return {'queue_not_found'} end
   if m[1] == '1' then return refused('refuse_closed') end
   local d = settle(cfg, now)
@@ -33,11 +42,64 @@ local function join(now, id, dkey, dk)
       redis.call('HDEL', K_DEDUPE, dkey)  -- its ticket ended (closed, not yet drained)
     end
   end
-  local rule = join_rule(phase(cfg, d.state, now), cfg.mode)
-  if rule == 'enter_prequeue' then
-    if d.state ~= 'prequeue' or #dk ~= 32 or commit ~= d.commit then
-      return {'need_key', d.commit}
+  local ph = phase(cfg, d.state, now)
+  local rule = join_rule(ph, cfg.mode)
+  if rule ~= 'enter_prequeue' and rule ~= 'join_line' then return refused(rule) end
+  local inv
+  if code ~= '' then
+    local rec = redis.call('HGET', K_INV, code)
+    inv = parse_invite(rec)
+    local why = invite_refusal(inv, now)
+    if why then return {'invite', why, rec or ''} end
+  elseif cfg.invite_only then
+    return {'invite_required'}
+  end
+  local mark
+  if cfg.pow.bits > 0 then
+    local verdict, extra, bits, pid, pexp = 'none', 0, 0, '', 0
+    if proof ~= '' then
+      local v, e, b, i, x = string.match(proof, '^(%l[%l_]*) (%d+) (%d+) (%S*) (%d+)$')
+      if v then verdict, extra, bits, pid, pexp = v, tonumber(e), tonumber(b), i, x end
     end
+    local required = pow_required_bits(cfg.pow, extra)
+    local why = pow_refusal(required, verdict, bits)
+    if why then return {'pow', why, I(required)} end
+    if required > 0 then
+      mark = {PREFIX .. 'pow:' .. pid, pexp, required}
+      if redis.call('EXISTS', mark[1]) == 1 then return {'pow', 'pow_used', I(required)} end
+    end
+  end
+  local skip = inv and inv.skip
+  if rule == 'enter_prequeue' and not skip and
+      (d.state ~= 'prequeue' or #dk ~= 32 or commit ~= d.commit) then
+    return {'need_key', d.commit}
+  end
+  -- Every check passed: from here on the join happens. Take the challenge and the invite's use.
+  if mark then redis.call('SET', mark[1], '1', 'NX', 'PXAT', mark[2]) end
+  if inv then
+    inv.used = inv.used + 1
+    redis.call('HSET', K_INV, code, encode_invite(inv))
+  end
+  if skip then
+    local n = redis.call('HINCRBY', K_META, 'sorders', 1)
+    local order = SKIP_ORDER + n
+    redis.call('HSET', tkey(id), 'state', 'waiting', 'reason', 'none', 'order', I(order),
+               'joined', I(now), 'admitted', '0', 'expires', '0', 'key', dkey,
+               'ep', m[2] or '0')
+    if dkey ~= '' then redis.call('HSET', K_DEDUPE, dkey, id) end
+    redis.call('ZADD', K_SKIP, I(n), id)
+    redis.call('ZADD', K_SEEN, I(now), id)
+    local seq = emit('joined', id, order, now, 0)
+    local skippers = redis.call('ZCARD', K_SKIP)
+    if skippers == 1 and
+        skip_admission_count(cfg, ph, redis.call('ZCARD', K_ACTIVE), 1) == 1 then
+      admit(id, cfg, now, order)
+      return {'ok', view(id), 1}
+    end
+    return {'ok', {id, 'waiting', 'none', I(order), I(now), '0', '0', I(skippers), I(seq), '0',
+                   '0', '1'}, 1}
+  end
+  if rule == 'enter_prequeue' then
     -- The order of a pre-queue join is its arrival number (the `entered` event's); the draw
     -- gives it its real order base + place.
     local order = redis.call('HINCRBY', K_META, 'orders', 1)
@@ -48,16 +110,16 @@ local function join(now, id, dkey, dk)
     redis.call('ZADD', K_PRE, 0, dk .. id)
     redis.call('ZADD', K_SEEN, I(now), id)
     local seq = emit('entered', id, order, now, 0)
-    return {'ok', {id, 'waiting', 'none', I(order), I(now), '0', '0', '0', I(seq), '1', '0'}, 1}
+    return {'ok', {id, 'waiting', 'none', I(order), I(now), '0', '0', '0', I(seq), '1', '0', '0'},
+            1}
   end
-  if rule ~= 'join_line' then return refused(rule) end
   local order = redis.call('HINCRBY', K_META, 'orders', 1)
   redis.call('HSET', tkey(id), 'state', 'waiting', 'reason', 'none', 'order', I(order),
              'joined', I(now), 'admitted', '0', 'expires', '0', 'key', dkey,
              'ep', m[2] or '0')
   if dkey ~= '' then redis.call('HSET', K_DEDUPE, dkey, id) end
   redis.call('ZADD', K_WAIT, I(order), id)
-  local waiting = redis.call('ZCARD', K_WAIT) + waiting_entrants(d)
+  local waiting = redis.call('ZCARD', K_SKIP) + waiting_entrants(d) + redis.call('ZCARD', K_WAIT)
   redis.call('ZADD', K_SEEN, I(now), id)
   local seq = emit('joined', id, order, now, 0)
   if waiting == 1 then
@@ -66,11 +128,12 @@ local function join(now, id, dkey, dk)
       return {'ok', view(id), 1}
     end
   end
-  return {'ok', {id, 'waiting', 'none', I(order), I(now), '0', '0', I(waiting), I(seq), '0', '0'},
-          1}
+  return {'ok', {id, 'waiting', 'none', I(order), I(now), '0', '0', I(waiting), I(seq), '0', '0',
+                 '0'}, 1}
 end
 local replies = {}
-for i = 2, #ARGV - 3, 4 do
-  replies[#replies + 1] = join(tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+for i = 2, #ARGV - 5, 6 do
+  replies[#replies + 1] = join(tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
+                               ARGV[i + 4], ARGV[i + 5])
 end
 return replies

@@ -2,14 +2,15 @@
 --   <generated constants> .. lib.lua .. <script>.lua
 -- The generated constants are RETENTION_MS (rules::kEndedRetentionMs).
 --
--- KEYS[1..13] are the queue's keys (redis/keys.hpp, script_keys). Ticket hashes are not declared
+-- KEYS[1..16] are the queue's keys (redis/keys.hpp, script_keys). Ticket hashes are not declared
 -- keys (scripts find their ids in the sorted sets), but they carry the same {q} hash tag, so
--- they live in the queue's Cluster slot. Scripts that change the queue lists get them as
--- KEYS[14] (aq:queues) and KEYS[15] (aq:queues:open); nil in the others.
+-- they live in the queue's Cluster slot (as do the proof-of-work marks, PREFIX .. 'pow:' .. id). Scripts that change the queue lists get them as
+-- KEYS[17] (aq:queues) and KEYS[18] (aq:queues:open); nil in the others.
 local K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_OUTBOX, K_CLOSING, K_LAST_SEQ =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local K_PRE, K_PGONE, K_DRAW, K_CLOSING_PRE = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
-local K_QUEUES, K_OPEN = KEYS[14], KEYS[15]
+local K_SKIP, K_INV, K_INVS = KEYS[14], KEYS[15], KEYS[16]
+local K_QUEUES, K_OPEN = KEYS[17], KEYS[18]
 local PREFIX = string.sub(K_META, 1, -5)  -- 'aq:{q}:' from 'aq:{q}:meta'
 local QUEUE = string.sub(K_META, 5, -7)   -- 'q' from 'aq:{q}:meta' (redis_keys::queue_of)
 
@@ -17,6 +18,10 @@ local QUEUE = string.sub(K_META, 5, -7)   -- 'q' from 'aq:{q}:meta' (redis_keys:
 -- integer into '1.7e+14' and round a double to 14 digits.
 local function I(x) return string.format('%d', x) end
 local function F(x) return string.format('%.17g', x) end
+
+-- rules::kSkipOrder (2^52): a skipper's order is SKIP_ORDER + n, exact as a Lua double and a
+-- Redis score, and printed exactly by I() ('%d' goes through a C long: 64 bits here).
+local SKIP_ORDER = 4503599627370496
 
 local function tkey(id) return PREFIX .. 't:' .. id end
 local function queue_exists() return redis.call('EXISTS', K_META) == 1 end
@@ -90,6 +95,59 @@ local function join_rule(ph, mode)
   if ph == 'before' then return 'refuse_not_open' end
   if ph == 'prequeue' then return 'enter_prequeue' end
   return 'join_line'
+end
+
+-- ---- Bots pay, guests skip: rules mirrors (held equal to src/core/rules.cpp by a redistest) ---
+
+-- rules::pow_required_bits. `pw`: load_cfg's cfg.pow.
+local function pow_required_bits(pw, extra)
+  if pw.bits <= 0 then return 0 end
+  local need = pw.bits
+  if pw.adaptive and extra > 0 then need = need + extra end
+  return math.max(pw.bits, math.min(need, pw.max_bits))
+end
+
+-- rules::pow_refusal: the refusal's error code, or nil. `verdict`: PowVerdict's name.
+local POW_VERDICT_REFUSAL = {none = 'pow_required', invalid = 'pow_invalid',
+                             wrong_queue = 'pow_wrong_queue', expired = 'pow_expired',
+                             insufficient = 'pow_insufficient'}
+local function pow_refusal(required, verdict, bits)
+  if required <= 0 then return nil end
+  if verdict == 'valid' then
+    if bits < required then return 'pow_insufficient' end
+    return nil
+  end
+  return POW_VERDICT_REFUSAL[verdict] or 'pow_invalid'
+end
+
+-- An invite record (redis/keys.hpp invites: "uses used expires_ms skip revoked created_ms
+-- label"), or nil if `rec` is nil/false or malformed.
+local function parse_invite(rec)
+  if not rec then return nil end
+  local u, d, e, sk, rv, c, label =
+    string.match(rec, '^(%d+) (%d+) (%d+) ([01]) ([01]) (%d+) (.*)$')
+  if not u then return nil end
+  return {uses = tonumber(u), used = tonumber(d), expires = tonumber(e), skip = sk == '1',
+          revoked = rv == '1', created = tonumber(c), label = label}
+end
+local function encode_invite(v)
+  return I(v.uses) .. ' ' .. I(v.used) .. ' ' .. I(v.expires) .. ' ' .. (v.skip and '1' or '0') ..
+         ' ' .. (v.revoked and '1' or '0') .. ' ' .. I(v.created) .. ' ' .. v.label
+end
+
+-- rules::invite_refusal: the refusal's error code, or nil. `inv`: parse_invite's (nil: none).
+local function invite_refusal(inv, now)
+  if not inv then return 'invite_invalid' end
+  if inv.revoked then return 'invite_revoked' end
+  if inv.expires ~= 0 and now >= inv.expires then return 'invite_expired' end
+  if inv.used >= inv.uses then return 'invite_used_up' end
+  return nil
+end
+
+-- rules::skip_admission_count. `ph`: phase()'s name.
+local function skip_admission_count(cfg, ph, active, skippers)
+  if cfg.paused or ph ~= 'open' or skippers <= 0 then return 0 end
+  return math.max(0, math.min(skippers, cfg.max_active - active))
 end
 
 -- rules::abandon_cutoff: nil = nobody is abandoned now.
@@ -205,9 +263,9 @@ local function admit(id, cfg, now, order, place)
     redis.call('HSET', k, 'state', 'active', 'admitted', I(now), 'expires', I(exp),
                'order', I(order), 'place', I(place))
   else
-    redis.call('ZREM', K_WAIT, id)
-    redis.call('HSET', k, 'state', 'active', 'admitted', I(now), 'expires', I(exp))
     order = order or tonumber(redis.call('HGET', k, 'order'))
+    redis.call('ZREM', order >= SKIP_ORDER and K_SKIP or K_WAIT, id)
+    redis.call('HSET', k, 'state', 'active', 'admitted', I(now), 'expires', I(exp))
   end
   redis.call('ZREM', K_SEEN, id)
   redis.call('ZADD', K_ACTIVE, I(exp), id)
@@ -242,6 +300,14 @@ local function admit_entrants(d, k, cfg, now)
   return admitted
 end
 
+-- Admits the first k waiting skippers (FIFO: score n); returns how many.
+local function admit_skippers(k, cfg, now)
+  if k <= 0 then return 0 end
+  local head = redis.call('ZRANGE', K_SKIP, 0, k - 1, 'WITHSCORES')
+  for i = 1, #head, 2 do admit(head[i], cfg, now, SKIP_ORDER + tonumber(head[i + 1])) end
+  return #head / 2
+end
+
 local END_TOTAL = {left = 'left_total', expired = 'expired_total',
                    completed = 'completed_total', abandoned = 'abandoned_total'}
 
@@ -257,6 +323,7 @@ local function end_ticket(id, why, now)
   redis.call('ZREM', K_ACTIVE, id)
   if not t[1] then return end  -- hash gone (only if someone deleted keys by hand)
   local order = tonumber(t[2]) or 0
+  if order >= SKIP_ORDER then redis.call('ZREM', K_SKIP, id) end
   local dk = t[5]
   if dk and dk ~= '' and t[1] == 'waiting' and why ~= 'closed' and
       (tonumber(t[6]) or 0) == current_epoch() then
@@ -282,8 +349,9 @@ local function end_ticket(id, why, now)
   if why ~= 'closed' then emit(why, id, order, now, tonumber(t[3]) or 0) end
 end
 
--- A ticket as RedisStore parses it (11 strings): id state reason order joined admitted expires
--- position seq entrant(1/0) place. A waiting entrant has position 0 and place 0 until the draw;
+-- A ticket as RedisStore parses it (12 strings): id state reason order joined admitted expires
+-- position seq entrant(1/0) place skip(1/0). A waiting skipper's position is 1 + the skippers
+-- ahead of it; everyone else waits behind every waiting skipper. A waiting entrant has position 0 and place 0 until the draw;
 -- after it, place = rank in the frozen `pre`, order = base + place, and its position counts the
 -- waiting entrants ahead; a post-open ticket waits behind every waiting entrant.
 local function view(id)
@@ -292,17 +360,22 @@ local function view(id)
   local state, reason = effective(t[1] or 'ended', t[2] or 'none', t[7])
   local entrant = t[8] ~= nil and t[8] ~= false and t[8] ~= ''
   local order, place, pos = t[3] or '0', tonumber(t[9]) or 0, 0
-  if state == 'waiting' then
+  local skip = (tonumber(order) or 0) >= SKIP_ORDER
+  if state == 'waiting' and skip then
+    local rank = redis.call('ZRANK', K_SKIP, id)
+    if rank then pos = rank + 1 end
+  elseif state == 'waiting' then
     local d = load_draw()
     if entrant then
       if d.state == 'drawn' then
         place = place_of(id, t[8])
         order = I(d.base + place)
         pos = place - (d.head - 1) - redis.call('ZCOUNT', K_PGONE, d.head, place - 1)
+        pos = pos + redis.call('ZCARD', K_SKIP)
       end
     else
       local rank = redis.call('ZRANK', K_WAIT, id)
-      if rank then pos = waiting_entrants(d) + rank + 1 end
+      if rank then pos = redis.call('ZCARD', K_SKIP) + waiting_entrants(d) + rank + 1 end
     end
   elseif entrant and place == 0 and (tonumber(t[7]) or 0) == current_epoch() then
     -- (An entrant admitted or ended after the draw has its place in the hash; this is only
@@ -310,7 +383,7 @@ local function view(id)
     if load_draw().state == 'drawn' then place = place_of(id, t[8]) end
   end
   return {id, state, reason, order, t[4] or '0', t[5] or '0', t[6] or '0', I(pos),
-          redis.call('HGET', K_META, 'seq'), entrant and '1' or '0', I(place)}
+          redis.call('HGET', K_META, 'seq'), entrant and '1' or '0', I(place), skip and '1' or '0'}
 end
 
 -- Moves sorted set `from` into `to`, to be drained later: a RENAME (O(1)), or a union when `to`
@@ -356,7 +429,7 @@ end
 -- Closes the queue (O(1) whatever the length of the line): the line is moved aside (RENAME)
 -- and the epoch bumped, which ends every waiting ticket in it at once for all readers
 -- (effective); the bookkeeping is drained `batch` at a time (drain_closed). A pre-queue that
--- never drew is void. Needs KEYS[14], KEYS[15]. Returns true if it closed the queue now.
+-- never drew is void. Needs KEYS[17], KEYS[18]. Returns true if it closed the queue now.
 local function close(now, batch)
   if queue_closed() then return false end
   redis.call('HSET', K_META, 'closed', '1', 'closed_ms', I(now))
@@ -364,6 +437,7 @@ local function close(now, batch)
   redis.call('HINCRBY', K_META, 'epoch', 1)
   -- (A union only if closed again before the previous close was drained: close, reopen, close.)
   if redis.call('EXISTS', K_WAIT) == 1 then set_aside(K_WAIT, K_CLOSING) end
+  if redis.call('EXISTS', K_SKIP) == 1 then set_aside(K_SKIP, K_CLOSING) end
   redis.call('UNLINK', K_SEEN)  -- only waiting tickets are in it; freed in the background
   local d = load_draw()
   if d.state == 'prequeue' then
@@ -379,7 +453,8 @@ end
 -- expired_total completed_total left_total admit_per_s max_active session_ttl_s
 -- abandon_after_s paused target_url webhooks waiting active oldest_joined_ms prequeue_at
 -- opens_at closes_at mode message draw_state commitment entrants base drawn_at pow invite_only.
--- waiting counts the waiting drawn entrants (the head of the line) and the FIFO line.
+-- waiting counts the waiting skippers, the waiting drawn entrants (the head of the line) and the
+-- FIFO line; oldest_joined_ms is the earliest join among the heads of the three.
 local function info()
   local out = redis.call('HMGET', K_META, 'closed', 'seq', 'admitted_total', 'abandoned_total',
                          'expired_total', 'completed_total', 'left_total')
@@ -391,6 +466,7 @@ local function info()
   local d = load_draw()
   local entrants = waiting_entrants(d)
   local line = redis.call('ZCARD', K_WAIT)
+  local skippers = redis.call('ZCARD', K_SKIP)
   local oldest = '0'
   if entrants > 0 then
     -- The first waiting entrant from the head (a short bounded look: gone places are rare
@@ -406,7 +482,12 @@ local function info()
     local head = redis.call('ZRANGE', K_WAIT, 0, 0)
     oldest = redis.call('HGET', tkey(head[1]), 'joined') or '0'
   end
-  out[#out + 1] = I(entrants + line)
+  if skippers > 0 then
+    local sk = redis.call('ZRANGE', K_SKIP, 0, 0)
+    local j = redis.call('HGET', tkey(sk[1]), 'joined') or '0'
+    if oldest == '0' or tonumber(j) < tonumber(oldest) then oldest = j end
+  end
+  out[#out + 1] = I(skippers + entrants + line)
   out[#out + 1] = I(redis.call('ZCARD', K_ACTIVE))
   out[#out + 1] = oldest
   for i = 8, 12 do out[#out + 1] = c[i] or '' end
@@ -447,12 +528,14 @@ end
 -- - the outbox: Kafka has confirmed all of it (outbox_relayed), but the tailers may not have
 --   read its last events yet, so it expires RETENTION_MS later instead (put_queue keeps it if
 --   the queue is made again first);
--- - ticket hashes: every one has ended (none active, none waiting) and expires on its own.
+-- - ticket hashes: every one has ended (none active, none waiting) and expires on its own;
+--   so do the proof-of-work marks (PXAT their challenge's expiry).
 -- Returns true if it forgot the queue.
 local function forget_if_done(cfg, now)
   local m = redis.call('HMGET', K_META, 'closed', 'closed_ms', 'seq')
   if m[1] ~= '1' then return false end
   if redis.call('ZCARD', K_ACTIVE) > 0 or redis.call('EXISTS', K_CLOSING) == 1 or
+      redis.call('EXISTS', K_SKIP) == 1 or
       redis.call('EXISTS', K_CLOSING_PRE) == 1 then
     return false
   end
@@ -463,7 +546,7 @@ local function forget_if_done(cfg, now)
   if not outbox_relayed() then return false end
   redis.call('SET', K_LAST_SEQ, m[3])
   redis.call('UNLINK', K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_CLOSING, K_PRE,
-             K_PGONE, K_DRAW)
+             K_PGONE, K_DRAW, K_SKIP, K_INV, K_INVS)
   redis.call('PEXPIRE', K_OUTBOX, RETENTION_MS)
   redis.call('SREM', K_QUEUES, QUEUE)
   redis.call('SREM', K_OPEN, QUEUE)

@@ -3,7 +3,7 @@
 -- or {'conflict'} if the queue changed since the caller read it (the caller merged and checked
 -- the schedule in C++ against that read: rules::validate_schedule, check_schedule_change; it
 -- reads again and retries).
--- KEYS[14] = aq:queues, KEYS[15] = aq:queues:open. ARGV: now, name, max_queues, six defaults
+-- KEYS[17] = aq:queues, KEYS[18] = aq:queues:open. ARGV: now, name, max_queues, six defaults
 -- (admit_per_s max_active session_ttl_s abandon_after_s paused target_url), the version read
 -- (get_queue.lua's `version`, 'new' if there was no queue), the schedule flag (1: the patch
 -- sets prequeue_at or opens_at), a fresh seed and its commitment (hex), then patch field/value

@@ -1,13 +1,14 @@
 -- Performs a due draw (settle), closes the queue when closes_at has come, finishes closes
 -- (drain_closed, no events), expires sessions, drops abandoned tickets (rules::abandon_cutoff:
--- an entrant's clock starts at the draw), then admits: the waiting drawn entrants first, in
+-- an entrant's clock starts at the draw), then admits: the waiting skippers first (rules::
+-- skip_admission_count: no tokens, only max_active), then the waiting drawn entrants, in
 -- place order, then the line - from its head (fifo, passthrough) or by lottery (random: each
 -- admission a uniformly random waiting ticket). MemoryStore::tick with each step bounded to
 -- ARGV[2] tickets per call, so a huge queue never blocks Redis for long (the rest is done by the
 -- next tick). The admission bound is rules::admission_count with `waiting` clamped to the
 -- bound: tokens not used stay in the bucket. Nobody is admitted before the draw.
 -- Last, forgets a closed queue whose sessions are over (lib.lua forget_if_done).
--- KEYS[14], KEYS[15]: the queue lists. ARGV: now, max tickets per step, a random seed (31 bits
+-- KEYS[17], KEYS[18]: the queue lists. ARGV: now, max tickets per step, a random seed (31 bits
 -- from the process's CSPRNG: Redis' own math.random is deterministic per script).
 -- Reply: {'ok', events made}.
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -29,8 +30,12 @@ end
 local entrants = waiting_entrants(d)
 local waiting = 0
 local ph = phase(cfg, d.state, now)
+-- The skippers' admission and the line's share the bound: at most `limit` admissions a call.
+local skipped = admit_skippers(
+  skip_admission_count(cfg, ph, redis.call('ZCARD', K_ACTIVE),
+                       math.min(redis.call('ZCARD', K_SKIP), limit)), cfg, now)
 if ph == 'open' or ph == 'closed' then
-  waiting = math.min(entrants + redis.call('ZCARD', K_WAIT), limit)
+  waiting = math.min(entrants + redis.call('ZCARD', K_WAIT), limit - skipped)
 end
 local n = admission_count(cfg, redis.call('ZCARD', K_ACTIVE), waiting, now)
 if n > 0 and entrants > 0 then n = n - admit_entrants(d, math.min(n, entrants), cfg, now) end

@@ -94,11 +94,29 @@ inline std::string pgone(std::string_view q) { return prefix(q) + "pgone"; }
 // `pre` finished); drained by tick like `closing`.
 inline std::string closing_pre(std::string_view q) { return prefix(q) + "closingpre"; }
 
-// KEYS[1..13] of every queue script, in the order lua/lib.lua expects (put_queue, close_queue
-// and tick add kQueues and kOpenQueues as KEYS[14] and KEYS[15]).
+// Bots pay, guests skip (SPEC §8).
+// ZSET waiting skip-the-line ticket ids, score n (their order is rules::kSkipOrder + n; n from
+// meta.sorders, never reused in the queue's life). Set aside into `closing` by a close.
+inline std::string skip(std::string_view q) { return prefix(q) + "skip"; }
+// HASH invite code -> "uses used expires_ms skip revoked created_ms label" (decimal; skip and
+// revoked 0/1; the label, possibly empty, is the rest after the sixth space). lua/lib.lua
+// parse_invite and redis/script_io.cpp encode_invite/decode_invite agree on it.
+inline std::string invites(std::string_view q) { return prefix(q) + "inv"; }
+// ZSET invite codes, all score 0: code order for ZRANGE BYLEX paging (list_invites).
+inline std::string invite_codes(std::string_view q) { return prefix(q) + "invs"; }
+// STRING "1": the proof-of-work challenge <id> was used by a join; PXAT the challenge's expiry
+// (it expires by itself: a used challenge cannot be used after its expiry anyway). Not a
+// declared key (one per challenge id), like ticket hashes; same hash tag.
+inline std::string pow_mark(std::string_view q, std::string_view id) {
+  return prefix(q) + "pow:" + std::string(id);
+}
+
+// KEYS[1..16] of every queue script, in the order lua/lib.lua expects (put_queue, close_queue
+// and tick add kQueues and kOpenQueues as KEYS[17] and KEYS[18]).
 inline std::vector<std::string> script_keys(std::string_view q) {
   return {meta(q),     cfg(q),      wait(q), active(q), seen(q),  dedupe(q),      outbox(q),
-          closing(q),  last_seq(q), pre(q),  pgone(q),  draw(q),  closing_pre(q)};
+          closing(q),  last_seq(q), pre(q),  pgone(q),  draw(q),  closing_pre(q), skip(q),
+          invites(q),  invite_codes(q)};
 }
 
 }  // namespace anteroom::redis_keys

@@ -1,5 +1,7 @@
 #include "store/redis/script_io.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
@@ -25,7 +27,8 @@ const Scripts& scripts() {
     return Scripts{make("put_queue"),  make("get_queue"),   make("close_queue"), make("join"),
                    make("get_ticket"), make("leave"),       make("complete"),    make("touch"),
                    make("tick"),       make("list_open"),   make("draw_page"),   make("places"),
-                   make("draw_secret")};
+                   make("draw_secret"), make("create_invites"), make("list_invites"),
+                   make("revoke_invite")};
   }();
   return s;
 }
@@ -50,6 +53,12 @@ Error script_error(const std::string& status, const std::string& q) {
     return err(Errc::too_many_queues, "the queue limit of this installation is reached");
   if (status == "no_draw")
     return err(Errc::no_draw, "this queue has no draw (it has no opens_at)");
+  if (status == "invite_not_found")
+    return err(Errc::invite_not_found, "no such invite code for this queue");
+  if (status == "too_many_invites")
+    return err(Errc::too_many_invites, "a queue holds at most " +
+                                           std::to_string(rules::kMaxInvitesPerQueue) +
+                                           " invite codes");
   if (status == "bad_request")
     return err(Errc::bad_request, "a waiting ticket cannot complete; it was never admitted");
   return err(Errc::internal, "redis script failed: " + status);
@@ -159,15 +168,119 @@ Result<Ticket> parse_ticket(const std::string& q, const RedisReply& r) {
   t.seq = static_cast<uint64_t>(f.i(8));
   t.entrant = f.s(9) == "1";
   t.place = f.i(10);
-  if (!f.ok() || f.size() != 11 || !state || !reason) return malformed();
+  t.skip = f.s(11) == "1";
+  if (!f.ok() || f.size() != 12 || !state || !reason) return malformed();
   t.state = *state;
   t.reason = *reason;
   return t;
 }
 
 
+std::string encode_invite(const Invite& v) {
+  return num(v.uses) + ' ' + num(v.used) + ' ' + num(v.expires_ms) + ' ' + (v.skip ? '1' : '0') +
+         ' ' + (v.revoked ? '1' : '0') + ' ' + num(v.created_ms) + ' ' + v.label;
+}
+
+std::optional<Invite> decode_invite(std::string code, std::string_view rec) {
+  Invite v;
+  v.code = std::move(code);
+  int64_t f[6];
+  size_t i = 0;
+  for (int n = 0; n < 6; ++n) {
+    size_t j = rec.find(' ', i);
+    if (j == std::string_view::npos) return std::nullopt;
+    std::string_view w = rec.substr(i, j - i);
+    auto [p, ec] = std::from_chars(w.data(), w.data() + w.size(), f[n]);
+    if (w.empty() || ec != std::errc() || p != w.data() + w.size() || f[n] < 0)
+      return std::nullopt;
+    i = j + 1;
+  }
+  if (f[3] > 1 || f[4] > 1) return std::nullopt;
+  v.uses = f[0];
+  v.used = f[1];
+  v.expires_ms = f[2];
+  v.skip = f[3] == 1;
+  v.revoked = f[4] == 1;
+  v.created_ms = f[5];
+  v.label = std::string(rec.substr(i));
+  return v;
+}
+
+namespace {
+
+std::string_view verdict_name(PowVerdict v) {
+  switch (v) {
+    case PowVerdict::none: return "none";
+    case PowVerdict::valid: return "valid";
+    case PowVerdict::invalid: return "invalid";
+    case PowVerdict::wrong_queue: return "wrong_queue";
+    case PowVerdict::expired: return "expired";
+    case PowVerdict::insufficient: return "insufficient";
+  }
+  return "invalid";
+}
+
+// The error codes join.lua's pow and invite refusals name.
+std::optional<Errc> refusal_code(std::string_view s) {
+  static constexpr std::pair<std::string_view, Errc> kCodes[] = {
+      {"pow_required", Errc::pow_required},       {"pow_invalid", Errc::pow_invalid},
+      {"pow_wrong_queue", Errc::pow_wrong_queue}, {"pow_expired", Errc::pow_expired},
+      {"pow_insufficient", Errc::pow_insufficient}, {"pow_used", Errc::pow_used},
+      {"invite_invalid", Errc::invite_invalid},   {"invite_used_up", Errc::invite_used_up},
+      {"invite_expired", Errc::invite_expired},   {"invite_revoked", Errc::invite_revoked}};
+  for (auto& [name, code] : kCodes)
+    if (name == s) return code;
+  return std::nullopt;
+}
+
+// A {'pow', errc, required} reply: the rules' own refusal (the Lua mirror named the same code,
+// held equal by a redistest), or pow_used, which only the store knows.
+Result<Ticket> pow_refused(const RedisReply& one, const PowProof* proof) {
+  if (one.elements.size() != 3) return malformed();
+  auto code = refusal_code(one.elements[1].str);
+  auto bits = one.elements[2].as_int();
+  if (!code || !bits) return malformed();
+  if (*code == Errc::pow_used)
+    return Error{Errc::pow_used, "this challenge was used by an earlier join: solve a new one",
+                 {{"bits", std::to_string(*bits)}}};
+  auto e = rules::pow_refusal(static_cast<int>(*bits), proof ? *proof : PowProof{});
+  if (!e || e->code != *code) return err(Errc::internal, "join.lua's proof check disagrees");
+  return *e;
+}
+
+// A {'invite', errc, record} reply: rules::invite_refusal of the record the script read.
+Result<Ticket> invite_refused(const RedisReply& one, Millis now) {
+  if (one.elements.size() != 3) return malformed();
+  auto code = refusal_code(one.elements[1].str);
+  if (!code) return malformed();
+  std::optional<Invite> inv;
+  if (!one.elements[2].str.empty()) inv = decode_invite("", one.elements[2].str);
+  auto e = rules::invite_refusal(inv ? &*inv : nullptr, now);
+  if (!e || e->code != *code) return err(Errc::internal, "join.lua's invite check disagrees");
+  return *e;
+}
+
+}  // namespace
+
+std::string encode_proof(const PowProof& p) {
+  if (p.verdict == PowVerdict::none && p.extra_bits == 0) return {};
+  // (The id is the script's key name: only a checked challenge's base64url id goes in.)
+  PowVerdict v = p.verdict;
+  if (v == PowVerdict::valid &&
+      (p.id.empty() || p.id.size() > 64 ||
+       !std::all_of(p.id.begin(), p.id.end(), [](char c) {
+         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_';
+       })))
+    v = PowVerdict::invalid;
+  return std::string(verdict_name(v)) + ' ' + num(int64_t{std::max(0, p.extra_bits)}) +
+         ' ' + num(int64_t{std::max(0, p.bits)}) + ' ' + (v == PowVerdict::valid ? p.id : "") + ' ' +
+         num(std::max<int64_t>(0, p.expires_ms));
+}
+
 std::vector<Result<Ticket>> join_results(const std::string& q, const Result<RedisReply>& r,
                                          const std::vector<Millis>& nows,
+                                         const std::vector<const PowProof*>& proofs,
                                          std::vector<bool>& need_key) {
   const size_t n = nows.size();
   need_key.assign(n, false);
@@ -208,6 +321,12 @@ std::vector<Result<Ticket>> join_results(const std::string& q, const Result<Redi
         out.emplace_back(malformed());
       else
         out.emplace_back(rules::join_refusal(rule, c, nows[i]));
+    } else if (status == "pow") {
+      out.push_back(pow_refused(one, i < proofs.size() ? proofs[i] : nullptr));
+    } else if (status == "invite") {
+      out.push_back(invite_refused(one, nows[i]));
+    } else if (status == "invite_required") {
+      out.emplace_back(err(Errc::invite_required, "this queue takes joins with an invite code"));
     } else if (status != "ok") {
       out.emplace_back(script_error(status, q));
     } else if (one.elements.size() != 3) {

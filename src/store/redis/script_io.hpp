@@ -4,7 +4,9 @@
 // of their replies into the queue model (field orders: info() and view() in lua/lib.lua).
 // Pure functions over replies; thread-safe.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -15,7 +17,7 @@ namespace anteroom::redis {
 
 struct Scripts {
   RedisScript put_queue, get_queue, close_queue, join, get_ticket, leave, complete, touch, tick,
-      list_open, draw_page, places, draw_secret;
+      list_open, draw_page, places, draw_secret, create_invites, list_invites, revoke_invite;
 };
 // Each script is its constants, then lib.lua, then its own file; built once per process. Throws
 // std::logic_error if a script is missing from the binary.
@@ -35,15 +37,25 @@ Error script_error(const std::string& status, const std::string& q);
 Error reply_error(const RedisReply& r);
 Error malformed();
 
+// An invite record as kept in aq:{q}:inv (redis/keys.hpp invites; lua/lib.lua parse_invite):
+// "uses used expires_ms skip revoked created_ms label". decode_invite: nullopt if malformed.
+std::string encode_invite(const Invite& v);
+std::optional<Invite> decode_invite(std::string code, std::string_view rec);
+// A join's proof of work as join.lua takes it: '' for none (verdict none, no extra bits), else
+// "verdict extra_bits bits id expires_ms".
+std::string encode_proof(const PowProof& p);
+
 Result<QueueInfo> parse_info(const std::string& q, const RedisReply& r);
 Result<Ticket> parse_ticket(const std::string& q, const RedisReply& r);
 // Splits a join script reply (one reply per join, see lua/join.lua) into per-join results; a
 // failure of the whole call fails each of the joins (one per `nows` entry, each join's `now`).
 // A refusal becomes rules::join_refusal's error. need_key[i] is set for a pre-queue join the
 // script did not take because it was not keyed with the epoch's seed (its result is then an
-// error to retry with the seed).
+// error to retry with the seed). An invite or proof-of-work refusal becomes the error of
+// rules::invite_refusal / rules::pow_refusal (`proofs`: each join's proof), or pow_used.
 std::vector<Result<Ticket>> join_results(const std::string& q, const Result<RedisReply>& r,
                                          const std::vector<Millis>& nows,
+                                         const std::vector<const PowProof*>& proofs,
                                          std::vector<bool>& need_key);
 
 }  // namespace anteroom::redis
