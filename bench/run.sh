@@ -43,7 +43,7 @@ if [ $QUICK = 1 ]; then
 else
   OUT=$ROOT/bench/results
   WRK_SECS=10 REPEAT=2 STREAMS=15000 ROUNDS=5 ADMITS=400 BIG=1000000 TICK_SECS=4
-  POW_JOINS=100000 POW_CLIENT_CPU_S=25 POW_BROWSER_RUNS=11
+  POW_JOINS=60000 POW_CLIENT_CPU_S=20 POW_BROWSER_RUNS=11
 fi
 WRK_CONNS=50
 SMALL=1000
@@ -694,7 +694,7 @@ bench_pow() {
   local rt
   rt=$(awk -v a="$a_us" -v b="$b_us" 'BEGIN {printf "%.3f", a / b}')
   row pow_join_cpu_us "$a_us" "$b_us" "$rt" "ratio ≤ 1.05 (a proof ≤ 5% of a join)" "$(meets "$rt" '<=' 1.05)" "µs" \
-    "server CPU per join (the process's CPU clock, all threads, over the run / joins; \`pow-bench joins\`, 50 connections, $POW_JOINS joins a run, mean of $REPEAT runs each in A B B A order${PIN_SERVER:+, server on CPU 0, client on CPU 1}) with a proof (queue pow 4 bits, adaptive off; the challenges fetched and solved before the run, each proof used once) vs without (queue pow off, no body): a proof adds ${pct}% (the body's parse, pow::check, the meter, the single-use mark); $a_rps vs $b_rps joins/s. Handing out the challenge (GET .../challenge) is a request of its own: $c_us µs of server CPU each, not in this figure"
+    "server CPU per join (the process's CPU clock, all threads, over the run / joins; \`pow-bench joins\`, 50 connections, $POW_JOINS joins a run, the mean of $REPEAT run(s) a side in the order off on on off${PIN_SERVER:+, server on CPU 0, client on CPU 1}) with a proof (queue pow 4 bits, adaptive off; the challenges fetched and solved before the run, each proof used once) vs without (queue pow off, no body): a proof adds ${pct}% (the body's parse, pow::check, the meter, the single-use mark); $a_rps vs $b_rps joins/s. Handing out the challenge (GET .../challenge) is a request of its own: $c_us µs of server CPU each, not in this figure"
   local ck ns
   ck=$($PIN_CLIENT "$BIN/pow-check-bench" --n 200000 | grep '^RESULT')
   ns=$(result_field "$ck" ns_per_check)
@@ -722,7 +722,7 @@ bench_pow() {
   # The page's solver in Chromium (bench/pow_browser.mjs starts its own embedded anteroom).
   log "  Chromium: the page solves $POW_BROWSER_RUNS challenges of $base bits (bench/pow_browser.mjs)"
   local bj med brate
-  bj=$(node "$ROOT/bench/pow_browser.mjs" --bin "$BIN/anteroom" --bits "$base" --runs "$POW_BROWSER_RUNS" \
+  bj=$(node "$ROOT/bench/pow_browser.mjs" --anteroom "$BIN/anteroom" --bits "$base" --runs "$POW_BROWSER_RUNS" \
     2>"$TMP/pow-browser.err" | tail -1) || { cat "$TMP/pow-browser.err" >&2; die "bench/pow_browser.mjs failed"; }
   med=$(node -e 'const j = JSON.parse(process.argv[1]); console.log(Math.round(j.median_ms))' "$bj") ||
     die "bench/pow_browser.mjs printed no median_ms: $bj"
@@ -738,7 +738,7 @@ bench_pow() {
   [ "${brate:-0}" -gt 0 ] || brate=$(awk -v m="$med" -v b="$base" 'BEGIN {printf "%.0f", log(2) * 2 ^ b / (m / 1000)}')
   local maxb
   maxb=$(awk -v r="$brate" 'BEGIN {printf "%d", log(r / log(2)) / log(2)}')
-  POW_CHOICE="The browser solves $brate hashes/s here, a native client (OpenSSL, one core) $rate: a native bot is $(awk -v a="$rate" -v b="$brate" 'BEGIN {printf "%.0f", a / b}')× faster than the page, so what a bit costs a visitor in wait it costs a bot in CPU. A place takes 2^bits tries on average; a visitor's median solve is ln 2 × 2^bits / browser rate.
+  POW_CHOICE="The page solves $brate hashes/s in Chromium here, a native client (OpenSSL, one core) $rate hashes/s: $(awk -v a="$rate" -v b="$brate" 'BEGIN {printf "%.1f", a / b}')× the page. Each bit doubles both what a visitor waits and what a bot pays per place: a place takes 2^bits tries on average, so a bot pays 2^bits / native rate CPU seconds per place, and a visitor's median solve is ln 2 × 2^bits / browser rate (the number of tries is geometric).
 
 | bits | a visitor's median wait here (est.) | a native bot's CPU s per 1,000 places (est.) |
 |---|---|---|
