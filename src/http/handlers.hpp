@@ -91,7 +91,7 @@ namespace site {
 boost::asio::awaitable<HttpResponse> verify(Edge& e, Request& r);  // GET /v1/verify
 }  // namespace site
 
-// The operator (operator.cpp): every handler requires the admin Bearer token.
+// The operator (operator.cpp, invites.cpp): every handler requires the admin Bearer token.
 namespace op {
 boost::asio::awaitable<HttpResponse> list_queues(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> put_queue(Edge& e, Request& r);
@@ -100,12 +100,20 @@ boost::asio::awaitable<HttpResponse> close_queue(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> complete(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> dead_letters(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> redrive(Edge& e, Request& r);
+// Invite codes (invites.cpp, docs/invites.md): POST mints, GET lists a page in code order,
+// DELETE .../invites/{code} revokes.
+boost::asio::awaitable<HttpResponse> create_invites(Edge& e, Request& r);
+boost::asio::awaitable<HttpResponse> list_invites(Edge& e, Request& r);
+boost::asio::awaitable<HttpResponse> revoke_invite(Edge& e, Request& r);
 }  // namespace op
 
 // Operations and the page (ops.cpp): probes, metrics, the waiting-room page.
 namespace ops {
 boost::asio::awaitable<HttpResponse> demo_page(Edge& e, Request& r);  // GET /
 boost::asio::awaitable<HttpResponse> page(Edge& e, Request& r);       // GET /q/{q}
+// GET /q/pow-worker.js?v=: the page's proof-of-work solver (web/pow-worker.js). Under /q/ so that
+// every proxy set up for the page (docs/proxy.md: location ~ ^/(v1|q)/) passes it on.
+boost::asio::awaitable<HttpResponse> pow_worker(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> healthz(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> readyz(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> metrics(Edge& e, Request& r);

@@ -1,8 +1,13 @@
 // Operations and the page: health and readiness probes, Prometheus metrics, and the embedded
-// waiting-room page.
+// waiting-room page and its proof-of-work worker.
 #include "core/rules.hpp"
 #include "http/errors.hpp"
 #include "http/handlers.hpp"
+
+namespace anteroom::http {
+extern const std::string_view kPowWorkerJs;       // generated from web/pow-worker.js
+extern const std::string_view kPowWorkerVersion;  // its SHA-256, 16 hex digits
+}  // namespace anteroom::http
 
 namespace anteroom::http::ops {
 
@@ -14,10 +19,12 @@ HttpResponse page_for(std::string_view q) {
   HttpResponse res;
   res.content_type = "text/html; charset=utf-8";
   res.cache_control = "no-cache";
-  // The same policy as the page's own <meta> (web/index.html): inline code, same-origin API.
+  // The same policy as the page's own <meta> (web/index.html): inline code, same-origin API, and
+  // the proof-of-work worker from this origin (/q/pow-worker.js).
   res.set("Content-Security-Policy",
           "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-          "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'");
+          "img-src data:; connect-src 'self'; worker-src 'self'; base-uri 'none'; "
+          "form-action 'none'");
   res.body = render_page(q);  // (a HEAD gets its length, not its bytes)
   return res;
 }
@@ -31,6 +38,23 @@ asio::awaitable<HttpResponse> demo_page(Edge& e, Request& r) {
 }
 
 asio::awaitable<HttpResponse> page(Edge& e, Request& r) { co_return page_for(r.q); }
+
+// The page names the worker with its version (?v=, written into the page at build time), so that
+// URL is cached for good: a crowd opening the page fetches the worker once per browser, and a
+// new binary's page names a new URL. Any other ?v= (an old page after an upgrade, a hand-typed
+// URL) gets the current worker, revalidated every time.
+asio::awaitable<HttpResponse> pow_worker(Edge& e, Request& r) {
+  HttpResponse res;
+  res.content_type = "text/javascript; charset=utf-8";
+  res.cache_control = query_param(r.query, "v") == kPowWorkerVersion
+                          ? "public, max-age=31536000, immutable"
+                          : "no-cache";
+  // A worker runs under the policy delivered with its own script: it needs nothing at all.
+  res.set("Content-Security-Policy", "default-src 'none'");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.body = std::string(kPowWorkerJs);
+  co_return res;
+}
 
 asio::awaitable<HttpResponse> healthz(Edge& e, Request& r) {
   co_return json_response(bhttp::status::ok, R"({"status":"ok"})");

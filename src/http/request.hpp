@@ -95,6 +95,7 @@ struct Request {
   std::string_view ip;  // the client's address (client_address)
   std::string_view path, query;
   std::string q, t;  // the route's {q} and {t} (empty where it has none)
+  std::string code;  // the route's {code} (an invite code as typed), "" where it has none
   Takeover* takeover = nullptr;
   bool close = false;  // the handler asks to close the connection after its answer
 

@@ -20,6 +20,9 @@ struct Route {
 constexpr Route kRoutes[] = {
     {verb::get, "/", ops::demo_page},
     {verb::head, "/", ops::demo_page},
+    // (Before /q/{q}: the first route whose path matches is taken; "pow-worker.js" is no queue.)
+    {verb::get, "/q/pow-worker.js", ops::pow_worker},
+    {verb::head, "/q/pow-worker.js", ops::pow_worker},
     {verb::get, "/q/{q}", ops::page},
     {verb::head, "/q/{q}", ops::page},
     {verb::get, "/healthz", ops::healthz},
@@ -47,9 +50,12 @@ constexpr Route kRoutes[] = {
     {verb::post, "/v1/queues/{q}/tickets/{t}/complete", op::complete},
     {verb::get, "/v1/queues/{q}/webhooks/dead", op::dead_letters},
     {verb::post, "/v1/queues/{q}/webhooks/dead/redrive", op::redrive},
+    {verb::post, "/v1/queues/{q}/invites", op::create_invites},
+    {verb::get, "/v1/queues/{q}/invites", op::list_invites},
+    {verb::delete_, "/v1/queues/{q}/invites/{code}", op::revoke_invite},
 };
 
-enum class Part : uint8_t { literal, queue, ticket };
+enum class Part : uint8_t { literal, queue, ticket, code };
 
 struct CompiledRoute {
   const Route* route;
@@ -63,7 +69,10 @@ const std::vector<CompiledRoute>& table() {
       CompiledRoute c{&r, {}};
       Segments seg = split_path(r.pattern);
       for (size_t i = 0; i < seg.size(); ++i) {
-        Part p = seg[i] == "{q}" ? Part::queue : seg[i] == "{t}" ? Part::ticket : Part::literal;
+        Part p = seg[i] == "{q}"      ? Part::queue
+                 : seg[i] == "{t}"    ? Part::ticket
+                 : seg[i] == "{code}" ? Part::code
+                                      : Part::literal;
         c.parts.emplace_back(p, seg[i]);
       }
       out.push_back(std::move(c));
@@ -75,13 +84,14 @@ const std::vector<CompiledRoute>& table() {
 
 // Binds the route's parameters if `seg` has its shape.
 bool matches(const CompiledRoute& c, const Segments& seg, std::string_view& q,
-             std::string_view& t) {
+             std::string_view& t, std::string_view& code) {
   if (c.parts.size() != seg.size()) return false;
   for (size_t i = 0; i < seg.size(); ++i) {
     auto [part, text] = c.parts[i];
     if (part == Part::literal && seg[i] != text) return false;
     if (part == Part::queue) q = seg[i];
     if (part == Part::ticket) t = seg[i];
+    if (part == Part::code) code = seg[i];
   }
   return true;
 }
@@ -91,10 +101,10 @@ bool matches(const CompiledRoute& c, const Segments& seg, std::string_view& q,
 Result<Handler> route(verb method, std::string_view path, Request& r) {
   Segments seg = split_path(path);
   bool path_known = false;
-  std::string_view q, t;
+  std::string_view q, t, code;
   Handler found = nullptr;
   for (const CompiledRoute& c : table()) {
-    if (!matches(c, seg, q, t)) continue;
+    if (!matches(c, seg, q, t, code)) continue;
     path_known = true;
     if (c.route->method == method) {
       found = c.route->handler;
@@ -108,6 +118,7 @@ Result<Handler> route(verb method, std::string_view path, Request& r) {
   if (!found) return err(Errc::method_not_allowed, "method not allowed here");
   r.q = q;
   r.t = t;
+  r.code = code;
   return found;
 }
 

@@ -11,14 +11,14 @@ using bhttp::verb;
 
 struct Routed {
   Result<Handler> h;
-  std::string q, t;
+  std::string q, t, code;
 };
 
 Routed routed(verb m, std::string_view path) {
   HttpRequest req;
   Request r{req, "", path, ""};
   auto h = route(m, path, r);
-  return {std::move(h), r.q, r.t};
+  return {std::move(h), r.q, r.t, r.code};
 }
 
 Errc error_of(verb m, std::string_view path) {
@@ -48,9 +48,31 @@ TEST(Routes, EachMethodAndPathHasItsHandler) {
   EXPECT_EQ(*routed(verb::head, "/v1/queues/line/draw").h, &visitor::draw);
   EXPECT_EQ(*routed(verb::get, "/").h, &ops::demo_page);
   EXPECT_EQ(*routed(verb::head, "/q/line").h, &ops::page);
+  EXPECT_EQ(*routed(verb::get, "/q/pow-worker.js").h, &ops::pow_worker);
+  EXPECT_EQ(*routed(verb::head, "/q/pow-worker.js").h, &ops::pow_worker);
   EXPECT_EQ(*routed(verb::get, "/metrics").h, &ops::metrics);
   // Empty segments do not count.
   EXPECT_EQ(*routed(verb::get, "//v1/queues/line/").h, &op::get_queue);
+}
+
+// The invites API: {code} is taken from the path as sent (the handler normalises it).
+TEST(Routes, InvitesHaveTheirHandlersAndTheCodeParameter) {
+  EXPECT_EQ(*routed(verb::post, "/v1/queues/line/invites").h, &op::create_invites);
+  EXPECT_EQ(*routed(verb::get, "/v1/queues/line/invites").h, &op::list_invites);
+  auto r = routed(verb::delete_, "/v1/queues/line/invites/7k3m-9qxw-z2ab-cdef");
+  ASSERT_TRUE(r.h.ok());
+  EXPECT_EQ(*r.h, &op::revoke_invite);
+  EXPECT_EQ(r.q, "line");
+  EXPECT_EQ(r.code, "7k3m-9qxw-z2ab-cdef");
+  EXPECT_EQ(r.t, "");
+  EXPECT_EQ(routed(verb::get, "/v1/queues/line/tickets/abc").code, "");
+  EXPECT_EQ(error_of(verb::put, "/v1/queues/line/invites"), Errc::method_not_allowed);
+  EXPECT_EQ(error_of(verb::delete_, "/v1/queues/line/invites"), Errc::method_not_allowed);
+  EXPECT_EQ(error_of(verb::get, "/v1/queues/line/invites/CODE"), Errc::method_not_allowed);
+  EXPECT_EQ(error_of(verb::post, "/v1/queues/line/invites/CODE"), Errc::method_not_allowed);
+  EXPECT_EQ(error_of(verb::delete_, "/v1/queues/line/invites/a/b"), Errc::not_found);
+  EXPECT_EQ(error_of(verb::post, "/v1/queues/Line/invites"), Errc::invalid_queue_name);
+  EXPECT_EQ(error_of(verb::delete_, "/v1/queues/_/invites/CODE"), Errc::invalid_queue_name);
 }
 
 TEST(Routes, WrongMethodIs405) {

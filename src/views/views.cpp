@@ -121,6 +121,7 @@ std::string ticket_json(const Ticket& t, const TicketExtras& x) {
     w.str("entry_id", draw::entry_id(t.id));
     w.num("place", t.place);
   }
+  w.boolean("skip", t.skip);
   if (x.events_url) w.str("events_url", "/v1/queues/" + t.queue + "/tickets/" + t.id + "/events");
   w.close();
   return o;
@@ -146,6 +147,25 @@ std::string position_json(int64_t position, int64_t eta_s, bool paused) {
 }
 
 std::string ended_json(EndReason r) { return "{\"reason\":\"" + std::string(to_string(r)) + "\"}"; }
+
+std::string invite_json(const Invite& inv) {
+  std::string o;
+  o.reserve(192 + inv.label.size());
+  ObjectWriter w(o);
+  w.str("code", inv.code);
+  w.num("uses", inv.uses);
+  w.num("used", inv.used);
+  w.num("uses_left", std::max<int64_t>(0, inv.uses - inv.used));
+  // Rounded up: a code shown as expiring at s is refused from s at the latest.
+  w.num_or_null("expires_at", inv.expires_ms ? std::optional<int64_t>((inv.expires_ms + 999) / 1000)
+                                             : std::nullopt);
+  w.boolean("skip", inv.skip);
+  w.boolean("revoked", inv.revoked);
+  w.num("created_at", inv.created_ms / 1000);
+  w.str("label", inv.label);
+  w.close();
+  return o;
+}
 
 std::string queue_json(const QueueInfo& i, double admit_rate, Millis now) {
   std::string c;

@@ -38,6 +38,7 @@ struct TicketExtras {
 //   waiting:  "position","eta_s","paused"    | active: "token","expires_at","redirect"
 //   (a drawn entrant, waiting or active, adds "entry_id","place")
 //   ended: "reason"
+//   then always "skip" (joined with a skip-the-line invite code)
 // } (+ "events_url"). entry_id is draw::entry_id(ticket id).
 std::string ticket_json(const Ticket& t, const TicketExtras& x);
 
@@ -52,6 +53,12 @@ std::string ended_json(EndReason r);
 // "drawn_at_ms"}}; webhook secrets are write-only (shown as "signed"); unset schedule times are
 // null. `admit_rate`: admissions per second lately; `now`: for oldest_wait_s.
 std::string queue_json(const QueueInfo& i, double admit_rate, Millis now);
+
+// {"code","uses","used","uses_left","expires_at"(Unix s | null),"skip","revoked",
+//  "created_at"(Unix s),"label"}: one invite code, as every invites route shows it (docs/api.md).
+// The store keeps milliseconds; the API shows seconds like the schedule (expires_at rounded up,
+// so a code is never shown as expiring before it does).
+std::string invite_json(const Invite& inv);
 
 // ---- The on-sale's SSE payloads (SPEC §7) ----------------------------------------------------
 

@@ -47,24 +47,26 @@ TEST(Views, TicketByState) {
   x.paused = true;
   EXPECT_EQ(ticket_json(w, x),
             R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"waiting",)"
-            R"("position":7,"eta_s":4,"paused":true})");
+            R"("position":7,"eta_s":4,"paused":true,"skip":false})");
   TicketExtras join;
   join.events_url = true;
   EXPECT_EQ(ticket_json(w, join),
             R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"waiting",)"
-            R"("position":7,"eta_s":0,"paused":false,)"
+            R"("position":7,"eta_s":0,"paused":false,"skip":false,)"
             R"("events_url":"/v1/queues/line/tickets/AAAAAAAAAAAAAAAAAAAAAA/events"})");
   Ticket a = ticket(TicketState::active);
   TicketExtras admitted;
   admitted.admission = {"h.p.s", 99, "https://x/?anteroom_token=h.p.s"};
   EXPECT_EQ(ticket_json(a, admitted),
             R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"active",)"
-            R"("token":"h.p.s","expires_at":99,"redirect":"https://x/?anteroom_token=h.p.s"})");
+            R"("token":"h.p.s","expires_at":99,"redirect":"https://x/?anteroom_token=h.p.s",)"
+            R"("skip":false})");
   Ticket e = ticket(TicketState::ended);
   e.reason = EndReason::left;
   EXPECT_EQ(
       ticket_json(e, {}),
-      R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left"})");
+      R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left",)"
+      R"("skip":false})");
 }
 
 // The on-sale (SPEC §7): a pre-queue entrant has no position, only its entry id and the
@@ -86,7 +88,7 @@ TEST(Views, TicketOfAnEntrantBeforeAndAfterTheDraw) {
             R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"prequeue",)"
             R"("entry_id":")" +
                 entry +
-                R"(","opens_at":1767225600,"seconds_left":42,)"
+                R"(","opens_at":1767225600,"seconds_left":42,"skip":false,)"
                 R"("events_url":"/v1/queues/line/tickets/AAAAAAAAAAAAAAAAAAAAAA/events"})");
 
   Ticket drawn = pre;
@@ -97,7 +99,7 @@ TEST(Views, TicketOfAnEntrantBeforeAndAfterTheDraw) {
   EXPECT_EQ(ticket_json(drawn, y),
             R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"waiting",)"
             R"("position":5,"eta_s":3,"paused":false,"entry_id":")" +
-                entry + R"(","place":12})");
+                entry + R"(","place":12,"skip":false})");
   // A drawn entrant in a lottery queue keeps its draw order: a position, no lottery fields.
   y.lottery = true;
   EXPECT_EQ(ticket_json(drawn, y).find("lottery"), std::string::npos);
@@ -109,13 +111,14 @@ TEST(Views, TicketOfAnEntrantBeforeAndAfterTheDraw) {
   EXPECT_EQ(ticket_json(active, z),
             R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"active",)"
             R"("token":"h.p.s","expires_at":99,"redirect":"","entry_id":")" +
-                entry + R"(","place":12})");
+                entry + R"(","place":12,"skip":false})");
   Ticket ended = drawn;
   ended.state = TicketState::ended;
   ended.reason = EndReason::left;
   EXPECT_EQ(
       ticket_json(ended, {}),
-      R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left"})");
+      R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"ended","reason":"left",)"
+      R"("skip":false})");
   // An ordinary ticket (joined after the draw) has no entry id.
   Ticket later = ticket(TicketState::waiting);
   later.position = 20'001;
@@ -133,11 +136,56 @@ TEST(Views, LotteryTicketHasNoPosition) {
   x.events_url = true;
   EXPECT_EQ(ticket_json(w, x),
             R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"waiting",)"
-            R"("lottery":true,"waiting":400,"eta_min_s":4,"eta_max_s":36,)"
+            R"("lottery":true,"waiting":400,"eta_min_s":4,"eta_max_s":36,"skip":false,)"
             R"("events_url":"/v1/queues/line/tickets/AAAAAAAAAAAAAAAAAAAAAA/events"})");
   // Only a waiting ticket is in the lottery.
   Ticket a = ticket(TicketState::active);
   EXPECT_EQ(ticket_json(a, x).find("lottery"), std::string::npos);
+}
+
+// A skip-the-line ticket says so in every state (the page shows it; the operator's tools see it).
+TEST(Views, TicketSaysWhetherItSkipsTheLine) {
+  Ticket w = ticket(TicketState::waiting);
+  w.position = 1;
+  w.skip = true;
+  EXPECT_EQ(ticket_json(w, {}),
+            R"({"ticket":"AAAAAAAAAAAAAAAAAAAAAA","queue":"line","status":"waiting",)"
+            R"("position":1,"eta_s":0,"paused":false,"skip":true})");
+  for (TicketState s : {TicketState::waiting, TicketState::active, TicketState::ended}) {
+    Ticket t = ticket(s);
+    t.skip = true;
+    EXPECT_EQ(json::parse(ticket_json(t, {})).at("skip"), true) << to_string(s);
+    t.skip = false;
+    EXPECT_EQ(json::parse(ticket_json(t, {})).at("skip"), false) << to_string(s);
+  }
+}
+
+// One invite's JSON for every invites route: times in Unix seconds, uses left computed, the
+// operator's label escaped.
+TEST(Views, InviteShowsUsesLeftAndTimesInSeconds) {
+  Invite inv;
+  inv.code = "7K3M9QXWZ2ABCDEF";
+  inv.uses = 5;
+  inv.used = 2;
+  inv.created_ms = 1'767'225'600'123;
+  EXPECT_EQ(invite_json(inv),
+            R"({"code":"7K3M9QXWZ2ABCDEF","uses":5,"used":2,"uses_left":3,"expires_at":null,)"
+            R"("skip":false,"revoked":false,"created_at":1767225600,"label":""})");
+  inv.expires_ms = 1'767'229'200'000;
+  inv.skip = true;
+  inv.revoked = true;
+  inv.used = 5;
+  inv.label = "VIP \"gold\"\n";
+  std::string out = invite_json(inv);
+  auto v = json::parse(out).as_object();
+  EXPECT_EQ(v["expires_at"], 1'767'229'200);
+  EXPECT_EQ(v["uses_left"], 0);
+  EXPECT_EQ(v["skip"], true);
+  EXPECT_EQ(v["revoked"], true);
+  EXPECT_EQ(v["label"].as_string(), inv.label);
+  // An expiry within a second is shown as the next second: never earlier than it is.
+  inv.expires_ms = 1'767'229'200'001;
+  EXPECT_EQ(json::parse(invite_json(inv)).at("expires_at"), 1'767'229'201);
 }
 
 TEST(Views, QueueShowsTheScheduleModeMessageAndDraw) {

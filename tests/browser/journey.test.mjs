@@ -18,7 +18,8 @@
 //   8. the on-sale: in the pre-queue a countdown to the draw, the place the moment of the draw,
 //      the operator's message live, mode reject, closes_at;
 //   9. before prequeue_at a countdown, then the page joins the pre-queue by itself;
-//  10. mode random: the lottery instead of a position.
+//  10. mode random: the lottery instead of a position;
+//  11. proof of work: the page solves the default difficulty in its worker, then joins.
 // A screenshot of each state is saved in the output folder; their paths are printed.
 // Chromium gets a fresh profile (playwright's launch() makes a new temporary --user-data-dir
 // and deletes it on close); contexts are new for each visitor.
@@ -684,6 +685,77 @@ async function main() {
       assertEq([st.status, st.lottery, 'position' in st], ['waiting', true, false], 'the ticket in the lottery');
       assert(/in the lottery/i.test(await p8.textContent('#live')), 'the live region announced the lottery');
       await shot(p8, 'onsale-lottery.png', `visitor 8 in mode random: "${lot}"`);
+      await ctx.close();
+    });
+
+    // Bots pay: a queue that asks a proof of work at the default difficulty (`"pow": true`).
+    // The page is refused with a challenge, solves it in its Web Worker and joins with the proof.
+    // The page's join with the proof is held until the checking state is photographed (the
+    // solve itself takes well under a second), then let through.
+    await scenario('proof of work: the page solves the default difficulty in a worker and joins', async () => {
+      const Q = 'drop';
+      queues.push(Q);
+      const r = await http('PUT', `${site}/v1/queues/${Q}`, { admin: true,
+        body: { admit_per_s: 50, max_active: 0, target_url: '/shop/', pow: true } });
+      assert(r.status === 200 || r.status === 201, `PUT /v1/queues/${Q} → ${r.status} ${r.text}`);
+      const bits = r.json && r.json.config && r.json.config.pow && r.json.config.pow.bits;
+      assert(bits >= 1 && bits <= 32, `the default bits in config.pow: ${r.text}`);
+      // A JSON client without a proof: refused, with a challenge at those bits in the refusal.
+      const bare = await http('POST', `${site}/v1/queues/${Q}/tickets`);
+      assertEq([bare.status, bare.json && bare.json.error], [403, 'pow_required'], 'a join without a proof');
+      assert(bare.json.challenge && /^pow1\.drop\.\d+\.\d+\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/.test(bare.json.challenge.challenge),
+        `the refusal carries a challenge: ${bare.text}`);
+      assertEq(bare.json.challenge.bits, bits, 'the challenge asks the queue\'s bits');
+
+      const ctx = await browser.newContext({ ...still, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+      let proof = null, release = null;
+      const held = new Promise((resolve) => { release = resolve; });
+      await ctx.route(`**/v1/queues/${Q}/tickets`, async (route) => {
+        const req = route.request();
+        if (req.method() === 'POST') {
+          let b = {}; try { b = JSON.parse(req.postData() || '{}'); } catch {}
+          if (b.pow) { proof = b.pow; await held; }
+        }
+        await route.continue();
+      });
+      const p9 = await ctx.newPage();
+      p9.setDefaultTimeout(WAIT_MS);
+      watch(p9, 'visitor 9');
+      pages.push(['visitor 9', p9]);
+      await p9.goto(`${site}/q/${Q}`);
+      await p9.waitForSelector('body[data-state="checking"]');
+      assertEq(await p9.textContent('#head'), 'Checking your browser\u2026', '#head while checking');
+      assertEq(await p9.textContent('#barlabel'), 'Checking your browser', 'the progress bar\'s label while checking');
+      assert(await p9.isVisible('#progress'), 'a progress bar while checking');
+      await until('the live region to announce the check', async () => /Checking your browser/.test(await p9.textContent('#live')));
+      await until('the page to send its proof', async () => proof);
+      // The proof the page sends: SHA-256(challenge ":" nonce) has the bits, checked here.
+      assert(/^pow1\.drop\./.test(proof.challenge) && /^[A-Za-z0-9_-]{1,32}$/.test(proof.nonce), `the proof: ${JSON.stringify(proof)}`);
+      const digest = createHash('sha256').update(`${proof.challenge}:${proof.nonce}`).digest();
+      let zeros = 0;
+      for (const byte of digest) { if (byte === 0) { zeros += 8; continue; } zeros += Math.clz32(byte) - 24; break; }
+      assert(zeros >= bits, `SHA-256 of the page's proof has ${zeros} leading zero bits, want ${bits}`);
+      assertEq(await p9.getAttribute('body', 'data-state'), 'checking', 'still checking while the join is held');
+      assertEq(await p9.getAttribute('body', 'data-pow-bits'), String(bits), 'the page solved the queue\'s bits');
+      await shot(p9, 'pow-checking.png', `visitor 9 (phone), queue with "pow": true: "Checking your browser…", the ${bits}-bit proof just found`);
+      release();
+      await p9.waitForSelector('body[data-state="waiting"] #position[data-value="1"]');
+      const ms = Number(await p9.getAttribute('body', 'data-pow-ms'));
+      const hashes = Number(await p9.getAttribute('body', 'data-pow-hashes'));
+      const work = Number(await p9.getAttribute('body', 'data-pow-work-ms'));
+      assert(ms >= 0 && hashes >= 1, `the page's solve time and tries: ${ms} ms, ${hashes}`);
+      log(`# proof of work in the page: ${bits} bits solved in ${ms} ms (${hashes} hashes, ${work} ms of them in the worker` +
+        `${work > 0 ? `: ${Math.round(hashes / work * 1000).toLocaleString('en-US')} hashes/s` : ''})`);
+      const t9 = await p9.evaluate((k) => localStorage.getItem(k), `anteroom:${Q}`);
+      const st = (await http('GET', `${site}/v1/queues/${Q}/tickets/${t9}`)).json;
+      assertEq([st.status, st.position, st.skip], ['waiting', 1, false], 'the ticket the proof bought');
+      // The proof cannot be used a second time (by anyone, on any process).
+      const again = await http('POST', `${site}/v1/queues/${Q}/tickets`, { body: { pow: proof } });
+      assertEq([again.status, again.json && again.json.error], [403, 'pow_used'], 'the page\'s proof sent again');
+      let verified = 0;
+      for (const n of nodes) if (!n.child.exited) verified += await metric(n.port, 'anteroom_pow_verified_total');
+      assert(verified >= 1, `anteroom_pow_verified_total counts the page's join: ${verified}`);
+      await shot(p9, 'pow-line.png', `visitor 9 after the check: number 1 in line (solved in ${ms} ms)`);
       await ctx.close();
     });
 
