@@ -738,16 +738,16 @@ bench_pow() {
   [ "${brate:-0}" -gt 0 ] || brate=$(awk -v m="$med" -v b="$base" 'BEGIN {printf "%.0f", log(2) * 2 ^ b / (m / 1000)}')
   local maxb
   maxb=$(awk -v r="$brate" 'BEGIN {printf "%d", log(r / log(2)) / log(2)}')
-  POW_CHOICE="The page solves $brate hashes/s in Chromium here, a native client (OpenSSL, one core) $rate hashes/s: $(awk -v a="$rate" -v b="$brate" 'BEGIN {printf "%.1f", a / b}')× the page. Each bit doubles both what a visitor waits and what a bot pays per place: a place takes 2^bits tries on average, so a bot pays 2^bits / native rate CPU seconds per place, and a visitor's median solve is ln 2 × 2^bits / browser rate (the number of tries is geometric).
+  POW_CHOICE="The page solves $brate hashes/s in Chromium here, a native client (OpenSSL, one core) $rate hashes/s: $(awk -v a="$rate" -v b="$brate" 'BEGIN {printf "%.1f", a / b}')× the page. Each bit doubles both what a visitor waits and what a bot pays per place: a place takes 2^bits tries on average, so a bot pays 2^bits / native rate CPU seconds per place, and a visitor's median hashing time is ln 2 × 2^bits / browser rate (the number of tries is geometric; the page's measured time adds the worker's start and the requests).
 
-| bits | a visitor's median wait here (est.) | a native bot's CPU s per 1,000 places (est.) |
+| bits | a visitor's median hashing time here (est.) | a native bot's CPU s per 1,000 places (est.) |
 |---|---|---|
 $(for b in $(seq $((base - 4)) $((base + 4))); do
   awk -v b="$b" -v r="$rate" -v br="$brate" -v base="$base" 'BEGIN {
     printf "| %d%s | %.0f ms | %.0f |\n", b, (b == base ? " (default)" : ""), log(2) * 2 ^ b / br * 1000, 1000 * 2 ^ b / r }'
 done)
 
-The median wait stays ≤ 1 s here up to $maxb bits. Measured at the default ($base bits): browser median $med ms, a bot's $(result_field "$rb" cpu_s_per_1000) CPU s per 1,000 places ($(result_field "$rx" cpu_s_per_1000) at $raised bits, what a network 8–16× over its share pays). Proposed default: $((maxb - 2)) bits, two below that limit, so that a phone 4× slower than this machine's Chromium still solves in a median ≤ 1 s (the lead decides; docs/pow.md says why)."
+The median hashing time stays ≤ 1 s here up to $maxb bits. Measured at the default ($base bits): browser median $med ms, a bot's $(result_field "$rb" cpu_s_per_1000) CPU s per 1,000 places ($(result_field "$rx" cpu_s_per_1000) at $raised bits, what a network 8–16× over its share pays). Proposed default: $((maxb - 2)) bits, two below that limit, so that a phone 4× slower than this machine's Chromium still solves in a median ≤ 1 s (the lead decides; docs/pow.md says why)."
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -295,7 +295,8 @@ void run_prepare(const Options& o) {
   std::printf("RESULT mode=prepare challenges=%zu bits=%d hashes=%llu seconds=%s", p.n, p.bits,
               (unsigned long long)p.hashes, fmt(secs, 3).c_str());
   if (pid > 0)
-    std::printf(" server_cpu_us_per_challenge=%s", fmt(double(c1 - c0) / 1e3 / double(p.n)).c_str());
+    std::printf(" server_cpu_us_per_challenge=%s",
+                fmt(double(c1 - c0) / 1e3 / double(p.n)).c_str());
   std::printf("\n");
 }
 
