@@ -43,7 +43,7 @@ if [ $QUICK = 1 ]; then
 else
   OUT=$ROOT/bench/results
   WRK_SECS=10 REPEAT=2 STREAMS=15000 ROUNDS=5 ADMITS=400 BIG=1000000 TICK_SECS=4
-  POW_JOINS=60000 POW_CLIENT_CPU_S=20 POW_BROWSER_RUNS=11
+  POW_JOINS=50000 POW_CLIENT_CPU_S=20 POW_BROWSER_RUNS=11
 fi
 WRK_CONNS=50
 SMALL=1000
@@ -640,13 +640,14 @@ bench_pow() {
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
   fi
-  log "[9/9] proof of work: server CPU per join with a proof vs without ($POW_JOINS joins a run, A B B A), a client's CPU for 1,000 places at $base and $raised bits, Chromium's solve time at $base bits"
+  log "[9/9] proof of work: server CPU per join with a proof vs without ($POW_JOINS joins a run; off offp on, on offp off), a client's CPU for 1,000 places at $base and $raised bits, Chromium's solve time at $base bits"
   start_anteroom A9
   local q='"admit_per_s":0,"max_active":100000000,"abandon_after_s":604800,"session_ttl_s":604800'
   # `on`: 4 bits (the server hashes once whatever the bits; few tries keep the preparation
   # short), adaptive off (every challenge comes from one network, 127.0.0.0/24, which would
   # otherwise pay more and more bits), a TTL that outlasts the preparation.
   put_queue "$A9_URL" off "{$q}"
+  put_queue "$A9_URL" offp "{$q}"
   put_queue "$A9_URL" on "{$q,\"pow\":{\"bits\":4,\"adaptive\":false,\"ttl_s\":3600}}"
   put_queue "$A9_URL" bot "{$q,\"pow\":{\"bits\":$base,\"adaptive\":false,\"ttl_s\":600}}"
   put_queue "$A9_URL" botx "{$q,\"pow\":{\"bits\":$raised,\"adaptive\":false,\"ttl_s\":600}}"
@@ -660,41 +661,47 @@ bench_pow() {
   $PIN_CLIENT "$pb" joins --url "$url" --queue off --n 5000 >/dev/null
   $PIN_CLIENT "$pb" prepare --url "$url" --queue on --n 5000 --out "$TMP/pow-bodies.txt" >/dev/null
   $PIN_CLIENT "$pb" joins --url "$url" --queue on --bodies "$TMP/pow-bodies.txt" >/dev/null
+  # Three sides: `off` (no body), `offp` (pow off, yet each join carries a proof of one of its
+  # challenges, of 0 bits: the edge parses and checks it, the store ignores it) and `on`; so the
+  # proof's cost splits into the edge's (offp - off) and the store's single-use mark (on - offp).
   # Every run adds its joins to the ticket table and a later run pays for a bigger table: the
-  # order is off on on off ... and each side's figure is its mean (as in (7)). A run with proofs
-  # is preceded by fetching and solving its challenges (not timed: the server's CPU for them is
-  # measured apart, per challenge); each proof is used once.
-  local r first on_us="" off_us="" on_rps="" off_rps="" chal_us=""
+  # order is off offp on on offp off ... and each side's figure is its mean (as in (7)). A run
+  # with proofs is preceded by fetching and solving its challenges (not timed: the server's CPU
+  # for them is measured apart, per challenge); each proof is used once.
+  local r side sides
+  declare -A us=() rps=()
+  local chal_us=""
   for r in $(seq "$REPEAT"); do
-    for first in 1 2; do
-      if [ $(((r + first) % 2)) = 0 ]; then
+    sides="off offp on"
+    [ $((r % 2)) = 1 ] || sides="on offp off"
+    for side in $sides; do
+      if [ "$side" = off ]; then
         res=$($PIN_CLIENT "$pb" joins --url "$url" --queue off --n "$POW_JOINS" --server-pid "$pid" | grep '^RESULT')
-        off_us+="$(result_field "$res" cpu_us_per_join) "
-        off_rps+="$(result_field "$res" rps) "
-        log "  run $r, no proof: $(result_field "$res" cpu_us_per_join) µs of server CPU per join ($(result_field "$res" rps) joins/s)"
-        continue
+      else
+        res=$($PIN_CLIENT "$pb" prepare --url "$url" --queue "$side" --n "$POW_JOINS" --out "$TMP/pow-bodies.txt" \
+          --server-pid "$pid" | grep '^RESULT')
+        [ "$(result_field "$res" bits)" = "$([ "$side" = on ] && echo 4 || echo 0)" ] ||
+          die "the challenges of queue '$side' are not of the bits set: $res"
+        chal_us+="$(result_field "$res" server_cpu_us_per_challenge) "
+        res=$($PIN_CLIENT "$pb" joins --url "$url" --queue "$side" --bodies "$TMP/pow-bodies.txt" --server-pid "$pid" | grep '^RESULT')
       fi
-      res=$($PIN_CLIENT "$pb" prepare --url "$url" --queue on --n "$POW_JOINS" --out "$TMP/pow-bodies.txt" \
-        --server-pid "$pid" | grep '^RESULT')
-      [ "$(result_field "$res" bits)" = 4 ] || die "the challenges of queue 'on' are not of 4 bits: $res"
-      chal_us+="$(result_field "$res" server_cpu_us_per_challenge) "
-      res=$($PIN_CLIENT "$pb" joins --url "$url" --queue on --bodies "$TMP/pow-bodies.txt" --server-pid "$pid" | grep '^RESULT')
-      on_us+="$(result_field "$res" cpu_us_per_join) "
-      on_rps+="$(result_field "$res" rps) "
-      log "  run $r, with a proof: $(result_field "$res" cpu_us_per_join) µs of server CPU per join ($(result_field "$res" rps) joins/s)"
+      us[$side]+="$(result_field "$res" cpu_us_per_join) "
+      rps[$side]+="$(result_field "$res" rps) "
+      log "  run $r, $side: $(result_field "$res" cpu_us_per_join) µs of server CPU per join ($(result_field "$res" rps) joins/s)"
     done
   done
-  local a_us b_us a_rps b_rps c_us pct
-  a_us=$(tr ' ' '\n' <<<"$on_us" | grep . | mean)
-  b_us=$(tr ' ' '\n' <<<"$off_us" | grep . | mean)
-  a_rps=$(tr ' ' '\n' <<<"$on_rps" | grep . | mean | cut -d. -f1)
-  b_rps=$(tr ' ' '\n' <<<"$off_rps" | grep . | mean | cut -d. -f1)
+  local a_us b_us p_us a_rps b_rps c_us pct
+  a_us=$(tr ' ' '\n' <<<"${us[on]}" | grep . | mean)
+  b_us=$(tr ' ' '\n' <<<"${us[off]}" | grep . | mean)
+  p_us=$(tr ' ' '\n' <<<"${us[offp]}" | grep . | mean)
+  a_rps=$(tr ' ' '\n' <<<"${rps[on]}" | grep . | mean | cut -d. -f1)
+  b_rps=$(tr ' ' '\n' <<<"${rps[off]}" | grep . | mean | cut -d. -f1)
   c_us=$(tr ' ' '\n' <<<"$chal_us" | grep . | mean)
   pct=$(awk -v a="$a_us" -v b="$b_us" 'BEGIN {printf "%.1f", (a - b) / b * 100}')
   local rt
   rt=$(awk -v a="$a_us" -v b="$b_us" 'BEGIN {printf "%.3f", a / b}')
   row pow_join_cpu_us "$a_us" "$b_us" "$rt" "ratio ≤ 1.05 (a proof ≤ 5% of a join)" "$(meets "$rt" '<=' 1.05)" "µs" \
-    "server CPU per join (the process's CPU clock, all threads, over the run / joins; \`pow-bench joins\`, 50 connections, $POW_JOINS joins a run, the mean of $REPEAT run(s) a side in the order off on on off${PIN_SERVER:+, server on CPU 0, client on CPU 1}) with a proof (queue pow 4 bits, adaptive off; the challenges fetched and solved before the run, each proof used once) vs without (queue pow off, no body): a proof adds ${pct}% (the body's parse, pow::check, the meter, the single-use mark); $a_rps vs $b_rps joins/s. Handing out the challenge (GET .../challenge) is a request of its own: $c_us µs of server CPU each, not in this figure"
+    "server CPU per join (the process's CPU clock, all threads, over the run / joins; \`pow-bench joins\`, 50 connections, $POW_JOINS joins a run, the mean of $REPEAT run(s) a side in the order off offp on on offp off${PIN_SERVER:+, server on CPU 0, client on CPU 1}) with a proof (queue pow 4 bits, adaptive off; the challenges fetched and solved before the run, each proof used once) vs without (queue pow off, no body): a proof adds ${pct}%: $(awk -v p="$p_us" -v b="$b_us" 'BEGIN {printf "%.2f", p - b}') µs at the edge (the request's body and its parse, pow::check: queue \`offp\`, pow off with proofs, $p_us µs a join) and $(awk -v a="$a_us" -v p="$p_us" 'BEGIN {printf "%.2f", a - p}') µs in the store (the required bits, the single-use mark); $a_rps vs $b_rps joins/s. Handing out the challenge (GET .../challenge) is a request of its own: $c_us µs of server CPU each, not in this figure"
   local ck ns
   ck=$($PIN_CLIENT "$BIN/pow-check-bench" --n 200000 | grep '^RESULT')
   ns=$(result_field "$ck" ns_per_check)
