@@ -1,25 +1,26 @@
 #!/usr/bin/env bash
 # anteroom benchmarks against baselines measured in the same run (see bench/README.md).
 #   bench/run.sh [--quick] [--only 1,2,...]
-# Needs a Release build in $BENCH_BUILD_DIR (default build/) with anteroom, kafka-mock, sse-load;
+# Needs a Release build in $BENCH_BUILD_DIR (default build/) with anteroom, kafka-mock, sse-load,
+# pow-bench, pow-check-bench; bench 9 also Node + Chromium (tests/browser's node modules);
 # ./dev bench builds it and installs the packages first. Writes bench/results/latest.md and the
 # PNG plots next to it (--quick: bench/results/quick/).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BENCH_BUILD_DIR:-$ROOT/build}
 QUICK=0
-ONLY=1,2,3,4,5,6,7,8
+ONLY=1,2,3,4,5,6,7,8,9
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --only) ONLY=$2; shift ;;
-    *) echo "usage: bench/run.sh [--quick] [--only 1,3,...] (benchmarks 1-8)" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--quick] [--only 1,3,...] (benchmarks 1-9)" >&2; exit 2 ;;
   esac
   shift
 done
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-for b in anteroom kafka-mock sse-load; do [ -x "$BIN/$b" ] || die "$BIN/$b is missing (./dev bench builds it)"; done
+for b in anteroom kafka-mock sse-load pow-bench pow-check-bench; do [ -x "$BIN/$b" ] || die "$BIN/$b is missing (./dev bench builds it)"; done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 # The tools of the benchmarks asked for (--only 7 needs no nginx, Redis or gnuplot).
 TOOLS=(curl)
@@ -30,6 +31,7 @@ if want 5; then TOOLS+=(redis-server redis-cli gnuplot); fi
 if want 6; then TOOLS+=(wrk redis-server redis-benchmark redis-cli gnuplot); fi
 if want 7; then TOOLS+=(wrk); fi
 if want 8; then TOOLS+=(redis-server redis-cli gnuplot); fi
+if want 9; then TOOLS+=(node); fi
 for t in "${TOOLS[@]}"; do
   command -v "$t" >/dev/null || die "$t is missing (./dev bench installs it)"
 done
@@ -37,9 +39,11 @@ done
 if [ $QUICK = 1 ]; then
   OUT=$ROOT/bench/results/quick
   WRK_SECS=3 REPEAT=1 STREAMS=15000 ROUNDS=3 ADMITS=150 BIG=1000000 TICK_SECS=2 DRAW_QUICK=200000
+  POW_JOINS=30000 POW_CLIENT_CPU_S=8 POW_BROWSER_RUNS=5
 else
   OUT=$ROOT/bench/results
   WRK_SECS=10 REPEAT=2 STREAMS=15000 ROUNDS=5 ADMITS=400 BIG=1000000 TICK_SECS=4
+  POW_JOINS=50000 POW_CLIENT_CPU_S=20 POW_BROWSER_RUNS=11
 fi
 WRK_CONNS=50
 SMALL=1000
@@ -64,7 +68,7 @@ bench_join_embedded() {
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
   fi
-  log "[1/8] join req/s, embedded, vs nginx static 200 (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, best of $REPEAT${PIN_SERVER:+, server on CPU 0, wrk on CPU 1})"
+  log "[1/9] join req/s, embedded, vs nginx static 200 (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, best of $REPEAT${PIN_SERVER:+, server on CPU 0, wrk on CPU 1})"
   start_nginx NG1
   start_anteroom A1
   put_queue "$A1_URL" bench '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
@@ -91,7 +95,7 @@ bench_join_embedded() {
 
 # ---------------------------------------------------------------------------------------------
 bench_join_redis() {
-  log "[2/8] join req/s, Redis store, vs redis-benchmark running the same join script"
+  log "[2/9] join req/s, Redis store, vs redis-benchmark running the same join script"
   start_redis R2
   start_anteroom A2 --redis "redis://127.0.0.1:$R2_PORT"
   put_queue "$A2_URL" bench '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
@@ -142,7 +146,7 @@ bench_join_redis() {
 
 # ---------------------------------------------------------------------------------------------
 bench_fanout() {
-  log "[3+4/8] fan-out to $STREAMS waiting visitors and memory per idle stream, vs nginx + nchan"
+  log "[3+4/9] fan-out to $STREAMS waiting visitors and memory per idle stream, vs nginx + nchan"
   start_anteroom A3
   # One admission every 2 s: each measured round starts after a quiet second (far-back visitors
   # are coalesced to one update a second; the first after a quiet second goes at once).
@@ -234,7 +238,7 @@ admission_run() {  # tag kafka(0/1) → sets ADM_RESULT
 }
 
 bench_admission() {
-  log "[5/8] admission → SSE on another process: Kafka + Pub/Sub pipeline, vs Redis-only (outbox tailing)"
+  log "[5/9] admission → SSE on another process: Kafka + Pub/Sub pipeline, vs Redis-only (outbox tailing)"
   admission_run k 1
   local rk=$ADM_RESULT
   admission_run r 0
@@ -259,7 +263,7 @@ bench_admission() {
 
 # ---------------------------------------------------------------------------------------------
 bench_million() {
-  log "[6/8] a queue of $BIG waiting tickets (Redis store) vs a queue of $SMALL"
+  log "[6/9] a queue of $BIG waiting tickets (Redis store) vs a queue of $SMALL"
   start_redis R6
   start_anteroom A6 --redis "redis://127.0.0.1:$R6_PORT"
   local cfg='{"admit_per_s":0,"max_active":100000000,"abandon_after_s":604800,"session_ttl_s":604800}'
@@ -390,7 +394,7 @@ bench_join_with_streams() {
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
   fi
-  log "[7/8] join req/s with $STREAMS SSE streams open on the same queue vs none (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, mean of $REPEAT each, A B B A order${PIN_SERVER:+, server on CPU 0, clients on CPU 1})"
+  log "[7/9] join req/s with $STREAMS SSE streams open on the same queue vs none (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, mean of $REPEAT each, A B B A order${PIN_SERVER:+, server on CPU 0, clients on CPU 1})"
   start_anteroom A7
   put_queue "$A7_URL" watch '{"admit_per_s":0,"max_active":0,"abandon_after_s":604800,"session_ttl_s":604800}'
   local url="$A7_URL/v1/queues/watch/tickets"
@@ -457,7 +461,7 @@ script_name() {  # sha → the name of the server script with that SHA, or the s
 }
 bench_draw() {
   local fill=$((DRAW_ENTRANTS - DRAW_STREAMS - 1)) q=draw i
-  log "[8/8] a draw of $DRAW_ENTRANTS entrants (Redis store, 3 processes, $DRAW_STREAMS of them on SSE streams)"
+  log "[8/9] a draw of $DRAW_ENTRANTS entrants (Redis store, 3 processes, $DRAW_STREAMS of them on SSE streams)"
   start_redis R8
   # The schedule, and one entrant made by the server: its ticket is the model of a filled one,
   # and its join loads the join script into Redis (checked against compose_lua below). This
@@ -614,6 +618,149 @@ bench_draw() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The proof of work's costs (SPEC §8, docs/pow.md; bench/README.md §9): what verifying a proof
+# adds to a join on the server, what places cost a native client that solves them, and how long
+# the page takes to solve in Chromium. One embedded process; the server on CPU 0, the clients on
+# CPU 1, as in (1).
+pow_default_bits() {  # rules::kDefaultPowBits, read from the source the binary was built from
+  sed -n 's/.*constexpr int kDefaultPowBits = \([0-9]*\);.*/\1/p' "$ROOT/src/core/rules.hpp"
+}
+mean() { awk '{ s += $1; n++ } END { if (n) printf "%.3f", s / n }'; }
+# pow_client_row NAME RESULT BITS BASELINE_RESULT: a row of `pow-bench client` results.
+pow_client_row() {
+  local how="1,000 places" rn=$4
+  [ "$(result_field "$2" places)" = 1000 ] ||
+    how="$(result_field "$2" places) places (a CPU budget of ${POW_CLIENT_CPU_S} s), scaled to 1,000"
+  row "$1" "$(result_field "$2" cpu_s_per_1000)" "$(result_field "$rn" cpu_s_per_1000)" \
+    "$(ratio "$(result_field "$2" cpu_s_per_1000)" "$(result_field "$rn" cpu_s_per_1000)")" "—" "—" "CPU s" \
+    "a client's CPU (getrusage: fetch the challenge, solve with OpenSSL SHA-256 on one core, join) for 1,000 places at $3 bits: $how; it tried $(result_field "$2" hashes_per_place) hashes a place (expected 2^$3 = $(awk -v b="$3" 'BEGIN {printf "%.0f", 2 ^ b}')) at $(result_field "$2" hashes_per_s) hashes/s: expected 1000 × 2^$3 / rate = $(result_field "$2" expected_cpu_s_per_1000) CPU s; baseline: the same client on a queue without proof of work ($(result_field "$rn" cpu_s_per_1000) CPU s for 1,000 joins)"
+}
+bench_pow() {
+  local base raised
+  base=$(pow_default_bits)
+  [ -n "$base" ] || die "cannot read rules::kDefaultPowBits from src/core/rules.hpp"
+  raised=$((base + 4))
+  if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
+  fi
+  log "[9/9] proof of work: server CPU per join with a proof vs without ($POW_JOINS joins a run; off offp on, on offp off), a client's CPU for 1,000 places at $base and $raised bits, Chromium's solve time at $base bits"
+  start_anteroom A9
+  local q='"admit_per_s":0,"max_active":100000000,"abandon_after_s":604800,"session_ttl_s":604800'
+  # `on`: 4 bits (the server hashes once whatever the bits; few tries keep the preparation
+  # short), adaptive off (every challenge comes from one network, 127.0.0.0/24, which would
+  # otherwise pay more and more bits), a TTL that outlasts the preparation.
+  put_queue "$A9_URL" off "{$q}"
+  put_queue "$A9_URL" offp "{$q}"
+  put_queue "$A9_URL" on "{$q,\"pow\":{\"bits\":4,\"adaptive\":false,\"ttl_s\":3600}}"
+  put_queue "$A9_URL" bot "{$q,\"pow\":{\"bits\":$base,\"adaptive\":false,\"ttl_s\":600}}"
+  put_queue "$A9_URL" botx "{$q,\"pow\":{\"bits\":$raised,\"adaptive\":false,\"ttl_s\":600}}"
+  # The figure means something only if a join on `on` is refused without its proof.
+  local refusal
+  refusal=$(curl -s -X POST "$A9_URL/v1/queues/on/tickets")
+  [[ "$refusal" == *'"error":"pow_required"'* ]] || die "a join without a proof was not refused: $refusal"
+
+  local pb="$BIN/pow-bench" url="$A9_URL" pid="$A9_PID" res
+  # Warm-up of both paths (allocator, tables), not measured.
+  $PIN_CLIENT "$pb" joins --url "$url" --queue off --n 5000 >/dev/null
+  $PIN_CLIENT "$pb" prepare --url "$url" --queue on --n 5000 --out "$TMP/pow-bodies.txt" >/dev/null
+  $PIN_CLIENT "$pb" joins --url "$url" --queue on --bodies "$TMP/pow-bodies.txt" >/dev/null
+  # Three sides: `off` (no body), `offp` (pow off, yet each join carries a proof of one of its
+  # challenges, of 0 bits: the edge parses and checks it, the store ignores it) and `on`; so the
+  # proof's cost splits into the edge's (offp - off) and the store's single-use mark (on - offp).
+  # Every run adds its joins to the ticket table and a later run pays for a bigger table: the
+  # order is off offp on on offp off ... and each side's figure is its mean (as in (7)). A run
+  # with proofs is preceded by fetching and solving its challenges (not timed: the server's CPU
+  # for them is measured apart, per challenge); each proof is used once.
+  local r side sides
+  declare -A us=() rps=()
+  local chal_us=""
+  for r in $(seq "$REPEAT"); do
+    sides="off offp on"
+    [ $((r % 2)) = 1 ] || sides="on offp off"
+    for side in $sides; do
+      if [ "$side" = off ]; then
+        res=$($PIN_CLIENT "$pb" joins --url "$url" --queue off --n "$POW_JOINS" --server-pid "$pid" | grep '^RESULT')
+      else
+        res=$($PIN_CLIENT "$pb" prepare --url "$url" --queue "$side" --n "$POW_JOINS" --out "$TMP/pow-bodies.txt" \
+          --server-pid "$pid" | grep '^RESULT')
+        [ "$(result_field "$res" bits)" = "$([ "$side" = on ] && echo 4 || echo 0)" ] ||
+          die "the challenges of queue '$side' are not of the bits set: $res"
+        chal_us+="$(result_field "$res" server_cpu_us_per_challenge) "
+        res=$($PIN_CLIENT "$pb" joins --url "$url" --queue "$side" --bodies "$TMP/pow-bodies.txt" --server-pid "$pid" | grep '^RESULT')
+      fi
+      us[$side]+="$(result_field "$res" cpu_us_per_join) "
+      rps[$side]+="$(result_field "$res" rps) "
+      log "  run $r, $side: $(result_field "$res" cpu_us_per_join) µs of server CPU per join ($(result_field "$res" rps) joins/s)"
+    done
+  done
+  local a_us b_us p_us a_rps b_rps c_us pct
+  a_us=$(tr ' ' '\n' <<<"${us[on]}" | grep . | mean)
+  b_us=$(tr ' ' '\n' <<<"${us[off]}" | grep . | mean)
+  p_us=$(tr ' ' '\n' <<<"${us[offp]}" | grep . | mean)
+  a_rps=$(tr ' ' '\n' <<<"${rps[on]}" | grep . | mean | cut -d. -f1)
+  b_rps=$(tr ' ' '\n' <<<"${rps[off]}" | grep . | mean | cut -d. -f1)
+  c_us=$(tr ' ' '\n' <<<"$chal_us" | grep . | mean)
+  pct=$(awk -v a="$a_us" -v b="$b_us" 'BEGIN {printf "%.1f", (a - b) / b * 100}')
+  local rt
+  rt=$(awk -v a="$a_us" -v b="$b_us" 'BEGIN {printf "%.3f", a / b}')
+  row pow_join_cpu_us "$a_us" "$b_us" "$rt" "ratio ≤ 1.05 (a proof ≤ 5% of a join)" "$(meets "$rt" '<=' 1.05)" "µs" \
+    "server CPU per join (the process's CPU clock, all threads, over the run / joins; \`pow-bench joins\`, 50 connections, $POW_JOINS joins a run, the mean of $REPEAT run(s) a side in the order off offp on on offp off${PIN_SERVER:+, server on CPU 0, client on CPU 1}) with a proof (queue pow 4 bits, adaptive off; the challenges fetched and solved before the run, each proof used once) vs without (queue pow off, no body): a proof adds ${pct}%: $(awk -v p="$p_us" -v b="$b_us" 'BEGIN {printf "%.2f", p - b}') µs at the edge (the request's body and its parse, pow::check: queue \`offp\`, pow off with proofs, $p_us µs a join) and $(awk -v a="$a_us" -v p="$p_us" 'BEGIN {printf "%.2f", a - p}') µs in the store (the required bits, the single-use mark); $a_rps vs $b_rps joins/s. Handing out the challenge (GET .../challenge) is a request of its own: $c_us µs of server CPU each, not in this figure"
+  local ck ns
+  ck=$($PIN_CLIENT "$BIN/pow-check-bench" --n 200000 | grep '^RESULT')
+  ns=$(result_field "$ck" ns_per_check)
+  local b_ns
+  b_ns=$(awk -v b="$b_us" 'BEGIN {printf "%.0f", b * 1000}')
+  row pow_check_ns "$ns" "$b_ns" "$(awk -v a="$ns" -v b="$b_ns" 'BEGIN {printf "%.3f", a / b}')" "ratio ≤ 0.05" \
+    "$(meets "$(awk -v a="$ns" -v b="$b_ns" 'BEGIN {printf "%.3f", a / b}')" '<=' 0.05)" "ns" \
+    "the cross-check: pow::check alone (the server's code: 2 HMAC-SHA256 + 1 SHA-256) on a valid proof, 200,000 calls on one thread (\`pow-check-bench\`), vs the server CPU of a join without a proof (above)"
+
+  # A client that buys places: per place GET a challenge, solve it (OpenSSL SHA-256, one core),
+  # POST the join. Baseline: the same client on a queue without proof of work.
+  local rn rb rx
+  rn=$($PIN_CLIENT "$pb" client --url "$url" --queue off --places 1000 | grep '^RESULT')
+  rb=$($PIN_CLIENT "$pb" client --url "$url" --queue bot --places 1000 --max-cpu-s "$POW_CLIENT_CPU_S" | grep '^RESULT')
+  log "  $base bits: $rb"
+  rx=$($PIN_CLIENT "$pb" client --url "$url" --queue botx --places 1000 --max-cpu-s "$POW_CLIENT_CPU_S" | grep '^RESULT')
+  log "  $raised bits: $rx"
+  stop_pids "$A9_PID"
+  PIN_SERVER="" PIN_CLIENT=""
+  local rate
+  rate=$(result_field "$rb" hashes_per_s)
+  pow_client_row pow_client_cpu_s_1000_base "$rb" "$base" "$rn"
+  pow_client_row pow_client_cpu_s_1000_raised "$rx" "$raised" "$rn"
+
+  # The page's solver in Chromium (bench/pow_browser.mjs starts its own embedded anteroom).
+  log "  Chromium: the page solves $POW_BROWSER_RUNS challenges of $base bits (bench/pow_browser.mjs)"
+  local bj med brate
+  bj=$(node "$ROOT/bench/pow_browser.mjs" --anteroom "$BIN/anteroom" --bits "$base" --runs "$POW_BROWSER_RUNS" \
+    2>"$TMP/pow-browser.err" | tail -1) || { cat "$TMP/pow-browser.err" >&2; die "bench/pow_browser.mjs failed"; }
+  med=$(node -e 'const j = JSON.parse(process.argv[1]); console.log(Math.round(j.median_ms))' "$bj") ||
+    die "bench/pow_browser.mjs printed no median_ms: $bj"
+  brate=$(node -e 'const j = JSON.parse(process.argv[1]); console.log(Math.round(j.hashes_per_s || 0))' "$bj")
+  local solves
+  solves=$(node -e 'const j = JSON.parse(process.argv[1]); console.log(j.solves.map(Math.round).join(", "))' "$bj")
+  row pow_browser_median_ms "$med" "—" "—" "≤ 1000 ms" "$(meets "$med" '<=' 1000)" "ms" \
+    "the waiting page solving a challenge of $base bits in Chromium (its Web Worker), median of $POW_BROWSER_RUNS fresh browser contexts (bench/pow_browser.mjs): $solves ms; $brate hashes/s"
+
+  # The default: the browser's rate sets what a visitor waits, the native rate what a bot pays.
+  # A visitor's solve takes a geometric number of tries (mean 2^bits): its median is ln 2 × the
+  # mean. The table extrapolates from the measured rates.
+  [ "${brate:-0}" -gt 0 ] || brate=$(awk -v m="$med" -v b="$base" 'BEGIN {printf "%.0f", log(2) * 2 ^ b / (m / 1000)}')
+  local maxb
+  maxb=$(awk -v r="$brate" 'BEGIN {printf "%d", log(r / log(2)) / log(2)}')
+  POW_CHOICE="The page solves $brate hashes/s in Chromium here, a native client (OpenSSL, one core) $rate hashes/s: $(awk -v a="$rate" -v b="$brate" 'BEGIN {printf "%.1f", a / b}')× the page. Each bit doubles both what a visitor waits and what a bot pays per place: a place takes 2^bits tries on average, so a bot pays 2^bits / native rate CPU seconds per place, and a visitor's median hashing time is ln 2 × 2^bits / browser rate (the number of tries is geometric; the page's measured time adds the worker's start and the requests).
+
+| bits | a visitor's median hashing time here (est.) | a native bot's CPU s per 1,000 places (est.) |
+|---|---|---|
+$(for b in $(seq $((base - 4)) $((base + 4))); do
+  awk -v b="$b" -v r="$rate" -v br="$brate" -v base="$base" 'BEGIN {
+    printf "| %d%s | %.0f ms | %.0f |\n", b, (b == base ? " (default)" : ""), log(2) * 2 ^ b / br * 1000, 1000 * 2 ^ b / r }'
+done)
+
+The median hashing time stays ≤ 1 s here up to $maxb bits. Measured at the default ($base bits): browser median $med ms, a bot's $(result_field "$rb" cpu_s_per_1000) CPU s per 1,000 places ($(result_field "$rx" cpu_s_per_1000) at $raised bits, what a network 8–16× over its share pays). Proposed default: $((maxb - 2)) bits, two below that limit, so that a phone 4× slower than this machine's Chromium still solves in a median ≤ 1 s (the lead decides; docs/pow.md says why)."
+}
+
+# ---------------------------------------------------------------------------------------------
 # plot_cdf PNG TITLE XLABEL FILE1 LABEL1 [FILE2 LABEL2]: CDF of sorted values, one per line.
 plot_cdf() {
   local png=$1 title=$2 xl=$3 f1=$4 l1=$5 f2=${6:-} l2=${7:-}
@@ -646,6 +793,7 @@ if want 5; then bench_admission; fi
 if want 6; then bench_million; fi
 if want 7; then bench_join_with_streams; fi
 if want 8; then bench_draw; fi
+if want 9; then bench_pow; fi
 
 LOAD_AFTER=$(uptime)
 ELAPSED=$(($(date +%s) - START))
@@ -676,6 +824,12 @@ log "done in ${ELAPSED}s; $LOAD_AFTER"
     IFS='|' read -r name a b rt goal met unit note <<<"$r"
     echo "- \`$name\`: $note."
   done
+  if [ -n "${POW_CHOICE:-}" ]; then
+    echo
+    echo "## Choosing the default bits (bench 9)"
+    echo
+    echo "$POW_CHOICE"
+  fi
   echo
   echo "## Plots"
   echo
