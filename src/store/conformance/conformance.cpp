@@ -1887,6 +1887,7 @@ TEST_P(StoreConformance, AQueueHoldsAtMostItsInviteLimit) {
 TEST_P(StoreConformance, InvitesLastUntilTheQueueIsForgotten) {
   ASSERT_TRUE(run(s().put_queue("q", guarded(0, true), T0)).ok());
   auto codes = mint(*h_, 3, 2);
+  ASSERT_EQ(codes.size(), 3u);
   ASSERT_TRUE(run(s().join("q", jr(codes[0].code), T0 + 1)).ok());
   ASSERT_TRUE(run(s().close_queue("q", T0 + 2)).ok());
   auto while_closed = all_invites(*h_);
