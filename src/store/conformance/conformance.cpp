@@ -2166,5 +2166,29 @@ TEST_P(StoreConformance, SkippersAreFirstComeFirstServedInModeRandom) {
   EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 5);
 }
 
+// Closing during the pre-queue ends its skippers with its entrants; a dedupe key finds a live
+// skipper's ticket like any other.
+TEST_P(StoreConformance, ClosingThePrequeueEndsItsSkippers) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(0, 10), T0)).ok());
+  const std::string code = mint(*h_, 1, 10, true).at(0).code;
+  auto ts = enter(*h_, 2, kPre);
+  auto sk = run(s().join("q", jr(code, {}, "u:vip"), kPre + 10));
+  ASSERT_TRUE(sk.ok()) << sk.error().message;
+  auto again = run(s().join("q", jr("", {}, "u:vip"), kPre + 11));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id, sk->id);
+  EXPECT_TRUE(again->skip);
+  EXPECT_EQ(again->position, 1);
+  EXPECT_EQ(invite(*h_, code).used, 1);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 1);  // (entrants wait in the pre-queue)
+  ASSERT_TRUE(run(s().close_queue("q", kPre + 12)).ok());
+  auto t = ticket(*h_, sk->id, kPre + 13);
+  EXPECT_EQ(t.state, TicketState::ended);
+  EXPECT_EQ(t.reason, EndReason::closed);
+  for (auto& e : ts) EXPECT_EQ(ticket(*h_, e.id, kPre + 13).reason, EndReason::closed);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 0);
+  EXPECT_TRUE(run(s().snapshot("q"))->waiting_orders.empty());
+}
+
 }  // namespace
 }  // namespace anteroom::conformance
