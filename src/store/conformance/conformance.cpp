@@ -1841,7 +1841,9 @@ TEST_P(StoreConformance, InvitesAreMintedListedAndBounded) {
   }
   ASSERT_EQ(paged.size(), 25u);
   for (size_t i = 0; i < paged.size(); ++i) {
-    if (i) EXPECT_LT(paged[i - 1].code, paged[i].code);
+    if (i) {
+      EXPECT_LT(paged[i - 1].code, paged[i].code);
+    }
     EXPECT_TRUE(codes.contains(paged[i].code));
     auto same = std::find_if(made->begin(), made->end(),
                              [&](const Invite& m) { return m.code == paged[i].code; });
@@ -1852,8 +1854,13 @@ TEST_P(StoreConformance, InvitesAreMintedListedAndBounded) {
   ASSERT_TRUE(tail.ok());
   EXPECT_EQ(tail->size(), 4u);
   // Bounds of a mint and of a page.
-  for (auto bad : {InviteSpec{.count = 0}, InviteSpec{.count = 10'001}, InviteSpec{.uses = 0},
-                   InviteSpec{.uses = 1'000'001}, InviteSpec{.expires_ms = T0}}) {
+  std::vector<InviteSpec> bads(5);
+  bads[0].count = 0;
+  bads[1].count = 10'001;
+  bads[2].uses = 0;
+  bads[3].uses = 1'000'001;
+  bads[4].expires_ms = T0;
+  for (const InviteSpec& bad : bads) {
     auto r = run(s().create_invites("q", bad, T0 + 10));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::bad_request);
@@ -2067,7 +2074,9 @@ TEST_P(StoreConformance, SkippersInThePrequeueAreAdmittedFirstAtTheOpen) {
   EXPECT_EQ(s3->order, rules::kSkipOrder + 3);
   for (auto& t : ts) {
     Ticket now = ticket(*h_, t.id, kOpen + 2);
-    if (now.state == TicketState::waiting) EXPECT_EQ(now.position, now.place);
+    if (now.state == TicketState::waiting) {
+      EXPECT_EQ(now.position, now.place);
+    }
   }
 }
 
