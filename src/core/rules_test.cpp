@@ -490,23 +490,33 @@ TEST(Invites, RefusalOrderIsInvalidRevokedExpiredUsedUp) {
   EXPECT_EQ(invite_refusal(&i, now)->code, Errc::invite_used_up);
 }
 
+InviteSpec spec(int64_t count, int64_t uses = 1, Millis expires_ms = 0, std::string label = "") {
+  InviteSpec s;
+  s.count = count;
+  s.uses = uses;
+  s.expires_ms = expires_ms;
+  s.label = std::move(label);
+  return s;
+}
+
 TEST(Invites, SpecBounds) {
   constexpr Millis now = 1'700'000'000'000;
   auto ok = [&](InviteSpec s) { return validate(s, now).ok(); };
   EXPECT_TRUE(ok(InviteSpec{}));
-  EXPECT_TRUE(ok(InviteSpec{.count = 10'000, .uses = 1'000'000, .expires_ms = now + 1,
-                            .skip = true, .label = std::string(100, 'x')}));
-  EXPECT_FALSE(ok(InviteSpec{.count = 0}));
-  EXPECT_FALSE(ok(InviteSpec{.count = 10'001}));
-  EXPECT_FALSE(ok(InviteSpec{.uses = 0}));
-  EXPECT_FALSE(ok(InviteSpec{.uses = 1'000'001}));
-  EXPECT_FALSE(ok(InviteSpec{.expires_ms = now}));
-  EXPECT_FALSE(ok(InviteSpec{.expires_ms = -5}));
-  EXPECT_FALSE(ok(InviteSpec{.label = std::string(101, 'x')}));
-  EXPECT_TRUE(ok(InviteSpec{.label = "VIP \xe2\x80\x94 members"}));
-  EXPECT_FALSE(ok(InviteSpec{.label = "\xff"}));
-  EXPECT_FALSE(ok(InviteSpec{.label = "line\nbreak"}));
-  EXPECT_FALSE(ok(InviteSpec{.label = "del\x7f"}));
+  InviteSpec most = spec(10'000, 1'000'000, now + 1, std::string(100, 'x'));
+  most.skip = true;
+  EXPECT_TRUE(ok(most));
+  EXPECT_FALSE(ok(spec(0)));
+  EXPECT_FALSE(ok(spec(10'001)));
+  EXPECT_FALSE(ok(spec(1, 0)));
+  EXPECT_FALSE(ok(spec(1, 1'000'001)));
+  EXPECT_FALSE(ok(spec(1, 1, now)));
+  EXPECT_FALSE(ok(spec(1, 1, -5)));
+  EXPECT_FALSE(ok(spec(1, 1, 0, std::string(101, 'x'))));
+  EXPECT_TRUE(ok(spec(1, 1, 0, "VIP \xe2\x80\x94 members")));
+  EXPECT_FALSE(ok(spec(1, 1, 0, "\xff")));
+  EXPECT_FALSE(ok(spec(1, 1, 0, "line\nbreak")));
+  EXPECT_FALSE(ok(spec(1, 1, 0, "del\x7f")));
 }
 
 TEST(Skip, OrdersAreAboveEveryLineOrderAndExactAsDoubles) {

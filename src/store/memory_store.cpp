@@ -630,6 +630,7 @@ Task<int64_t> MemoryStore::tick(std::string q, Millis now) {
                                      static_cast<int64_t>(qu.waiting.size()), now);
   for (int64_t i = 0; i < n; ++i) admit(qu, next_admission(qu), now);
   purge_ended(qu, now);
+  drop_pow_marks(now);  // (also done by joins; here so that marks go when joins stop)
   auto made = static_cast<int64_t>(qu.seq - before);
   // (A closed queue has nobody waiting: close ended them all.)
   if (qu.closed &&

@@ -1841,7 +1841,9 @@ TEST_P(StoreConformance, InvitesAreMintedListedAndBounded) {
   }
   ASSERT_EQ(paged.size(), 25u);
   for (size_t i = 0; i < paged.size(); ++i) {
-    if (i) EXPECT_LT(paged[i - 1].code, paged[i].code);
+    if (i) {
+      EXPECT_LT(paged[i - 1].code, paged[i].code);
+    }
     EXPECT_TRUE(codes.contains(paged[i].code));
     auto same = std::find_if(made->begin(), made->end(),
                              [&](const Invite& m) { return m.code == paged[i].code; });
@@ -1852,8 +1854,13 @@ TEST_P(StoreConformance, InvitesAreMintedListedAndBounded) {
   ASSERT_TRUE(tail.ok());
   EXPECT_EQ(tail->size(), 4u);
   // Bounds of a mint and of a page.
-  for (auto bad : {InviteSpec{.count = 0}, InviteSpec{.count = 10'001}, InviteSpec{.uses = 0},
-                   InviteSpec{.uses = 1'000'001}, InviteSpec{.expires_ms = T0}}) {
+  std::vector<InviteSpec> bads(5);
+  bads[0].count = 0;
+  bads[1].count = 10'001;
+  bads[2].uses = 0;
+  bads[3].uses = 1'000'001;
+  bads[4].expires_ms = T0;
+  for (const InviteSpec& bad : bads) {
     auto r = run(s().create_invites("q", bad, T0 + 10));
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::bad_request);
@@ -1887,6 +1894,7 @@ TEST_P(StoreConformance, AQueueHoldsAtMostItsInviteLimit) {
 TEST_P(StoreConformance, InvitesLastUntilTheQueueIsForgotten) {
   ASSERT_TRUE(run(s().put_queue("q", guarded(0, true), T0)).ok());
   auto codes = mint(*h_, 3, 2);
+  ASSERT_EQ(codes.size(), 3u);
   ASSERT_TRUE(run(s().join("q", jr(codes[0].code), T0 + 1)).ok());
   ASSERT_TRUE(run(s().close_queue("q", T0 + 2)).ok());
   auto while_closed = all_invites(*h_);
@@ -2066,7 +2074,9 @@ TEST_P(StoreConformance, SkippersInThePrequeueAreAdmittedFirstAtTheOpen) {
   EXPECT_EQ(s3->order, rules::kSkipOrder + 3);
   for (auto& t : ts) {
     Ticket now = ticket(*h_, t.id, kOpen + 2);
-    if (now.state == TicketState::waiting) EXPECT_EQ(now.position, now.place);
+    if (now.state == TicketState::waiting) {
+      EXPECT_EQ(now.position, now.place);
+    }
   }
 }
 
@@ -2163,6 +2173,30 @@ TEST_P(StoreConformance, SkippersAreFirstComeFirstServedInModeRandom) {
     EXPECT_EQ(run(s().get_queue("q"))->stats.active, 1);
   }
   EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 5);
+}
+
+// Closing during the pre-queue ends its skippers with its entrants; a dedupe key finds a live
+// skipper's ticket like any other.
+TEST_P(StoreConformance, ClosingThePrequeueEndsItsSkippers) {
+  ASSERT_TRUE(run(s().put_queue("q", onsale(0, 10), T0)).ok());
+  const std::string code = mint(*h_, 1, 10, true).at(0).code;
+  auto ts = enter(*h_, 2, kPre);
+  auto sk = run(s().join("q", jr(code, {}, "u:vip"), kPre + 10));
+  ASSERT_TRUE(sk.ok()) << sk.error().message;
+  auto again = run(s().join("q", jr("", {}, "u:vip"), kPre + 11));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id, sk->id);
+  EXPECT_TRUE(again->skip);
+  EXPECT_EQ(again->position, 1);
+  EXPECT_EQ(invite(*h_, code).used, 1);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 1);  // (entrants wait in the pre-queue)
+  ASSERT_TRUE(run(s().close_queue("q", kPre + 12)).ok());
+  auto t = ticket(*h_, sk->id, kPre + 13);
+  EXPECT_EQ(t.state, TicketState::ended);
+  EXPECT_EQ(t.reason, EndReason::closed);
+  for (auto& e : ts) EXPECT_EQ(ticket(*h_, e.id, kPre + 13).reason, EndReason::closed);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.waiting, 0);
+  EXPECT_TRUE(run(s().snapshot("q"))->waiting_orders.empty());
 }
 
 }  // namespace
