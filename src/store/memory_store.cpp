@@ -1,6 +1,5 @@
 #include "store/memory_store.hpp"
 
-#include "store/ticket_table.hpp"
 
 #include <algorithm>
 #include <array>
@@ -485,14 +484,20 @@ Task<Ticket> MemoryStore::join(std::string q, JoinRequest req, Millis now) {
   if (auto refused = rules::pow_refusal(bits, req.pow)) co_return *refused;
   if (bits > 0) {  // (a queue needing no proof ignores one: its challenge is not marked)
     drop_pow_marks(now);
-    if (pow_marks_.contains(req.pow.id))
+    auto mark = IdKey::of(req.pow.id);  // (a valid proof's id is 22 characters)
+    if (!mark) {
+      PowProof malformed;
+      malformed.verdict = PowVerdict::invalid;
+      co_return *rules::pow_refusal(bits, malformed);
+    }
+    if (pow_marks_.contains(*mark))
       co_return Error{Errc::pow_used, "this challenge was already used: solve a new one",
                       {{"bits", std::to_string(bits)}}};
     if (static_cast<int64_t>(pow_marks_.size()) >= limits_.pow_marks)
       co_return err(Errc::over_capacity, "too many proofs of work in flight; retry later");
-    pow_marks_.emplace(req.pow.id, req.pow.expires_ms);
+    pow_marks_.insert(*mark);
     // Bucketed by the second (rounded up): dropped once that second is past.
-    pow_expiry_[(req.pow.expires_ms + 999) / 1000].push_back(std::move(req.pow.id));
+    pow_expiry_[(req.pow.expires_ms + 999) / 1000].push_back(*mark);
   }
   if (inv) ++inv->used;
   IdKey id = *IdKey::of(new_ticket_id());

@@ -9,11 +9,13 @@
 #include <random>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/event_sink.hpp"
 #include "core/position_index.hpp"
 #include "core/rules.hpp"
 #include "store/queue_store.hpp"
+#include "store/ticket_table.hpp"
 
 namespace anteroom {
 
@@ -74,11 +76,12 @@ class MemoryStore final : public QueueStore {
   // intake) takes its events as new. A few bytes per name ever forgotten.
   std::unordered_map<std::string, uint64_t> last_seq_;
   std::mt19937_64 lottery_;  // mode random; seeded from the OS CSPRNG
-  // Used challenges (SPEC §8: single use): id -> its expiry, and the ids by expiry second, so
-  // the marks of expired challenges go as time passes (O(1) amortised per mark; at most
+  // Used challenges (SPEC §8: single use): their ids, and the ids by expiry second, so the
+  // marks of expired challenges go as time passes (O(1) amortised per mark; at most
   // kMaxPowTtlS + a few buckets). Challenge ids are random (128 bits): one set for all queues.
-  std::unordered_map<std::string, Millis> pow_marks_;
-  std::map<Millis, std::vector<std::string>> pow_expiry_;
+  // Fixed-size keys: ~90 bytes a mark with the set's node and bucket (a string key was ~200).
+  std::unordered_set<IdKey, IdKeyHash> pow_marks_;
+  std::map<Millis, std::vector<IdKey>> pow_expiry_;
 };
 
 }  // namespace anteroom

@@ -140,6 +140,7 @@ TEST(MemoryStorePow, UsedMarksAreBoundedAndDroppedAtExpiry) {
     r.pow.verdict = PowVerdict::valid;
     r.pow.bits = 4;
     r.pow.id = "id" + std::to_string(n);
+    r.pow.id.resize(22, '_');  // (a challenge id: 22 characters of base64url)
     r.pow.expires_ms = expires;
     return run(store.join(q, r, now));
   };

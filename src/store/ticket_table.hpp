@@ -25,6 +25,17 @@ struct IdKey {
   bool operator==(const IdKey&) const = default;
 };
 
+// Ids are random: mixing two of their words is a good hash.
+struct IdKeyHash {
+  uint64_t operator()(const IdKey& k) const {
+    uint64_t a, b;
+    std::memcpy(&a, k.c.data(), 8);
+    std::memcpy(&b, k.c.data() + 8, 8);
+    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
+    return h ^ (h >> 31);
+  }
+};
+
 // Records by IdKey (V has a member `IdKey id`): an open-addressing table of (hash, record)
 // slots, linear probing, backward-shift erase (no tombstones), records in a pool that never
 // moves them. A join touches one slot — one cache miss in a table of millions — where a
@@ -101,13 +112,7 @@ class TicketTable {
     size_t size = 0;
     size_t mask() const { return slots.size() - 1; }
   };
-  static uint64_t hash(const IdKey& k) {
-    uint64_t a, b;
-    std::memcpy(&a, k.c.data(), 8);
-    std::memcpy(&b, k.c.data() + 8, 8);
-    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
-    return h ^ (h >> 31);
-  }
+  static uint64_t hash(const IdKey& k) { return IdKeyHash{}(k); }
   Shard& shard(uint64_t h) { return shards_[h >> 58]; }
   static void place(Shard& s, uint64_t h, V* v) {
     size_t i = h & s.mask();
