@@ -12,6 +12,8 @@ constexpr std::array<std::string_view, 10> kEvents{
     "closed", "entered", "drawn"};
 constexpr std::array<std::string_view, 4> kModes{"fifo", "random", "passthrough", "reject"};
 constexpr std::array<std::string_view, 4> kDrawStates{"none", "prequeue", "drawn", "void"};
+constexpr std::array<std::string_view, 6> kPowVerdicts{"none",        "valid",   "invalid",
+                                                       "wrong_queue", "expired", "insufficient"};
 
 template <class E, size_t N>
 std::optional<E> find(const std::array<std::string_view, N>& names, std::string_view s) {
@@ -32,6 +34,7 @@ std::optional<TicketState> ticket_state_from(std::string_view s) {
 
 std::string_view to_string(Mode m) { return kModes[static_cast<size_t>(m)]; }
 std::optional<Mode> mode_from(std::string_view s) { return find<Mode>(kModes, s); }
+std::string_view to_string(PowVerdict v) { return kPowVerdicts[static_cast<size_t>(v)]; }
 std::string_view to_string(DrawState d) { return kDrawStates[static_cast<size_t>(d)]; }
 std::optional<DrawState> draw_state_from(std::string_view s) {
   return find<DrawState>(kDrawStates, s);

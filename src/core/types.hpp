@@ -156,6 +156,8 @@ enum class PowVerdict : uint8_t {
   insufficient,  // the hash has fewer leading zero bits than the challenge asks
 };
 
+std::string_view to_string(PowVerdict v);  // "none" "valid" "invalid" "wrong_queue" ...
+
 struct PowProof {
   PowVerdict verdict = PowVerdict::none;
   int bits = 0;          // valid: the challenge's bits

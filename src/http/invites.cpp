@@ -29,16 +29,6 @@ std::optional<int64_t> integer(const json::value& v) {
   return std::nullopt;
 }
 
-// A non-negative decimal of at most 18 digits (no overflow), else nullopt.
-std::optional<int64_t> decimal(std::string_view s) {
-  if (s.empty() || s.size() > 18) return std::nullopt;
-  int64_t n = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  return n;
-}
 
 // POST .../invites body: {"count","uses","expires_at","skip","label"}, every field optional
 // (an empty body mints one single-use code). The bounds are rules::validate(InviteSpec).

@@ -248,4 +248,14 @@ HttpResponse json_response(bhttp::status st, std::string body) {
   return res;
 }
 
+std::optional<int64_t> decimal(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
 }  // namespace anteroom::http

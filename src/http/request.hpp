@@ -5,6 +5,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <functional>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,9 @@ Segments split_path(std::string_view path);
 
 // The value of `name` in a query string (no percent-decoding: our values are plain tokens).
 std::string query_param(std::string_view query, std::string_view name);
+// A non-negative decimal integer of at most 18 digits (no overflow), else nullopt: a query
+// parameter's number (after, limit).
+std::optional<int64_t> decimal(std::string_view s);
 // The value of cookie `name` in a Cookie header.
 std::string cookie(std::string_view header, std::string_view name);
 // The token of an `Authorization: Bearer <token>` header; empty if there is none.

@@ -81,16 +81,6 @@ Result<JoinBody> parse_join(const HttpRequest& req) {
   return b;
 }
 
-// A non-negative decimal integer (at most 18 digits: no overflow), else nullopt.
-std::optional<int64_t> decimal(std::string_view s) {
-  if (s.empty() || s.size() > 18) return std::nullopt;
-  int64_t n = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  return n;
-}
 
 std::string time_or_null(const std::optional<int64_t>& t) {
   return t ? std::to_string(*t) : std::string("null");

@@ -1295,23 +1295,6 @@ std::string errc_name(const std::optional<Error>& e) {
   }
 }
 
-std::string verdict_name(PowVerdict v) {
-  switch (v) {
-    case PowVerdict::none:
-      return "none";
-    case PowVerdict::valid:
-      return "valid";
-    case PowVerdict::invalid:
-      return "invalid";
-    case PowVerdict::wrong_queue:
-      return "wrong_queue";
-    case PowVerdict::expired:
-      return "expired";
-    case PowVerdict::insufficient:
-      return "insufficient";
-  }
-  return "?";
-}
 
 // Compares a probe's reply with the C++ answers, case by case.
 void expect_same(const Result<redis::RedisReply>& r, const std::vector<std::string>& expected) {
@@ -1379,7 +1362,7 @@ return out
           p.verdict = v;
           p.bits = bits;
           args.push_back(std::to_string(required));
-          args.push_back(verdict_name(v));
+          args.emplace_back(to_string(v));
           args.push_back(std::to_string(bits));
           expected.push_back(errc_name(rules::pow_refusal(required, p)));
         }

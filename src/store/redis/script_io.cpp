@@ -206,23 +206,6 @@ std::optional<Invite> decode_invite(std::string code, std::string_view rec) {
 
 namespace {
 
-std::string_view verdict_name(PowVerdict v) {
-  switch (v) {
-    case PowVerdict::none:
-      return "none";
-    case PowVerdict::valid:
-      return "valid";
-    case PowVerdict::invalid:
-      return "invalid";
-    case PowVerdict::wrong_queue:
-      return "wrong_queue";
-    case PowVerdict::expired:
-      return "expired";
-    case PowVerdict::insufficient:
-      return "insufficient";
-  }
-  return "invalid";
-}
 
 // The verdict join.lua gets: a valid proof's id becomes a key name, so only a checked
 // challenge's id (base64url) goes in; anything else would be a bug of the edge: invalid.
@@ -286,7 +269,7 @@ std::string encode_proof(const PowProof& p) {
   if (p.verdict == PowVerdict::none && p.extra_bits == 0) return {};
   const PowVerdict v = sent_verdict(p);
   std::string id = v == PowVerdict::valid ? p.id : std::string();
-  return std::string(verdict_name(v)) + ' ' + num(int64_t{std::max(0, p.extra_bits)}) + ' ' +
+  return std::string(to_string(v)) + ' ' + num(int64_t{std::max(0, p.extra_bits)}) + ' ' +
          num(int64_t{std::max(0, p.bits)}) + ' ' + id + ' ' +
          num(std::max<int64_t>(0, p.expires_ms));
 }
