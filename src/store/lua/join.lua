@@ -24,7 +24,10 @@
 -- reply of a new waiting ticket is built from what the script just wrote (its position is the
 -- number waiting: skippers, drawn entrants and the line, as it has the newest order) instead of
 -- being read back. A join with no invite and no proof reads neither (two string compares).
-local m = redis.call('HMGET', K_META, 'closed', 'epoch')  -- no join changes either
+local m = redis.call('HMGET', K_META, 'closed', 'epoch', 'sorders')  -- (closed, epoch: no join
+-- changes them). No `sorders` yet: this queue never had a skipper, so the line's joins need not
+-- count the skip set (one Redis call less a join).
+local skips_ever = m[3] and true or false
 local commit = ARGV[1]
 local cfg = m[1] and load_cfg()
 local function refused(rule)
@@ -83,6 +86,7 @@ local function join(now, id, dkey, dk, code, proof)
   end
   if skip then
     local n = redis.call('HINCRBY', K_META, 'sorders', 1)
+    skips_ever = true
     local order = SKIP_ORDER + n
     redis.call('HSET', tkey(id), 'state', 'waiting', 'reason', 'none', 'order', I(order),
                'joined', I(now), 'admitted', '0', 'expires', '0', 'key', dkey,
@@ -120,7 +124,8 @@ local function join(now, id, dkey, dk, code, proof)
              'ep', m[2] or '0')
   if dkey ~= '' then redis.call('HSET', K_DEDUPE, dkey, id) end
   redis.call('ZADD', K_WAIT, I(order), id)
-  local waiting = redis.call('ZCARD', K_SKIP) + waiting_entrants(d) + redis.call('ZCARD', K_WAIT)
+  local skippers = skips_ever and redis.call('ZCARD', K_SKIP) or 0
+  local waiting = skippers + waiting_entrants(d) + redis.call('ZCARD', K_WAIT)
   redis.call('ZADD', K_SEEN, I(now), id)
   local seq = emit('joined', id, order, now, 0)
   if waiting == 1 then
