@@ -9,6 +9,7 @@
 #include "core/rules.hpp"
 #include "http/errors.hpp"
 #include "http/handlers.hpp"
+#include "http/json_body.hpp"
 #include "views/views.hpp"
 
 namespace anteroom::http::op {
@@ -21,13 +22,6 @@ namespace {
 // The page size of GET .../invites when no limit is asked.
 constexpr int64_t kDefaultInvitePage = 1000;
 
-// A JSON integer (any in int64 range; larger unsigned values saturate, so the bound check
-// that follows refuses them), else nullopt.
-std::optional<int64_t> integer(const json::value& v) {
-  if (v.is_int64()) return v.as_int64();
-  if (v.is_uint64()) return static_cast<int64_t>(std::min<uint64_t>(v.as_uint64(), INT64_MAX));
-  return std::nullopt;
-}
 
 
 // POST .../invites body: {"count","uses","expires_at","skip","label"}, every field optional
@@ -35,15 +29,13 @@ std::optional<int64_t> integer(const json::value& v) {
 Result<InviteSpec> parse_invite_spec(const std::string& body, Millis now) {
   InviteSpec spec;
   if (!body.empty()) {
-    boost::system::error_code ec;
-    json::value v = json::parse(body, ec);
-    if (ec) return err(Errc::invalid_json, "the body is not valid JSON: " + ec.message());
-    if (!v.is_object()) return err(Errc::bad_request, "the body must be a JSON object");
-    for (auto& field : v.as_object()) {
+    auto v = parse_object(body);
+    if (!v) return v.error();
+    for (auto& field : v->as_object()) {
       std::string_view k = field.key();
       const json::value& val = field.value();
       if (k == "count" || k == "uses") {
-        auto n = integer(val);
+        auto n = json_integer(val);
         if (!n) return err(Errc::bad_request, std::string(k) + " must be an integer");
         (k == "count" ? spec.count : spec.uses) = *n;
       } else if (k == "expires_at") {
@@ -51,7 +43,7 @@ Result<InviteSpec> parse_invite_spec(const std::string& body, Millis now) {
           spec.expires_ms = 0;
           continue;
         }
-        auto t = integer(val);
+        auto t = json_integer(val);
         if (!t)
           return err(Errc::bad_request, "expires_at must be an integer (Unix seconds) or null");
         // (Within the schedule's bounds, so seconds → ms cannot overflow; the past is refused

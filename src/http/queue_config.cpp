@@ -8,6 +8,7 @@
 #include <boost/url/parse.hpp>
 
 #include "core/rules.hpp"
+#include "http/json_body.hpp"
 #include "webhooks/address_policy.hpp"
 
 namespace anteroom::http {
@@ -51,11 +52,9 @@ Status check_target_url(const std::string& u) {
 Result<ConfigPatch> parse_patch(const std::string& body, bool webhook_allow_private) {
   ConfigPatch p;
   if (body.empty()) return p;
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec) return err(Errc::invalid_json, "the body is not valid JSON: " + ec.message());
-  if (!v.is_object()) return err(Errc::bad_request, "the body must be a JSON object");
-  for (auto& field : v.as_object()) {
+  auto v = parse_object(body);
+  if (!v) return v.error();
+  for (auto& field : v->as_object()) {
     // (Not a structured binding: the lambda below captures the key, which clang before 16
     // refuses for a binding, and the fuzz build uses clang 14.)
     std::string_view k = field.key();
@@ -74,11 +73,10 @@ Result<ConfigPatch> parse_patch(const std::string& body, bool webhook_allow_priv
         p.admit_per_s = r;
       }
     } else if (k == "max_active" || k == "session_ttl_s" || k == "abandon_after_s") {
-      s = want(val.is_int64() || val.is_uint64(), "an integer");
+      auto i = json_integer(val);
+      s = want(i.has_value(), "an integer");
       if (s) {
-        int64_t n = val.is_int64()
-                        ? val.as_int64()
-                        : static_cast<int64_t>(std::min<uint64_t>(val.as_uint64(), INT64_MAX));
+        int64_t n = *i;
         if (k == "max_active")
           p.max_active = n;
         else if (k == "session_ttl_s")
@@ -120,13 +118,9 @@ Result<ConfigPatch> parse_patch(const std::string& body, bool webhook_allow_priv
       p.webhooks = std::move(hooks);
     } else if (k == "prequeue_at" || k == "opens_at" || k == "closes_at") {
       // Unix seconds, or null to unset (the bounds are rules::validate's).
-      s = want(val.is_null() || val.is_int64() || val.is_uint64(),
-               "an integer (Unix seconds) or null");
+      std::optional<int64_t> t = json_integer(val);
+      s = want(val.is_null() || t, "an integer (Unix seconds) or null");
       if (s) {
-        std::optional<int64_t> t;
-        if (!val.is_null())
-          t = val.is_int64() ? val.as_int64()
-                             : static_cast<int64_t>(std::min<uint64_t>(val.as_uint64(), INT64_MAX));
         if (t && (*t < rules::kMinUnixS || *t > rules::kMaxUnixS))
           return err(Errc::bad_request, std::string(k) +
                                             " must be Unix seconds between 946684800 (2000) and "
@@ -151,14 +145,9 @@ Result<ConfigPatch> parse_patch(const std::string& body, bool webhook_allow_priv
       // "bits": rules::kDefaultPowBits); a bare integer is {"bits": n}; true is the defaults,
       // false is off. Bounds: rules::validate.
       PowConfig w;
-      auto integer = [](const json::value& x) -> std::optional<int64_t> {
-        if (x.is_int64()) return x.as_int64();
-        if (x.is_uint64()) return static_cast<int64_t>(std::min<uint64_t>(x.as_uint64(), INT64_MAX));
-        return std::nullopt;
-      };
       if (val.is_bool()) {
         w.bits = val.as_bool() ? rules::kDefaultPowBits : 0;
-      } else if (auto n = integer(val)) {
+      } else if (auto n = json_integer(val)) {
         w.bits = static_cast<int>(std::clamp<int64_t>(*n, -1, 1000));
         w.max_bits = std::max(w.max_bits, w.bits);
       } else if (val.is_object()) {
@@ -172,7 +161,7 @@ Result<ConfigPatch> parse_patch(const std::string& body, bool webhook_allow_priv
             w.adaptive = pv.as_bool();
             continue;
           }
-          auto n = integer(pv);
+          auto n = json_integer(pv);
           if (!n)
             return err(Errc::bad_request, "pow." + std::string(pk) + " must be an integer");
           int64_t small = std::clamp<int64_t>(*n, -1, 1000);  // (bits: out of range says so)

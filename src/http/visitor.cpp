@@ -11,6 +11,7 @@
 #include "draw/draw.hpp"
 #include "http/errors.hpp"
 #include "http/handlers.hpp"
+#include "http/json_body.hpp"
 #include "http/ticket_view.hpp"
 #include "pow/challenge.hpp"
 
@@ -38,15 +39,13 @@ Result<JoinBody> parse_join(const HttpRequest& req) {
   JoinBody b;
   std::string& key = b.req.dedupe_key;
   if (!req.body.empty()) {
-    boost::system::error_code ec;
     // Parsed into a buffer on the stack (a join's body is small): no heap allocation for the
     // tree, which a join with a proof of work would otherwise pay for (bench 9).
     unsigned char scratch[2048];
     json::monotonic_resource mr(scratch, sizeof scratch);
-    json::value j = json::parse(req.body, ec, &mr);
-    if (ec) return err(Errc::invalid_json, "the body is not valid JSON: " + ec.message());
-    if (!j.is_object()) return err(Errc::bad_request, "the body must be a JSON object");
-    for (auto& [k, val] : j.as_object()) {
+    auto j = parse_object(req.body, &mr);
+    if (!j) return j.error();
+    for (auto& [k, val] : j->as_object()) {
       if (k == "user") {
         if (!val.is_string() || val.as_string().empty() ||
             val.as_string().size() > rules::kMaxUserKey)
