@@ -14,16 +14,13 @@
 
 #include "support/anteroom_process.hpp"
 #include "support/distributed.hpp"
+#include "support/invites.hpp"
 #include "support/redis_server.hpp"
 
 namespace anteroom::testing {
 namespace {
 
 namespace json = boost::json;
-
-std::string InvitesPath(std::string_view queue) {
-  return "/v1/queues/" + std::string(queue) + "/invites";
-}
 
 class InvitesRedis : public ::testing::Test {
  protected:
@@ -42,34 +39,14 @@ class InvitesRedis : public ::testing::Test {
 
   // Mints one code like `spec` on node `n`; "" and a recorded failure if refused.
   std::string MintOne(int n, std::string_view queue, const json::object& spec) {
-    HttpResponse r = nodes_[n]->Admin("POST", InvitesPath(queue), json::serialize(spec),
-                                      {{"Content-Type", "application/json"}});
-    if (r.status != 201) {
-      ADD_FAILURE() << "mint on node " << n << ": " << r;
-      return "";
-    }
-    json::value body = r.Json();  // (kept: `list` points into it)
-    const json::value* list = Field(body, "invites");
-    if (!list || !list->is_array() || list->as_array().size() != 1) {
-      ADD_FAILURE() << r;
-      return "";
-    }
-    return Str(list->as_array()[0], "code");
+    SCOPED_TRACE("node " + std::to_string(n));
+    return MustMintOne(*nodes_[n], queue, spec);
   }
 
   // The invite `code` as node `n` lists it (null and a recorded failure if absent).
   json::value Listed(int n, std::string_view queue, std::string_view code) {
-    HttpResponse r = nodes_[n]->Admin("GET", InvitesPath(queue) + "?limit=10000");
-    if (r.status != 200) {
-      ADD_FAILURE() << r;
-      return nullptr;
-    }
-    json::value body = r.Json();
-    if (const json::value* list = Field(body, "invites"); list && list->is_array())
-      for (const json::value& inv : list->as_array())
-        if (Str(inv, "code") == code) return inv;
-    ADD_FAILURE() << code << " not listed by node " << n << ": " << r;
-    return nullptr;
+    SCOPED_TRACE("node " + std::to_string(n));
+    return ListedInvite(*nodes_[n], queue, code);
   }
 
   // `per_node` joins with `code` through each node, all released at once; every answer.

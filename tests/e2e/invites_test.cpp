@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/anteroom_process.hpp"
+#include "support/invites.hpp"
 #include "support/jwt.hpp"
 
 namespace anteroom::testing {
@@ -19,58 +20,9 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-std::string InvitesPath(std::string_view queue) {
-  return "/v1/queues/" + std::string(queue) + "/invites";
-}
-
-// POST .../invites with `spec`; the minted invites (a recorded failure and none unless 201).
-std::vector<json::value> MustMint(const AnteroomProcess& server, std::string_view queue,
-                                  const json::object& spec = {}) {
-  HttpResponse r = server.Admin("POST", InvitesPath(queue), json::serialize(spec),
-                                {{"Content-Type", "application/json"}});
-  if (r.status != 201) {
-    ADD_FAILURE() << "mint " << json::serialize(spec) << ": " << r;
-    return {};
-  }
-  json::value body = r.Json();  // (kept: `list` points into it)
-  const json::value* list = Field(body, "invites");
-  if (!list || !list->is_array()) {
-    ADD_FAILURE() << "no invites list: " << r;
-    return {};
-  }
-  return std::vector<json::value>(list->as_array().begin(), list->as_array().end());
-}
-
-// Mints one code like `spec` and returns it ("" and a recorded failure if refused).
-std::string MustMintOne(const AnteroomProcess& server, std::string_view queue,
-                        const json::object& spec = {}) {
-  auto minted = MustMint(server, queue, spec);
-  if (minted.size() != 1) {
-    ADD_FAILURE() << "minted " << minted.size() << " codes, asked one";
-    return "";
-  }
-  return Str(minted[0], "code");
-}
-
 HttpResponse JoinWith(const AnteroomProcess& server, std::string_view queue,
                       std::string_view code) {
   return server.Join(queue, json::object{{"invite", code}});
-}
-
-// The one invite `code` as GET .../invites shows it (null and a recorded failure if absent).
-json::value ListedInvite(const AnteroomProcess& server, std::string_view queue,
-                         std::string_view code) {
-  HttpResponse r = server.Admin("GET", InvitesPath(queue) + "?limit=10000");
-  if (r.status != 200) {
-    ADD_FAILURE() << r;
-    return nullptr;
-  }
-  json::value body = r.Json();
-  if (const json::value* list = Field(body, "invites"); list && list->is_array())
-    for (const json::value& inv : list->as_array())
-      if (Str(inv, "code") == code) return inv;
-  ADD_FAILURE() << code << " not listed: " << r;
-  return nullptr;
 }
 
 void ExpectRefused(const HttpResponse& r, int status, std::string_view code) {
