@@ -256,6 +256,17 @@ Phase phase(const QueueConfig& c, DrawState d, Millis now) {
   return Phase::prequeue;
 }
 
+std::string_view queue_state(const QueueInfo& q, Millis now) {
+  if (q.closed) return "closed";
+  switch (phase(q.config, q.draw.state, now)) {
+    case Phase::closed: return "closed";
+    case Phase::before: return "scheduled";
+    case Phase::prequeue: return "prequeue";
+    case Phase::open: break;
+  }
+  return q.config.paused ? "paused" : "open";
+}
+
 JoinRule join_rule(Phase ph, Mode m) {
   if (ph == Phase::closed) return JoinRule::refuse_closed;
   if (m == Mode::reject) return JoinRule::refuse_rejecting;

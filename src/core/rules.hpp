@@ -54,6 +54,10 @@ enum class Phase : uint8_t {
 };
 // Where a queue is at `now`. A store that finds draw_due() draws first (settles), then asks.
 Phase phase(const QueueConfig& c, DrawState d, Millis now);
+// What the operator's dashboard shows a queue as (SPEC §9): "closed" (closed, or closes_at
+// reached), "scheduled" (before prequeue_at), "prequeue", "paused", else "open". The mode is
+// shown beside it.
+std::string_view queue_state(const QueueInfo& q, Millis now);
 // The draw is due: the pre-queue is open and opens_at has come.
 inline bool draw_due(const QueueConfig& c, DrawState d, Millis now) {
   return d == DrawState::prequeue && c.opens_at && now >= *c.opens_at * 1000;

@@ -220,6 +220,7 @@ struct QueueStats {
   int64_t expired_total = 0;
   int64_t completed_total = 0;
   int64_t left_total = 0;
+  int64_t joined_total = 0;  // tickets ever created in the line or pre-queue (not dedupe replies)
   Millis oldest_joined_ms = 0;  // joined_ms of the head of the line (0 if nobody waits)
 };
 

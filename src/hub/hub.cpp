@@ -400,6 +400,13 @@ asio::awaitable<Result<std::shared_ptr<Stream>>> Hub::open(std::string q, std::s
   co_return sp;
 }
 
+std::vector<std::pair<std::string, int64_t>> Hub::streams_by_queue() const {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& [name, v] : views_)
+    if (!v->streams.empty()) out.emplace_back(name, static_cast<int64_t>(v->streams.size()));
+  return out;
+}
+
 void Hub::close(const std::shared_ptr<Stream>& sp) {
   auto it = views_.find(sp->queue_);
   if (it == views_.end()) return;

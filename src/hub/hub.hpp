@@ -77,6 +77,9 @@ class Hub final : public EventSink {
   };
   std::optional<Lottery> lottery(const std::string& queue, Millis now);
 
+  // Open streams of each queue that has any, on this process (the dashboard's fleet row).
+  std::vector<std::pair<std::string, int64_t>> streams_by_queue() const;
+  size_t streams() const { return streams_total_; }
   // Graceful shutdown: every stream gets `retry: <ms>` and is finished.
   void shutdown(std::chrono::milliseconds retry);
 

@@ -56,6 +56,22 @@ void Registry::gauge_fn(std::string name, std::string help, std::function<double
   entries_.push_back(std::move(e));
 }
 
+void Registry::collector(std::function<void(std::string& out)> fn) {
+  std::lock_guard lk(mu_);
+  collectors_.push_back(std::move(fn));
+}
+
+std::optional<double> Registry::value(std::string_view name, std::string_view labels) const {
+  std::lock_guard lk(mu_);
+  for (const auto& e : entries_) {
+    if (e.labels != labels || std::string_view(e.name).substr(9) != name) continue;
+    if (e.counter) return double(e.counter->value());
+    if (e.gauge) return e.gauge->value();
+    if (e.fn) return e.fn();
+  }
+  return std::nullopt;
+}
+
 namespace {
 std::string num(double v) {
   char buf[64];
@@ -90,6 +106,7 @@ std::string Registry::render() const {
       out += e.name + "_count " + std::to_string(counts.back()) + "\n";
     }
   }
+  for (const auto& fn : collectors_) fn(out);
   return out;
 }
 

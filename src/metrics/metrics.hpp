@@ -9,6 +9,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,16 @@ class Registry {
   // A gauge computed at render time (e.g. a queue length).
   void gauge_fn(std::string name, std::string help, std::function<double()> fn);
 
+  // Metric families written by their owner at render time (e.g. one series per queue): `fn`
+  // appends complete exposition text (# HELP, # TYPE and samples, names with the prefix).
+  // Called under the registry's lock, on the thread that renders: it must not call back in.
+  void collector(std::function<void(std::string& out)> fn);
+
+  // The current value of a registered counter, gauge or gauge_fn (`name` without the prefix,
+  // `labels` as registered), or nullopt if none is registered. For a process's own figures
+  // shown elsewhere (the dashboard's row of this process).
+  std::optional<double> value(std::string_view name, std::string_view labels = "") const;
+
   std::string render() const;
 
  private:
@@ -73,6 +85,7 @@ class Registry {
   std::deque<Gauge> gauges_;
   std::deque<std::unique_ptr<Histogram>> histograms_;
   std::vector<Entry> entries_;
+  std::vector<std::function<void(std::string&)>> collectors_;
 };
 
 }  // namespace anteroom::metrics

@@ -186,6 +186,7 @@ void MemoryStore::emit(Queue& qu, EventType type, const Rec* r, Millis now) {
   e.seq = ++qu.seq;
   e.type = type;
   e.at_ms = now;
+  if (type == EventType::joined || type == EventType::entered) ++qu.stats.joined_total;
   if (r) {
     e.ticket = r->id.str();
     e.order = r->order;

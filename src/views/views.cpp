@@ -210,6 +210,7 @@ std::string queue_json(const QueueInfo& i, double admit_rate, Millis now) {
   sw.num("expired_total", i.stats.expired_total);
   sw.num("completed_total", i.stats.completed_total);
   sw.num("left_total", i.stats.left_total);
+  sw.num("joined_total", i.stats.joined_total);
   sw.real("admit_rate", two_decimals(admit_rate));
   sw.num("oldest_wait_s", i.stats.oldest_joined_ms ? (now - i.stats.oldest_joined_ms) / 1000 : 0);
   sw.close();

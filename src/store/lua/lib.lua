@@ -51,6 +51,7 @@ end
 -- needed: queue names are [a-z0-9-], ticket ids base64url, types fixed names.
 local function emit(type, id, order, now, exp)
   local seq = redis.call('HINCRBY', K_META, 'seq', 1)
+  if type == 'joined' or type == 'entered' then redis.call('HINCRBY', K_META, 'joined_total', 1) end
   redis.call('XADD', K_OUTBOX, '*', 'event',
              '{"queue":"' .. QUEUE .. '","seq":' .. I(seq) .. ',"type":"' .. type ..
              '","ticket":"' .. id .. '","order":' .. I(order) .. ',"at":' .. I(now) ..
@@ -451,10 +452,10 @@ local function close(now, batch)
   return true
 end
 
--- Queue info as RedisStore parses it (29 strings): closed seq admitted_total abandoned_total
+-- Queue info as RedisStore parses it (30 strings): closed seq admitted_total abandoned_total
 -- expired_total completed_total left_total admit_per_s max_active session_ttl_s
 -- abandon_after_s paused target_url webhooks waiting active oldest_joined_ms prequeue_at
--- opens_at closes_at mode message draw_state commitment entrants base drawn_at pow invite_only.
+-- opens_at closes_at mode message draw_state commitment entrants base drawn_at pow invite_only joined_total.
 -- waiting counts the waiting skippers, the waiting drawn entrants (the head of the line) and the
 -- FIFO line; oldest_joined_ms is the earliest join among the heads of the three.
 local function info()
@@ -502,6 +503,7 @@ local function info()
   out[#out + 1] = I(d.drawn_at)
   out[#out + 1] = c[13] or ''
   out[#out + 1] = c[14] or '0'
+  out[#out + 1] = redis.call('HGET', K_META, 'joined_total') or '0'
   return out
 end
 

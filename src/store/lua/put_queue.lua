@@ -38,7 +38,8 @@ if created then
   redis.call('PERSIST', K_OUTBOX)
   redis.call('HSET', K_META, 'seq', seq, 'orders', '0', 'closed', '0', 'epoch', '0',
              'tokens', '0', 'last_ms', I(now), 'admitted_total', '0', 'abandoned_total', '0',
-             'expired_total', '0', 'completed_total', '0', 'left_total', '0', 'cfgv', '0')
+             'expired_total', '0', 'completed_total', '0', 'left_total', '0', 'joined_total', '0',
+             'cfgv', '0')
   redis.call('HSET', K_CFG, 'admit_per_s', ARGV[4], 'max_active', ARGV[5],
              'session_ttl_s', ARGV[6], 'abandon_after_s', ARGV[7], 'paused', ARGV[8],
              'target_url', ARGV[9], 'prequeue_at', '', 'opens_at', '', 'closes_at', '',

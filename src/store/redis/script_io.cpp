@@ -146,7 +146,8 @@ Result<QueueInfo> parse_info(const std::string& q, const RedisReply& r) {
   i.draw.drawn_at_ms = f.i(26);
   i.config.pow = rules::decode_pow(f.s(27));
   i.config.invite_only = f.s(28) == "1";
-  if (!f.ok() || f.size() != 29 || !mode || !state) return malformed();
+  i.stats.joined_total = f.i(29);
+  if (!f.ok() || f.size() != 30 || !mode || !state) return malformed();
   i.config.mode = *mode;
   i.draw.state = *state;
   return i;

@@ -1,0 +1,2 @@
+// The operator's dashboard (placeholder; the page's slice replaces it).
+'use strict';
