@@ -77,7 +77,9 @@ struct Watcher : std::enable_shared_from_this<Watcher> {
                       char buf[256];
                       boost::system::error_code rec;
                       size_t n = self->sock.read_some(asio::buffer(buf), rec);
-                      if (rec || n == 0) {
+                      if (rec == asio::error::would_block || rec == asio::error::try_again) {
+                        self->watch_close();
+                      } else if (rec || n == 0) {
                         self->end();
                       } else {
                         self->watch_close();
@@ -382,6 +384,9 @@ bool Dashboard::attach(asio::ip::tcp::socket& sock, std::string head,
     std::erase_if(im.watchers, [gone](const auto& x) { return x.get() == gone; });
   });
   im.watchers.push_back(w);
+  // Non-blocking: the close watch reads what a readable socket holds and must never wait.
+  boost::system::error_code ec;
+  w->sock.non_blocking(true, ec);
   w->watch_close();
   w->send(
       std::make_shared<const std::string>(head + "event: overview\ndata: " + im.frame + "\n\n"));
