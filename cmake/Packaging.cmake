@@ -10,23 +10,29 @@ install(FILES ${PROJECT_SOURCE_DIR}/packaging/anteroom.service DESTINATION lib/s
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/anteroom.conf DESTINATION etc/anteroom)
 
 set(ANTEROOM_DOC_DIR usr/share/doc/anteroom)
-file(GLOB ANTEROOM_DOCS ${PROJECT_SOURCE_DIR}/docs/*.md)
+file(GLOB ANTEROOM_DOCS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${ANTEROOM_DOCS} DESTINATION ${ANTEROOM_DOC_DIR})
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/copyright DESTINATION ${ANTEROOM_DOC_DIR})
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/secrets.env.example
   DESTINATION ${ANTEROOM_DOC_DIR}/examples)
-# Debian wants the changelog gzipped with -n (no name or time stamp: the same bytes every
-# build). Made at configure time so that packaging needs nothing built but the binary.
-set(ANTEROOM_CHANGELOG_GZ ${CMAKE_CURRENT_BINARY_DIR}/packaging/changelog.Debian.gz)
-file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/packaging)
-execute_process(COMMAND gzip -9 -n -c ${PROJECT_SOURCE_DIR}/packaging/changelog.Debian
-  OUTPUT_FILE ${ANTEROOM_CHANGELOG_GZ} COMMAND_ERROR_IS_FATAL ANY)
+# A native package (its version has no Debian revision: upstream does the packaging), so the
+# changelog is changelog.gz, in Debian's format. Debian wants it and the manual page gzipped
+# with -n (no name or time stamp: the same bytes every build). Both are made at configure
+# time, so that packaging needs nothing built but the binary.
+set(ANTEROOM_PKG_DIR ${CMAKE_CURRENT_BINARY_DIR}/packaging)
+file(MAKE_DIRECTORY ${ANTEROOM_PKG_DIR})
+configure_file(${PROJECT_SOURCE_DIR}/packaging/anteroom.1.in ${ANTEROOM_PKG_DIR}/anteroom.1 @ONLY)
+execute_process(COMMAND gzip -9 -n -c ${ANTEROOM_PKG_DIR}/anteroom.1
+  OUTPUT_FILE ${ANTEROOM_PKG_DIR}/anteroom.1.gz COMMAND_ERROR_IS_FATAL ANY)
+execute_process(COMMAND gzip -9 -n -c ${PROJECT_SOURCE_DIR}/packaging/changelog
+  OUTPUT_FILE ${ANTEROOM_PKG_DIR}/changelog.gz COMMAND_ERROR_IS_FATAL ANY)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
-  ${PROJECT_SOURCE_DIR}/packaging/changelog.Debian)
-install(FILES ${ANTEROOM_CHANGELOG_GZ} DESTINATION ${ANTEROOM_DOC_DIR})
+  ${PROJECT_SOURCE_DIR}/packaging/changelog)
+install(FILES ${ANTEROOM_PKG_DIR}/changelog.gz DESTINATION ${ANTEROOM_DOC_DIR})
+install(FILES ${ANTEROOM_PKG_DIR}/anteroom.1.gz DESTINATION usr/share/man/man1)
 
-# CPack's install step (and `cmake --install`) then builds nothing: it packages the binary as
-# built, so the package test does not rebuild the tree (`./dev package` builds the binary first).
+# CPack's install step (and `cmake --install`) builds nothing: it packages the binary as built,
+# so the package test does not rebuild the tree (`./dev package` builds the binary first).
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
 set(CPACK_GENERATOR DEB)
@@ -36,11 +42,13 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGE_CONTACT "anteroom maintainers <maintainers@anteroom.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "virtual waiting room for ticket sales and launches")
+# Lines of at most 79 characters (lintian: extended-description-line-too-long).
 set(CPACK_PACKAGE_DESCRIPTION
-  "anteroom puts the visitors of a sudden rush in a fair line, shows each their place live
-over Server-Sent Events, lets them in at the rate the protected site can take and hands
-each a signed token the site checks. One process keeps everything in memory; many share
-one line through Redis, optionally with a Kafka event pipeline. It includes a live
+  "anteroom puts the visitors of a sudden rush in a fair line, shows each
+their place live over Server-Sent Events, lets them in at the rate the
+protected site can take and hands each a signed token the site checks.
+One process keeps everything in memory; many share one line through
+Redis, optionally with a Kafka event pipeline. It includes a live
 operator dashboard at /admin and Prometheus metrics.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # anteroom_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION net)

@@ -6,7 +6,8 @@
 #   lintian finds no error.
 # Usage: package_deb.sh BUILD_DIR VERSION ANTEROOM_BINARY
 # It packages what BUILD_DIR has already built (CPack's install step builds nothing: see
-# cmake/Packaging.cmake), into a temporary directory; BUILD_DIR is not written to.
+# cmake/Packaging.cmake), into a temporary directory (BUILD_DIR gets only CMake's
+# install_manifest.txt).
 set -uo pipefail
 BUILD=${1:?build dir} VERSION=${2:?version} BINARY=${3:?anteroom binary}
 
@@ -47,14 +48,15 @@ has -rwxr-xr-x usr/bin/anteroom
 has -rw-r--r-- lib/systemd/system/anteroom.service
 has -rw-r--r-- etc/anteroom/anteroom.conf
 has -rw-r--r-- usr/share/doc/anteroom/copyright
-has -rw-r--r-- usr/share/doc/anteroom/changelog.Debian.gz
+has -rw-r--r-- usr/share/doc/anteroom/changelog.gz
+has -rw-r--r-- usr/share/man/man1/anteroom.1.gz
 has -rw-r--r-- usr/share/doc/anteroom/README.md
 has -rw-r--r-- usr/share/doc/anteroom/configuration.md
 has -rw-r--r-- usr/share/doc/anteroom/install.md
 has -rw-r--r-- usr/share/doc/anteroom/examples/secrets.env.example
 # Only the server: no test, tool or fuzz binary, no secrets file.
 ours=' \./(usr/bin/anteroom|lib/systemd/system/anteroom\.service|etc/anteroom/anteroom\.conf'
-ours+='|usr/share/doc/anteroom/.*)$'
+ours+='|usr/share/doc/anteroom/.*|usr/share/man/man1/anteroom\.1\.gz)$'
 others=$(grep -E '^-' "$TMP/contents" | grep -vE "$ours" || true)
 [ -z "$others" ] || fail "unexpected files in the package: $others"
 grep -q 'secrets\.env$' "$TMP/contents" && fail "the package must not ship secrets.env"
@@ -84,6 +86,10 @@ grep -qxF /etc/anteroom/anteroom.conf "$TMP/control/conffiles" ||
 ROOT="$TMP/root"
 dpkg-deb -x "$DEB" "$ROOT"
 readelf -S "$ROOT/usr/bin/anteroom" | grep -q '\.symtab' && fail "usr/bin/anteroom is not stripped"
+# The changelog's newest entry is this version (packaging/changelog: add one when it changes).
+top=$(gzip -dc "$ROOT/usr/share/doc/anteroom/changelog.gz" | head -n 1)
+[[ "$top" == "anteroom ($VERSION) "* ]] ||
+  fail "packaging/changelog starts with '$top': add an entry for $VERSION"
 # systemd is not PID 1 here: verify runs offline against the unpacked tree as the root, where
 # the unit's ExecStart=/usr/bin/anteroom is the unpacked binary. --recursive-errors=no: the
 # targets the unit names (multi-user.target, ...) are not in that tree; the unit itself is
@@ -128,7 +134,7 @@ exec 3<&-
 step "unpacked binary + shipped config: /healthz 200, admin token from the environment, exit 0"
 
 # ---- lintian ----------------------------------------------------------------------------------
-lintian --no-tag-display-limit "$DEB" >"$TMP/lintian.log" 2>&1
+lintian --tag-display-limit 0 "$DEB" >"$TMP/lintian.log" 2>&1
 sed 's/^/package_deb: lintian: /' "$TMP/lintian.log"
 grep -q '^E:' "$TMP/lintian.log" && fail "lintian reports errors"
 step "lintian: no error ($(grep -c '^W:' "$TMP/lintian.log") warnings)"
