@@ -1,13 +1,16 @@
 // The settings table: flags, environment and config file reach the Config; bounds refuse with
-// exit 2 and a message; docs/configuration.md names every setting, so it cannot drift.
+// exit 2 and a message; docs/configuration.md and the Debian package's commented config file
+// (packaging/anteroom.conf) name every setting, so they cannot drift.
 #include "app/config.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace anteroom::app {
@@ -188,6 +191,45 @@ TEST_F(Settings, DocsNameEverySettingWithItsEnvironmentRule) {
   }
   EXPECT_NE(docs.find("ANTEROOM_FOO_BAR"), std::string::npos)
       << "the docs no longer say how a setting's environment name is made";
+}
+
+// The package's /etc/anteroom/anteroom.conf lists every setting as `# name = default`, so an
+// operator finds each one where the unit reads them; a new setting without its line fails here.
+// The secrets are only named there: a value in the file would hide the one the unit takes from
+// secrets.env (the file beats the environment), and the file is world-readable.
+TEST_F(Settings, ShippedConfigFileListsEverySettingCommentedWithItsDefault) {
+  const std::string path = ANTEROOM_SHIPPED_CONFIG;
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path << " not found";
+  std::vector<std::string> lines;
+  std::string all;
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+    all += line + "\n";
+  }
+  const std::set<std::string> secrets = {"admin-token", "token-secret"};
+  Config c;
+  for (const auto& row : settings(c)) {
+    if (secrets.count(row.name)) {
+      for (const auto& line : lines)
+        EXPECT_EQ(line.find(row.name + " ="), std::string::npos)
+            << "a secret must not be offered as a setting in " << path << ": " << line;
+      EXPECT_NE(all.find(env_name(row.name)), std::string::npos)
+          << path << " does not say to set " << env_name(row.name) << " in secrets.env";
+      continue;
+    }
+    const std::string want = "# " + row.name + " =" + (row.fallback.empty() ? "" : " ") +
+                             row.fallback;
+    EXPECT_EQ(std::count(lines.begin(), lines.end(), want), 1)
+        << path << " needs the line `" << want << "` (its name and default, commented out)";
+  }
+  EXPECT_NE(all.find("secrets.env"), std::string::npos);
+  // Shipped as comments only: installing the package changes no default, and the file parses.
+  for (const auto& line : lines)
+    EXPECT_TRUE(line.empty() || line.front() == '#') << "not a comment: " << line;
+  Config shipped = MustParse({"--config", path});
+  EXPECT_EQ(shipped.server.port, Config{}.server.port);
+  EXPECT_EQ(shipped.tick, Config{}.tick);
 }
 
 }  // namespace
