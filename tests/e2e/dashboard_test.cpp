@@ -243,7 +243,8 @@ TEST(Dashboard, AQueuesHistoryGrowsOnePointASample) {
       DeadlineIn(kPatience)))
       << json::serialize(latest);
   EXPECT_EQ(Str(latest, "queue"), "line");
-  EXPECT_EQ(Int(latest, "step_s"), 1);
+  // One point a sample: the step is the sample period (--dashboard-sample-ms 100 here).
+  EXPECT_DOUBLE_EQ(Num(latest, "step_s").value_or(0), 0.1) << json::serialize(latest);
   const json::array& pts = Field(latest, "points")->as_array();
   const json::value& last = pts.back();
   EXPECT_EQ(Int(last, "waiting"), 1) << last;
