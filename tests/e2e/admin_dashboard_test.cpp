@@ -53,7 +53,7 @@ json::value ProcessRow(const json::value& overview, std::string_view node) {
   return nullptr;
 }
 
-TEST(Dashboard, AdminRoutesTakeTheTokenFromTheAuthorizationHeaderOnly) {
+TEST(AdminDashboard, AdminRoutesTakeTheTokenFromTheAuthorizationHeaderOnly) {
   AnteroomProcess server(kFast);
   server.MustPutQueue("line", {{"max_active", 0}});
   const std::vector<std::string> targets{"/v1/admin/overview", "/v1/admin/queues/line/history",
@@ -83,7 +83,7 @@ TEST(Dashboard, AdminRoutesTakeTheTokenFromTheAuthorizationHeaderOnly) {
   EXPECT_EQ(ok.Header("Content-Type"), "application/json") << ok;
 }
 
-TEST(Dashboard, ThePageAndItsAssetsAreServedWithTheirPolicyAndNoCredentials) {
+TEST(AdminDashboard, ThePageAndItsAssetsAreServedWithTheirPolicyAndNoCredentials) {
   AnteroomProcess server(kFast);
   struct Asset {
     std::string path, type;
@@ -116,7 +116,7 @@ TEST(Dashboard, ThePageAndItsAssetsAreServedWithTheirPolicyAndNoCredentials) {
   EXPECT_EQ(post.status, 405) << post;
 }
 
-TEST(Dashboard, TheOverviewListsEveryQueueWithTheStoresFigures) {
+TEST(AdminDashboard, TheOverviewListsEveryQueueWithTheStoresFigures) {
   AnteroomProcess server(kFast);
   // Figures that hold still once the ticker has admitted what it may: two active and three
   // waiting in one queue, four waiting in a queue that admits nobody.
@@ -168,7 +168,7 @@ TEST(Dashboard, TheOverviewListsEveryQueueWithTheStoresFigures) {
       << json::serialize(Overview(server));
 }
 
-TEST(Dashboard, JoinAndAdmissionRatesRiseWhileVisitorsJoinAndTheTickerAdmits) {
+TEST(AdminDashboard, JoinAndAdmissionRatesRiseWhileVisitorsJoinAndTheTickerAdmits) {
   AnteroomProcess server(kFast);
   server.MustPutQueue("flow", {{"admit_per_s", 50}, {"max_active", 100000}});
   std::atomic<bool> stop{false};
@@ -193,7 +193,7 @@ TEST(Dashboard, JoinAndAdmissionRatesRiseWhileVisitorsJoinAndTheTickerAdmits) {
   EXPECT_GE(Num(row, "abandoned_per_s").value_or(-1), 0) << row;
 }
 
-TEST(Dashboard, TheAdminStreamSendsAnOverviewAtOnceAndAfterEverySample) {
+TEST(AdminDashboard, TheAdminStreamSendsAnOverviewAtOnceAndAfterEverySample) {
   AnteroomProcess server(kFast);
   server.MustPutQueue("line", {{"max_active", 0}});
   SseClient stream(server.port(), "/v1/admin/stream", std::nullopt, DeadlineIn(kPatience),
@@ -218,7 +218,7 @@ TEST(Dashboard, TheAdminStreamSendsAnOverviewAtOnceAndAfterEverySample) {
   EXPECT_EQ(stream.retries().front(), 2000);
 }
 
-TEST(Dashboard, AQueuesHistoryGrowsOnePointASample) {
+TEST(AdminDashboard, AQueuesHistoryGrowsOnePointASample) {
   AnteroomProcess server(kFast);
   server.MustPutQueue("line", {{"max_active", 0}});
   server.MustJoin("line");
@@ -261,7 +261,7 @@ TEST(Dashboard, AQueuesHistoryGrowsOnePointASample) {
   EXPECT_EQ(bad.status, 400) << bad;
 }
 
-TEST(Dashboard, OpenVisitorStreamsShowInTheQueuesAndTheProcessRow) {
+TEST(AdminDashboard, OpenVisitorStreamsShowInTheQueuesAndTheProcessRow) {
   AnteroomProcess server(kFast);
   server.MustPutQueue("line", {{"max_active", 0}});
   std::vector<std::unique_ptr<SseClient>> streams;
@@ -295,7 +295,7 @@ TEST(Dashboard, OpenVisitorStreamsShowInTheQueuesAndTheProcessRow) {
       << json::serialize(Overview(server));
 }
 
-TEST(Dashboard, MetricsHaveThePerQueueSeriesAndEveryResponseByClass) {
+TEST(AdminDashboard, MetricsHaveThePerQueueSeriesAndEveryResponseByClass) {
   AnteroomProcess server(kFast);
   server.MustPutQueue("line", {{"max_active", 0}});
   server.MustJoin("line");
@@ -336,7 +336,7 @@ TEST(Dashboard, MetricsHaveThePerQueueSeriesAndEveryResponseByClass) {
             before + 1);
 }
 
-TEST(Dashboard, SampleZeroTurnsTheDashboardOffButKeepsThePage) {
+TEST(AdminDashboard, SampleZeroTurnsTheDashboardOffButKeepsThePage) {
   AnteroomProcess server({"--dashboard-sample-ms", "0"});
   server.MustPutQueue("line", {{"max_active", 0}});
   for (const char* target :

@@ -42,7 +42,7 @@ json::value NodeRow(const json::value& o, std::string_view n) {
   return Row(o, "processes", "node", n);
 }
 
-class DashboardRedis : public ::testing::Test {
+class AdminDashboardRedis : public ::testing::Test {
  protected:
   std::unique_ptr<AnteroomProcess> Node(const std::string& id) {
     return std::make_unique<AnteroomProcess>(std::vector<std::string>{
@@ -53,7 +53,7 @@ class DashboardRedis : public ::testing::Test {
 
 // A's view of B: B's row with its streams, the queue's streams summed over the fleet, A's own
 // row marked self; then B is killed and its row goes stale (seen more than 5 s ago).
-TEST_F(DashboardRedis, OneProcessShowsTheOthersStreamsAndSeesItGoStale) {
+TEST_F(AdminDashboardRedis, OneProcessShowsTheOthersStreamsAndSeesItGoStale) {
   auto a = Node("node-a");
   auto b = Node("node-b");
   a->MustPutQueue("line", {{"max_active", 0}});
