@@ -201,8 +201,8 @@ TEST(ExamplesMonitoring, GrafanaDashboardParsesAndItsQueriesArePromQL) {
     std::string title(p.at("title").as_string());
     EXPECT_TRUE(ids.insert(p.at("id").as_int64()).second) << "panel id repeated: " << title;
     if (p.at("type").as_string() == "row") continue;
-    EXPECT_EQ(json::serialize(p.at("datasource")),
-              R"({"type":"prometheus","uid":"${datasource}"})") << title;
+    EXPECT_EQ(json::serialize(p.at("datasource")), R"({"type":"prometheus","uid":"${datasource}"})")
+        << title;
     std::vector<std::string> mine;
     Collect(p.at("targets"), "expr", mine);
     EXPECT_FALSE(mine.empty()) << title << " has no query";
@@ -219,8 +219,8 @@ TEST(ExamplesMonitoring, GrafanaDashboardParsesAndItsQueriesArePromQL) {
     std::string e = std::regex_replace(exprs[i], std::regex(R"(\$__rate_interval)"), "1m");
     e = std::regex_replace(e, std::regex(R"(\$(job|instance|queue)\b)"), ".*");
     // A JSON string is a YAML string: the query goes in as serialize() writes it.
-    rules += "      - record: grafana:query_" + std::to_string(i) + "\n        expr: " +
-             json::serialize(json::string(e)) + "\n";
+    rules += "      - record: grafana:query_" + std::to_string(i) +
+             "\n        expr: " + json::serialize(json::string(e)) + "\n";
   }
   fs::path dir = fs::temp_directory_path() / ("anteroom-grafana-" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -234,9 +234,9 @@ TEST(ExamplesMonitoring, EveryMetricTheExamplesUseIsServedByAFleetProcess) {
   std::set<std::string> wanted = DashboardMetricNames();
   wanted.merge(AlertMetricNames());
   // The lists are read, not empty by mistake: the families each file must show exist.
-  for (const char* n : {"anteroom_queue_waiting", "anteroom_outbox_backlog",
-                        "anteroom_admission_to_sse_ms_bucket", "anteroom_store_up",
-                        "anteroom_webhook_dead_total", "anteroom_http_responses_total"}) {
+  for (const char* n :
+       {"anteroom_queue_waiting", "anteroom_outbox_backlog", "anteroom_admission_to_sse_ms_bucket",
+        "anteroom_store_up", "anteroom_webhook_dead_total", "anteroom_http_responses_total"}) {
     EXPECT_TRUE(wanted.count(n)) << n << " is not used by the examples";
   }
 
@@ -265,7 +265,8 @@ TEST(ExamplesMonitoring, EveryMetricTheExamplesUseIsServedByAFleetProcess) {
       },
       DeadlineIn(kPatience), std::chrono::milliseconds(100));
   EXPECT_TRUE(all) << "named by the examples, not in /metrics: " << Join(missing)
-                   << "\n--- /metrics:\n" << exposition;
+                   << "\n--- /metrics:\n"
+                   << exposition;
   EXPECT_NE(exposition.find(queue_series), std::string::npos)
       << "the queue variable's query would not find the queue";
   server.StopAndCheck();
