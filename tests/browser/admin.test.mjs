@@ -188,8 +188,6 @@ async function main() {
     };
     // concert admits 2 a second into plenty of room; merch admits nobody (max_active 0).
     await put(BIG, { admit_per_s: 2, max_active: 100000, session_ttl_s: 3600, abandon_after_s: 3600 });
-    await put(SMALL, { admit_per_s: 1, max_active: 0, session_ttl_s: 3600, abandon_after_s: 3600 });
-    await join(SMALL, 3);
     await join(BIG, 150);
 
     browser = await chromium.launch({
@@ -246,12 +244,28 @@ async function main() {
       await hrefs();
     });
 
-    await scenario('sign in: the overview shows both queues, with the API\'s figures', async () => {
+    await scenario('sign in; a queue created on the page; the overview shows both, with the API\'s figures', async () => {
       await page.fill('#token', ADMIN);
       await page.click('#signin button[type=submit]');
       await page.waitForSelector('#overview:visible');
-      await page.waitForSelector(`#queues tr[data-queue="${SMALL}"]`);
+      await page.waitForSelector(`#queues tr[data-queue="${BIG}"]`);
       await page.waitForSelector('#conn[data-state="live"]');
+      await hrefs();
+      // merch, created from the overview's form: admits nobody (max_active 0).
+      await page.fill('#create-name', SMALL);
+      await page.fill('#create-rate', '1');
+      await page.fill('#create-max', '0');
+      await page.click('#create-form button[type=submit]');
+      await status(new RegExp(`queue ${SMALL} created`));
+      await page.waitForSelector('#queue:visible');
+      await hrefs();
+      const m = await stats(SMALL);
+      assertEq([m.config.admit_per_s, m.config.max_active], [1, 0], 'the created queue\'s config');
+      await join(SMALL, 3);
+      await page.click('.back a');
+      await page.waitForSelector('#overview:visible');
+      await page.waitForSelector(`#queues tr[data-queue="${SMALL}"]`);
+      await hrefs();
       const names = await page.$$eval('#queues tbody tr', (rows) => rows.map((r) => r.dataset.queue));
       assertEq(names, [BIG, SMALL], 'the queues, sorted by name');
       // merch is still: its figures are the API's at once (as soon as a sample has them).
