@@ -12,8 +12,9 @@
 //   5. pause: admissions stop (active stays, admitted_total does not grow), and the page's
 //      waiting/active equal the API's;
 //   6. the operator's message, set on the page, is what GET /v1/queues/{q} shows;
-//   7. close (with the confirm step): the queue is closed, the page says so;
-//   8. the token is in no URL: not in any request the browser made, not in location.href after
+//   7. invite codes minted with the page's form and one revoked: the API agrees;
+//   8. close (with the confirm step): the queue is closed, the page says so;
+//   9. the token is in no URL: not in any request the browser made, not in location.href after
 //      any navigation, not in the page's performance entries, not in storage or cookies; a
 //      reload asks for the token again.
 // Screenshots (admin-overview.png, admin-queue-1.png, admin-queue-2.png) go to --out.
@@ -345,6 +346,26 @@ async function main() {
       await status(/message set/);
       assertEq((await stats(BIG)).config.message, text, 'GET /v1/queues/concert config.message');
       assertEq(await page.inputValue('#f-message'), text, 'the field after the reload of the config');
+    });
+
+    await scenario('invite codes minted and revoked on the page; no dead letters; no draw', async () => {
+      await page.fill('#m-count', '2');
+      await page.fill('#m-uses', '3');
+      await page.check('#m-skip');
+      await page.fill('#m-label', 'press');
+      await page.click('#mint-form button[type=submit]');
+      await status(/2 codes minted/);
+      await until('two codes listed', async () => (await page.$$('#invites tbody tr')).length === 2);
+      const list = (await http('GET', `/v1/queues/${BIG}/invites`, { admin: true })).json.invites;
+      assertEq(list.map((v) => [v.uses, v.skip, v.label, v.revoked]), [[3, true, 'press', false], [3, true, 'press', false]], 'the minted codes');
+      const code = list[0].code;
+      await page.click(`#invites button.revoke[data-code="${code}"]`);
+      await status(new RegExp(`code ${code} revoked`));
+      await page.waitForSelector(`#invites tr.revoked[data-code="${code}"]`);
+      const after = (await http('GET', `/v1/queues/${BIG}/invites`, { admin: true })).json.invites;
+      assertEq(after.map((v) => v.revoked), [true, false], 'revoked on the API');
+      assert(await page.isVisible('#dead-none'), 'no dead letters shown');
+      assertEq(await page.textContent('#draw-state'), 'none', 'the draw\'s state');
     });
 
     await scenario('close, with a confirm step: the queue is closed', async () => {
