@@ -235,6 +235,9 @@ std::vector<Setting> settings(Config& c) {
                       "0: never"));
   t.push_back(duration<std::chrono::seconds>("shutdown-grace-s", c.shutdown_grace, 0, 300,
                                              "On SIGTERM, exit within this many seconds"));
+  t.push_back(duration<std::chrono::milliseconds>(
+      "dashboard-sample-ms", c.dashboard.sample, 0, 60000,
+      "The operator's dashboard samples every queue this often, milliseconds; 0: off"));
   t.push_back(text("log-level", c.log_level, "trace, debug, info, warn, error",
                    [](const std::string& v) -> std::optional<std::string> {
                      for (const char* l : {"trace", "debug", "info", "warn", "error"})

@@ -3,7 +3,8 @@
 // gives its name, help, bound and where it goes in Config. The row is the flag --foo-bar, the
 // environment variable ANTEROOM_FOO_BAR and the config-file key `foo-bar` (--config FILE). The
 // default is the one written in the struct the setting lands in (ServerConfig, HubConfig,
-// KafkaOptions, WebhookOptions, StoreLimits or Config below), never repeated in the table.
+// KafkaOptions, WebhookOptions, StoreLimits, dashboard::Options or Config below), never repeated
+// in the table.
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "dashboard/dashboard.hpp"
 #include "http/server.hpp"
 #include "hub/hub.hpp"
 #include "pipeline/kafka_io.hpp"
@@ -33,6 +35,8 @@ struct Config {
   std::chrono::milliseconds tick{100};
   std::chrono::seconds shutdown_grace{5};
   std::string log_level = "info";
+  // The operator's dashboard (--dashboard-sample-ms → sample; main sets node_id and mode).
+  dashboard::Options dashboard;
 };
 
 // One row of the settings table. `apply` turns the text given (flag, env or file) into the

@@ -1,4 +1,5 @@
-// Wires the parts together: config → store → bus → hub → HTTP server → admission ticker.
+// Wires the parts together: config → store → bus → hub → dashboard → HTTP server → admission
+// ticker.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -11,6 +12,7 @@
 
 #include "core/encoding.hpp"
 #include "app/config.hpp"
+#include "dashboard/dashboard.hpp"
 #include "hub/hub.hpp"
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
@@ -120,7 +122,20 @@ int main(int argc, char** argv) {
     relay->start();
     consumer->start();
   }
-  http::Server server(io, cfg.server, *store, hub, signer, metrics, jobs.get());
+  // The operator's dashboard: the fleet's rows live beside the queues (the hash aq:fleet in
+  // distributed mode). What this process knows of itself comes from the hub and the server at
+  // each sample; the server is built after the dashboard (it serves it), hence the pointer.
+  std::unique_ptr<dashboard::FleetBoard> fleet =
+      redis_client ? dashboard::redis_fleet(*redis_client) : dashboard::memory_fleet();
+  cfg.dashboard.node_id = cfg.node_id;
+  cfg.dashboard.mode = !redis_client ? "embedded" : relay ? "redis+kafka" : "redis";
+  http::Server* server_ptr = nullptr;
+  dashboard::LocalProbe probe{
+      [&hub] { return hub.streams_by_queue(); },
+      [&server_ptr] { return server_ptr ? server_ptr->connections() : int64_t{0}; }};
+  dashboard::Dashboard dash(io, *store, *fleet, metrics, std::move(probe), cfg.dashboard);
+  http::Server server(io, cfg.server, *store, hub, signer, metrics, dash, jobs.get());
+  server_ptr = &server;
   Ticker ticker(io, *store, cfg.tick);
 
   if (!cfg.server.demo_queue.empty()) {
@@ -140,6 +155,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   ticker.start();
+  dash.start();
 
   bool relay_stopped = false;
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -147,6 +163,9 @@ int main(int argc, char** argv) {
     if (ec) return;
     spdlog::info("signal {}: shutting down (grace {}s)", sig, cfg.shutdown_grace.count());
     ticker.stop();
+    // Before the server drains: its watchers' connections end now, so they do not hold the
+    // drain until the grace runs out.
+    dash.stop();
     webhooks.stop();
     if (tailer) tailer->stop();
     if (consumer) consumer->stop();

@@ -143,10 +143,12 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
   // The connection's slot is given back when the session ends — or, for an event stream, when
   // the hub ends the stream that took over the socket (on_detach, which may run after the
   // server is gone: it holds the limiter, not the server).
-  Takeover takeover{conn.sock, [conns = conns_, ip, per_address] {
+  Takeover takeover{conn.sock,
+                    [conns = conns_, ip, per_address] {
                       conns->release(ip, per_address);
                       conns->release_stream();
-                    }};
+                    },
+                    [conns = conns_, ip, per_address] { conns->release(ip, per_address); }};
   struct Release {
     ConnectionLimiter& c;
     std::unordered_set<Conn*>& live;
@@ -209,6 +211,7 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
         out.clear();
         serialize(error_response(err(Errc::unavailable, "shutting down; retry shortly")), 11, false,
                   false, out);
+        count_response(503);
         co_await send(conn, out);
       }
       break;
@@ -219,7 +222,9 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
       else m_bad_requests_.inc();
       if (!edge_->stopping) {
         out.clear();
-        serialize(error_response(*parsed.error), 11, false, false, out);
+        HttpResponse refusal = error_response(*parsed.error);
+        serialize(refusal, 11, false, false, out);
+        count_response(static_cast<unsigned>(refusal.status));
         co_await send(conn, out);
       }
       break;
@@ -235,12 +240,16 @@ asio::awaitable<void> Server::session(tcp::socket sock) {
     } else {
       if (probe) m_probes_overflow_.inc();
       res = co_await serve(req, ip, takeover, close);
-      if (takeover.done) break;  // an event stream: the socket is the hub's now
+      if (takeover.done) {  // an event stream: the socket is the hub's (or dashboard's) now
+        count_response(200);  // (its head is written by its new owner)
+        break;
+      }
       if (static_cast<unsigned>(res.status) >= 400) m_bad_requests_.inc();
     }
     bool keep = req.keep_alive && !edge_->stopping && !close && !probe;
     out.clear();
     serialize(res, req.version, keep, req.method == bhttp::verb::head, out);
+    count_response(static_cast<unsigned>(res.status));
     bool sent = co_await send(conn, out);
     if (!sent || !keep) break;
     // The next pipelined request (if any) moves to the front.

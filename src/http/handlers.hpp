@@ -47,6 +47,7 @@ struct Edge {
   Hub& hub;
   const TokenSigner& signer;
   metrics::Registry& metrics;
+  dashboard::Dashboard& dash;  // the operator's dashboard (admin.cpp)
   WebhookJobStore* jobs;  // may be null: no dead-letter store
   RateLimiter join_limiter;
   bool stopping = false;  // Server::stop() was called
@@ -105,6 +106,12 @@ boost::asio::awaitable<HttpResponse> redrive(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> create_invites(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> list_invites(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> revoke_invite(Edge& e, Request& r);
+// The dashboard's data (admin.cpp, docs/dashboard.md): the latest overview frame, a queue's last
+// 15 minutes, and the admin event stream (on success hands the connection to the dashboard:
+// r.takeover). 503 unavailable while the dashboard is off (--dashboard-sample-ms 0).
+boost::asio::awaitable<HttpResponse> admin_overview(Edge& e, Request& r);
+boost::asio::awaitable<HttpResponse> admin_history(Edge& e, Request& r);
+boost::asio::awaitable<HttpResponse> admin_stream(Edge& e, Request& r);
 }  // namespace op
 
 // Operations and the page (ops.cpp): probes, metrics, the waiting-room page.
@@ -117,6 +124,11 @@ boost::asio::awaitable<HttpResponse> pow_worker(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> healthz(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> readyz(Edge& e, Request& r);
 boost::asio::awaitable<HttpResponse> metrics(Edge& e, Request& r);
+// The dashboard's page and assets (admin.cpp; web/admin.{html,js,css} embedded at build time):
+// public, as they hold no data; the page signs in with the admin token (docs/dashboard.md).
+boost::asio::awaitable<HttpResponse> admin_page(Edge& e, Request& r);  // GET /admin
+boost::asio::awaitable<HttpResponse> admin_js(Edge& e, Request& r);    // GET /admin/app.js
+boost::asio::awaitable<HttpResponse> admin_css(Edge& e, Request& r);   // GET /admin/app.css
 }  // namespace ops
 
 }  // namespace anteroom::http

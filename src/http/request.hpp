@@ -82,11 +82,14 @@ struct ProxyTrust {
 // address, fewer entries than hops) gives the peer's address.
 std::string client_address(const HttpRequest& req, std::string_view peer, const ProxyTrust& trust);
 
-// The connection, for the one route that takes it over (the event stream: the hub then owns the
-// socket). `on_detach` gives the connection's slot back when the hub ends the stream.
+// The connection, for the routes that take it over: the visitor's event stream (the hub then
+// owns the socket) and the admin event stream (the dashboard owns it). `on_detach` gives the
+// connection's slot and its event-stream slot back when the hub ends the stream;
+// `on_detach_admin` the connection's slot only (an admin stream takes no event-stream slot).
 struct Takeover {
   boost::asio::ip::tcp::socket& sock;
   std::function<void()> on_detach;
+  std::function<void()> on_detach_admin;
   bool done = false;  // set by the handler that took the socket
 };
 

@@ -31,6 +31,12 @@ constexpr Route kRoutes[] = {
     {verb::head, "/readyz", ops::readyz},
     {verb::get, "/metrics", ops::metrics},
     {verb::head, "/metrics", ops::metrics},
+    {verb::get, "/admin", ops::admin_page},
+    {verb::head, "/admin", ops::admin_page},
+    {verb::get, "/admin/app.js", ops::admin_js},
+    {verb::head, "/admin/app.js", ops::admin_js},
+    {verb::get, "/admin/app.css", ops::admin_css},
+    {verb::head, "/admin/app.css", ops::admin_css},
 
     {verb::get, "/v1/verify", site::verify},
     {verb::head, "/v1/verify", site::verify},
@@ -53,6 +59,9 @@ constexpr Route kRoutes[] = {
     {verb::post, "/v1/queues/{q}/invites", op::create_invites},
     {verb::get, "/v1/queues/{q}/invites", op::list_invites},
     {verb::delete_, "/v1/queues/{q}/invites/{code}", op::revoke_invite},
+    {verb::get, "/v1/admin/overview", op::admin_overview},
+    {verb::get, "/v1/admin/queues/{q}/history", op::admin_history},
+    {verb::get, "/v1/admin/stream", op::admin_stream},
 };
 
 enum class Part : uint8_t { literal, queue, ticket, code };

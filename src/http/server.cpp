@@ -38,7 +38,8 @@ PowProbe::PowProbe(metrics::Registry& m)
 }
 
 Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& hub,
-               const TokenSigner& signer, metrics::Registry& m, WebhookJobStore* jobs)
+               const TokenSigner& signer, metrics::Registry& m, dashboard::Dashboard& dash,
+               WebhookJobStore* jobs)
     : io_(io),
       cfg_(std::move(cfg)),
       m_requests_(m.counter("http_requests_total", "HTTP requests handled")),
@@ -59,7 +60,7 @@ Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& h
       m_probes_overflow_(m.counter("http_probe_overflow_total",
                                    "Health probes answered on connections beyond the limits")),
       edge_(
-          new Edge{cfg_, store, hub, signer, m, jobs,
+          new Edge{cfg_, store, hub, signer, m, dash, jobs,
                    RateLimiter(cfg_.join_rate_per_ip, cfg_.join_burst_per_ip, cfg_.ipv6_prefix_len),
                    /*stopping=*/false, m_joins_, m_rej_rate_, m_verify_ok_, m_verify_refused_,
                    m.counter("joins_refused_total", "Joins refused by the queue's schedule or mode",
@@ -75,11 +76,19 @@ Server::Server(asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& h
                                                  cfg_.stream_cap(), cfg_.ipv6_prefix_len)),
       accepting_(io.get_executor()),
       sweeping_(io.get_executor()) {
+  static constexpr const char* kClasses[] = {"2xx", "3xx", "4xx", "5xx"};
+  for (int i = 0; i < 4; ++i)
+    m_responses_[i] = &m.counter("http_responses_total", "HTTP responses written, by status class",
+                                 std::string("code=\"") + kClasses[i] + "\"");
   m.gauge_fn("http_connections", "Open HTTP connections",
              [conns = conns_] { return double(conns->total()); });
   m.gauge_fn("http_event_streams", "Open connections that are event streams",
              [conns = conns_] { return double(conns->streams()); });
   if (cfg_.trust_proxy && cfg_.proxy.hops == 0) cfg_.proxy.hops = 1;
+}
+
+void Server::count_response(unsigned status) {
+  if (status >= 200 && status < 600) m_responses_[status / 100 - 2]->inc();
 }
 
 Server::~Server() = default;  // the task groups cancel whatever still runs

@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "async/task_group.hpp"
+#include "dashboard/dashboard.hpp"
 #include "http/limits.hpp"
 #include "http/request.hpp"
 #include "http/wire.hpp"
@@ -62,8 +63,11 @@ struct Takeover;
 class Server {
  public:
   // `jobs` (may be null): the webhook job store behind the dead-letter endpoints.
+  // `dash`: the operator's dashboard behind the admin routes (admin.cpp); it must outlive the
+  // server's connections, as its watchers' sockets are the server's connections.
   Server(boost::asio::io_context& io, ServerConfig cfg, QueueStore& store, Hub& hub,
-         const TokenSigner& signer, metrics::Registry& metrics, WebhookJobStore* jobs = nullptr);
+         const TokenSigner& signer, metrics::Registry& metrics, dashboard::Dashboard& dash,
+         WebhookJobStore* jobs = nullptr);
   ~Server();
 
   // Binds and starts accepting; returns the bound port. Throws on bind failure.
@@ -107,6 +111,10 @@ class Server {
   metrics::Counter& m_verify_ok_;
   metrics::Counter& m_verify_refused_;
   metrics::Counter& m_probes_overflow_;
+  // Responses written, by class: [0] 2xx ... [3] 5xx (http_responses_total{code}). Every
+  // response counts, the takeovers' 200 and the connection loop's own errors included.
+  metrics::Counter* m_responses_[4];
+  void count_response(unsigned status);
   std::unique_ptr<Edge> edge_;  // what the handlers use (handlers.hpp)
   boost::asio::ip::tcp::acceptor acceptor_;
   // Shared with the hub's streams, which give their connection's slot back when they end, maybe
