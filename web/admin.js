@@ -61,11 +61,13 @@ function fromLocalInput(v) {
 const when = (unix) => (unix === null || unix === undefined ? 'none' : new Date(unix * 1000).toLocaleString());
 
 let statusTimer = null;
-// Shows what a change did, or the API's error message.
-function say(text, kind = 'ok') {
+// Shows what a change did, or the API's error message, until the next change or until the
+// operator goes to another view (`view`: the fragment the message belongs to).
+function say(text, kind = 'ok', view = location.hash) {
   const s = $('status');
   s.textContent = text;
   s.dataset.kind = kind;
+  s.dataset.view = view;
   s.hidden = false;
   clearTimeout(statusTimer);
   if (kind === 'ok') statusTimer = setTimeout(() => { s.hidden = true; }, 15000);
@@ -251,15 +253,17 @@ async function createQueue(ev) {
   if ($('create-max').value !== '') body.max_active = Number($('create-max').value);
   try {
     await api('PUT', qpath(name), body);
-    say(`queue ${name} created`);
+    const view = `#/q/${encodeURIComponent(name)}`;
+    say(`queue ${name} created`, 'ok', view);
     $('create-name').value = '';
-    location.hash = `#/q/${encodeURIComponent(name)}`;
+    location.hash = view;
   } catch (e) { failed(`creating ${name}`)(e); }
 }
 
 // ---- a queue's view ---------------------------------------------------------------------------
 function route() {
   if (!token) { show('signin'); return; }
+  if ($('status').dataset.view !== location.hash) $('status').hidden = true;
   const m = /^#\/q\/([^/]+)$/.exec(location.hash);
   if (!m) { current = null; show('overview'); renderOverview(); return; }
   let name;
@@ -312,9 +316,12 @@ function renderCharts() {
     const lo = vals.length ? Math.min(0, ...vals) : 0;
     let hi = vals.length ? Math.max(...vals) : 1;
     if (hi <= lo) hi = lo + 1;
+    // The time axis spans the points there are (at least a minute, at most the 15 minutes), so
+    // a queue sampled for a minute is not a sliver at the right edge.
     const tEnd = pts.length ? pts[pts.length - 1].t : 0;
+    const span = pts.length ? Math.min(HISTORY_S, Math.max(60, tEnd - pts[0].t)) : HISTORY_S;
     const points = pts.map((p, i) => {
-      const x = L + (W - L) * (1 - (tEnd - p.t) / HISTORY_S);
+      const x = L + (W - L) * (1 - (tEnd - p.t) / span);
       const y = H - ((vals[i] - lo) / (hi - lo)) * H;
       return `${x.toFixed(1)},${y.toFixed(1)}`;
     }).join(' ');
@@ -331,7 +338,8 @@ function renderCharts() {
         el('span', { class: 'max', text: num(hi) }),
         g,
         el('span', { class: 'min', text: num(lo) })),
-      el('p', { class: 'axisx' }, el('span', { text: '−15 min' }), el('span', { text: 'now' })));
+      el('p', { class: 'axisx' }, el('span', { text: `−${span >= 120 ? `${Math.round(span / 60)} min` : `${span} s`}` }),
+        el('span', { text: 'now' })));
   }));
 }
 

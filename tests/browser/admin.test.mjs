@@ -205,10 +205,12 @@ async function main() {
     page.on('request', (r) => urls.push(r.url()));
     page.on('framenavigated', (f) => { if (f === page.mainFrame()) urls.push(f.url()); });
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    // Chromium logs every refused fetch (the wrong token's 401) as a console error: those are
-    // the API answering, not the page failing.
+    // Chromium logs every fetch answered 4xx as a console error: those are checked below from
+    // the responses themselves (only the expected refusals), not from the console.
+    const refusals = [];
+    page.on('response', (r) => { if (r.status() >= 400) refusals.push(`${r.status()} ${new URL(r.url()).pathname}`); });
     page.on('console', (m) => {
-      if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 401/.test(m.text()))
+      if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()))
         pageErrors.push(`console: ${m.text()}`);
     });
     const hrefs = async () => urls.push(await page.evaluate(() => location.href));
@@ -403,6 +405,10 @@ async function main() {
       await page.waitForSelector('#signin:visible');
       assert(await page.isHidden('#overview'), 'no figures after a reload without the token');
       assertEq(pageErrors, [], 'script errors or policy refusals on the page');
+      // The wrong token's refusal, and the history of merch asked for before its first sample.
+      const expected = ['401 /v1/admin/overview', `404 /v1/admin/queues/${SMALL}/history`];
+      assertEq(refusals.filter((r) => !expected.includes(r)), [], 'requests of the page refused');
+      assert(refusals.includes(expected[0]), `the wrong token's 401 was seen: ${refusals}`);
     });
     await ctx.close();
   } catch (e) {
