@@ -61,8 +61,8 @@ function fromLocalInput(v) {
 const when = (unix) => (unix === null || unix === undefined ? 'none' : new Date(unix * 1000).toLocaleString());
 
 let statusTimer = null;
-// Shows what a change did, or the API's error message, until the next change or until the
-// operator goes to another view (`view`: the fragment the message belongs to).
+// Shows what a change did (once the view shows its result), or the API's error message, until
+// the next change or until the operator goes to another view (`view`: the fragment the message belongs to).
 function say(text, kind = 'ok', view = location.hash) {
   const s = $('status');
   s.textContent = text;
@@ -456,8 +456,9 @@ async function saveConfig(ev) {
   if (!Object.keys(d.body).length && !current.closed) { say('nothing changed'); return; }
   try {
     await api('PUT', qpath(current.name), d.body);
-    say(`${current.name}: ${current.closed ? 'reopened' : ''}${current.closed && d.said.length ? ', ' : ''}${d.said.join(', ')}`);
+    const reopened = current.closed;
     await loadConfig();
+    say(`${current.name}: ${reopened ? 'reopened' : ''}${reopened && d.said.length ? ', ' : ''}${d.said.join(', ')}`);
   } catch (e) { failed(`saving ${current.name}`)(e); }
 }
 
@@ -465,8 +466,8 @@ async function togglePause() {
   const paused = $('pause').dataset.paused !== 'true';
   try {
     await api('PUT', qpath(current.name), { paused });
-    say(`${current.name}: admissions ${paused ? 'paused' : 'resumed'}`);
     await loadConfig();
+    say(`${current.name}: admissions ${paused ? 'paused' : 'resumed'}`);
   } catch (e) { failed(paused ? 'pausing' : 'resuming')(e); }
 }
 
@@ -474,8 +475,8 @@ async function closeQueue() {
   $('close-confirm').hidden = true;
   try {
     await api('DELETE', qpath(current.name));
-    say(`${current.name}: closed (everyone waiting was sent away)`);
     await loadConfig();
+    say(`${current.name}: closed (everyone waiting was sent away)`);
   } catch (e) { failed('closing')(e); }
 }
 
@@ -497,8 +498,8 @@ async function loadDead() {
 async function redrive() {
   try {
     const r = await api('POST', qpath(current.name, '/webhooks/dead/redrive'));
-    say(`${current.name}: ${r.redriven} dead letter${r.redriven === 1 ? '' : 's'} sent again`);
     await loadDead();
+    say(`${current.name}: ${r.redriven} dead letter${r.redriven === 1 ? '' : 's'} sent again`);
   } catch (e) { failed('redrive')(e); }
 }
 
@@ -526,16 +527,16 @@ async function mint(ev) {
   try {
     const r = await api('POST', qpath(current.name, '/invites'), body);
     const codes = (r.invites || []).map((v) => v.code);
-    say(`${codes.length} code${codes.length === 1 ? '' : 's'} minted: ${codes.slice(0, 5).join(' ')}${codes.length > 5 ? ' …' : ''}`);
     await loadInvites();
+    say(`${codes.length} code${codes.length === 1 ? '' : 's'} minted: ${codes.slice(0, 5).join(' ')}${codes.length > 5 ? ' …' : ''}`);
   } catch (e) { failed('minting')(e); }
 }
 
 async function revoke(code) {
   try {
     await api('DELETE', qpath(current.name, `/invites/${encodeURIComponent(code)}`));
-    say(`code ${code} revoked`);
     await loadInvites();
+    say(`code ${code} revoked`);
   } catch (e) { failed(`revoking ${code}`)(e); }
 }
 
