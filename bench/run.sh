@@ -9,12 +9,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BENCH_BUILD_DIR:-$ROOT/build}
 QUICK=0
-ONLY=1,2,3,4,5,6,7,8,9
+ONLY=1,2,3,4,5,6,7,8,9,10
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --only) ONLY=$2; shift ;;
-    *) echo "usage: bench/run.sh [--quick] [--only 1,3,...] (benchmarks 1-9)" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--quick] [--only 1,3,...] (benchmarks 1-10)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -32,6 +32,7 @@ if want 6; then TOOLS+=(wrk redis-server redis-benchmark redis-cli gnuplot); fi
 if want 7; then TOOLS+=(wrk); fi
 if want 8; then TOOLS+=(redis-server redis-cli gnuplot); fi
 if want 9; then TOOLS+=(node); fi
+if want 10; then TOOLS+=(redis-server redis-cli); fi
 for t in "${TOOLS[@]}"; do
   command -v "$t" >/dev/null || die "$t is missing (./dev bench installs it)"
 done
@@ -39,11 +40,11 @@ done
 if [ $QUICK = 1 ]; then
   OUT=$ROOT/bench/results/quick
   WRK_SECS=3 REPEAT=1 STREAMS=15000 ROUNDS=3 ADMITS=150 BIG=1000000 TICK_SECS=2 DRAW_QUICK=200000
-  POW_JOINS=30000 POW_CLIENT_CPU_S=8 POW_BROWSER_RUNS=5
+  POW_JOINS=30000 POW_CLIENT_CPU_S=8 POW_BROWSER_RUNS=5 DASH_SECS=10
 else
   OUT=$ROOT/bench/results
   WRK_SECS=10 REPEAT=2 STREAMS=15000 ROUNDS=5 ADMITS=400 BIG=1000000 TICK_SECS=4
-  POW_JOINS=50000 POW_CLIENT_CPU_S=20 POW_BROWSER_RUNS=11
+  POW_JOINS=50000 POW_CLIENT_CPU_S=20 POW_BROWSER_RUNS=11 DASH_SECS=30
 fi
 WRK_CONNS=50
 SMALL=1000
@@ -68,7 +69,7 @@ bench_join_embedded() {
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
   fi
-  log "[1/9] join req/s, embedded, vs nginx static 200 (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, best of $REPEAT${PIN_SERVER:+, server on CPU 0, wrk on CPU 1})"
+  log "[1/10] join req/s, embedded, vs nginx static 200 (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, best of $REPEAT${PIN_SERVER:+, server on CPU 0, wrk on CPU 1})"
   start_nginx NG1
   start_anteroom A1
   put_queue "$A1_URL" bench '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
@@ -95,7 +96,7 @@ bench_join_embedded() {
 
 # ---------------------------------------------------------------------------------------------
 bench_join_redis() {
-  log "[2/9] join req/s, Redis store, vs redis-benchmark running the same join script"
+  log "[2/10] join req/s, Redis store, vs redis-benchmark running the same join script"
   start_redis R2
   start_anteroom A2 --redis "redis://127.0.0.1:$R2_PORT"
   put_queue "$A2_URL" bench '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
@@ -146,7 +147,7 @@ bench_join_redis() {
 
 # ---------------------------------------------------------------------------------------------
 bench_fanout() {
-  log "[3+4/9] fan-out to $STREAMS waiting visitors and memory per idle stream, vs nginx + nchan"
+  log "[3+4/10] fan-out to $STREAMS waiting visitors and memory per idle stream, vs nginx + nchan"
   start_anteroom A3
   # One admission every 2 s: each measured round starts after a quiet second (far-back visitors
   # are coalesced to one update a second; the first after a quiet second goes at once).
@@ -238,7 +239,7 @@ admission_run() {  # tag kafka(0/1) → sets ADM_RESULT
 }
 
 bench_admission() {
-  log "[5/9] admission → SSE on another process: Kafka + Pub/Sub pipeline, vs Redis-only (outbox tailing)"
+  log "[5/10] admission → SSE on another process: Kafka + Pub/Sub pipeline, vs Redis-only (outbox tailing)"
   admission_run k 1
   local rk=$ADM_RESULT
   admission_run r 0
@@ -263,7 +264,7 @@ bench_admission() {
 
 # ---------------------------------------------------------------------------------------------
 bench_million() {
-  log "[6/9] a queue of $BIG waiting tickets (Redis store) vs a queue of $SMALL"
+  log "[6/10] a queue of $BIG waiting tickets (Redis store) vs a queue of $SMALL"
   start_redis R6
   start_anteroom A6 --redis "redis://127.0.0.1:$R6_PORT"
   local cfg='{"admit_per_s":0,"max_active":100000000,"abandon_after_s":604800,"session_ttl_s":604800}'
@@ -394,7 +395,7 @@ bench_join_with_streams() {
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
   fi
-  log "[7/9] join req/s with $STREAMS SSE streams open on the same queue vs none (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, mean of $REPEAT each, A B B A order${PIN_SERVER:+, server on CPU 0, clients on CPU 1})"
+  log "[7/10] join req/s with $STREAMS SSE streams open on the same queue vs none (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, mean of $REPEAT each, A B B A order${PIN_SERVER:+, server on CPU 0, clients on CPU 1})"
   start_anteroom A7
   put_queue "$A7_URL" watch '{"admit_per_s":0,"max_active":0,"abandon_after_s":604800,"session_ttl_s":604800}'
   local url="$A7_URL/v1/queues/watch/tickets"
@@ -461,7 +462,7 @@ script_name() {  # sha → the name of the server script with that SHA, or the s
 }
 bench_draw() {
   local fill=$((DRAW_ENTRANTS - DRAW_STREAMS - 1)) q=draw i
-  log "[8/9] a draw of $DRAW_ENTRANTS entrants (Redis store, 3 processes, $DRAW_STREAMS of them on SSE streams)"
+  log "[8/10] a draw of $DRAW_ENTRANTS entrants (Redis store, 3 processes, $DRAW_STREAMS of them on SSE streams)"
   start_redis R8
   # The schedule, and one entrant made by the server: its ticket is the model of a filled one,
   # and its join loads the join script into Redis (checked against compose_lua below). This
@@ -643,7 +644,7 @@ bench_pow() {
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
   fi
-  log "[9/9] proof of work: server CPU per join with a proof vs without ($POW_JOINS joins a run; off offp on, on offp off), a client's CPU for 1,000 places at $base and $raised bits, Chromium's solve time at $base bits"
+  log "[9/10] proof of work: server CPU per join with a proof vs without ($POW_JOINS joins a run; off offp on, on offp off), a client's CPU for 1,000 places at $base and $raised bits, Chromium's solve time at $base bits"
   start_anteroom A9
   local q='"admit_per_s":0,"max_active":100000000,"abandon_after_s":604800,"session_ttl_s":604800'
   # `on`: 4 bits (the server hashes once whatever the bits; few tries keep the preparation
@@ -785,6 +786,109 @@ plot "$f1" using 1:((\$0+1)/$n1) with lines lw 2 title "$l1"$second
 EOF
 }
 
+# ---------------------------------------------------------------------------------------------
+# A steady trickle of joins over the 100 queues q000..q099: 10 joins every half second, each
+# queue in turn (one curl per batch, its connection kept alive across the batch).
+dash_trickle() {  # URL
+  local i=0 k urls
+  while :; do
+    urls=()
+    for k in $(seq 10); do
+      urls+=("$1/v1/queues/q$(printf %03d $((i % 100)))/tickets")
+      i=$((i + 1))
+    done
+    curl -s -o /dev/null -X POST "${urls[@]}" >/dev/null 2>&1 || true
+    sleep 0.5
+  done
+}
+
+# CPU of a process so far, in clock ticks (utime + stime: every thread; /proc/PID/stat).
+proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# redis-server's CPU so far, in ms (INFO cpu: user + sys of the server, its threads included).
+redis_cpu_ms() {
+  redis-cli -p "$1" info cpu | tr -d '\r' |
+    awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" {s += $2} END {printf "%.0f", s * 1000}'
+}
+
+# One run: anteroom (embedded, or over a fresh redis-server) with 100 queues and the trickle,
+# --dashboard-sample-ms SAMPLE (0: off; else 3 admin streams open), its CPU over DASH_SECS.
+# Sets DASH_RESULT to "<anteroom CPU ms/s> <redis-server CPU ms/s, or ->" (a variable, not
+# output: a $(...) subshell would lose the PIDs it started, which cleanup must know).
+dash_run() {  # embedded|redis SAMPLE
+  local mode=$1 sample=$2 flags=() q k
+  if [ "$mode" = redis ]; then
+    start_redis RD
+    flags=(--redis "redis://127.0.0.1:$RD_PORT")
+  fi
+  start_anteroom AD --dashboard-sample-ms "$sample" "${flags[@]}"
+  for q in $(seq 0 99); do
+    put_queue "$AD_URL" "q$(printf %03d "$q")" '{"admit_per_s":1,"max_active":1000000,"abandon_after_s":604800}'
+  done
+  dash_trickle "$AD_URL" &
+  PIDS+=("$!")
+  local trickle=$! streams=()
+  if [ "$sample" != 0 ]; then
+    for k in 1 2 3; do
+      curl -sN -H "Authorization: Bearer $ADMIN" "$AD_URL/v1/admin/stream" >"$TMP/dash-stream-$k.txt" 2>/dev/null &
+      PIDS+=("$!")
+      streams+=("$!")
+    done
+  fi
+  sleep 3  # warm-up: the queues' first samples, the streams' first frames
+  if [ "$sample" != 0 ]; then
+    for k in 1 2 3; do
+      grep -q '^event: overview' "$TMP/dash-stream-$k.txt" || die "admin stream $k got no overview frame"
+    done
+  fi
+  local t0 t1 r0=0 r1=0 hz
+  hz=$(getconf CLK_TCK)
+  t0=$(proc_ticks "$AD_PID")
+  [ "$mode" = redis ] && r0=$(redis_cpu_ms "$RD_PORT")
+  sleep "$DASH_SECS"
+  t1=$(proc_ticks "$AD_PID")
+  [ "$mode" = redis ] && r1=$(redis_cpu_ms "$RD_PORT")
+  stop_pids "$trickle" "${streams[@]}" "$AD_PID"
+  [ "$mode" = redis ] && stop_pids "$RD_PID"
+  local a r="-"
+  a=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$DASH_SECS" 'BEGIN {printf "%.1f", d * 1000 / hz / s}')
+  [ "$mode" = redis ] && r=$(awk -v d=$((r1 - r0)) -v s="$DASH_SECS" 'BEGIN {printf "%.1f", d / s}')
+  DASH_RESULT="$a $r"
+}
+
+bench_dashboard() {
+  log "[10/10] the dashboard's update cost for 100 queues: process CPU over ${DASH_SECS}s with --dashboard-sample-ms 1000 and 3 admin streams vs 0, embedded and over Redis"
+  local mode on off on_a off_a on_r off_r
+  for mode in embedded redis; do
+    # off, on, on, off: a drift of the machine's speed over the four runs cancels in the means.
+    local o1 n1 n2 o2
+    dash_run "$mode" 0 && o1=$DASH_RESULT
+    dash_run "$mode" 1000 && n1=$DASH_RESULT
+    dash_run "$mode" 1000 && n2=$DASH_RESULT
+    dash_run "$mode" 0 && o2=$DASH_RESULT
+    log "  $mode: off $o1, on $n1, on $n2, off $o2 (anteroom ms/s, redis-server ms/s)"
+    on_a=$(awk -v a="${n1% *}" -v b="${n2% *}" 'BEGIN {printf "%.1f", (a + b) / 2}')
+    off_a=$(awk -v a="${o1% *}" -v b="${o2% *}" 'BEGIN {printf "%.1f", (a + b) / 2}')
+    local extra
+    extra=$(awk -v a="$on_a" -v b="$off_a" 'BEGIN {printf "%.1f", a - b}')
+    if [ "$mode" = embedded ]; then
+      row dashboard_cpu_embedded "$on_a" "$off_a" "$(ratio "$on_a" "$off_a")" "on − off ≤ 20 ms/s" \
+        "$(meets "$extra" '<=' 20)" "CPU ms/s" \
+        "anteroom (MemoryStore) CPU per second with the dashboard on (--dashboard-sample-ms 1000, 3 admin streams reading) vs off (0): 100 queues, ~20 joins/s spread over them, each admitting 1/s; /proc/PID/stat utime+stime over ${DASH_SECS} s after a 3 s warm-up, mean of two runs each (off on on off); the dashboard's own cost is on − off = ${extra} ms/s"
+    else
+      on_r=$(awk -v a="${n1#* }" -v b="${n2#* }" 'BEGIN {printf "%.1f", (a + b) / 2}')
+      off_r=$(awk -v a="${o1#* }" -v b="${o2#* }" 'BEGIN {printf "%.1f", (a + b) / 2}')
+      row dashboard_cpu_redis "$on_a" "$off_a" "$(ratio "$on_a" "$off_a")" "on − off ≤ 20 ms/s" \
+        "$(meets "$extra" '<=' 20)" "CPU ms/s" \
+        "as dashboard_cpu_embedded, anteroom --redis (a sample reads the 100 queues, one script each, and writes and reads the fleet hash aq:fleet); on − off = ${extra} ms/s"
+      local rextra
+      rextra=$(awk -v a="$on_r" -v b="$off_r" 'BEGIN {printf "%.1f", a - b}')
+      row dashboard_cpu_redis_server "$on_r" "$off_r" "$(ratio "$on_r" "$off_r")" "on − off ≤ 20 ms/s" \
+        "$(meets "$rextra" '<=' 20)" "CPU ms/s" \
+        "redis-server's CPU per second (INFO cpu, used_cpu_user + used_cpu_sys) in the runs of dashboard_cpu_redis: the store's side of a sample; on − off = ${rextra} ms/s"
+    fi
+  done
+}
+
 # (if, not &&: errexit must stay on inside the benchmark functions)
 if want 1; then bench_join_embedded; fi
 if want 2; then bench_join_redis; fi
@@ -794,6 +898,7 @@ if want 6; then bench_million; fi
 if want 7; then bench_join_with_streams; fi
 if want 8; then bench_draw; fi
 if want 9; then bench_pow; fi
+if want 10; then bench_dashboard; fi
 
 LOAD_AFTER=$(uptime)
 ELAPSED=$(($(date +%s) - START))
