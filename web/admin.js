@@ -12,7 +12,7 @@ const CHARTS = [             // [field of a Point, title, unit]
   ['waiting', 'Waiting', ''], ['active', 'Active', ''], ['admitted_per_s', 'Admitted', '/s'],
   ['joins_per_s', 'Joins', '/s'], ['abandoned_per_s', 'Abandoned', '/s'],
   ['eta_last_s', 'ETA of the last in line', ' s'], ['streams', 'Open streams', ''],
-];
+];  // (a negative value is "unknown": an ETA with nobody admitted lately is −1)
 
 let token = null;       // the admin token, for the life of this page only
 let streamAbort = null; // stops the admin stream on sign-out
@@ -333,7 +333,7 @@ function renderCharts() {
     return el('figure', { 'data-metric': field, 'data-points': String(pts.length) },
       el('figcaption', {}, el('span', { text: title }),
         el('strong', { class: 'value', 'data-value': cur === null ? '' : String(cur),
-          text: cur === null ? '—' : num(cur) + unit })),
+          text: cur === null ? '—' : cur < 0 ? 'unknown' : num(cur) + unit })),
       el('div', { class: 'plot' },
         el('span', { class: 'max', text: num(hi) }),
         g,
