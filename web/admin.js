@@ -113,7 +113,9 @@ async function signIn(ev) {
   document.body.dataset.signedIn = 'true';
   $('signout').hidden = false;
   $('conn').hidden = false;
+  setConn('connecting', 'Connecting…');
   renderOverview();
+  if (streamAbort) streamAbort.abort();  // a second sign-in (form sent twice): one stream only
   readStream();
   route();
 }
