@@ -16,7 +16,9 @@
 //   8. close (with the confirm step): the queue is closed, the page says so;
 //   9. the token is in no URL: not in any request the browser made, not in location.href after
 //      any navigation, not in the page's performance entries, not in storage or cookies; a
-//      reload asks for the token again.
+//      reload asks for the token again;
+//  10. signed in again, the admin stream cut by a restart of the server (same port) reconnects;
+//  11. no script error or policy refusal on the page; the API refused only what it should.
 // Screenshots (admin-overview.png, admin-queue-1.png, admin-queue-2.png) go to --out.
 //
 // Usage: node admin.test.mjs [--anteroom PATH] [--out DIR] [--chromium PATH] [--keep]
@@ -96,10 +98,10 @@ async function until(what, fn, ms = WAIT_MS) {
 let server = null;
 
 // Starts anteroom; resolves with its port once it says where it listens.
-function startAnteroom(bin, logFile) {
+function startAnteroom(bin, logFile, port = 0) {
   return new Promise((resolve, reject) => {
     const out = fs.openSync(logFile, 'a');
-    const p = spawn(bin, ['--listen', '127.0.0.1:0', '--admin-token', ADMIN, '--token-secret', SECRET,
+    const p = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--admin-token', ADMIN, '--token-secret', SECRET,
       '--tick-ms', '50', '--join-rate-per-ip', '0', '--dashboard-sample-ms', '1000'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     server = { p, exited: false, code: null, signal: null, logFile };
@@ -404,12 +406,36 @@ async function main() {
       await page.reload();
       await page.waitForSelector('#signin:visible');
       assert(await page.isHidden('#overview'), 'no figures after a reload without the token');
+    });
+    // A restart of the server (same port; the memory store starts empty) cuts the stream.
+    await scenario('the admin stream, cut by a restart, reconnects and goes on', async () => {
+      // (After the reload: signed in again, as an operator would.)
+      await page.fill('#token', ADMIN);
+      await page.press('#token', 'Enter');
+      await page.waitForSelector('#conn[data-state="live"]');
+      await page.waitForSelector(`#queues tr[data-queue="${BIG}"]`);
+      const t0 = Number(await page.getAttribute('#queues', 'data-t'));
+      await stopAnteroom();
+      assertEq([server.code, server.signal], [0, null], 'anteroom\'s exit on SIGTERM');
+      await page.waitForSelector('#conn[data-state="reconnecting"]');
+      await startAnteroom(args.anteroom, path.join(tmp, 'admin-anteroom.log'), port);
+      await page.waitForSelector('#conn[data-state="live"]');
+      await until('a frame from the new process', async () => Number(await page.getAttribute('#queues', 'data-t')) > t0 &&
+        (await page.$$('#queues tbody tr')).length === 0);
+      assert(await page.isVisible('#overview'), 'still signed in');
+    });
+
+    await scenario('no script error, no policy refusal, only the expected API refusals, no token in any URL', async () => {
+      await hrefs();
+      urls.push(...await page.evaluate(() => performance.getEntries().map((e) => e.name)));
+      assertEq(urls.filter((u) => u.includes(ADMIN)), [], 'URLs holding the token');
       assertEq(pageErrors, [], 'script errors or policy refusals on the page');
       // The wrong token's refusal, and the history of merch asked for before its first sample.
       const expected = ['401 /v1/admin/overview', `404 /v1/admin/queues/${SMALL}/history`];
       assertEq(refusals.filter((r) => !expected.includes(r)), [], 'requests of the page refused');
       assert(refusals.includes(expected[0]), `the wrong token's 401 was seen: ${refusals}`);
     });
+
     await ctx.close();
   } catch (e) {
     failed++;
