@@ -58,11 +58,12 @@ function fromLocalInput(v) {
   const ms = new Date(v).getTime();  // a string without a zone is local time
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : NaN;
 }
-const when = (unix) => (unix === null || unix === undefined ? 'none' : new Date(unix * 1000).toLocaleString());
+const when = (unix) =>
+  (unix === null || unix === undefined ? 'none' : new Date(unix * 1000).toLocaleString());
 
 let statusTimer = null;
 // Shows what a change did (once the view shows its result), or the API's error message, until
-// the next change or until the operator goes to another view (`view`: the fragment the message belongs to).
+// the next change or until the operator goes to another view (`view`: the message's fragment).
 function say(text, kind = 'ok', view = location.hash) {
   const s = $('status');
   s.textContent = text;
@@ -154,8 +155,9 @@ async function readStream() {
   streamAbort = abort;
   while (token && !abort.signal.aborted) {
     try {
-      const r = await fetch('/v1/admin/stream', { headers: { Authorization: `Bearer ${token}`,
-        Accept: 'text/event-stream' }, cache: 'no-store', credentials: 'omit', signal: abort.signal });
+      const r = await fetch('/v1/admin/stream', {
+        headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' },
+        cache: 'no-store', credentials: 'omit', signal: abort.signal });
       if (r.status === 401) { signOut('wrong token'); return; }
       if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
       setConn('live', 'Live');
@@ -190,7 +192,8 @@ async function readFrames(reader, signal) {
         if (field === 'event') event = val; else if (field === 'data') data.push(val);
       }
       if (event === 'overview' && data.length) {
-        try { onFrame(JSON.parse(data.join('\n'))); } catch { /* a torn frame: the next comes in 1 s */ }
+        // A frame that does not parse is skipped: the next one comes a second later.
+        try { onFrame(JSON.parse(data.join('\n'))); } catch { /* skipped */ }
       }
     }
   }
@@ -213,8 +216,8 @@ function onFrame(f) {
 
 // ---- overview ---------------------------------------------------------------------------------
 function cell(field, value, text, cls = 'num') {
-  return el('td', { 'data-field': field, 'data-value': value === null || value === undefined ? '' : String(value),
-    class: cls, text: text });
+  const raw = value === null || value === undefined ? '' : String(value);
+  return el('td', { 'data-field': field, 'data-value': raw, class: cls, text: text });
 }
 
 function renderOverview() {
@@ -223,7 +226,8 @@ function renderOverview() {
   const body = $('queues').tBodies[0];
   body.replaceChildren(...qs.map((q) => el('tr', { 'data-queue': q.name, 'data-state': q.state },
     el('td', {}, el('a', { href: `#/q/${encodeURIComponent(q.name)}`, text: q.name })),
-    cell('state', q.state, q.state + (q.draw && q.draw !== 'none' ? ` (draw: ${q.draw})` : ''), 'state'),
+    cell('state', q.state, q.state + (q.draw && q.draw !== 'none' ? ` (draw: ${q.draw})` : ''),
+      'state'),
     cell('mode', q.mode, q.mode, ''),
     cell('waiting', q.waiting, num(q.waiting)),
     cell('active', q.active, `${num(q.active)} / ${num(q.max_active)}`),
@@ -240,11 +244,13 @@ function renderOverview() {
     el('td', { text: p.node + (p.self ? ' (this one)' : '') }),
     cell('streams', p.streams, num(p.streams)),
     cell('connections', p.connections, num(p.connections)),
-    cell('relay_lag_ms', p.relay_lag_ms, p.relay_lag_ms === null ? '—' : `${num(p.relay_lag_ms)} ms`),
+    cell('relay_lag_ms', p.relay_lag_ms,
+      p.relay_lag_ms === null ? '—' : `${num(p.relay_lag_ms)} ms`),
     cell('outbox_backlog', p.outbox_backlog, num(p.outbox_backlog)),
     cell('consumer_lag', p.consumer_lag, num(p.consumer_lag)),
     cell('pubsub_reconnects', p.pubsub_reconnects, num(p.pubsub_reconnects)),
-    cell('age_s', p.age_s, (p.stale ? 'STALE, ' : '') + `${duration(Math.round(p.age_s || 0))} ago`, ''))));
+    cell('age_s', p.age_s,
+      (p.stale ? 'STALE, ' : '') + `${duration(Math.round(p.age_s || 0))} ago`, ''))));
 }
 
 async function createQueue(ev) {
@@ -340,7 +346,8 @@ function renderCharts() {
         el('span', { class: 'max', text: num(hi) }),
         g,
         el('span', { class: 'min', text: num(lo) })),
-      el('p', { class: 'axisx' }, el('span', { text: `−${span >= 120 ? `${Math.round(span / 60)} min` : `${span} s`}` }),
+      el('p', { class: 'axisx' },
+        el('span', { text: `−${span >= 120 ? `${Math.round(span / 60)} min` : `${span} s`}` }),
         el('span', { text: 'now' })));
   }));
 }
@@ -385,11 +392,15 @@ async function loadConfig() {
 }
 
 function renderHooks() {
-  $('hooks').replaceChildren(...current.hooks.map((h, i) => el('div', { class: 'hook', 'data-index': String(i) },
-    el('label', { class: 'wide' }, 'URL ', el('input', { class: 'hook-url', value: h.url || '', placeholder: 'https://…' })),
-    el('label', {}, 'Secret ', el('input', { class: 'hook-secret', type: 'password', autocomplete: 'off',
-      value: h.secret || '', placeholder: h.signed ? 'signed: type it again to save' : '(unsigned)' })),
-    el('button', { type: 'button', class: 'quiet hook-remove', 'data-index': String(i), text: 'Remove' }))));
+  $('hooks').replaceChildren(...current.hooks.map((h, i) => el('div',
+    { class: 'hook', 'data-index': String(i) },
+    el('label', { class: 'wide' }, 'URL ',
+      el('input', { class: 'hook-url', value: h.url || '', placeholder: 'https://…' })),
+    el('label', {}, 'Secret ', el('input', { class: 'hook-secret', type: 'password',
+      autocomplete: 'off', value: h.secret || '',
+      placeholder: h.signed ? 'signed: type it again to save' : '(unsigned)' })),
+    el('button', { type: 'button', class: 'quiet hook-remove', 'data-index': String(i),
+      text: 'Remove' }))));
 }
 
 // The hooks as typed, and whether the list differs from the stored one.
@@ -398,7 +409,8 @@ function readHooks() {
   const list = rows.map((r, i) => ({ url: r.querySelector('.hook-url').value.trim(),
     secret: r.querySelector('.hook-secret').value, signed: current.hooks[i].signed }));
   const stored = current.config.webhooks || [];
-  const changed = list.length !== stored.length || list.some((h, i) => h.url !== stored[i].url || h.secret !== '');
+  const changed = list.length !== stored.length ||
+    list.some((h, i) => h.url !== stored[i].url || h.secret !== '');
   return { list, changed };
 }
 
@@ -421,11 +433,17 @@ function diffConfig() {
       session_ttl_s: `session TTL set to ${v} s`, abandon_after_s: `abandon after ${v} s` }[k]);
   }
   const target = $('f-target_url').value.trim();
-  if (target !== (c.target_url || '')) { body.target_url = target; said.push(target ? `target set to ${target}` : 'target removed'); }
+  if (target !== (c.target_url || '')) {
+    body.target_url = target;
+    said.push(target ? `target set to ${target}` : 'target removed');
+  }
   const mode = $('f-mode').value;
   if (mode !== c.mode) { body.mode = mode; said.push(`mode set to ${mode}`); }
   const invite = $('f-invite_only').checked;
-  if (invite !== !!c.invite_only) { body.invite_only = invite; said.push(invite ? 'invite only' : 'open to all (no invite needed)'); }
+  if (invite !== !!c.invite_only) {
+    body.invite_only = invite;
+    said.push(invite ? 'invite only' : 'open to all (no invite needed)');
+  }
   for (const k of TIMES) {
     const v = fromLocalInput($(`f-${k}`).value);
     if (Number.isNaN(v)) throw new Error(`${k}: not a date and time`);
@@ -434,17 +452,27 @@ function diffConfig() {
     said.push(v === null ? `${k} unset` : `${k} set to ${when(v)}`);
   }
   const msg = $('f-message').value;
-  if (msg !== (c.message || '')) { body.message = msg; said.push(msg ? 'message set' : 'message cleared'); }
+  if (msg !== (c.message || '')) {
+    body.message = msg;
+    said.push(msg ? 'message set' : 'message cleared');
+  }
   const pow = powFromForm();
   const had = c.pow && typeof c.pow === 'object' ? c.pow : { bits: 0 };
   const powChanged = pow === false ? had.bits > 0
     : had.bits <= 0 || Object.keys(pow).some((k) => pow[k] !== had[k]);
-  if (powChanged) { body.pow = pow; said.push(pow === false ? 'proof of work off' : `proof of work on (${pow.bits ?? 18} bits)`); }
+  if (powChanged) {
+    body.pow = pow;
+    said.push(pow === false ? 'proof of work off' : `proof of work on (${pow.bits ?? 18} bits)`);
+  }
   const hooks = readHooks();
   if (hooks.changed) {
     const lost = hooks.list.filter((h) => h.signed && h.url && h.secret === '');
-    if (lost.length) throw new Error(`type the secret of ${lost[0].url} again: saving webhooks replaces the list and secrets are never shown`);
-    body.webhooks = hooks.list.filter((h) => h.url).map((h) => (h.secret ? { url: h.url, secret: h.secret } : { url: h.url }));
+    if (lost.length) {
+      throw new Error(`type the secret of ${lost[0].url} again: saving webhooks replaces ` +
+        'the list and secrets are never shown');
+    }
+    body.webhooks = hooks.list.filter((h) => h.url)
+      .map((h) => (h.secret ? { url: h.url, secret: h.secret } : { url: h.url }));
     said.push(`${body.webhooks.length} webhook${body.webhooks.length === 1 ? '' : 's'} saved`);
   }
   return { body, said };
@@ -460,7 +488,7 @@ async function saveConfig(ev) {
     await api('PUT', qpath(current.name), d.body);
     const reopened = current.closed;
     await loadConfig();
-    say(`${current.name}: ${reopened ? 'reopened' : ''}${reopened && d.said.length ? ', ' : ''}${d.said.join(', ')}`);
+    say(`${current.name}: ${(reopened ? ['reopened'] : []).concat(d.said).join(', ')}`);
   } catch (e) { failed(`saving ${current.name}`)(e); }
 }
 
@@ -486,7 +514,9 @@ async function closeQueue() {
 async function loadDead() {
   const mine = current;
   let d;
-  try { d = await api('GET', qpath(mine.name, '/webhooks/dead')); } catch (e) { return failed('dead letters')(e); }
+  try {
+    d = await api('GET', qpath(mine.name, '/webhooks/dead'));
+  } catch (e) { return failed('dead letters')(e); }
   if (current !== mine) return;
   const rows = d.dead || [];
   $('dead').hidden = !rows.length;
@@ -509,14 +539,19 @@ async function redrive() {
 async function loadInvites() {
   const mine = current;
   let r;
-  try { r = await api('GET', qpath(mine.name, '/invites?limit=100')); } catch (e) { return failed('invites')(e); }
+  try {
+    r = await api('GET', qpath(mine.name, '/invites?limit=100'));
+  } catch (e) { return failed('invites')(e); }
   if (current !== mine) return;
   $('invites-more').hidden = !r.next;
-  $('invites').tBodies[0].replaceChildren(...(r.invites || []).map((v) => el('tr', { 'data-code': v.code, class: v.revoked ? 'revoked' : null },
+  $('invites').tBodies[0].replaceChildren(...(r.invites || []).map((v) => el('tr',
+    { 'data-code': v.code, class: v.revoked ? 'revoked' : null },
     el('td', {}, el('code', { text: v.code })), el('td', { class: 'num', text: num(v.used) }),
     el('td', { class: 'num', text: num(v.uses) }), el('td', { text: v.skip ? 'skips' : '' }),
-    el('td', { text: v.expires_at === null ? 'never' : when(v.expires_at) }), el('td', { text: v.label || '' }),
-    el('td', {}, v.revoked ? 'revoked' : el('button', { type: 'button', class: 'quiet revoke', 'data-code': v.code, text: 'Revoke' })))));
+    el('td', { text: v.expires_at === null ? 'never' : when(v.expires_at) }),
+    el('td', { text: v.label || '' }),
+    el('td', {}, v.revoked ? 'revoked' : el('button',
+      { type: 'button', class: 'quiet revoke', 'data-code': v.code, text: 'Revoke' })))));
 }
 
 async function mint(ev) {
@@ -530,7 +565,8 @@ async function mint(ev) {
     const r = await api('POST', qpath(current.name, '/invites'), body);
     const codes = (r.invites || []).map((v) => v.code);
     await loadInvites();
-    say(`${codes.length} code${codes.length === 1 ? '' : 's'} minted: ${codes.slice(0, 5).join(' ')}${codes.length > 5 ? ' …' : ''}`);
+    const shown = codes.slice(0, 5).join(' ') + (codes.length > 5 ? ' …' : '');
+    say(`${codes.length} code${codes.length === 1 ? '' : 's'} minted: ${shown}`);
   } catch (e) { failed('minting')(e); }
 }
 
@@ -549,13 +585,17 @@ document.addEventListener('DOMContentLoaded', () => {
   $('create-form').addEventListener('submit', createQueue);
   $('config-form').addEventListener('submit', saveConfig);
   $('pause').addEventListener('click', togglePause);
-  $('close').addEventListener('click', () => { $('close-confirm').hidden = false; $('close-yes').focus(); });
+  $('close').addEventListener('click', () => {
+    $('close-confirm').hidden = false;
+    $('close-yes').focus();
+  });
   $('close-no').addEventListener('click', () => { $('close-confirm').hidden = true; });
   $('close-yes').addEventListener('click', closeQueue);
   $('redrive').addEventListener('click', redrive);
   $('mint-form').addEventListener('submit', mint);
   // The rows are redrawn from current.hooks: what was typed is copied there first.
-  const keepTyped = () => readHooks().list.forEach((h, i) => Object.assign(current.hooks[i], { url: h.url, secret: h.secret }));
+  const keepTyped = () => readHooks().list.forEach((h, i) =>
+    Object.assign(current.hooks[i], { url: h.url, secret: h.secret }));
   $('hook-add').addEventListener('click', () => {
     keepTyped();
     current.hooks.push({ url: '', signed: false });
