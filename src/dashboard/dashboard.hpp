@@ -122,6 +122,8 @@ class Dashboard {
   bool attach(boost::asio::ip::tcp::socket& sock, std::string head,
               std::function<void()> on_detach);
   size_t watchers() const;
+  // Samples taken so far (tests count them instead of waiting for time to pass).
+  uint64_t samples() const;
 
  private:
   struct Impl;

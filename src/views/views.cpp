@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "draw/draw.hpp"
+#include "views/json_writer.hpp"
 
 namespace anteroom::views {
 
@@ -15,68 +16,8 @@ namespace json = boost::json;
 
 namespace {
 
-// Appends "key": values to a JSON object being written by hand; strings are escaped exactly as
-// Boost.JSON escapes them (the common plain case is copied as is).
-class ObjectWriter {
- public:
-  explicit ObjectWriter(std::string& o) : o_(o) {}
-  void str(std::string_view k, std::string_view v) {
-    key(k);
-    bool plain = std::all_of(v.begin(), v.end(),
-                             [](unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; });
-    if (plain) {
-      o_ += '"';
-      o_ += v;
-      o_ += '"';
-    } else {
-      o_ += json::serialize(json::string_view(v));
-    }
-  }
-  void num(std::string_view k, int64_t v) {
-    key(k);
-    o_ += std::to_string(v);
-  }
-  // A non-integral number as a person writes it: 0.001, 2.5 (Boost.JSON would write 1E-3,
-  // 2.5E0); integral values as integers. Shortest text that reads back as the same double.
-  void real(std::string_view k, double v) {
-    key(k);
-    char buf[64];
-    std::to_chars_result r{};
-    if (!std::isfinite(v)) {
-      o_ += "0";  // JSON has no NaN or infinity; the rules never let one in
-      return;
-    } else if (v == std::trunc(v) && std::fabs(v) < 9e15) {
-      r = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v));
-    } else if (std::fabs(v) >= 1e-6) {
-      r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
-    } else {
-      r = std::to_chars(buf, buf + sizeof buf, v);  // tiny: 1e-320 is still a JSON number
-    }
-    o_.append(buf, r.ptr);
-  }
-  // A value already written as JSON (a nested object or array).
-  void raw(std::string_view k, std::string_view json_text) {
-    key(k);
-    o_ += json_text;
-  }
-  void num_or_null(std::string_view k, const std::optional<int64_t>& v) {
-    key(k);
-    o_ += v ? std::to_string(*v) : "null";
-  }
-  void boolean(std::string_view k, bool v) {
-    key(k);
-    o_ += v ? "true" : "false";
-  }
-  void close() { o_ += o_.empty() ? "{}" : "}"; }
-
- private:
-  void key(std::string_view k) {
-    o_ += o_.empty() ? "{\"" : ",\"";
-    o_ += k;
-    o_ += "\":";
-  }
-  std::string& o_;
-};
+// (The writer every view uses: views/json_writer.hpp.)
+using ObjectWriter = JsonWriter;
 
 // A measured rate keeps two decimals (what it is worth showing).
 double two_decimals(double d) { return std::round(d * 100) / 100; }

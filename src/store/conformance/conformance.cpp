@@ -2199,5 +2199,65 @@ TEST_P(StoreConformance, ClosingThePrequeueEndsItsSkippers) {
   EXPECT_TRUE(run(s().snapshot("q"))->waiting_orders.empty());
 }
 
+// joined_total (the dashboard's joins/s) counts every ticket made: line, skip and pre-queue
+// joins alike; never a dedupe reply (the same ticket again) nor a refused join. It is the
+// store's, so every process reads the same count, and it never goes down while the queue lives
+// (leaving, admission, the draw and closing change nothing of it).
+TEST_P(StoreConformance, JoinedTotalCountsEveryNewTicket) {
+  ASSERT_TRUE(run(s().put_queue("q", cfg(0, 10), T0)).ok());
+  EXPECT_EQ(run(s().get_queue("q"))->stats.joined_total, 0);
+  const std::string skip = mint(*h_, 1, 10, true).at(0).code;
+  auto a = run(s().join("q", "u:ann", T0 + 1));
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(run(s().join("q", "", T0 + 2)).ok());
+  // The same key again: the same ticket, not a new join.
+  auto again = run(s().join("q", "u:ann", T0 + 3));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.joined_total, 2);
+  // A skip-the-line join is a new ticket.
+  auto sk = run(s().join("q", jr(skip), T0 + 4));
+  ASSERT_TRUE(sk.ok());
+  EXPECT_TRUE(sk->skip);
+  // Refused joins make nothing.
+  EXPECT_EQ(refusal(run(s().join("q", jr("0000000000000000"), T0 + 5))), Errc::invite_invalid);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.joined_total, 3);
+  // Leaving and admission change nothing of it.
+  ASSERT_TRUE(run(s().leave("q", a->id, T0 + 6)).ok());
+  ASSERT_TRUE(run(s().put_queue("q", cfg(100, 10), T0 + 7)).ok());
+  ASSERT_TRUE(run(s().tick("q", T0 + 2000)).ok());  // (tokens for the line's one)
+  auto info = run(s().get_queue("q"));
+  EXPECT_EQ(info->stats.joined_total, 3);
+  EXPECT_EQ(info->stats.active, 2);
+  EXPECT_EQ(info->stats.joined_total, static_cast<int64_t>(joins_seen(*h_)));
+  // A closed queue refuses joins and keeps its count.
+  ASSERT_TRUE(run(s().close_queue("q", T0 + 2001)).ok());
+  EXPECT_EQ(run(s().join("q", "", T0 + 2002)).error().code, Errc::queue_closed);
+  EXPECT_EQ(run(s().get_queue("q"))->stats.joined_total, 3);
+
+  // The pre-queue: a refused early join is no join; entrants are.
+  ASSERT_TRUE(run(s().put_queue("p", onsale(), T0)).ok());
+  EXPECT_EQ(refusal(run(s().join("p", "u:early", kPre - 1))), Errc::not_open_yet);
+  auto ts = enter(*h_, 3, kPre, "p");
+  ASSERT_EQ(ts.size(), 3u);
+  auto ent = run(s().join("p", "u:bea", kPre + 5));
+  ASSERT_TRUE(ent.ok());
+  EXPECT_FALSE(run(s().join("p", "u:bea", kPre + 6))->created);
+  EXPECT_EQ(run(s().get_queue("p"))->stats.joined_total, 4);
+  // The draw moves entrants into the line: no new tickets.
+  ASSERT_TRUE(run(s().tick("p", kOpen)).ok());
+  ASSERT_EQ(run(s().get_queue("p"))->draw.state, DrawState::drawn);
+  ASSERT_TRUE(run(s().join("p", "", kOpen + 1)).ok());
+  auto p = run(s().get_queue("p"));
+  EXPECT_EQ(p->stats.joined_total, 5);
+  EXPECT_EQ(p->stats.joined_total, static_cast<int64_t>(joins_seen(*h_, "p")));
+  // list_queues shows the same counts as get_queue.
+  auto all = run(s().list_queues());
+  ASSERT_TRUE(all.ok());
+  std::map<std::string, int64_t> seen;
+  for (auto& qi : *all) seen[qi.name] = qi.stats.joined_total;
+  EXPECT_EQ(seen, (std::map<std::string, int64_t>{{"p", 5}, {"q", 3}}));
+}
+
 }  // namespace
 }  // namespace anteroom::conformance

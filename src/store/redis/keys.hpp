@@ -13,6 +13,10 @@ inline constexpr std::string_view kQueues = "aq:queues";
 // SET of the names of queues that are not closed: what --max-queues counts (a closed queue
 // takes no place, so a DELETE then a PUT of a new queue works at the limit).
 inline constexpr std::string_view kOpenQueues = "aq:queues:open";
+// HASH node id -> that process's dashboard row (dashboard::encode_row JSON), published once a
+// sample by each process; rows not published for an hour are deleted by the readers. Global
+// (outside every queue's slot), and every command on it touches it alone.
+inline constexpr std::string_view kFleet = "aq:fleet";
 
 inline std::string prefix(std::string_view q) { return "aq:{" + std::string(q) + "}:"; }
 // HASH seq, orders, closed, epoch, tokens, last_ms, *_total counters, cfgv (+1 per put: the
