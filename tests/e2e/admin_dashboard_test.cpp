@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <boost/json.hpp>
 #include <memory>
 #include <string>
@@ -219,6 +220,57 @@ TEST(AdminDashboard, TheAdminStreamSendsAnOverviewAtOnceAndAfterEverySample) {
   EXPECT_TRUE(listed) << stream.raw();
   ASSERT_FALSE(stream.retries().empty()) << stream.raw();
   EXPECT_EQ(stream.retries().front(), 2000);
+}
+
+// 64 admin streams per process; the 65th is refused with a JSON 503, and none of them takes a
+// visitor event-stream slot.
+TEST(AdminDashboard, AdminStreamsBeyondSixtyFourAreRefusedOverCapacity) {
+  AnteroomProcess server(kFast);
+  std::vector<std::unique_ptr<SseClient>> admins;
+  for (int i = 0; i < 64; ++i) {
+    admins.push_back(std::make_unique<SseClient>(server.port(), "/v1/admin/stream", std::nullopt,
+                                                 DeadlineIn(kPatience), Bearer(kAdminToken)));
+    ASSERT_EQ(admins.back()->status(), 200) << i << ": " << admins.back()->error_body();
+  }
+  SseClient refused(server.port(), "/v1/admin/stream", std::nullopt, DeadlineIn(kPatience),
+                    Bearer(kAdminToken));
+  EXPECT_EQ(refused.status(), 503) << refused.error_body();
+  EXPECT_NE(refused.error_body().find("\"over_capacity\""), std::string::npos)
+      << refused.error_body();
+  std::string m = server.Metrics().body;
+  EXPECT_EQ(Sample(m, "anteroom_http_event_streams"), 0) << m;
+  EXPECT_GE(Sample(m, "anteroom_http_connections").value_or(0), 64) << m;
+  // One gone, one more fits.
+  admins.pop_back();
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        SseClient again(server.port(), "/v1/admin/stream", std::nullopt, DeadlineIn(kPatience),
+                        Bearer(kAdminToken));
+        return again.status() == 200;
+      },
+      DeadlineIn(kPatience)));
+}
+
+// SIGTERM ends the admin streams with the sampling, before the server drains: an open dashboard
+// does not hold the process until the grace runs out.
+TEST(AdminDashboard, SigtermClosesTheAdminStreamsAndExitsWellWithinGrace) {
+  constexpr auto kGrace = std::chrono::seconds(30);
+  AnteroomProcess server(
+      {"--dashboard-sample-ms", "100", "--shutdown-grace-s", std::to_string(kGrace.count())});
+  std::vector<std::unique_ptr<SseClient>> admins;
+  for (int i = 0; i < 2; ++i) {
+    admins.push_back(std::make_unique<SseClient>(server.port(), "/v1/admin/stream", std::nullopt,
+                                                 DeadlineIn(kPatience), Bearer(kAdminToken)));
+    ASSERT_EQ(admins.back()->status(), 200) << admins.back()->error_body();
+    ASSERT_TRUE(admins.back()->WaitFor("overview")) << admins.back()->raw();
+  }
+  server.process().Signal(SIGTERM);
+  for (auto& a : admins) EXPECT_TRUE(a->WaitClosed(DeadlineIn(kPatience))) << a->raw();
+  auto status = server.process().WaitExit(DeadlineIn(kGrace / 3));
+  ASSERT_TRUE(status) << "still running " << (kGrace / 3).count()
+                      << " s after SIGTERM with admin streams open (grace " << kGrace.count()
+                      << " s)";
+  EXPECT_TRUE(status->exited && status->code == 0) << status->Describe();
 }
 
 TEST(AdminDashboard, AQueuesHistoryGrowsOnePointASample) {
