@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <csignal>
 #include <boost/json.hpp>
+#include <csignal>
 #include <memory>
 #include <string>
 #include <thread>
@@ -25,7 +25,9 @@ using namespace std::chrono_literals;
 // A short sample period: the tests wait on samples, never on a clock.
 const std::vector<std::string> kFast{"--dashboard-sample-ms", "100"};
 
-Headers Bearer(std::string_view token) { return {{"Authorization", "Bearer " + std::string(token)}}; }
+Headers Bearer(std::string_view token) {
+  return {{"Authorization", "Bearer " + std::string(token)}};
+}
 
 json::value Overview(const AnteroomProcess& p) {
   HttpResponse r = p.Admin("GET", "/v1/admin/overview");
@@ -121,7 +123,9 @@ TEST(AdminDashboard, TheOverviewListsEveryQueueWithTheStoresFigures) {
   AnteroomProcess server(kFast);
   // Figures that hold still once the ticker has admitted what it may: two active and three
   // waiting in one queue, four waiting in a queue that admits nobody.
-  server.MustPutQueue("alpha", {{"admit_per_s", 1000}, {"max_active", 2}, {"session_ttl_s", 3600},
+  server.MustPutQueue("alpha", {{"admit_per_s", 1000},
+                                {"max_active", 2},
+                                {"session_ttl_s", 3600},
                                 {"abandon_after_s", 3600}});
   server.MustPutQueue("beta", {{"max_active", 0}, {"abandon_after_s", 3600}});
   for (int i = 0; i < 5; ++i) server.MustJoin("alpha");
@@ -164,8 +168,9 @@ TEST(AdminDashboard, TheOverviewListsEveryQueueWithTheStoresFigures) {
 
   // A closed queue stays listed, as closed.
   ASSERT_EQ(server.DeleteQueue("beta").status, 200);
-  ASSERT_TRUE(PollUntil([&] { return Str(QueueRow(Overview(server), "beta"), "state") == "closed"; },
-                        DeadlineIn(kPatience)))
+  ASSERT_TRUE(
+      PollUntil([&] { return Str(QueueRow(Overview(server), "beta"), "state") == "closed"; },
+                DeadlineIn(kPatience)))
       << json::serialize(Overview(server));
 }
 
@@ -335,8 +340,7 @@ TEST(AdminDashboard, OpenVisitorStreamsShowInTheQueuesAndTheProcessRow) {
         last = Overview(server);
         json::value self = ProcessRow(last, Str(last, "node"));
         return Int(QueueRow(last, "line"), "streams") == 3 && Int(self, "streams") == 3 &&
-               Int(self, "admin_streams") == 1 &&
-               IntAt(self, {"streams_by_queue", "line"}) == 3;
+               Int(self, "admin_streams") == 1 && IntAt(self, {"streams_by_queue", "line"}) == 3;
       },
       DeadlineIn(kPatience));
   EXPECT_TRUE(shown) << json::serialize(last);
@@ -367,7 +371,8 @@ TEST(AdminDashboard, MetricsHaveThePerQueueSeriesAndEveryResponseByClass) {
       DeadlineIn(kPatience)))
       << m;
   for (const char* series :
-       {"anteroom_queue_active{queue=\"line\"}", "anteroom_queue_oldest_wait_seconds{queue=\"line\"}",
+       {"anteroom_queue_active{queue=\"line\"}",
+        "anteroom_queue_oldest_wait_seconds{queue=\"line\"}",
         "anteroom_queue_admitted_total{queue=\"line\"}",
         "anteroom_queue_abandoned_total{queue=\"line\"}", "anteroom_queue_paused{queue=\"line\"}",
         "anteroom_queue_closed{queue=\"line\"}", "anteroom_queue_streams{queue=\"line\"}"})
@@ -381,8 +386,8 @@ TEST(AdminDashboard, MetricsHaveThePerQueueSeriesAndEveryResponseByClass) {
 
   // A request the connection loop refuses before any route (a malformed request line) is
   // counted too.
-  double before = SumMetric(server.Metrics().body, "anteroom_http_responses_total{code=\"4xx\"}")
-                      .value_or(0);
+  double before =
+      SumMetric(server.Metrics().body, "anteroom_http_responses_total{code=\"4xx\"}").value_or(0);
   HttpConnection raw(server.port());
   raw.WriteRaw("NOT A REQUEST\r\n\r\n");
   auto answer = raw.ReadResponse();
