@@ -20,8 +20,13 @@ while [ $# -gt 0 ]; do
 done
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-for b in anteroom kafka-mock sse-load pow-bench pow-check-bench; do [ -x "$BIN/$b" ] || die "$BIN/$b is missing (./dev bench builds it)"; done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
+# The binaries of the benchmarks asked for (--only 10 needs anteroom alone).
+BINS=(anteroom)
+if want 5; then BINS+=(kafka-mock); fi
+if want 3 || want 4 || want 5 || want 6 || want 7 || want 8; then BINS+=(sse-load); fi
+if want 9; then BINS+=(pow-bench pow-check-bench); fi
+for b in "${BINS[@]}"; do [ -x "$BIN/$b" ] || die "$BIN/$b is missing (./dev bench builds it)"; done
 # The tools of the benchmarks asked for (--only 7 needs no nginx, Redis or gnuplot).
 TOOLS=(curl)
 if want 1; then TOOLS+=(wrk nginx); fi

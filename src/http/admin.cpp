@@ -87,8 +87,7 @@ asio::awaitable<HttpResponse> admin_stream(Edge& e, Request& r) {
   r.close = true;
   if (auto refused = r.refuse_non_admin(e.cfg.admin_token)) co_return std::move(*refused);
   if (auto off = refuse_off(e)) co_return std::move(*off);
-  if (e.stopping)
-    co_return error_response(err(Errc::unavailable, "shutting down; retry shortly"));
+  if (e.stopping) co_return error_response(err(Errc::unavailable, "shutting down; retry shortly"));
   std::string head =
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
       "X-Accel-Buffering: no\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n"

@@ -27,6 +27,24 @@ Errc error_of(verb m, std::string_view path) {
   return r.h.ok() ? Errc::internal : r.h.error().code;
 }
 
+TEST(Routes, TheDashboardsPageAssetsAndAdminRoutes) {
+  for (verb m : {verb::get, verb::head}) {
+    EXPECT_EQ(*routed(m, "/admin").h, &ops::admin_page);
+    EXPECT_EQ(*routed(m, "/admin/app.js").h, &ops::admin_js);
+    EXPECT_EQ(*routed(m, "/admin/app.css").h, &ops::admin_css);
+  }
+  EXPECT_EQ(*routed(verb::get, "/v1/admin/overview").h, &op::admin_overview);
+  EXPECT_EQ(*routed(verb::get, "/v1/admin/stream").h, &op::admin_stream);
+  auto h = routed(verb::get, "/v1/admin/queues/line/history");
+  ASSERT_TRUE(h.h.ok());
+  EXPECT_EQ(*h.h, &op::admin_history);
+  EXPECT_EQ(h.q, "line");
+  EXPECT_EQ(error_of(verb::get, "/v1/admin/queues/Bad_Name/history"), Errc::invalid_queue_name);
+  EXPECT_EQ(error_of(verb::post, "/v1/admin/overview"), Errc::method_not_allowed);
+  EXPECT_EQ(error_of(verb::head, "/v1/admin/stream"), Errc::method_not_allowed);
+  EXPECT_EQ(error_of(verb::get, "/admin/other.js"), Errc::not_found);
+}
+
 TEST(Routes, EachMethodAndPathHasItsHandler) {
   auto r = routed(verb::get, "/v1/queues/line/tickets/abc/events");
   ASSERT_TRUE(r.h.ok());

@@ -37,7 +37,9 @@ json::value Row(const json::value& overview, std::string_view list, std::string_
     if (Str(row, key) == name) return row;
   return nullptr;
 }
-json::value QueueRow(const json::value& o, std::string_view q) { return Row(o, "queues", "name", q); }
+json::value QueueRow(const json::value& o, std::string_view q) {
+  return Row(o, "queues", "name", q);
+}
 json::value NodeRow(const json::value& o, std::string_view n) {
   return Row(o, "processes", "node", n);
 }
@@ -92,9 +94,8 @@ TEST_F(AdminDashboardRedis, OneProcessShowsTheOthersStreamsAndSeesItGoStale) {
   SseClient admin(a->port(), "/v1/admin/stream", std::nullopt, DeadlineIn(kPatience),
                   {{"Authorization", "Bearer " + std::string(kAdminToken)}});
   ASSERT_EQ(admin.status(), 200) << admin.error_body();
-  auto frame = admin.WaitFor([&](const SseEvent& e) {
-    return e.event == "overview" && shows_b(json::parse(e.data));
-  });
+  auto frame = admin.WaitFor(
+      [&](const SseEvent& e) { return e.event == "overview" && shows_b(json::parse(e.data)); });
   EXPECT_TRUE(frame) << admin.raw();
 
   // B's row lives in the one hash aq:fleet, beside A's.

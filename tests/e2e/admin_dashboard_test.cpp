@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <csignal>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,7 +25,9 @@ using namespace std::chrono_literals;
 // A short sample period: the tests wait on samples, never on a clock.
 const std::vector<std::string> kFast{"--dashboard-sample-ms", "100"};
 
-Headers Bearer(std::string_view token) { return {{"Authorization", "Bearer " + std::string(token)}}; }
+Headers Bearer(std::string_view token) {
+  return {{"Authorization", "Bearer " + std::string(token)}};
+}
 
 json::value Overview(const AnteroomProcess& p) {
   HttpResponse r = p.Admin("GET", "/v1/admin/overview");
@@ -120,7 +123,9 @@ TEST(AdminDashboard, TheOverviewListsEveryQueueWithTheStoresFigures) {
   AnteroomProcess server(kFast);
   // Figures that hold still once the ticker has admitted what it may: two active and three
   // waiting in one queue, four waiting in a queue that admits nobody.
-  server.MustPutQueue("alpha", {{"admit_per_s", 1000}, {"max_active", 2}, {"session_ttl_s", 3600},
+  server.MustPutQueue("alpha", {{"admit_per_s", 1000},
+                                {"max_active", 2},
+                                {"session_ttl_s", 3600},
                                 {"abandon_after_s", 3600}});
   server.MustPutQueue("beta", {{"max_active", 0}, {"abandon_after_s", 3600}});
   for (int i = 0; i < 5; ++i) server.MustJoin("alpha");
@@ -163,8 +168,9 @@ TEST(AdminDashboard, TheOverviewListsEveryQueueWithTheStoresFigures) {
 
   // A closed queue stays listed, as closed.
   ASSERT_EQ(server.DeleteQueue("beta").status, 200);
-  ASSERT_TRUE(PollUntil([&] { return Str(QueueRow(Overview(server), "beta"), "state") == "closed"; },
-                        DeadlineIn(kPatience)))
+  ASSERT_TRUE(
+      PollUntil([&] { return Str(QueueRow(Overview(server), "beta"), "state") == "closed"; },
+                DeadlineIn(kPatience)))
       << json::serialize(Overview(server));
 }
 
@@ -203,6 +209,7 @@ TEST(AdminDashboard, TheAdminStreamSendsAnOverviewAtOnceAndAfterEverySample) {
   EXPECT_EQ(stream.Header("Cache-Control"), "no-store");
   EXPECT_EQ(stream.Header("X-Accel-Buffering"), "no");
   long long previous = -1;
+  bool listed = false;
   for (int i = 0; i < 4; ++i) {
     auto frame = stream.WaitFor("overview");
     ASSERT_TRUE(frame) << stream.raw();
@@ -212,10 +219,63 @@ TEST(AdminDashboard, TheAdminStreamSendsAnOverviewAtOnceAndAfterEverySample) {
     // The first frame is the latest sample (at once); each later one a newer sample.
     if (i > 0) EXPECT_GT(*t, previous) << frame->Describe();
     previous = *t;
-    EXPECT_FALSE(QueueRow(v, "line").is_null()) << frame->Describe();
+    // (The first may come from a sample before the queue was made.)
+    listed = listed || !QueueRow(v, "line").is_null();
   }
+  EXPECT_TRUE(listed) << stream.raw();
   ASSERT_FALSE(stream.retries().empty()) << stream.raw();
   EXPECT_EQ(stream.retries().front(), 2000);
+}
+
+// 64 admin streams per process; the 65th is refused with a JSON 503, and none of them takes a
+// visitor event-stream slot.
+TEST(AdminDashboard, AdminStreamsBeyondSixtyFourAreRefusedOverCapacity) {
+  AnteroomProcess server(kFast);
+  std::vector<std::unique_ptr<SseClient>> admins;
+  for (int i = 0; i < 64; ++i) {
+    admins.push_back(std::make_unique<SseClient>(server.port(), "/v1/admin/stream", std::nullopt,
+                                                 DeadlineIn(kPatience), Bearer(kAdminToken)));
+    ASSERT_EQ(admins.back()->status(), 200) << i << ": " << admins.back()->error_body();
+  }
+  SseClient refused(server.port(), "/v1/admin/stream", std::nullopt, DeadlineIn(kPatience),
+                    Bearer(kAdminToken));
+  EXPECT_EQ(refused.status(), 503) << refused.error_body();
+  EXPECT_NE(refused.error_body().find("\"over_capacity\""), std::string::npos)
+      << refused.error_body();
+  std::string m = server.Metrics().body;
+  EXPECT_EQ(Sample(m, "anteroom_http_event_streams"), 0) << m;
+  EXPECT_GE(Sample(m, "anteroom_http_connections").value_or(0), 64) << m;
+  // One gone, one more fits.
+  admins.pop_back();
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        SseClient again(server.port(), "/v1/admin/stream", std::nullopt, DeadlineIn(kPatience),
+                        Bearer(kAdminToken));
+        return again.status() == 200;
+      },
+      DeadlineIn(kPatience)));
+}
+
+// SIGTERM ends the admin streams with the sampling, before the server drains: an open dashboard
+// does not hold the process until the grace runs out.
+TEST(AdminDashboard, SigtermClosesTheAdminStreamsAndExitsWellWithinGrace) {
+  constexpr auto kGrace = std::chrono::seconds(30);
+  AnteroomProcess server(
+      {"--dashboard-sample-ms", "100", "--shutdown-grace-s", std::to_string(kGrace.count())});
+  std::vector<std::unique_ptr<SseClient>> admins;
+  for (int i = 0; i < 2; ++i) {
+    admins.push_back(std::make_unique<SseClient>(server.port(), "/v1/admin/stream", std::nullopt,
+                                                 DeadlineIn(kPatience), Bearer(kAdminToken)));
+    ASSERT_EQ(admins.back()->status(), 200) << admins.back()->error_body();
+    ASSERT_TRUE(admins.back()->WaitFor("overview")) << admins.back()->raw();
+  }
+  server.process().Signal(SIGTERM);
+  for (auto& a : admins) EXPECT_TRUE(a->WaitClosed(DeadlineIn(kPatience))) << a->raw();
+  auto status = server.process().WaitExit(DeadlineIn(kGrace / 3));
+  ASSERT_TRUE(status) << "still running " << (kGrace / 3).count()
+                      << " s after SIGTERM with admin streams open (grace " << kGrace.count()
+                      << " s)";
+  EXPECT_TRUE(status->exited && status->code == 0) << status->Describe();
 }
 
 TEST(AdminDashboard, AQueuesHistoryGrowsOnePointASample) {
@@ -227,7 +287,8 @@ TEST(AdminDashboard, AQueuesHistoryGrowsOnePointASample) {
       [&] {
         HttpResponse h = server.Admin("GET", "/v1/admin/queues/line/history");
         if (h.status != 200) return false;
-        const json::value* pts = Field(h.Json(), "points");
+        json::value v = h.Json();
+        const json::value* pts = Field(v, "points");
         first = pts && pts->is_array() ? pts->as_array().size() : 0;
         return first > 0;
       },
@@ -279,8 +340,7 @@ TEST(AdminDashboard, OpenVisitorStreamsShowInTheQueuesAndTheProcessRow) {
         last = Overview(server);
         json::value self = ProcessRow(last, Str(last, "node"));
         return Int(QueueRow(last, "line"), "streams") == 3 && Int(self, "streams") == 3 &&
-               Int(self, "admin_streams") == 1 &&
-               IntAt(self, {"streams_by_queue", "line"}) == 3;
+               Int(self, "admin_streams") == 1 && IntAt(self, {"streams_by_queue", "line"}) == 3;
       },
       DeadlineIn(kPatience));
   EXPECT_TRUE(shown) << json::serialize(last);
@@ -311,7 +371,8 @@ TEST(AdminDashboard, MetricsHaveThePerQueueSeriesAndEveryResponseByClass) {
       DeadlineIn(kPatience)))
       << m;
   for (const char* series :
-       {"anteroom_queue_active{queue=\"line\"}", "anteroom_queue_oldest_wait_seconds{queue=\"line\"}",
+       {"anteroom_queue_active{queue=\"line\"}",
+        "anteroom_queue_oldest_wait_seconds{queue=\"line\"}",
         "anteroom_queue_admitted_total{queue=\"line\"}",
         "anteroom_queue_abandoned_total{queue=\"line\"}", "anteroom_queue_paused{queue=\"line\"}",
         "anteroom_queue_closed{queue=\"line\"}", "anteroom_queue_streams{queue=\"line\"}"})
@@ -325,8 +386,8 @@ TEST(AdminDashboard, MetricsHaveThePerQueueSeriesAndEveryResponseByClass) {
 
   // A request the connection loop refuses before any route (a malformed request line) is
   // counted too.
-  double before = SumMetric(server.Metrics().body, "anteroom_http_responses_total{code=\"4xx\"}")
-                      .value_or(0);
+  double before =
+      SumMetric(server.Metrics().body, "anteroom_http_responses_total{code=\"4xx\"}").value_or(0);
   HttpConnection raw(server.port());
   raw.WriteRaw("NOT A REQUEST\r\n\r\n");
   auto answer = raw.ReadResponse();

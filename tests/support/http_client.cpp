@@ -128,7 +128,7 @@ HttpResponse HttpConnection::Request(std::string_view method, std::string_view t
       [&](auto handler) { http::async_write(socket_.socket(), req, std::move(handler)); },
       deadline);
   ThrowIf(ec, "write " + std::string(method) + " " + std::string(target));
-  auto resp = ReadResponse(deadline);
+  auto resp = ReadResponse(deadline, method == "HEAD");
   if (!resp) {
     throw std::system_error(error_code(http::error::end_of_stream),
                             "server closed the connection without answering " +
@@ -147,8 +147,9 @@ void HttpConnection::WriteRaw(std::string_view bytes, Deadline deadline) {
   ThrowIf(ec, "raw write");
 }
 
-std::optional<HttpResponse> HttpConnection::ReadResponse(Deadline deadline) {
+std::optional<HttpResponse> HttpConnection::ReadResponse(Deadline deadline, bool head) {
   http::response_parser<http::string_body> parser;
+  parser.skip(head);  // a HEAD's answer has the body's length but not its bytes
   parser.body_limit(64 << 20);
   parser.header_limit(1 << 20);
   error_code ec = socket_.Run(

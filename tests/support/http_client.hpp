@@ -110,9 +110,11 @@ class HttpConnection {
 
   // Writes bytes as they are.
   void WriteRaw(std::string_view bytes, Deadline deadline = DeadlineIn(kPatience));
-  // Reads one response. Returns nullopt if the server closed the connection (EOF) before
-  // sending a single byte; throws on a reset, a timeout or bytes that are not HTTP.
-  std::optional<HttpResponse> ReadResponse(Deadline deadline = DeadlineIn(kPatience));
+  // Reads one response (`head`: the answer to a HEAD, headers only). Returns nullopt if the
+  // server closed the connection (EOF) before sending a single byte; throws on a reset, a
+  // timeout or bytes that are not HTTP.
+  std::optional<HttpResponse> ReadResponse(Deadline deadline = DeadlineIn(kPatience),
+                                           bool head = false);
   // Reads and discards until the server closes the connection (EOF or reset). False at the
   // deadline.
   bool WaitClosed(Deadline deadline = DeadlineIn(kPatience));
