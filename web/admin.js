@@ -319,7 +319,8 @@ function renderCharts() {
   const pts = current.points;
   const W = 300, H = 80, L = 0;
   box.replaceChildren(...CHARTS.map(([field, title, unit]) => {
-    const vals = pts.map((p) => Number(p[field]) || 0);
+    // (An ETA of -1 means unknown: plotted at 0, shown as "unknown" beside the chart.)
+    const vals = pts.map((p) => Math.max(0, Number(p[field]) || 0));
     const cur = pts.length ? pts[pts.length - 1][field] : null;
     const lo = vals.length ? Math.min(0, ...vals) : 0;
     let hi = vals.length ? Math.max(...vals) : 1;

@@ -287,6 +287,9 @@ std::variant<Config, Refusal> parse_args(int argc, const char* const* argv) {
   std::vector<Setting> table = settings(c);
   CLI::App app{"anteroom — a virtual waiting room. Docs: README.md and docs/."};
   app.set_config("--config", "", "Read settings from this file (`name = value` per line)");
+  // A key the table does not have is refused, not ignored: a typo in the file (tick_ms for
+  // tick-ms) must not leave a setting silently at its default during a sale.
+  app.allow_config_extras(false);
   app.option_defaults()->always_capture_default();
   // Each value arrives as text (from a flag, the environment or the file, as CLI11 ranks them)
   // and the row converts and checks it after parsing: one message format for every setting.

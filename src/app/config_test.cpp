@@ -131,6 +131,18 @@ TEST_F(Settings, EnvironmentAndFileReachTheirFields) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(Settings, AnUnknownKeyInTheFileIsRefusedNamingIt) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("anteroom_config_extra_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto file = dir / "anteroom.conf";
+  std::ofstream(file) << "max-queues = 7\ntick_ms = 30\n";
+  Refusal r = MustRefuse({"--config", file.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.message.find("tick_ms"), std::string::npos) << r.message;
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(Settings, OutOfBoundValuesAreRefusedWithExit2AndAReason) {
   Refusal tick = MustRefuse({"--tick-ms", "10001"});
   EXPECT_EQ(tick.exit_code, 2);
