@@ -7,6 +7,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "async/close_watch.hpp"
 #include "async/task_group.hpp"
 #include "core/rules.hpp"
 #include "dashboard/frame.hpp"
@@ -65,26 +66,9 @@ struct Watcher : std::enable_shared_from_this<Watcher> {
                       });
   }
 
-  // A client that goes away is noticed at once (EOF); anything it sends is read and dropped.
+  // A client that goes away is noticed at once (async/close_watch.hpp).
   void watch_close() {
-    sock.async_wait(asio::socket_base::wait_read,
-                    [self = shared_from_this()](boost::system::error_code ec) {
-                      if (self->closed) return;
-                      if (ec) {
-                        self->end();
-                        return;
-                      }
-                      char buf[256];
-                      boost::system::error_code rec;
-                      size_t n = self->sock.read_some(asio::buffer(buf), rec);
-                      if (rec == asio::error::would_block || rec == asio::error::try_again) {
-                        self->watch_close();
-                      } else if (rec || n == 0) {
-                        self->end();
-                      } else {
-                        self->watch_close();
-                      }
-                    });
+    async::watch_close(sock, shared_from_this(), [this] { return closed; }, [this] { end(); });
   }
 
   // Closes the connection, runs on_detach once, and leaves the Dashboard's list.

@@ -2,6 +2,7 @@
 
 #include <boost/asio/write.hpp>
 
+#include "async/close_watch.hpp"
 #include "hub/hub.hpp"
 
 namespace anteroom {
@@ -64,27 +65,8 @@ void Stream::written(size_t n, boost::system::error_code ec) {
                     });
 }
 
-// A client that goes away is noticed at once: the socket becomes readable (EOF). Clients send
-// nothing on an event stream; anything they do send is read and dropped.
 void Stream::watch_close() {
-  sock_->async_wait(asio::socket_base::wait_read,
-                    [self = shared_from_this()](boost::system::error_code ec) {
-                      if (self->closed_) return;
-                      if (ec) {
-                        self->end();
-                        return;
-                      }
-                      char buf[256];
-                      boost::system::error_code rec;
-                      size_t n = self->sock_->read_some(asio::buffer(buf), rec);
-                      if (rec == asio::error::would_block || rec == asio::error::try_again) {
-                        self->watch_close();
-                      } else if (rec || n == 0) {
-                        self->end();
-                      } else {
-                        self->watch_close();
-                      }
-                    });
+  async::watch_close(*sock_, shared_from_this(), [this] { return closed_; }, [this] { end(); });
 }
 
 void Stream::end() {
