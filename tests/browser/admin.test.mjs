@@ -25,74 +25,21 @@
 // Exits 0 only if every scenario passed; the last line is `N passed, M failed`. Missing
 // prerequisites (chromium, node_modules, the anteroom binary) are failures.
 // The process helpers are journey.test.mjs's, trimmed to one server and no nginx.
+// Reporting, arguments, prerequisites, Chromium's launch and the end of the run: harness.mjs.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { assert, assertEq, fail, indent, launch, log, logScreenshots, parseArgs, prerequisites, run, scenario, shot as save, until }
+  from './harness.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '../..');
 const ADMIN = 'admin-test-token-7f3a9c1e5b';
 const SECRET = 'admin-test-secret-0123456789abcdef';
 const WAIT_MS = 20000;       // longest wait for any single condition
 const DEADLINE_MS = 200000;  // the whole run, however it goes
 const BIG = 'concert';       // the queue the test drives
 const SMALL = 'merch';       // a still queue: 3 waiting, nobody admitted
-
-// ---- arguments --------------------------------------------------------------------------------
-function parseArgs(argv) {
-  const a = {
-    anteroom: process.env.ANTEROOM_BINARY || path.join(ROOT, 'build/anteroom'),
-    out: path.join(ROOT, 'build/tests/browser-output'),
-    chromium: process.env.CHROMIUM || '/usr/bin/chromium',
-    keep: false,
-  };
-  for (let i = 2; i < argv.length; i++) {
-    const k = argv[i];
-    if (k === '--keep') a.keep = true;
-    else if (['--anteroom', '--out', '--chromium'].includes(k) && i + 1 < argv.length) a[k.slice(2)] = argv[++i];
-    else throw new Error(`unknown argument ${k}`);
-  }
-  return a;
-}
-
-// ---- reporting --------------------------------------------------------------------------------
-let passed = 0, failed = 0, broken = false;
-const screenshots = [];
-const log = (...m) => console.log(...m);
-
-async function scenario(name, fn) {
-  const n = passed + failed + 1;
-  if (broken) { failed++; log(`not ok ${n} - ${name} # not run: an earlier scenario failed`); return; }
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    log(`ok ${n} - ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  } catch (e) {
-    failed++; broken = true;
-    log(`not ok ${n} - ${name}\n  ${String(e && e.stack || e).split('\n').join('\n  ')}`);
-  }
-}
-
-function assert(cond, msg) { if (!cond) throw new Error(`assertion failed: ${msg}`); }
-function assertEq(got, want, msg) {
-  if (JSON.stringify(got) !== JSON.stringify(want))
-    throw new Error(`assertion failed: ${msg}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-}
-
-// Polls `fn` until it returns a truthy value; throws with `what` after `ms`.
-async function until(what, fn, ms = WAIT_MS) {
-  const end = Date.now() + ms;
-  let last;
-  for (;;) {
-    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 // ---- the server -------------------------------------------------------------------------------
 let server = null;
@@ -134,7 +81,6 @@ async function stopAnteroom() {
   clearTimeout(t);
 }
 process.on('exit', () => { if (server && !server.exited) try { server.p.kill('SIGKILL'); } catch {} });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { log(`interrupted by ${sig}`); process.exit(1); });
 
 // ---- HTTP helpers -----------------------------------------------------------------------------
 let base = '';
@@ -166,18 +112,8 @@ async function main() {
   for (const f of fs.readdirSync(args.out)) if (/^admin-.*\.(png|log)$/.test(f)) fs.rmSync(path.join(args.out, f));
 
   // Prerequisites: a missing one is a failure, never a skip.
-  const missing = [];
-  if (!fs.existsSync(args.anteroom)) missing.push(`anteroom binary (${args.anteroom}; build it first)`);
-  if (!fs.existsSync(args.chromium)) missing.push(`chromium (${args.chromium}; Debian package chromium)`);
-  let chromium;
-  try { ({ chromium } = await import('playwright-core')); } catch (e) {
-    missing.push(`playwright-core (run: npm ci --prefix tests/browser): ${e.message.split('\n')[0]}`);
-  }
-  if (missing.length) {
-    log(`not ok 1 - prerequisites\n  missing: ${missing.join('\n  missing: ')}\n  (./dev test installs them)`);
-    failed = 1;
-    return;
-  }
+  const chromium = await prerequisites(args);
+  if (!chromium) return;
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anteroom-admin-'));
   log(`# temp folder: ${tmp}`);
@@ -193,12 +129,7 @@ async function main() {
     await put(BIG, { admit_per_s: 2, max_active: 100000, session_ttl_s: 3600, abandon_after_s: 3600 });
     await join(BIG, 150);
 
-    browser = await chromium.launch({
-      executablePath: args.chromium,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--no-first-run', '--disable-quic', '--disable-sync', '--no-proxy-server'],
-    });
+    browser = await launch(chromium, args);
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, reducedMotion: 'reduce' });
     const page = await ctx.newPage();
     page.setDefaultTimeout(WAIT_MS);
@@ -216,11 +147,7 @@ async function main() {
         pageErrors.push(`console: ${m.text()}`);
     });
     const hrefs = async () => urls.push(await page.evaluate(() => location.href));
-    const shot = async (file, what) => {
-      const p = path.join(args.out, file);
-      await page.screenshot({ path: p, fullPage: true, animations: 'disabled' });
-      screenshots.push([p, what]);
-    };
+    const shot = (file, what) => save(args.out, page, file, what);
     // What the page shows: the overview row's cells (rendered from the latest frame, also while
     // the queue's view is up) and a chart's current value.
     const cellOf = (q, field) => page.getAttribute(`#queues tr[data-queue="${q}"] td[data-field="${field}"]`, 'data-value');
@@ -438,29 +365,16 @@ async function main() {
 
     await ctx.close();
   } catch (e) {
-    failed++;
-    log(`not ok ${passed + failed} - test setup\n  ${String(e && e.stack || e).split('\n').join('\n  ')}`);
+    fail('test setup', indent(e));
   } finally {
     if (browser) await browser.close().catch(() => {});
     await stopAnteroom();
-    if (server && server.exited && server.code !== 0) {
-      failed++;
-      log(`not ok ${passed + failed} - anteroom exits cleanly on SIGTERM\n  exit code ${server.code}, signal ${server.signal}`);
-    }
+    if (server && server.exited && server.code !== 0)
+      fail('anteroom exits cleanly on SIGTERM', `exit code ${server.code}, signal ${server.signal}`);
     if (fs.existsSync(path.join(tmp, 'admin-anteroom.log'))) fs.copyFileSync(path.join(tmp, 'admin-anteroom.log'), path.join(args.out, 'admin-anteroom.log'));
     if (!args.keep) fs.rmSync(tmp, { recursive: true, force: true });
   }
-  for (const [p, what] of screenshots) log(`# screenshot: ${p} — ${what}`);
+  logScreenshots();
 }
 
-const t0 = Date.now();
-const deadline = setTimeout(() => {
-  log(`not ok - the whole run took longer than ${DEADLINE_MS / 1000} s`);
-  log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-}, DEADLINE_MS);
-try { await main(); } catch (e) { failed++; log(`not ok - ${e.stack || e}`); }
-clearTimeout(deadline);
-log(`# took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-log(`${passed} passed, ${failed} failed`);
-process.exit(failed || !passed ? 1 : 0);
+await run(main, { waitMs: WAIT_MS, deadlineMs: DEADLINE_MS });

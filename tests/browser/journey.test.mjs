@@ -30,6 +30,7 @@
 //        [--keep]   (keep the temp folder with configs and logs)
 // Exits 0 only if every scenario passed; the last line is `N passed, M failed`. Missing
 // prerequisites (chromium, nginx, redis-server, node_modules, the anteroom binary) are failures.
+// Reporting, arguments, prerequisites, Chromium's launch and the end of the run: harness.mjs.
 
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -37,33 +38,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT, assert, assertEq, fail, indent, launch, log, logScreenshots, parseArgs, prerequisites, run, scenario,
+  setDiagnose, shot as save, until } from './harness.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '../..');
 const QUEUE = 'shop';
 const ADMIN = 'browser-test-admin';
 const SECRET = 'browser-test-secret-0123456789abcdef';
 const WAIT_MS = 15000;       // longest wait for any single condition
 const DEADLINE_MS = 150000;  // the whole run, however it goes
-
-// ---- arguments --------------------------------------------------------------------------------
-function parseArgs(argv) {
-  const a = {
-    anteroom: process.env.ANTEROOM_BINARY || path.join(ROOT, 'build/anteroom'),
-    out: path.join(ROOT, 'build/tests/browser-output'),
-    chromium: process.env.CHROMIUM || '/usr/bin/chromium',
-    nginx: process.env.NGINX || '',
-    keep: false,
-  };
-  for (let i = 2; i < argv.length; i++) {
-    const k = argv[i];
-    if (k === '--keep') a.keep = true;
-    else if (['--anteroom', '--out', '--chromium', '--nginx'].includes(k) && i + 1 < argv.length) a[k.slice(2)] = argv[++i];
-    else throw new Error(`unknown argument ${k}`);
-  }
-  return a;
-}
 
 function which(name) {
   for (const dir of (process.env.PATH || '').split(':').concat(['/usr/sbin', '/sbin'])) {
@@ -71,45 +53,6 @@ function which(name) {
     try { fs.accessSync(p, fs.constants.X_OK); return p; } catch {}
   }
   return '';
-}
-
-// ---- reporting --------------------------------------------------------------------------------
-let passed = 0, failed = 0, broken = false;
-let diagnose = null;  // set once the servers run: prints their view of the queue after a failure
-const screenshots = [];
-const log = (...m) => console.log(...m);
-
-async function scenario(name, fn) {
-  const n = passed + failed + 1;
-  if (broken) { failed++; log(`not ok ${n} - ${name} # not run: an earlier scenario failed`); return; }
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    log(`ok ${n} - ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  } catch (e) {
-    failed++; broken = true;
-    log(`not ok ${n} - ${name}\n  ${String(e && e.stack || e).split('\n').join('\n  ')}`);
-    if (diagnose) await diagnose().catch((d) => log(`# (diagnostics failed: ${d.message})`));
-  }
-}
-
-function assert(cond, msg) { if (!cond) throw new Error(`assertion failed: ${msg}`); }
-function assertEq(got, want, msg) {
-  if (JSON.stringify(got) !== JSON.stringify(want))
-    throw new Error(`assertion failed: ${msg}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-}
-
-// Polls `fn` until it returns a truthy value; throws with `what` after `ms`. An error thrown by
-// `fn` counts as "not yet", unless it is marked `fatal`.
-async function until(what, fn, ms = WAIT_MS) {
-  const end = Date.now() + ms;
-  let last;
-  for (;;) {
-    try { const v = await fn(); if (v) return v; } catch (e) { if (e.fatal) throw e; last = e; }
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 // ---- processes --------------------------------------------------------------------------------
@@ -167,7 +110,6 @@ async function stopAll() {
   }));
 }
 process.on('exit', () => { for (const c of children) if (!c.exited) try { c.p.kill('SIGKILL'); } catch {} });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { log(`interrupted by ${sig}`); process.exit(1); });
 
 // ---- HTTP helpers -----------------------------------------------------------------------------
 async function http(method, url, { body, headers = {}, admin = false } = {}) {
@@ -189,7 +131,7 @@ async function metric(port, name) {
 
 // ---- main -------------------------------------------------------------------------------------
 async function main() {
-  const args = parseArgs(process.argv);
+  const args = parseArgs(process.argv, { nginx: process.env.NGINX || '' });
   fs.mkdirSync(args.out, { recursive: true });
   for (const f of fs.readdirSync(args.out)) if (/\.(png|log|conf)$/.test(f)) fs.rmSync(path.join(args.out, f));
 
@@ -197,19 +139,10 @@ async function main() {
   const missing = [];
   const nginxBin = args.nginx || which('nginx');
   const redisBin = which('redis-server');
-  if (!fs.existsSync(args.anteroom)) missing.push(`anteroom binary (${args.anteroom}; build it first)`);
-  if (!fs.existsSync(args.chromium)) missing.push(`chromium (${args.chromium}; Debian package chromium)`);
   if (!nginxBin || !fs.existsSync(nginxBin)) missing.push(`nginx (${nginxBin || 'not in PATH'}; Debian package nginx-light)`);
   if (!redisBin) missing.push('redis-server (Debian package redis-server)');
-  let chromium;
-  try { ({ chromium } = await import('playwright-core')); } catch (e) {
-    missing.push(`playwright-core (run: npm ci --prefix tests/browser): ${e.message.split('\n')[0]}`);
-  }
-  if (missing.length) {
-    log(`not ok 1 - prerequisites\n  missing: ${missing.join('\n  missing: ')}\n  (./dev test installs them)`);
-    failed = 1;
-    return;
-  }
+  const chromium = await prerequisites(args, missing);
+  if (!chromium) return;
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anteroom-browser-'));
   for (const d of ['conf', 'logs', 'temp', 'redis', 'site/shop']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
@@ -273,28 +206,19 @@ async function main() {
     const config = { admit_per_s: 50, max_active: 0, session_ttl_s: 600, abandon_after_s: 300, paused: false, target_url: '/shop/' };
     await admin(config);
 
-    browser = await chromium.launch({
-      executablePath: args.chromium,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--no-first-run', '--disable-quic', '--disable-sync', '--no-proxy-server'],
-    });
+    browser = await launch(chromium, args);
     const pageErrors = [];
     const watch = (page, who) => {
       page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
       page.on('console', (m) => { if (m.type() === 'error') log(`# ${who} console error: ${m.text()}`); });
     };
-    const shot = async (page, file, what) => {
-      const p = path.join(args.out, file);
-      await page.screenshot({ path: p, fullPage: true, animations: 'disabled' });
-      screenshots.push([p, what]);
-    };
+    const shot = (page, file, what) => save(args.out, page, file, what);
     const isShop = (r) => new URL(r.url()).pathname === '/shop/' && r.request().isNavigationRequest() && r.request().frame().parentFrame() === null;
 
     const ahead = [];
     const pages = [];
     const queues = [QUEUE];  // every queue the test made (the on-sale adds its own)
-    diagnose = async () => {
+    setDiagnose(async () => {
       for (const n of nodes) {
         if (n.child.exited) { log(`# anteroom-${n.id}: not running`); continue; }
         for (const name of queues) {
@@ -320,7 +244,7 @@ async function main() {
         }).catch((e) => `(${e.message.split('\n')[0]})`);
         log(`# ${who} page: ${pg.url()} ${st}`);
       }
-    };
+    });
     // Every visitor has "reduce motion" set: the page then draws the progress bar without its
     // transition, so each screenshot shows the bar's final fill (the transition runs on a
     // pseudo-element that Playwright's animations:'disabled' does not reach).
@@ -879,13 +803,9 @@ async function main() {
       await ctx11.close();
     });
 
-    if (pageErrors.length) {
-      failed++; broken = true;
-      log(`not ok ${passed + failed} - no JavaScript errors on the pages\n  ${pageErrors.join('\n  ')}`);
-    }
+    if (pageErrors.length) fail('no JavaScript errors on the pages', pageErrors.join('\n  '), { stop: true });
   } catch (e) {
-    failed++;
-    log(`not ok ${passed + failed} - test setup\n  ${String(e && e.stack || e).split('\n').join('\n  ')}`);
+    fail('test setup', indent(e));
   } finally {
     if (browser) await browser.close().catch(() => {});
     const stopping = children.filter((c) => !c.exited);
@@ -893,28 +813,16 @@ async function main() {
     // anteroom promises a clean exit (status 0) on SIGTERM; a crash or a sanitizer report
     // during the journey shows here.
     for (const c of stopping) {
-      if (c.name.startsWith('anteroom') && c.code !== 0) {
-        failed++;
-        log(`not ok ${passed + failed} - ${c.name} exits cleanly on SIGTERM\n  exit code ${c.code}, signal ${c.signal}; see ${path.basename(c.logFile)} in ${args.out}`);
-      }
+      if (c.name.startsWith('anteroom') && c.code !== 0)
+        fail(`${c.name} exits cleanly on SIGTERM`, `exit code ${c.code}, signal ${c.signal}; see ${path.basename(c.logFile)} in ${args.out}`);
     }
     // Keep the evidence next to the screenshots.
     for (const f of fs.readdirSync(path.join(tmp, 'logs'))) if (f.endsWith('.log')) fs.copyFileSync(path.join(tmp, 'logs', f), path.join(args.out, f));
     for (const f of fs.readdirSync(path.join(tmp, 'conf'))) fs.copyFileSync(path.join(tmp, 'conf', f), path.join(args.out, f));
     if (!args.keep) fs.rmSync(tmp, { recursive: true, force: true });
   }
-  for (const [p, what] of screenshots) log(`# screenshot: ${p} — ${what}`);
+  logScreenshots();
   log(`# logs and generated nginx config: ${args.out}`);
 }
 
-const t0 = Date.now();
-const deadline = setTimeout(() => {
-  log(`not ok - the whole run took longer than ${DEADLINE_MS / 1000} s`);
-  log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-}, DEADLINE_MS);
-try { await main(); } catch (e) { failed++; log(`not ok - ${e.stack || e}`); }
-clearTimeout(deadline);
-log(`# took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-log(`${passed} passed, ${failed} failed`);
-process.exit(failed || !passed ? 1 : 0);
+await run(main, { waitMs: WAIT_MS, deadlineMs: DEADLINE_MS });
