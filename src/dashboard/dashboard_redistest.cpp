@@ -10,6 +10,7 @@
 #include <future>
 
 #include "dashboard/dashboard.hpp"
+#include "dashboard/test_io.hpp"
 #include "store/redis/keys.hpp"
 #include "store/redis/redis_client.hpp"
 #include "store/redis_store.hpp"
@@ -63,24 +64,11 @@ class DashboardRedis : public ::testing::Test {
  protected:
   template <class T>
   T run(asio::awaitable<T> a) {
-    auto fut = asio::co_spawn(io, std::move(a), asio::use_future);
-    io.restart();
-    const auto deadline = Clock::now() + 10s;
-    while (fut.wait_for(0s) != std::future_status::ready) {
-      if (Clock::now() > deadline) throw std::runtime_error("call did not finish");
-      io.run_one_for(10ms);
-    }
-    return fut.get();
+    return test_io::run_on(io, std::move(a));
   }
   template <class F>
   bool run_until(F done, std::chrono::seconds limit = 20s) {
-    io.restart();
-    const auto deadline = Clock::now() + limit;
-    while (!done()) {
-      if (Clock::now() > deadline) return false;
-      io.run_one_for(10ms);
-    }
-    return true;
+    return test_io::run_until(io, done, limit);
   }
 
   testing::RedisServer server;

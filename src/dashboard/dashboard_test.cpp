@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "dashboard/test_io.hpp"
 #include "store/memory_store.hpp"
 
 namespace anteroom::dashboard {
@@ -121,26 +122,11 @@ class DashboardTest : public ::testing::Test {
   // Runs one coroutine to its end on io (the dashboard's loop goes on meanwhile).
   template <class T>
   T run(asio::awaitable<T> a) {
-    auto fut = asio::co_spawn(io, std::move(a), asio::use_future);
-    io.restart();
-    const auto deadline = Clock::now() + 10s;
-    while (fut.wait_for(0s) != std::future_status::ready) {
-      if (Clock::now() > deadline) throw std::runtime_error("store call did not finish");
-      io.run_one_for(10ms);
-    }
-    return fut.get();
+    return test_io::run_on(io, std::move(a));
   }
-
-  // Runs io until `done()` holds; fails the test (rather than hanging) after a generous limit.
   template <class F>
   bool run_until(F done, std::chrono::seconds limit = 20s) {
-    io.restart();
-    const auto deadline = Clock::now() + limit;
-    while (!done()) {
-      if (Clock::now() > deadline) return false;
-      io.run_one_for(10ms);
-    }
-    return true;
+    return test_io::run_until(io, done, limit);
   }
 
   // Waits for `n` more samples than now: at least n − 1 whole samples begin after this call.
