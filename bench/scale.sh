@@ -50,6 +50,14 @@ redis_cpu_ms() {
     awk -F: '$1 == "used_cpu_user" || $1 == "used_cpu_sys" {s += $2} END {printf "%.0f", s * 1000}'
 }
 ms_now() { date +%s%3N; }
+# CPU of every anteroom process so far, in ms (utime + stime of /proc/PID/stat, all threads).
+anteroom_cpu_ms() {
+  local s=0 p hz
+  hz=$(getconf CLK_TCK)
+  for p in "${APIDS[@]}"; do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo $((s * 1000 / hz))
+}
+per_s() { awk -v c="$1" -v d="$2" 'BEGIN {printf "%.0f", c * 1000 / d}'; }  # ms, wall ms → ms/s
 sum_rss_kb() { local s=0 p; for p in "${APIDS[@]}"; do s=$((s + $(rss_kb "$p"))); done; echo "$s"; }
 per_rss_mb() { local p o=(); for p in "${APIDS[@]}"; do o+=("$(awk -v k="$(rss_kb "$p")" 'BEGIN {printf "%.0f", k / 1024}')"); done; echo "${o[*]}"; }
 
@@ -126,22 +134,26 @@ log "  $STREAMS streams open in $OPEN_S s (joins + opens); anteroom RSS per proc
 log "admission: $ADMIT/s for ${ADMIT_SECS}s"
 a0=$(redis-cli -p "$R_PORT" zcard "aq:{$Q}:wait")
 c0=$(redis_cpu_ms)
+x0=$(anteroom_cpu_ms)
 t0=$(ms_now)
 put_queue "${URLS[0]}" "$Q" "{\"admit_per_s\":$ADMIT}"
 sleep "$ADMIT_SECS"  # a duration under test, not a wait for a condition
 put_queue "${URLS[0]}" "$Q" '{"admit_per_s":0}'
 t1=$(ms_now)
 c1=$(redis_cpu_ms)
+x1=$(anteroom_cpu_ms)
 a1=$(redis-cli -p "$R_PORT" zcard "aq:{$Q}:wait")
 ADMITTED=$((a0 - a1))
 ADMIT_RATE=$(awk -v n="$ADMITTED" -v d=$((t1 - t0)) 'BEGIN {printf "%.0f", n * 1000 / d}')
-REDIS_CPU_ADMIT=$(awk -v c=$((c1 - c0)) -v d=$((t1 - t0)) 'BEGIN {printf "%.0f", c * 1000 / d}')
-log "  admitted $ADMITTED ($ADMIT_RATE/s); redis-server CPU $REDIS_CPU_ADMIT ms/s"
+REDIS_CPU_ADMIT=$(per_s $((c1 - c0)) $((t1 - t0)))
+ANT_CPU_ADMIT=$(per_s $((x1 - x0)) $((t1 - t0)))
+log "  admitted $ADMITTED ($ADMIT_RATE/s); CPU ms/s: redis-server $REDIS_CPU_ADMIT, anteroom (all $P) $ANT_CPU_ADMIT"
 
 # --- the crowd: wrk on every process at once --------------------------------------------------
-crowd() {  # tag → sets CROWD_RPS CROWD_JOINS CROWD_P99 CROWD_REDIS_CPU
-  local tag=$1 i c0 c1 t0 t1 wp=() per=$(((CROWD_CONNS + P - 1) / P))
+crowd() {  # tag → sets CROWD_RPS CROWD_JOINS CROWD_P99 CROWD_REDIS_CPU CROWD_ANT_CPU
+  local tag=$1 i c0 c1 x0 x1 t0 t1 wp=() per=$(((CROWD_CONNS + P - 1) / P))
   c0=$(redis_cpu_ms)
+  x0=$(anteroom_cpu_ms)
   t0=$(ms_now)
   for i in $(seq 0 $((P - 1))); do
     wrk -t1 -c"$per" -d"$CROWD_SECS"s --latency -s "$ROOT/bench/post.lua" \
@@ -155,6 +167,7 @@ crowd() {  # tag → sets CROWD_RPS CROWD_JOINS CROWD_P99 CROWD_REDIS_CPU
   done
   t1=$(ms_now)
   c1=$(redis_cpu_ms)
+  x1=$(anteroom_cpu_ms)
   CROWD_RPS=0 CROWD_JOINS=0 CROWD_P99=0
   for i in $(seq 0 $((P - 1))); do
     local f="$TMP/crowd-$tag-$i.txt" v
@@ -164,13 +177,14 @@ crowd() {  # tag → sets CROWD_RPS CROWD_JOINS CROWD_P99 CROWD_REDIS_CPU
     # the worst process's p99 (wrk's percentiles cannot be merged)
     CROWD_P99=$(awk -v a="$CROWD_P99" -v b="$v" 'BEGIN {print (b + 0 > a + 0) ? b : a}')
   done
-  CROWD_REDIS_CPU=$(awk -v c=$((c1 - c0)) -v d=$((t1 - t0)) 'BEGIN {printf "%.0f", c * 1000 / d}')
+  CROWD_REDIS_CPU=$(per_s $((c1 - c0)) $((t1 - t0)))
+  CROWD_ANT_CPU=$(per_s $((x1 - x0)) $((t1 - t0)))
 }
 log "crowd with $STREAMS streams open: wrk -c$CROWD_CONNS in all on $P processes, ${CROWD_SECS}s"
 crowd streams
-S_RPS=$CROWD_RPS S_JOINS=$CROWD_JOINS S_P99=$CROWD_P99 S_RCPU=$CROWD_REDIS_CPU
+S_RPS=$CROWD_RPS S_JOINS=$CROWD_JOINS S_P99=$CROWD_P99 S_RCPU=$CROWD_REDIS_CPU S_ACPU=$CROWD_ANT_CPU
 RSS_CROWD_MB=$(per_rss_mb)
-log "  $S_RPS joins/s ($S_JOINS joins), worst process p99 $S_P99 ms; redis-server CPU $S_RCPU ms/s"
+log "  $S_RPS joins/s ($S_JOINS joins), worst process p99 $S_P99 ms; CPU ms/s: redis-server $S_RCPU, anteroom $S_ACPU"
 
 log "closing the streams"
 stop_pids "${LPIDS[@]}"
@@ -180,8 +194,8 @@ for u in "${URLS[@]}"; do
 done
 log "crowd with no streams open"
 crowd none
-N_RPS=$CROWD_RPS N_JOINS=$CROWD_JOINS N_P99=$CROWD_P99 N_RCPU=$CROWD_REDIS_CPU
-log "  $N_RPS joins/s ($N_JOINS joins), worst process p99 $N_P99 ms; redis-server CPU $N_RCPU ms/s"
+N_RPS=$CROWD_RPS N_JOINS=$CROWD_JOINS N_P99=$CROWD_P99 N_RCPU=$CROWD_REDIS_CPU N_ACPU=$CROWD_ANT_CPU
+log "  $N_RPS joins/s ($N_JOINS joins), worst process p99 $N_P99 ms; CPU ms/s: redis-server $N_RCPU, anteroom $N_ACPU"
 RATIO=$(ratio "$S_RPS" "$N_RPS")
 REDIS_USED_MB=$(awk -v b="$(redis_mem "$R_PORT")" 'BEGIN {printf "%.0f", b / 1048576}')
 
@@ -212,6 +226,7 @@ LOAD_AFTER=$(uptime)
   echo "| Redis used_memory at the end (MB) | $REDIS_USED_MB | |"
   echo "| admitted during ${ADMIT_SECS}s at $ADMIT/s | $ADMITTED ($ADMIT_RATE/s) | |"
   echo "| redis-server CPU (ms/s): admission / crowd with streams / crowd without | $REDIS_CPU_ADMIT / $S_RCPU / $N_RCPU | |"
+  echo "| anteroom CPU, all $P processes (ms/s): admission / crowd with streams / crowd without | $ANT_CPU_ADMIT / $S_ACPU / $N_ACPU | |"
   echo "| streams opened (joins + opens), s | $OPEN_S | |"
   echo
   echo "## What each figure is"
@@ -219,7 +234,8 @@ LOAD_AFTER=$(uptime)
   echo "- crowd: \`wrk -t1 -c$(((CROWD_CONNS + P - 1) / P)) -d${CROWD_SECS}s\` POST joins on each of the $P processes at once (all on the same 2 cores as the servers and Redis); joins/s is the sum over the processes; p99 is the worst process's p99 (wrk's percentiles cannot be merged). The run with streams comes first, right after admission; the second crowd joins a line longer by the first crowd's joins."
   echo "- RSS per stream: (sum of the anteroom processes' VmRSS with every stream open − the same before the fill) / streams; it includes each process's position index of the $NWAIT-long line, loaded when its first stream opened."
   echo "- Redis bytes per waiting ticket: used_memory growth over the fill / tickets filled, the outbox stream's MEMORY USAGE taken out (as bench 6); the \`seen\` zset alone: $((MEM_SEEN / NWAIT)) B."
-  echo "- Redis CPU: INFO cpu (used_cpu_user + used_cpu_sys) over the phase, per second of wall time."
+  echo "- Redis CPU: INFO cpu (used_cpu_user + used_cpu_sys) over the phase, per second of wall time; anteroom CPU: utime + stime (/proc/PID/stat) of the $P processes summed, the same way (the machine has $(nproc) cores: $(($(nproc) * 1000)) ms/s in all)."
+  echo "- The crowd with streams starts as soon as admission stops (no wait for the processes to drain what admission left them), so it may pay for that backlog; the crowd without streams comes after the streams close."
   echo "- Not measured yet (see bench/README.md, Scale): per-tick delivery times near the head / far back, admission → SSE p99 across processes, Kafka events/s, streams with a wrong final state."
 } >"$OUT"
 log "wrote $OUT (${ELAPSED}s)"
