@@ -202,12 +202,14 @@ REDIS_USED_MB=$(awk -v b="$(redis_mem "$R_PORT")" 'BEGIN {printf "%.0f", b / 104
 ELAPSED=$(($(date +%s) - START))
 LOAD_AFTER=$(uptime)
 # --- report ----------------------------------------------------------------------------------
+# (before the report is written: it is itself a tracked file)
+COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
 {
   echo "# anteroom at an on-sale's scale on one machine — first version"
   echo
   echo "- command: \`P=$P WAITING=$WAITING STREAMS=$STREAMS ADMIT=$ADMIT ADMIT_SECS=$ADMIT_SECS CROWD_SECS=$CROWD_SECS CROWD_CONNS=$CROWD_CONNS ./dev bench --scale\` ($ELAPSED s)"
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "- commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "- commit: $COMMIT"
   echo "- machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), open-file limit $(ulimit -n)"
   echo "- load before: \`$(echo "$LOAD_BEFORE" | sed 's/^ *//')\`; after: \`$(echo "$LOAD_AFTER" | sed 's/^ *//')\`"
   echo "- setup: one redis-server, $P anteroom processes (Redis-only mode: no Kafka), one queue filled to $NWAIT waiting by the server's join script (redis-benchmark EVALSHA), $STREAMS SSE streams held by $NL \`sse-load hold\` processes (each on one anteroom process, round-robin; their tickets joined over HTTP behind the fill), admission at $ADMIT/s for ${ADMIT_SECS}s, then the crowd"
