@@ -9,6 +9,7 @@
 
 #include "async/close_watch.hpp"
 #include "async/task_group.hpp"
+#include "core/encoding.hpp"
 #include "core/rules.hpp"
 #include "dashboard/frame.hpp"
 #include "dashboard/series.hpp"
@@ -20,12 +21,6 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-Millis wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A watcher that has not taken a frame for this long is a reader that stopped reading (or a
 // dead peer TCP has not yet noticed): it is closed so that it frees its place among the

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <future>
 
+#include "core/encoding.hpp"
 #include "dashboard/dashboard.hpp"
 #include "dashboard/test_io.hpp"
 #include "store/redis/keys.hpp"
@@ -24,11 +25,6 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-Millis wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // One process's parts: its own connection, store, board, registry and dashboard.
 struct Node {

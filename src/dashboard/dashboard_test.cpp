@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/encoding.hpp"
 #include "dashboard/test_io.hpp"
 #include "store/memory_store.hpp"
 
@@ -109,11 +110,6 @@ struct NullSink : EventSink {
   void publish(const Event&) override {}
 };
 
-Millis wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 class DashboardTest : public ::testing::Test {
  protected:

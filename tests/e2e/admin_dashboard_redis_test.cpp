@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/anteroom_process.hpp"
+#include "support/dashboard.hpp"
 #include "support/distributed.hpp"
 #include "support/redis_conn.hpp"
 #include "support/redis_server.hpp"
@@ -19,30 +20,6 @@ namespace anteroom::testing {
 namespace {
 
 namespace json = boost::json;
-
-json::value Overview(const AnteroomProcess& p) {
-  HttpResponse r = p.Admin("GET", "/v1/admin/overview");
-  if (r.status != 200) {
-    ADD_FAILURE() << "overview: " << r;
-    return nullptr;
-  }
-  return r.Json();
-}
-
-json::value Row(const json::value& overview, std::string_view list, std::string_view key,
-                std::string_view name) {
-  const json::value* rows = Field(overview, list);
-  if (rows == nullptr || !rows->is_array()) return nullptr;
-  for (const json::value& row : rows->as_array())
-    if (Str(row, key) == name) return row;
-  return nullptr;
-}
-json::value QueueRow(const json::value& o, std::string_view q) {
-  return Row(o, "queues", "name", q);
-}
-json::value NodeRow(const json::value& o, std::string_view n) {
-  return Row(o, "processes", "node", n);
-}
 
 class AdminDashboardRedis : public ::testing::Test {
  protected:
@@ -67,8 +44,8 @@ TEST_F(AdminDashboardRedis, OneProcessShowsTheOthersStreamsAndSeesItGoStale) {
   }
 
   auto shows_b = [&](const json::value& o) {
-    json::value rb = NodeRow(o, "node-b");
-    json::value ra = NodeRow(o, "node-a");
+    json::value rb = ProcessRow(o, "node-b");
+    json::value ra = ProcessRow(o, "node-a");
     return Int(rb, "streams") == kStreams && Bool(rb, "self") == false &&
            Bool(rb, "stale") == false && IntAt(rb, {"streams_by_queue", "line"}) == kStreams &&
            Int(QueueRow(o, "line"), "streams") == kStreams && Bool(ra, "self") == true &&
@@ -85,7 +62,7 @@ TEST_F(AdminDashboardRedis, OneProcessShowsTheOthersStreamsAndSeesItGoStale) {
   EXPECT_EQ(Str(last, "node"), "node-a");
   EXPECT_EQ(Str(last, "mode"), "redis") << json::serialize(last);
   // Redis without Kafka: no relay and no consumer in either row.
-  json::value rb = NodeRow(last, "node-b");
+  json::value rb = ProcessRow(last, "node-b");
   EXPECT_TRUE(Field(rb, "relay_lag_ms") && Field(rb, "relay_lag_ms")->is_null()) << rb;
   EXPECT_TRUE(Field(rb, "consumer_lag") && Field(rb, "consumer_lag")->is_null()) << rb;
   EXPECT_EQ(Int(QueueRow(last, "line"), "waiting"), kStreams) << json::serialize(last);
@@ -114,13 +91,13 @@ TEST_F(AdminDashboardRedis, OneProcessShowsTheOthersStreamsAndSeesItGoStale) {
   ASSERT_TRUE(PollUntil(
       [&] {
         last = Overview(*a);
-        return Bool(NodeRow(last, "node-b"), "stale") == true;
+        return Bool(ProcessRow(last, "node-b"), "stale") == true;
       },
       DeadlineIn(std::chrono::seconds(20))))
       << json::serialize(last);
-  EXPECT_GE(Int(NodeRow(last, "node-b"), "age_s").value_or(0), 5) << json::serialize(last);
+  EXPECT_GE(Int(ProcessRow(last, "node-b"), "age_s").value_or(0), 5) << json::serialize(last);
   EXPECT_EQ(Int(QueueRow(last, "line"), "streams"), 0) << json::serialize(last);
-  EXPECT_EQ(Bool(NodeRow(last, "node-a"), "stale"), false) << json::serialize(last);
+  EXPECT_EQ(Bool(ProcessRow(last, "node-a"), "stale"), false) << json::serialize(last);
   StopAndCheck({a.get(), b.get()});
 }
 

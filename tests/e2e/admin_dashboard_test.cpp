@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/anteroom_process.hpp"
+#include "support/dashboard.hpp"
 #include "support/distributed.hpp"
 
 namespace anteroom::testing {
@@ -27,33 +28,6 @@ const std::vector<std::string> kFast{"--dashboard-sample-ms", "100"};
 
 Headers Bearer(std::string_view token) {
   return {{"Authorization", "Bearer " + std::string(token)}};
-}
-
-json::value Overview(const AnteroomProcess& p) {
-  HttpResponse r = p.Admin("GET", "/v1/admin/overview");
-  if (r.status != 200) {
-    ADD_FAILURE() << "overview: " << r;
-    return nullptr;
-  }
-  return r.Json();
-}
-
-// The overview's row of queue `q` (null if it lists no such queue).
-json::value QueueRow(const json::value& overview, std::string_view q) {
-  const json::value* qs = Field(overview, "queues");
-  if (qs == nullptr || !qs->is_array()) return nullptr;
-  for (const json::value& row : qs->as_array())
-    if (Str(row, "name") == q) return row;
-  return nullptr;
-}
-
-// The overview's row of process `node` (null if none).
-json::value ProcessRow(const json::value& overview, std::string_view node) {
-  const json::value* ps = Field(overview, "processes");
-  if (ps == nullptr || !ps->is_array()) return nullptr;
-  for (const json::value& row : ps->as_array())
-    if (Str(row, "node") == node) return row;
-  return nullptr;
 }
 
 TEST(AdminDashboard, AdminRoutesTakeTheTokenFromTheAuthorizationHeaderOnly) {
