@@ -260,7 +260,7 @@ void Dashboard::Impl::build_frame(Millis now, const std::vector<ProcessRow>& row
     r.num("max_active", q.config.max_active);
     r.str("message", q.config.message);
     r.str("draw", to_string(q.draw.state));
-    append_point_json(qs, s.last, /*fields_only=*/true);
+    point_fields(r, s.last);
     r.close();
   }
   qs += ']';
@@ -346,7 +346,9 @@ std::optional<std::string> Dashboard::history(std::string_view q) const {
   std::string pts = "[";
   for (size_t i = 0; i < ring.size(); ++i) {
     if (i) pts += ',';
-    append_point_json(pts, ring.at(i));
+    views::JsonWriter pw(pts);
+    point_fields(pw, ring.at(i));
+    pw.close();
   }
   pts += ']';
   w.raw("points", pts);

@@ -105,34 +105,16 @@ int64_t eta_last_s(const Ring& ring, const Point& cur) {
   return static_cast<int64_t>(std::min(eta, 1e12));
 }
 
-void append_point_json(std::string& out, const Point& p, bool fields_only) {
-  // Written by hand into `out` (the frame is one string): the keys in the documented order.
-  auto key = [&](const char* k, bool first = false) {
-    if (!first) out += ',';
-    out += '"';
-    out += k;
-    out += "\":";
-  };
-  if (!fields_only) out += '{';
-  key("t", /*first=*/!fields_only);  // flattened into a row: after its fields
-  out += std::to_string(p.t);
-  key("waiting");
-  out += std::to_string(p.waiting);
-  key("active");
-  out += std::to_string(p.active);
-  key("admitted_per_s");
-  views::JsonWriter::number(out, p.admitted_per_s);
-  key("joins_per_s");
-  views::JsonWriter::number(out, p.joins_per_s);
-  key("abandoned_per_s");
-  views::JsonWriter::number(out, p.abandoned_per_s);
-  key("oldest_wait_s");
-  out += std::to_string(p.oldest_wait_s);
-  key("eta_last_s");
-  out += std::to_string(p.eta_last_s);
-  key("streams");
-  out += std::to_string(p.streams);
-  if (!fields_only) out += '}';
+void point_fields(views::JsonWriter& w, const Point& p) {
+  w.num("t", p.t);
+  w.num("waiting", p.waiting);
+  w.num("active", p.active);
+  w.real("admitted_per_s", p.admitted_per_s);
+  w.real("joins_per_s", p.joins_per_s);
+  w.real("abandoned_per_s", p.abandoned_per_s);
+  w.num("oldest_wait_s", p.oldest_wait_s);
+  w.num("eta_last_s", p.eta_last_s);
+  w.num("streams", p.streams);
 }
 
 }  // namespace anteroom::dashboard

@@ -12,6 +12,7 @@
 
 #include "core/types.hpp"
 #include "dashboard/dashboard.hpp"
+#include "views/json_writer.hpp"
 
 namespace anteroom::dashboard {
 
@@ -79,9 +80,10 @@ class Ring {
 // not yet in the ring): 0 when nobody waits, -1 when nobody was admitted in that window.
 int64_t eta_last_s(const Ring& ring, const Point& cur);
 
-// Point JSON: {"t","waiting","active","admitted_per_s","joins_per_s","abandoned_per_s",
-// "oldest_wait_s","eta_last_s","streams"}; `fields_only` writes ,"t":…,"streams":… without
-// braces (the overview flattens these fields into a queue's row, after its own).
-void append_point_json(std::string& out, const Point& p, bool fields_only = false);
+// A point's fields, in the documented order, into an open JSON object: "t", "waiting", "active",
+// "admitted_per_s", "joins_per_s", "abandoned_per_s", "oldest_wait_s", "eta_last_s", "streams"
+// (a history point is an object of these alone; the overview flattens them into a queue's row,
+// after its own).
+void point_fields(views::JsonWriter& w, const Point& p);
 
 }  // namespace anteroom::dashboard

@@ -150,14 +150,19 @@ TEST(DashboardSeries, PointJsonIsTheDocumentedObject) {
   p.eta_last_s = 2;
   p.streams = 3;
   std::string s;
-  append_point_json(s, p);
+  views::JsonWriter w(s);
+  point_fields(w, p);
+  w.close();
   EXPECT_EQ(s, R"({"t":1767225600,"waiting":3,"active":2,"admitted_per_s":2,"joins_per_s":5,)"
                R"("abandoned_per_s":0.25,"oldest_wait_s":4,"eta_last_s":2,"streams":3})");
-  std::string row = R"({"name":"q")";
-  append_point_json(row, p, /*fields_only=*/true);
+  std::string row;
+  views::JsonWriter r(row);
+  r.str("name", "q");
+  point_fields(r, p);
+  r.close();
   EXPECT_EQ(row, R"({"name":"q","t":1767225600,"waiting":3,"active":2,"admitted_per_s":2,)"
                  R"("joins_per_s":5,"abandoned_per_s":0.25,"oldest_wait_s":4,"eta_last_s":2,)"
-                 R"("streams":3)");
+                 R"("streams":3})");
 }
 
 }  // namespace
