@@ -136,7 +136,16 @@ int main(int argc, char** argv) {
   dashboard::Dashboard dash(io, *store, *fleet, metrics, std::move(probe), cfg.dashboard);
   http::Server server(io, cfg.server, *store, hub, signer, metrics, dash, jobs.get());
   server_ptr = &server;
-  Ticker ticker(io, *store, cfg.tick);
+  TickerOptions ticking{cfg.node_id, 0, {}};
+  {
+    const char* help =
+        "Admission tick calls by outcome: ticked, or elsewhere (another process holds the "
+        "queue's tick lease)";
+    auto& ticked = metrics.counter("ticker_calls_total", help, "outcome=\"ticked\"");
+    auto& elsewhere = metrics.counter("ticker_calls_total", help, "outcome=\"elsewhere\"");
+    ticking.observe = [&ticked, &elsewhere](std::string_view, bool t) { (t ? ticked : elsewhere).inc(); };
+  }
+  Ticker ticker(io, *store, cfg.tick, std::move(ticking));
 
   if (!cfg.server.demo_queue.empty()) {
     ConfigPatch demo;

@@ -85,6 +85,24 @@ class QueueStore {
   // Last, forgets a closed queue whose sessions are over (rules::forgettable).
   // Safe to call from any number of processes at once. Returns how many events it made.
   virtual Task<int64_t> tick(std::string q, Millis now) = 0;
+  // The admission ticker's tick (store/Ticker): tick() if no other process holds the queue's
+  // tick lease, taking or renewing it for `lease_ms` under `node`; otherwise nothing, and
+  // `elsewhere_ms` says when that lease ends (ask again then). With one process per queue
+  // ticking, P processes cost a shared store one tick call per queue per interval instead of P,
+  // plus one probe per lease by each other process. A store with one process (MemoryStore)
+  // always ticks.
+  struct TickOutcome {
+    int64_t events = 0;
+    Millis elsewhere_ms = 0;  // > 0: another process ticks this queue; ask again in this long
+  };
+  virtual Task<TickOutcome> tick_leased(std::string q, Millis now, std::string node,
+                                        Millis lease_ms) {
+    (void)node;
+    (void)lease_ms;
+    auto n = co_await tick(std::move(q), now);
+    if (!n) co_return n.error();
+    co_return TickOutcome{*n, 0};
+  }
   // The waiting line (join orders) and queue info, for rebuilding a local index. The line is
   // read no earlier than info.seq and may already show later changes; applying every event
   // after info.seq to it (inserts and removals are idempotent) gives the exact line.

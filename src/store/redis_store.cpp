@@ -237,18 +237,33 @@ Task<Ok> RedisStore::touch(std::string q, std::vector<std::string> ids, Millis n
 }
 
 Task<int64_t> RedisStore::tick(std::string q, Millis now) {
+  auto r = co_await tick_leased(std::move(q), now, "", 0);
+  if (!r) co_return r.error();
+  co_return r->events;
+}
+
+Task<QueueStore::TickOutcome> RedisStore::tick_leased(std::string q, Millis now,
+                                                      std::string node, Millis lease_ms) {
   if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
   // The lottery's seed (mode random): Redis' own math.random is deterministic per script.
   uint32_t rnd = 0;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(&rnd), sizeof rnd) != 1)
     co_return err(Errc::internal, "RAND_bytes failed");
   std::vector<std::string> args{num(now), num(kTickBatch),
-                                num(static_cast<int64_t>(rnd & 0x7fffffff))};
+                                num(static_cast<int64_t>(rnd & 0x7fffffff)), std::move(node),
+                                num(lease_ms)};
   auto r = co_await run(scripts().tick, q, std::move(args), /*with_queue_list=*/true);
   if (!r) co_return r.error();
-  auto n = r->elements.size() == 2 ? r->elements[1].as_int() : std::nullopt;
+  // {'ok', events} or, when another process holds the lease, {'ok', 0, its remaining ms}.
+  auto n = r->elements.size() >= 2 ? r->elements[1].as_int() : std::nullopt;
   if (!n) co_return malformed();
-  co_return *n;
+  TickOutcome out{*n, 0};
+  if (r->elements.size() == 3) {
+    auto left = r->elements[2].as_int();
+    if (!left) co_return malformed();
+    out.elsewhere_ms = std::max<Millis>(*left, 1);
+  }
+  co_return out;
 }
 
 // Not one script: a line of a million would block Redis for seconds (bench: snapshot_1M_ms).

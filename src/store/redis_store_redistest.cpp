@@ -23,6 +23,7 @@
 #include "store/redis/keys.hpp"
 #include "store/redis/outbox.hpp"
 #include "store/redis_store.hpp"
+#include "store/ticker.hpp"
 #include "support/redis_server.hpp"
 
 namespace anteroom {
@@ -717,6 +718,109 @@ TEST(RedisStore, ConcurrentTicksForgetAQueueOnce) {
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->created);
   EXPECT_EQ(again->seq, seq + 1);
+}
+
+// The ticker's tick (tick_leased): the first node takes the queue's tick lease and ticks; another
+// node's call does nothing and says how long the lease has left; once the holder stops renewing,
+// the lease ends and the other node takes over. tick() itself never looks at leases.
+TEST(RedisStore, TickLeaseLetsOneNodeTickAQueue) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client_a(io, options_for(server)), client_b(io, options_for(server));
+  RedisStore a(client_a), b(client_b);
+  ASSERT_TRUE(run_for(io, a.put_queue("q", config(1, 100), T0)).ok());
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(run_for(io, a.join("q", "", T0)).ok());
+  auto waiting = [&] { return run_for(io, a.get_queue("q")).value().stats.waiting; };
+  const int64_t before = waiting();
+
+  auto first = run_for(io, a.tick_leased("q", T0 + 1000, "A", 60'000)).value();
+  EXPECT_EQ(first.elsewhere_ms, 0);
+  EXPECT_EQ(first.events, 1);  // 1/s for 1 s
+  auto other = run_for(io, b.tick_leased("q", T0 + 2000, "B", 60'000)).value();
+  EXPECT_EQ(other.events, 0);
+  EXPECT_GT(other.elsewhere_ms, 0);
+  EXPECT_LE(other.elsewhere_ms, 60'000);
+  EXPECT_EQ(waiting(), before - 1);  // B admitted nobody
+  auto renewed = run_for(io, a.tick_leased("q", T0 + 3000, "A", 300)).value();
+  EXPECT_EQ(renewed.elsewhere_ms, 0);
+  EXPECT_EQ(renewed.events, 1);
+  EXPECT_EQ(run_for(io, client_a.command({"GET", redis_keys::tick_lease("q")})).value().str, "A");
+  // tick() (no node) ticks whoever holds the lease.
+  EXPECT_EQ(run_for(io, b.tick("q", T0 + 4000)).value(), 1);
+
+  // A stops renewing: its 300 ms lease ends and B's next call ticks.
+  Millis now = T0 + 4000;
+  QueueStore::TickOutcome took{};
+  ASSERT_TRUE(eventually(io, [&] {
+    took = run_for(io, b.tick_leased("q", now += 1000, "B", 60'000)).value();
+    return took.elsewhere_ms == 0;
+  }));
+  EXPECT_EQ(took.events, 1);
+  EXPECT_EQ(run_for(io, client_a.command({"GET", redis_keys::tick_lease("q")})).value().str, "B");
+  EXPECT_GT(run_for(io, a.tick_leased("q", now += 1000, "A", 300)).value().elsewhere_ms, 0);
+  EXPECT_EQ(waiting(), before - 4);
+}
+
+// Two processes' tickers over three queues: each queue is ticked by one of them only, and the
+// other asks once per lease (a 60 s lease: exactly once in this test). When the holder's ticker
+// stops, the other takes its queues over within a lease (300 ms here).
+TEST(RedisStore, TwoTickersShareTheQueues) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client_a(io, options_for(server)), client_b(io, options_for(server));
+  RedisStore a(client_a), b(client_b);
+  const std::vector<std::string> queues{"q1", "q2", "q3"};
+  for (auto& q : queues) ASSERT_TRUE(run_for(io, a.put_queue(q, config(0, 10), T0)).ok());
+  // queue → node → calls that ticked / found the lease elsewhere
+  std::map<std::string, std::map<std::string, int>> ticked, elsewhere;
+  auto observer = [&](std::string node) {
+    return [&, node](std::string_view q, bool t) { ++(t ? ticked : elsewhere)[std::string(q)][node]; };
+  };
+  {
+    Ticker ta(io, a, 10ms, {"A", 60'000, observer("A")});
+    Ticker tb(io, b, 10ms, {"B", 60'000, observer("B")});
+    ta.start();
+    tb.start();
+    auto rounds = [&](int n) {
+      for (auto& q : queues) {
+        int sum = 0;
+        for (auto& [node, c] : ticked[q]) sum += c;
+        if (sum < n) return false;
+      }
+      return true;
+    };
+    ASSERT_TRUE(eventually(io, [&] { return rounds(30); }));
+    for (auto& q : queues) {
+      EXPECT_EQ(ticked[q].size(), 1u) << q << " was ticked by both";
+      ASSERT_EQ(elsewhere[q].size(), 1u) << q;
+      EXPECT_NE(elsewhere[q].begin()->first, ticked[q].begin()->first) << q;
+      EXPECT_EQ(elsewhere[q].begin()->second, 1) << q << ": asked again within the lease";
+    }
+    ta.stop();
+    tb.stop();
+  }
+
+  // A short lease: the holder stops, the other takes over.
+  ticked.clear();
+  elsewhere.clear();
+  Ticker ta(io, a, 10ms, {"A", 300, observer("A")});
+  for (auto& q : queues) ASSERT_TRUE(run_for(io, client_a.command({"DEL", redis_keys::tick_lease(q)})).ok());
+  ta.start();
+  ASSERT_TRUE(eventually(io, [&] {
+    for (auto& q : queues)
+      if (ticked[q]["A"] < 3) return false;
+    return true;
+  }));
+  ta.stop();
+  Ticker tb(io, b, 10ms, {"B", 300, observer("B")});
+  tb.start();
+  ASSERT_TRUE(eventually(io, [&] {
+    for (auto& q : queues)
+      if (ticked[q]["B"] < 3) return false;
+    return true;
+  }));
+  for (auto& q : queues) EXPECT_GE(elsewhere[q]["B"], 1) << q << ": B found A's lease first";
+  tb.stop();
 }
 
 // A close is drained kTickBatch tickets per call: the queue goes at the tick that finishes it.

@@ -1,11 +1,22 @@
 #pragma once
-// Drives admission: every `interval`, runs QueueStore::tick for every open queue. Any number of
-// processes may run one against a shared store; the store keeps the rate global.
+// Drives admission: every `interval`, ticks every queue of the store. Any number of processes
+// may run one against a shared store; the store keeps the rate global.
+//
+// Shared ticking: each tick goes through QueueStore::tick_leased under this process's node id,
+// so of P processes sharing a store only the one holding a queue's tick lease ticks it (and
+// renews the lease); the others leave that queue alone until the lease would end, then ask
+// again. A store costs one tick call per queue per interval, not P, plus each other process's
+// probe once per lease; a process that stops ticking (crash, kill -9) hands its queues over
+// within one lease. MemoryStore has one process: it always ticks.
 //
 // Runs on the io_context given; stop() ends it at once (its wait is cancelled).
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "async/task_group.hpp"
 
@@ -13,9 +24,24 @@
 
 namespace anteroom {
 
+struct TickerOptions {
+  std::string node;  // the lease holder's name; empty: tick every queue unleased
+  // How long a lease lasts without renewal: the hand-over time when its holder dies.
+  // 0: lease_for(interval).
+  Millis lease_ms = 0;
+  // Called after each tick call that reached the store: true if this process ticked the
+  // queue, false if another process holds it (metrics, tests).
+  std::function<void(std::string_view queue, bool ticked)> observe;
+};
+
 class Ticker {
  public:
-  Ticker(boost::asio::io_context& io, QueueStore& store, std::chrono::milliseconds interval);
+  // The default lease: 10 intervals, at least 1 s (a slow round of many queues must not lose
+  // its leases between two ticks).
+  static Millis lease_for(std::chrono::milliseconds interval);
+
+  Ticker(boost::asio::io_context& io, QueueStore& store, std::chrono::milliseconds interval,
+         TickerOptions options = {});
   void start();
   void stop();
 
@@ -23,6 +49,9 @@ class Ticker {
   boost::asio::awaitable<void> loop();
   QueueStore& store_;
   std::chrono::milliseconds interval_;
+  TickerOptions options_;
+  // Queues another process ticks → when its lease ends (ask again then).
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> elsewhere_;
   async::TaskGroup tasks_;
 };
 

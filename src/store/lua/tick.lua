@@ -10,9 +10,19 @@
 -- Last, forgets a closed queue whose sessions are over (lib.lua forget_if_done).
 -- KEYS[17], KEYS[18]: the queue lists. ARGV: now, max tickets per step, a random seed (31 bits
 -- from the process's CSPRNG: Redis' own math.random is deterministic per script).
--- Reply: {'ok', events made}.
+-- ARGV[4], ARGV[5] (optional: the ticker's QueueStore::tick_leased): the calling node and its
+-- tick lease in ms. Another node holding the queue's lease (PREFIX .. 'tick', PX) makes this
+-- call do nothing; else the caller takes or renews it and ticks.
+-- Reply: {'ok', events made}, or {'ok', 0, ms left of the other node's lease}.
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 if not queue_exists() then return {'queue_not_found'} end
+local node, lease = ARGV[4] or '', tonumber(ARGV[5]) or 0
+if node ~= '' and lease > 0 then
+  local lk = PREFIX .. 'tick'
+  local holder = redis.call('GET', lk)
+  if holder and holder ~= node then return {'ok', 0, redis.call('PTTL', lk)} end
+  redis.call('SET', lk, node, 'PX', lease)
+end
 local seq_before = current_seq()
 local cfg = load_cfg()
 local d = settle(cfg, now)

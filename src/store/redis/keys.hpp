@@ -67,6 +67,9 @@ inline constexpr std::string_view kEventsChannel = "aq:events";
 
 // STRING node id of the process whose relay holds the queue's lease (pipeline/Relay), PX.
 inline std::string relay_lease(std::string_view q) { return prefix(q) + "relay"; }
+// STRING node id of the process whose admission ticker ticks the queue (store/Ticker, taken and
+// renewed by lua/tick.lua with QueueStore::tick_leased), PX.
+inline std::string tick_lease(std::string_view q) { return prefix(q) + "tick"; }
 
 // Webhook jobs (webhooks/RedisJobStore). The job index is global; a queue's dead letters and an
 // event's dedupe record carry the queue's hash tag.
