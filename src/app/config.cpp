@@ -174,6 +174,9 @@ std::vector<Setting> settings(Config& c) {
                    }));
   t.push_back(duration<std::chrono::milliseconds>("tick-ms", c.tick, 1, 10000,
                                                   "Admission tick interval in milliseconds"));
+  t.push_back(flag("tick-every-queue", c.tick_every_queue,
+                   "Tick every queue in this process, without the tick lease that lets one process "
+                   "at a time tick a queue (docs/distributed.md); for measurements"));
   t.push_back(integer("max-queues", c.limits.max_queues, 1, kNoMax, "Most queues that may exist"));
   t.push_back(integer("max-connections", s.max_connections, 1, kNoMax,
                       "Most open connections (the process's open-file limit is the hard ceiling)"));

@@ -33,6 +33,9 @@ struct Config {
   std::string token_secret;   // empty: main makes a random one
   std::string node_id;        // empty before parse: parse() names it <host>-<pid>
   std::chrono::milliseconds tick{100};
+  // --tick-every-queue: tick every queue in this process, with no tick lease (store/Ticker):
+  // how every process ticked before the lease; kept to measure the difference (bench --scale).
+  bool tick_every_queue = false;
   std::chrono::seconds shutdown_grace{5};
   std::string log_level = "info";
   // The operator's dashboard (--dashboard-sample-ms → sample; main sets node_id and mode).

@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
   dashboard::Dashboard dash(io, *store, *fleet, metrics, std::move(probe), cfg.dashboard);
   http::Server server(io, cfg.server, *store, hub, signer, metrics, dash, jobs.get());
   server_ptr = &server;
-  TickerOptions ticking{cfg.node_id, 0, {}};
+  TickerOptions ticking{cfg.tick_every_queue ? "" : cfg.node_id, 0, {}};
   {
     const char* help =
         "Admission tick calls by outcome: ticked, or elsewhere (another process holds the "

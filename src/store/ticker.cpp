@@ -23,38 +23,56 @@ Ticker::Ticker(asio::io_context& io, QueueStore& store, std::chrono::millisecond
   if (options_.lease_ms <= 0) options_.lease_ms = lease_for(interval_);
 }
 
-void Ticker::start() { tasks_.spawn(loop()); }
+void Ticker::start() {
+  tasks_.spawn(names_loop());
+  for (size_t k = 0; k < kLanes; ++k) tasks_.spawn(lane(k));
+}
 
 void Ticker::stop() { tasks_.stop(); }
 
-asio::awaitable<void> Ticker::loop() {
+asio::awaitable<void> Ticker::names_loop() {
   auto next = Clock::now();
-  for (;;) {
-    next += interval_;
-    bool woke = co_await async::sleep_until(next);
-    if (!woke) co_return;
-    Millis now = wall_ms();
+  for (bool more = true; more;) {
     auto queues = co_await store_.queue_names();
     if (co_await async::cancelled()) co_return;
-    if (!queues) continue;  // store unavailable: try again next tick
-    // Queues forgotten since the last round take their entries with them.
-    std::unordered_map<std::string, Clock::time_point> elsewhere;
+    if (queues) {  // else the store is unavailable: the lanes tick the last names read
+      names_ = std::make_shared<const std::vector<std::string>>(std::move(queues).value());
+      // Queues forgotten since take their entries with them.
+      std::erase_if(elsewhere_, [this](const auto& e) {
+        return !std::binary_search(names_->begin(), names_->end(), e.first);
+      });
+    }
+    next += interval_;
+    if (Clock::now() > next) next = Clock::now();
+    more = co_await async::sleep_until(next);
+  }
+}
+
+asio::awaitable<void> Ticker::lane(size_t k) {
+  auto next = Clock::now();
+  for (bool more = true; more;) {
+    next += interval_;
+    more = co_await async::sleep_until(next);
+    if (!more) co_return;
+    auto names = names_;  // this round's names, kept alive while the round runs
+    if (!names) continue;
+    Millis now = wall_ms();
     // Closed queues too: their active sessions still expire, and the tick forgets them once
     // those are over (rules::forgettable).
-    for (auto& q : *queues) {
+    for (const auto& q : *names) {
+      if (std::hash<std::string>{}(q) % kLanes != k) continue;
       auto it = elsewhere_.find(q);
-      if (it != elsewhere_.end() && Clock::now() < it->second) {
-        elsewhere.emplace(q, it->second);
-        continue;
+      if (it != elsewhere_.end()) {
+        if (Clock::now() < it->second) continue;
+        elsewhere_.erase(it);
       }
       auto r = co_await store_.tick_leased(q, now, options_.node, options_.lease_ms);
       if (co_await async::cancelled()) co_return;
       if (!r) continue;  // an error: ask again next round
       if (r->elsewhere_ms > 0)
-        elsewhere.emplace(q, Clock::now() + std::chrono::milliseconds(r->elsewhere_ms));
+        elsewhere_[q] = Clock::now() + std::chrono::milliseconds(r->elsewhere_ms);
       if (options_.observe) options_.observe(q, r->elsewhere_ms == 0);
     }
-    elsewhere_ = std::move(elsewhere);
     // Never try to catch up a backlog of missed ticks in a burst.
     if (Clock::now() > next + interval_) next = Clock::now();
   }
