@@ -435,8 +435,9 @@ TEST(RedisStore, TickWorkIsBoundedPerCall) {
 }
 
 // Abandonment without an index by last seen (lib.lua sweep_abandoned): a line longer than the
-// sweep's floor (32) is walked by a cursor, all of it once per abandon_after_s, so an unseen
-// visitor is dropped between abandon_after_s and twice that after last seen - never before.
+// sweep's floor (32: checked whole every tick) is walked by a cursor, all of it once per
+// abandon_after_s, so an unseen visitor is dropped between abandon_after_s and twice that after
+// last seen - never before.
 TEST(RedisStore, TheSweepDropsEveryUnseenTicketWithinTwiceAbandonAfter) {
   RedisServer server;
   asio::io_context io;
@@ -453,10 +454,10 @@ TEST(RedisStore, TheSweepDropsEveryUnseenTicketWithinTwiceAbandonAfter) {
     ASSERT_TRUE(run_for(io, store.tick("q", at)).ok());
     abandoned.push_back(run_for(io, store.get_queue("q")).value().stats.abandoned_total);
   }
-  // Checks owed: 100 x elapsed / 30 s (the first tick walks all). The walk went over 1-50 at
-  // 15 s and 51-100 at 29.999 s (all seen since the cutoff), so at 30 s the floor drops 1-32;
-  // then 50 checks every 15 s: 33-82 at 45 s, 83-100 at 60 s (the keeper stays).
-  EXPECT_EQ(abandoned, (std::vector<int64_t>{0, 0, 0, 32, 81, 99}));
+  // Whole checks owed: 100 x elapsed / 30 s (the first tick walks all). The walk went over
+  // 1-50 at 15 s and 51-99 at 29.999 s (all seen since the cutoff); at 30 s it owes one check:
+  // 100 is dropped; then ~50 checks every 15 s: 1-50 at 45 s, 51-99 at 60 s (but the keeper).
+  EXPECT_EQ(abandoned, (std::vector<int64_t>{0, 0, 0, 1, 51, 99}));
   EXPECT_EQ(run_for(io, store.get_ticket("q", keep, false, T0 + 60'000)).value().position, 1);
   for (auto& t : ts) {
     if (t.id == keep) continue;
@@ -489,14 +490,15 @@ TEST(RedisStore, AdmissionNeverLetsInATicketUnseenPastTheCutoff) {
   auto info = run_for(io, store.get_queue("q")).value();
   EXPECT_EQ(info.stats.admitted_total, 0);
   EXPECT_EQ(info.stats.abandoned_total, 20);
-  // The next tick's floor (32 checks) drops 21-50; the kept tokens admit 51-60.
-  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 30'001)).ok());
+  // 7.5 s later the sweep owes 25 checks: 21-45 dropped; the admission meets 46-50 (dropped
+  // too) and the kept tokens admit 51-60.
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 37'500)).ok());
   info = run_for(io, store.get_queue("q")).value();
   EXPECT_EQ(info.stats.abandoned_total, 50);
   EXPECT_EQ(info.stats.admitted_total, 10);
   EXPECT_EQ(info.stats.waiting, 40);
   for (int i = 0; i < 100; ++i) {
-    auto t = run_for(io, store.get_ticket("q", ts[i].id, false, T0 + 30'001)).value();
+    auto t = run_for(io, store.get_ticket("q", ts[i].id, false, T0 + 37'500)).value();
     if (i < 50) {
       EXPECT_EQ(t.reason, EndReason::abandoned) << i;
     } else {
