@@ -509,6 +509,63 @@ TEST(RedisStore, AdmissionNeverLetsInATicketUnseenPastTheCutoff) {
     if (e.type == EventType::admitted) EXPECT_GE(e.order, 51) << e.ticket;
 }
 
+// The upgrade: tickets of the layout before (a HASH per ticket, last seen in the `seen` zset)
+// are converted where they are first met, so a queue running across the upgrade goes on: a
+// read, a touch, the sweep and the admission all see them, with their last seen.
+TEST(RedisStore, TicketsOfTheLayoutBeforeAreTakenOverWhereMet) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 1, 30), T0)).ok());  // one at a time
+  auto cmd = [&](std::vector<std::string> c) { return run_for(io, client.command(c)).value(); };
+  const std::string seen = redis_keys::prefix("q") + "seen";
+  const std::vector<std::string> ids{"AAAAAAAAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBBBBBBBB",
+                                     "CCCCCCCCCCCCCCCCCCCCCC"};
+  for (int i = 0; i < 3; ++i) {
+    const std::string order = std::to_string(i + 1);
+    cmd({"HSET", redis_keys::ticket("q", ids[i]), "state", "waiting", "reason", "none", "order",
+         order, "joined", std::to_string(T0), "admitted", "0", "expires", "0", "key",
+         i == 1 ? "u:b" : "", "ep", "0"});
+    cmd({"ZADD", redis_keys::wait("q"), order, ids[i]});
+    cmd({"ZADD", seen, std::to_string(T0 + (i == 2 ? 10'000 : 0)), ids[i]});
+  }
+  cmd({"HSET", redis_keys::dedupe("q"), "u:b", ids[1]});
+  cmd({"HSET", redis_keys::meta("q"), "orders", "3"});
+  cmd({"HSET", redis_keys::ticket("q", "DDDDDDDDDDDDDDDDDDDDDD"), "state", "ended", "reason",
+       "left", "order", "0", "joined", std::to_string(T0), "admitted", "0", "expires", "0", "key",
+       "", "ep", "0"});
+  cmd({"PEXPIRE", redis_keys::ticket("q", "DDDDDDDDDDDDDDDDDDDDDD"), "60000"});
+
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[2], false, T0 + 1)).value().position, 3);
+  auto d = run_for(io, store.get_ticket("q", "DDDDDDDDDDDDDDDDDDDDDD", false, T0 + 1)).value();
+  EXPECT_EQ(d.reason, EndReason::left);
+  EXPECT_GT(cmd({"PTTL", redis_keys::ticket("q", "DDDDDDDDDDDDDDDDDDDDDD")}).integer, 0);
+  // Its dedupe key still finds it.
+  JoinRequest again;
+  again.dedupe_key = "u:b";
+  EXPECT_EQ(run_for(io, store.join("q", again, T0 + 2)).value().id, ids[1]);
+  ASSERT_TRUE(run_for(io, store.touch("q", {ids[1]}, T0 + 20'000)).ok());
+  // At 30 s: A (last seen at its join) is dropped; B (touched) and C (seen at 10 s) stay.
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 30'000)).ok());
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[0], false, T0 + 30'000)).value().reason,
+            EndReason::abandoned);
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[1], false, T0 + 30'000)).value().position, 1);
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[2], false, T0 + 30'000)).value().position, 2);
+  ConfigPatch rate;
+  rate.admit_per_s = 10;
+  ASSERT_TRUE(run_for(io, store.put_queue("q", rate, T0 + 30'000)).ok());
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 31'000)).ok());
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[1], false, T0 + 31'000)).value().state,
+            TicketState::active);
+  // C, last seen at 10 s, is past the cutoff at 40 s: not admitted, dropped.
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 40'000)).ok());
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[2], false, T0 + 40'000)).value().reason,
+            EndReason::abandoned);
+  EXPECT_EQ(run_for(io, store.get_queue("q")).value().stats.admitted_total, 1);
+  EXPECT_EQ(cmd({"EXISTS", seen}).integer, 0);
+}
+
 // Closing is O(1) in Redis whatever the length of the line: every waiting ticket reads as
 // closed the moment close returns, while the per-ticket bookkeeping (state, retention, dedupe
 // key) is drained kTickBatch at a time by close and by each tick. A reopen during the drain

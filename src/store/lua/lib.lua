@@ -73,19 +73,53 @@ local function encode(t)
          t.reason .. tail
 end
 
+-- Writes a live ticket.
+local function tput(id, t) redis.call('HSET', K_LIVE, id, encode(t)) end
+
+-- The upgrade from the layout before (one HASH per ticket at tkey(id): state reason order joined
+-- admitted expires key ep [dk place], and last seen in the ZSET PREFIX .. 'seen'): such a ticket
+-- is converted where it is first met (a set's member with no live record, or a GET of its id),
+-- so queues running across the upgrade go on. Returns its record, or nil if there is none.
+local function migrate(id)
+  local k = tkey(id)
+  if redis.call('TYPE', k)['ok'] ~= 'hash' then return nil end
+  local h = redis.call('HMGET', k, 'state', 'reason', 'order', 'joined', 'admitted', 'expires',
+                       'key', 'ep', 'dk', 'place')
+  local seen = redis.call('ZSCORE', PREFIX .. 'seen', id)
+  local t = {state = h[1] or 'ended', reason = h[2] or 'none', order = tonumber(h[3]) or 0,
+             joined = tonumber(h[4]) or 0, admitted = tonumber(h[5]) or 0,
+             expires = tonumber(h[6]) or 0, key = h[7] or '', ep = tonumber(h[8]) or 0,
+             dk = h[9] or '', place = tonumber(h[10]) or 0}
+  t.seen = tonumber(seen) or t.joined
+  local ttl = redis.call('PTTL', k)
+  redis.call('DEL', k)
+  redis.call('ZREM', PREFIX .. 'seen', id)
+  if t.state == 'waiting' or t.state == 'active' then
+    tput(id, t)
+  elseif ttl > 0 then
+    redis.call('SET', k, encode(t), 'PX', ttl)
+  else
+    redis.call('SET', k, encode(t), 'PX', RETENTION_MS)
+  end
+  return t
+end
+
 -- A live ticket (waiting or active), or nil.
 local function tlive(id)
   local v = redis.call('HGET', K_LIVE, id)
-  return v and decode(v) or nil
+  if v then return decode(v) end
+  local t = migrate(id)
+  if t and (t.state == 'waiting' or t.state == 'active') then return t end
+  return nil
 end
 -- Any ticket still known (live, or ended within its retention), or nil.
 local function tget(id)
   local v = redis.call('HGET', K_LIVE, id)
-  if not v then v = redis.call('GET', tkey(id)) end
+  if v then return decode(v) end
+  if redis.call('TYPE', tkey(id))['ok'] == 'hash' then return migrate(id) end
+  v = redis.call('GET', tkey(id))
   return v and decode(v) or nil
 end
--- Writes a live ticket.
-local function tput(id, t) redis.call('HSET', K_LIVE, id, encode(t)) end
 -- Moves an ended ticket out of the live hash into its own key, kept RETENTION_MS.
 local function tend(id, t)
   redis.call('HDEL', K_LIVE, id)
@@ -482,7 +516,7 @@ local function sweep_abandoned(cfg, d, cutoff, limit, now)
     else
       local recs = redis.call('HMGET', K_LIVE, unpack(ids))
       for i, id in ipairs(ids) do
-        local t = recs[i] and decode(recs[i])
+        local t = recs[i] and decode(recs[i]) or tlive(id)
         if t and t.state == 'waiting' and t.seen <= cutoff then
           if ended >= limit then break end
           end_ticket(id, 'abandoned', now, t)
@@ -590,6 +624,7 @@ local function close(now, batch)
   -- (A union only if closed again before the previous close was drained: close, reopen, close.)
   if redis.call('EXISTS', K_WAIT) == 1 then set_aside(K_WAIT, K_CLOSING) end
   if redis.call('EXISTS', K_SKIP) == 1 then set_aside(K_SKIP, K_CLOSING) end
+  redis.call('UNLINK', PREFIX .. 'seen')  -- (the layout before: see migrate)
   local d = load_draw()
   if d.state == 'prequeue' then
     redis.call('HSET', K_DRAW, 'state', 'void', 'n', I(redis.call('ZCARD', K_PRE)), 'cdrain', '0')
@@ -701,6 +736,7 @@ local function forget_if_done(cfg, now)
   if (tonumber(m[2]) or 0) + cfg.abandon * 1000 > now then return false end
   if not outbox_relayed() then return false end
   redis.call('SET', K_LAST_SEQ, m[3])
+  redis.call('UNLINK', PREFIX .. 'seen')  -- (the layout before: see migrate)
   redis.call('UNLINK', K_META, K_CFG, K_WAIT, K_ACTIVE, K_LIVE, K_DEDUPE, K_CLOSING, K_PRE,
              K_PGONE, K_DRAW, K_SKIP, K_INV, K_INVS)
   redis.call('PEXPIRE', K_OUTBOX, RETENTION_MS)

@@ -9,9 +9,8 @@ for first = 2, #ARGV, 500 do
   local recs = redis.call('HMGET', K_LIVE, unpack(ids))
   local batch = {}
   for i, id in ipairs(ids) do
-    local v = recs[i]
-    if v and string.sub(v, 1, 1) == 'w' then
-      local t = decode(v)
+    local t = recs[i] and decode(recs[i]) or tlive(id)  -- (tlive: a ticket of the layout before)
+    if t and t.state == 'waiting' then
       if now > t.seen then
         t.seen = now
         batch[#batch + 1] = id
