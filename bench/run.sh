@@ -267,6 +267,26 @@ bench_admission() {
     "$TMP/admit-k.txt" "Kafka + Pub/Sub pipeline" "$TMP/admit-r.txt" "Redis outbox tailing (no Kafka)"
 }
 
+# A ticket record's shape (src/store/lua/lib.lua encode: 'w order joined ep seen klen ' key dk for
+# a waiting one in the queue's live hash): its state letter, the dedupe key's length and the draw
+# key's, so a filled ticket can be compared with a server-made one. Args: port, queue, ticket id.
+ticket_shape() {
+  redis-cli -p "$1" --raw eval "local v = redis.call('HGET', KEYS[1], ARGV[1])
+    if not v then return 'none' end
+    local kl, at = string.match(v, '^w %x+ %x+ %x+ %x+ (%d+) ()')
+    if not kl then return string.sub(v, 1, 1) end
+    return 'w key=' .. kl .. ' dk=' .. (#v - at + 1 - tonumber(kl))" 1 "aq:{$2}:live" "$3"
+}
+
+# A live ticket's state letter (w, a) and admission time (ms; 0 if waiting), from its record.
+ticket_admitted() {
+  redis-cli -p "$1" --raw eval "local v = redis.call('HGET', KEYS[1], ARGV[1])
+    if not v then return 'none 0' end
+    local s, a = string.match(v, '^(%a) %x+ %x+ %x+ (%x+) ')
+    if s ~= 'a' then return s .. ' 0' end
+    return s .. ' ' .. string.format('%d', tonumber(a, 16))" 1 "aq:{$2}:live" "$3"
+}
+
 # ---------------------------------------------------------------------------------------------
 bench_million() {
   log "[6/10] a queue of $BIG waiting tickets (Redis store) vs a queue of $SMALL"
@@ -305,12 +325,12 @@ bench_million() {
   nsmall=$(redis-cli -p "$R6_PORT" zcard "aq:{small}:wait")
   log "  filled: big $nbig, small $nsmall waiting, in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s"
   [ "$nbig" -ge $((BIG * 99 / 100)) ] || die "the fill made only $nbig tickets"
-  # A filled ticket must look like one the server made (same hash fields).
+  # A filled ticket must look like one the server made (the same record shape).
   local made filled
-  made=$(redis-cli -p "$R6_PORT" --scan --pattern 'aq:{small}:t:*' | grep -v 'small00000' | head -1)
+  made=$(redis-cli -p "$R6_PORT" hkeys 'aq:{small}:live' | grep -v 'small00000' | head -1)
   filled=$(redis-cli -p "$R6_PORT" zrange "aq:{big}:wait" 5 5)
-  [ "$(redis-cli -p "$R6_PORT" hkeys "$made" | sort | tr '\n' ' ')" = \
-    "$(redis-cli -p "$R6_PORT" hkeys "aq:{big}:t:$filled" | sort | tr '\n' ' ')" ] ||
+  [ "$(ticket_shape "$R6_PORT" small "$made")" = "$(ticket_shape "$R6_PORT" big "$filled")" ] &&
+    [ "$(ticket_shape "$R6_PORT" big "$filled")" = "w key=0 dk=0" ] ||
     die "a filled ticket differs from a server-made one"
   # The outbox is not part of a ticket's steady state: the relay deletes what Kafka acknowledged
   # and Redis-only mode trims it (about 10k entries per 5 s). Its size is taken out exactly.
@@ -323,9 +343,9 @@ bench_million() {
   obn=$(($(redis-cli -p "$R6_PORT" xlen "aq:{big}:outbox") + $(redis-cli -p "$R6_PORT" xlen "aq:{small}:outbox")))
   per=$(awk -v a="$m0" -v b="$m1" -v o="$ob" -v n="$((nbig + nsmall - 2))" 'BEGIN {printf "%.0f", (b - a - o) / n}')
   perob=$(awk -v o="$ob" -v n="$obn" 'BEGIN {printf "%.0f", n ? o / n : 0}')
-  local mem_wait mem_seen
+  local mem_wait mem_live
   mem_wait=$(redis-cli -p "$R6_PORT" memory usage "aq:{big}:wait" samples 0)
-  mem_seen=$(redis-cli -p "$R6_PORT" memory usage "aq:{big}:seen" samples 0)
+  mem_live=$(redis-cli -p "$R6_PORT" memory usage "aq:{big}:live" samples 0)
 
   log "  join latency on the big and the small queue (wrk -t1 -c8 -d${WRK_SECS}s, alternating, twice each)"
   local jb=999999 js=999999 r v
@@ -383,7 +403,7 @@ bench_million() {
   row snapshot_1M_ms "$rs" "—" "—" "—" "—" "ms" \
     "longest time Redis was blocked while a fresh process loaded the line of $nbig into its position index (one ZRANGE BYSCORE chunk of 5000; $(result_field "$sn" n) chunks, $rsum ms of Redis time in all); the stream's first byte came after $(awk -v t="$ttfb" 'BEGIN {printf "%.0f", t * 1000}') ms"
   row redis_bytes_per_ticket "$per" "—" "—" "—" "—" "bytes" \
-    "Redis used_memory growth per waiting ticket, outbox excluded (MEMORY USAGE); of it the wait zset $((mem_wait / nbig)) B and the seen zset $((mem_seen / nbig)) B; each outbox entry not yet deleted/trimmed adds $perob B"
+    "Redis used_memory growth per waiting ticket, outbox excluded (MEMORY USAGE); of it the wait zset $((mem_wait / nbig)) B and the live hash (the ticket records) $((mem_live / nbig)) B; each outbox entry not yet deleted/trimmed adds $perob B"
   stop_pids "$A6b_PID" "$A6_PID" "$R6_PID"
 }
 
@@ -498,13 +518,16 @@ bench_draw() {
     --commit "$commit" --now "$(($(date +%s) * 1000))" --n "$fill" --conns 4 --pipeline 20 --per-call 10 | grep '^RESULT')
   log "  filled: $(result_field "$rf" created) entrants in $(result_field "$rf" seconds) s"
   [ "$(result_field "$rf" created)" = "$fill" ] || die "the fill created $(result_field "$rf" created) of $fill entrants"
-  # A filled entrant must look like one the server made: the same ticket fields.
-  local filled
-  filled=$(redis-cli -p "$R8_PORT" --scan --pattern "aq:{$q}:t:*" | grep -v -- "$made" | head -1 || true)
-  [ "$(redis-cli -p "$R8_PORT" hkeys "aq:{$q}:t:$made" | sort | tr '\n' ' ')" = \
-    "$(redis-cli -p "$R8_PORT" hkeys "$filled" | sort | tr '\n' ' ')" ] ||
+  # A filled entrant must look like one the server made: the same record shape.
+  local filled r
+  for r in 5 6; do
+    filled=$(redis-cli -p "$R8_PORT" --raw zrange "aq:{$q}:pre" "$r" "$r" | tail -c 23 | head -c 22)
+    [ "$filled" = "$made" ] || break
+  done
+  [ "$(ticket_shape "$R8_PORT" "$q" "$made")" = "$(ticket_shape "$R8_PORT" "$q" "$filled")" ] ||
     die "a filled entrant differs from a server-made one"
-  [ "$(redis-cli -p "$R8_PORT" hstrlen "$filled" dk)" = 32 ] || die "a filled entrant has no 32-byte draw key"
+  [ "$(ticket_shape "$R8_PORT" "$q" "$filled")" = "w key=0 dk=32" ] ||
+    die "a filled entrant has no 32-byte draw key"
   local urls=() pids=()
   for i in 1 2 3; do
     start_anteroom "D$i" --redis "redis://127.0.0.1:$R8_PORT"
@@ -560,8 +583,10 @@ bench_draw() {
   # admitting script's clock, the `at` of its `admitted` event.
   local first first_at fa
   first=$(redis-cli -p "$R8_PORT" --raw zrange "aq:{$q}:pre" 0 0 | tail -c 23 | head -c 22)
-  first_at=$(redis-cli -p "$R8_PORT" hget "aq:{$q}:t:$first" admitted)
-  [ "$(redis-cli -p "$R8_PORT" hget "aq:{$q}:t:$first" state)" = active ] && [ "${first_at:-0}" -gt 0 ] ||
+  local fst
+  fst=$(ticket_admitted "$R8_PORT" "$q" "$first")
+  first_at=${fst#* }
+  [ "${fst%% *}" = a ] && [ "${first_at:-0}" -gt 0 ] ||
     die "the entrant at place 1 ($first) was not admitted"
   fa=$((first_at - opens * 1000))
   wait "$dp" || { cat "$TMP/draw.err" >&2; die "sse-load draw failed"; }

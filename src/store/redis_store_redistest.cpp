@@ -435,6 +435,138 @@ TEST(RedisStore, TickWorkIsBoundedPerCall) {
   EXPECT_EQ(run_for(io, store.get_queue("fast")).value().stats.active, 5 * B);
 }
 
+// Abandonment without an index by last seen (lib.lua sweep_abandoned): a line longer than the
+// sweep's floor (32: checked whole every tick) is walked by a cursor, all of it once per
+// abandon_after_s, so an unseen visitor is dropped between abandon_after_s and twice that after
+// last seen - never before.
+TEST(RedisStore, TheSweepDropsEveryUnseenTicketWithinTwiceAbandonAfter) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10, 30), T0)).ok());
+  std::vector<Ticket> ts;
+  for (int i = 0; i < 100; ++i) ts.push_back(run_for(io, store.join("q", "", T0)).value());
+  // A seen visitor (a poll every 20 s) is never dropped.
+  auto keep = ts[70].id;
+  std::vector<int64_t> abandoned;
+  for (Millis at : {T0, T0 + 15'000, T0 + 29'999, T0 + 30'000, T0 + 45'000, T0 + 60'000}) {
+    ASSERT_TRUE(run_for(io, store.get_ticket("q", keep, true, at)).ok());
+    ASSERT_TRUE(run_for(io, store.tick("q", at)).ok());
+    abandoned.push_back(run_for(io, store.get_queue("q")).value().stats.abandoned_total);
+  }
+  // Whole checks owed: 100 x elapsed / 30 s (the first tick walks all). The walk went over
+  // 1-50 at 15 s and 51-99 at 29.999 s (all seen since the cutoff); at 30 s it owes one check:
+  // 100 is dropped; then ~50 checks every 15 s: 1-50 at 45 s, 51-99 at 60 s (but the keeper).
+  EXPECT_EQ(abandoned, (std::vector<int64_t>{0, 0, 0, 1, 51, 99}));
+  EXPECT_EQ(run_for(io, store.get_ticket("q", keep, false, T0 + 60'000)).value().position, 1);
+  for (auto& t : ts) {
+    if (t.id == keep) continue;
+    EXPECT_EQ(run_for(io, store.get_ticket("q", t.id, false, T0 + 60'000)).value().reason,
+              EndReason::abandoned);
+  }
+}
+
+// The admission checks last seen too: a ticket at the head the sweep has not reached yet is
+// ended abandoned instead of admitted, and its token stays in the bucket for the next one.
+TEST(RedisStore, AdmissionNeverLetsInATicketUnseenPastTheCutoff) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 100, 30), T0)).ok());
+  std::vector<Ticket> ts;
+  for (int i = 0; i < 100; ++i) ts.push_back(run_for(io, store.join("q", "", T0)).value());
+  std::vector<std::string> later;
+  for (int i = 50; i < 100; ++i) later.push_back(ts[i].id);
+  ASSERT_TRUE(run_for(io, store.touch("q", later, T0 + 20'000)).ok());
+  ASSERT_TRUE(run_for(io, store.tick("q", T0)).ok());           // walks all 100 (first tick)
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 15'000)).ok());  // walks orders 1-50
+  ConfigPatch rate;
+  rate.admit_per_s = 10;  // a full bucket (10) by the next tick
+  ASSERT_TRUE(run_for(io, store.put_queue("q", rate, T0 + 15'000)).ok());
+  // The sweep walks 51-100 (all seen at 20 s); the admission meets 1-20 (2 x 10 looked at),
+  // all unseen since the join: abandoned, nobody admitted, the 10 tokens kept.
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 30'000)).ok());
+  auto info = run_for(io, store.get_queue("q")).value();
+  EXPECT_EQ(info.stats.admitted_total, 0);
+  EXPECT_EQ(info.stats.abandoned_total, 20);
+  // 7.5 s later the sweep owes 25 checks: 21-45 dropped; the admission meets 46-50 (dropped
+  // too) and the kept tokens admit 51-60.
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 37'500)).ok());
+  info = run_for(io, store.get_queue("q")).value();
+  EXPECT_EQ(info.stats.abandoned_total, 50);
+  EXPECT_EQ(info.stats.admitted_total, 10);
+  EXPECT_EQ(info.stats.waiting, 40);
+  for (int i = 0; i < 100; ++i) {
+    auto t = run_for(io, store.get_ticket("q", ts[i].id, false, T0 + 37'500)).value();
+    if (i < 50) {
+      EXPECT_EQ(t.reason, EndReason::abandoned) << i;
+    } else {
+      EXPECT_EQ(t.state, i < 60 ? TicketState::active : TicketState::waiting) << i;
+    }
+  }
+  for (auto& e : outbox(io, client, "q"))
+    if (e.type == EventType::admitted) EXPECT_GE(e.order, 51) << e.ticket;
+}
+
+// The upgrade: tickets of the layout before (a HASH per ticket, last seen in the `seen` zset)
+// are converted where they are first met, so a queue running across the upgrade goes on: a
+// read, a touch, the sweep and the admission all see them, with their last seen.
+TEST(RedisStore, TicketsOfTheLayoutBeforeAreTakenOverWhereMet) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 1, 30), T0)).ok());  // one at a time
+  auto cmd = [&](std::vector<std::string> c) { return run_for(io, client.command(c)).value(); };
+  const std::string seen = redis_keys::prefix("q") + "seen";
+  const std::vector<std::string> ids{"AAAAAAAAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBBBBBBBB",
+                                     "CCCCCCCCCCCCCCCCCCCCCC"};
+  for (int i = 0; i < 3; ++i) {
+    const std::string order = std::to_string(i + 1);
+    cmd({"HSET", redis_keys::ticket("q", ids[i]), "state", "waiting", "reason", "none", "order",
+         order, "joined", std::to_string(T0), "admitted", "0", "expires", "0", "key",
+         i == 1 ? "u:b" : "", "ep", "0"});
+    cmd({"ZADD", redis_keys::wait("q"), order, ids[i]});
+    cmd({"ZADD", seen, std::to_string(T0 + (i == 2 ? 10'000 : 0)), ids[i]});
+  }
+  cmd({"HSET", redis_keys::dedupe("q"), "u:b", ids[1]});
+  cmd({"HSET", redis_keys::meta("q"), "orders", "3"});
+  cmd({"HSET", redis_keys::ticket("q", "DDDDDDDDDDDDDDDDDDDDDD"), "state", "ended", "reason",
+       "left", "order", "0", "joined", std::to_string(T0), "admitted", "0", "expires", "0", "key",
+       "", "ep", "0"});
+  cmd({"PEXPIRE", redis_keys::ticket("q", "DDDDDDDDDDDDDDDDDDDDDD"), "60000"});
+
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[2], false, T0 + 1)).value().position, 3);
+  auto d = run_for(io, store.get_ticket("q", "DDDDDDDDDDDDDDDDDDDDDD", false, T0 + 1)).value();
+  EXPECT_EQ(d.reason, EndReason::left);
+  EXPECT_GT(cmd({"PTTL", redis_keys::ticket("q", "DDDDDDDDDDDDDDDDDDDDDD")}).integer, 0);
+  // Its dedupe key still finds it.
+  JoinRequest again;
+  again.dedupe_key = "u:b";
+  EXPECT_EQ(run_for(io, store.join("q", again, T0 + 2)).value().id, ids[1]);
+  ASSERT_TRUE(run_for(io, store.touch("q", {ids[1]}, T0 + 20'000)).ok());
+  // At 30 s: A (last seen at its join) is dropped; B (touched) and C (seen at 10 s) stay.
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 30'000)).ok());
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[0], false, T0 + 30'000)).value().reason,
+            EndReason::abandoned);
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[1], false, T0 + 30'000)).value().position, 1);
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[2], false, T0 + 30'000)).value().position, 2);
+  ConfigPatch rate;
+  rate.admit_per_s = 10;
+  ASSERT_TRUE(run_for(io, store.put_queue("q", rate, T0 + 30'000)).ok());
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 31'000)).ok());
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[1], false, T0 + 31'000)).value().state,
+            TicketState::active);
+  // C, last seen at 10 s, is past the cutoff at 40 s: not admitted, dropped.
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 40'000)).ok());
+  EXPECT_EQ(run_for(io, store.get_ticket("q", ids[2], false, T0 + 40'000)).value().reason,
+            EndReason::abandoned);
+  EXPECT_EQ(run_for(io, store.get_queue("q")).value().stats.admitted_total, 1);
+  EXPECT_EQ(cmd({"EXISTS", seen}).integer, 0);
+}
+
 // Closing is O(1) in Redis whatever the length of the line: every waiting ticket reads as
 // closed the moment close returns, while the per-ticket bookkeeping (state, retention, dedupe
 // key) is drained kTickBatch at a time by close and by each tick. A reopen during the drain
@@ -510,7 +642,15 @@ TEST(RedisStore, EndedTicketsExpireAfterTheRetention) {
   };
   EXPECT_GT(pttl(a.id), 0);
   EXPECT_LE(pttl(a.id), rules::kEndedRetentionMs);
-  EXPECT_EQ(pttl(b.id), -1);
+  // A waiting ticket is a field of the queue's live hash, which never expires; it has no key
+  // of its own until it ends (and the ended one is out of the live hash).
+  EXPECT_EQ(pttl(b.id), -2);
+  auto live = [&](const std::string& id) {
+    return run_for(io, client.command({"HEXISTS", redis_keys::live("q"), id})).value().integer;
+  };
+  EXPECT_EQ(live(b.id), 1);
+  EXPECT_EQ(live(a.id), 0);
+  EXPECT_EQ(run_for(io, client.command({"PTTL", redis_keys::live("q")})).value().integer, -1);
   // The ended ticket's dedupe key is released with it.
   auto hexists = run_for(io, client.command({"HEXISTS", redis_keys::dedupe("q"), "u:a"}));
   EXPECT_EQ(hexists.value().integer, 0);

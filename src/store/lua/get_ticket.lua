@@ -5,6 +5,12 @@ if not queue_exists() then return {'queue_not_found'} end
 settle_now(tonumber(now))
 local state = ticket_state(id)
 if not state then return {'ticket_not_found'} end
--- XX: only tickets still waiting are in the set; GT: last_seen never moves backwards.
-if touch == '1' and state == 'waiting' then redis.call('ZADD', K_SEEN, 'XX', 'GT', now, id) end
+-- Last seen never moves backwards (callers' clocks differ a little).
+if touch == '1' and state == 'waiting' then
+  local t = tlive(id)
+  if tonumber(now) > t.seen then
+    t.seen = tonumber(now)
+    tput(id, t)
+  end
+end
 return {'ok', view(id)}

@@ -28,6 +28,7 @@ local m = redis.call('HMGET', K_META, 'closed', 'epoch', 'sorders')  -- (closed,
 -- changes them). No `sorders` yet: this queue never had a skipper, so the line's joins need not
 -- count the skip set (one Redis call less a join).
 local skips_ever = m[3] and true or false
+local ep = tonumber(m[2]) or 0
 local commit = ARGV[1]
 local cfg = m[1] and load_cfg()
 local function refused(rule)
@@ -88,12 +89,10 @@ local function join(now, id, dkey, dk, code, proof)
     local n = redis.call('HINCRBY', K_META, 'sorders', 1)
     skips_ever = true
     local order = SKIP_ORDER + n
-    redis.call('HSET', tkey(id), 'state', 'waiting', 'reason', 'none', 'order', I(order),
-               'joined', I(now), 'admitted', '0', 'expires', '0', 'key', dkey,
-               'ep', m[2] or '0')
+    tput(id, {state = 'waiting', order = order, joined = now, ep = ep, seen = now, key = dkey,
+              dk = ''})
     if dkey ~= '' then redis.call('HSET', K_DEDUPE, dkey, id) end
     redis.call('ZADD', K_SKIP, I(n), id)
-    redis.call('ZADD', K_SEEN, I(now), id)
     local seq = emit('joined', id, order, now, 0)
     local skippers = redis.call('ZCARD', K_SKIP)
     if skippers == 1 and
@@ -108,25 +107,21 @@ local function join(now, id, dkey, dk, code, proof)
     -- The order of a pre-queue join is its arrival number (the `entered` event's); the draw
     -- gives it its real order base + place.
     local order = redis.call('HINCRBY', K_META, 'orders', 1)
-    redis.call('HSET', tkey(id), 'state', 'waiting', 'reason', 'none', 'order', I(order),
-               'joined', I(now), 'admitted', '0', 'expires', '0', 'key', dkey,
-               'ep', m[2] or '0', 'dk', dk)
+    tput(id, {state = 'waiting', order = order, joined = now, ep = ep, seen = now, key = dkey,
+              dk = dk})
     if dkey ~= '' then redis.call('HSET', K_DEDUPE, dkey, id) end
     redis.call('ZADD', K_PRE, 0, dk .. id)
-    redis.call('ZADD', K_SEEN, I(now), id)
     local seq = emit('entered', id, order, now, 0)
     return {'ok', {id, 'waiting', 'none', I(order), I(now), '0', '0', '0', I(seq), '1', '0', '0'},
             1}
   end
   local order = redis.call('HINCRBY', K_META, 'orders', 1)
-  redis.call('HSET', tkey(id), 'state', 'waiting', 'reason', 'none', 'order', I(order),
-             'joined', I(now), 'admitted', '0', 'expires', '0', 'key', dkey,
-             'ep', m[2] or '0')
+  tput(id, {state = 'waiting', order = order, joined = now, ep = ep, seen = now, key = dkey,
+            dk = ''})
   if dkey ~= '' then redis.call('HSET', K_DEDUPE, dkey, id) end
   redis.call('ZADD', K_WAIT, I(order), id)
   local skippers = skips_ever and redis.call('ZCARD', K_SKIP) or 0
   local waiting = skippers + waiting_entrants(d) + redis.call('ZCARD', K_WAIT)
-  redis.call('ZADD', K_SEEN, I(now), id)
   local seq = emit('joined', id, order, now, 0)
   if waiting == 1 then
     if admission_count(cfg, redis.call('ZCARD', K_ACTIVE), 1, now) == 1 then

@@ -2,12 +2,13 @@
 --   <generated constants> .. lib.lua .. <script>.lua
 -- The generated constants are RETENTION_MS (rules::kEndedRetentionMs).
 --
--- KEYS[1..16] are the queue's keys (redis/keys.hpp, script_keys). Ticket hashes are not declared
--- keys (scripts find their ids in the sorted sets), but they carry the same {q} hash tag, so
--- they live in the queue's Cluster slot (as do the proof-of-work marks, PREFIX .. 'pow:' .. id).
+-- KEYS[1..16] are the queue's keys (redis/keys.hpp, script_keys). Ended tickets' keys are not
+-- declared keys (scripts find their ids in the sorted sets), but they carry the same {q} hash
+-- tag, so they live in the queue's Cluster slot (as do the proof-of-work marks, PREFIX ..
+-- 'pow:' .. id).
 -- Scripts that change the queue lists get them as KEYS[17] (aq:queues) and KEYS[18]
 -- (aq:queues:open); nil in the others.
-local K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_OUTBOX, K_CLOSING, K_LAST_SEQ =
+local K_META, K_CFG, K_WAIT, K_ACTIVE, K_LIVE, K_DEDUPE, K_OUTBOX, K_CLOSING, K_LAST_SEQ =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local K_PRE, K_PGONE, K_DRAW, K_CLOSING_PRE = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
 local K_SKIP, K_INV, K_INVS = KEYS[14], KEYS[15], KEYS[16]
@@ -29,6 +30,102 @@ local function queue_exists() return redis.call('EXISTS', K_META) == 1 end
 local function current_seq() return tonumber(redis.call('HGET', K_META, 'seq')) end
 local function current_epoch() return tonumber(redis.call('HGET', K_META, 'epoch')) or 0 end
 
+-- ---- Ticket records ---------------------------------------------------------------------------
+-- A waiting or active ticket is one field of the queue's K_LIVE hash (field = id); once it has
+-- ended it moves to its own key tkey(id), a string PEXPIREd RETENTION_MS (the visitor's GET).
+-- One hash field costs ~100 B where a hash key per ticket cost ~220 B (key name, main-dict
+-- entry, object, listpack): the bytes of a waiting ticket (redis/keys.hpp live). Numbers are
+-- hex (%x: 64-bit here; tonumber(s, 16) reads them back exactly up to 2^53), times in ms:
+--   waiting: 'w order joined ep seen-joined klen ' key dk
+--   active / ended: 'a|e order joined ep admitted expires place reason klen ' key dk
+-- key = the dedupe key (klen bytes, any bytes), dk = the rest: an entrant's 32-byte draw key or
+-- ''. A waiting ticket keeps last seen as a distance from its join ('0' until a touch), which
+-- keeps a fresh ticket's value at 26-32 bytes (one 32-byte allocation). Everything reads and
+-- writes tickets through tget / tput / tend below.
+local function X(x) return string.format('%x', x) end
+local function H(s) return tonumber(s, 16) end
+local STATE_OF = {w = 'waiting', a = 'active', e = 'ended'}
+
+local function decode(v)
+  if string.sub(v, 1, 1) == 'w' then
+    local o, j, ep, sd, kl, at = string.match(v, '^w (%x+) (%x+) (%x+) (%x+) (%d+) ()')
+    local joined, klen = H(j), tonumber(kl)
+    return {state = 'waiting', reason = 'none', order = H(o), joined = joined, ep = H(ep),
+            seen = joined + H(sd), admitted = 0, expires = 0, place = 0,
+            key = string.sub(v, at, at + klen - 1), dk = string.sub(v, at + klen)}
+  end
+  local st, o, j, ep, a, e, p, why, kl, at =
+    string.match(v, '^(%a) (%x+) (%x+) (%x+) (%x+) (%x+) (%x+) (%a+) (%d+) ()')
+  local klen = tonumber(kl)
+  return {state = STATE_OF[st], reason = why, order = H(o), joined = H(j), ep = H(ep), seen = 0,
+          admitted = H(a), expires = H(e), place = H(p), key = string.sub(v, at, at + klen - 1),
+          dk = string.sub(v, at + klen)}
+end
+
+local function encode(t)
+  local tail = ' ' .. I(#t.key) .. ' ' .. t.key .. t.dk
+  if t.state == 'waiting' then
+    return 'w ' .. X(t.order) .. ' ' .. X(t.joined) .. ' ' .. X(t.ep) .. ' ' ..
+           X(math.max(0, t.seen - t.joined)) .. tail
+  end
+  return string.sub(t.state, 1, 1) .. ' ' .. X(t.order) .. ' ' .. X(t.joined) .. ' ' ..
+         X(t.ep) .. ' ' .. X(t.admitted) .. ' ' .. X(t.expires) .. ' ' .. X(t.place) .. ' ' ..
+         t.reason .. tail
+end
+
+-- Writes a live ticket.
+local function tput(id, t) redis.call('HSET', K_LIVE, id, encode(t)) end
+
+-- The upgrade from the layout before (one HASH per ticket at tkey(id): state reason order joined
+-- admitted expires key ep [dk place], and last seen in the ZSET PREFIX .. 'seen'): such a ticket
+-- is converted where it is first met (a set's member with no live record, or a GET of its id),
+-- so queues running across the upgrade go on. Returns its record, or nil if there is none.
+local function migrate(id)
+  local k = tkey(id)
+  if redis.call('TYPE', k)['ok'] ~= 'hash' then return nil end
+  local h = redis.call('HMGET', k, 'state', 'reason', 'order', 'joined', 'admitted', 'expires',
+                       'key', 'ep', 'dk', 'place')
+  local seen = redis.call('ZSCORE', PREFIX .. 'seen', id)
+  local t = {state = h[1] or 'ended', reason = h[2] or 'none', order = tonumber(h[3]) or 0,
+             joined = tonumber(h[4]) or 0, admitted = tonumber(h[5]) or 0,
+             expires = tonumber(h[6]) or 0, key = h[7] or '', ep = tonumber(h[8]) or 0,
+             dk = h[9] or '', place = tonumber(h[10]) or 0}
+  t.seen = tonumber(seen) or t.joined
+  local ttl = redis.call('PTTL', k)
+  redis.call('DEL', k)
+  redis.call('ZREM', PREFIX .. 'seen', id)
+  if t.state == 'waiting' or t.state == 'active' then
+    tput(id, t)
+  elseif ttl > 0 then
+    redis.call('SET', k, encode(t), 'PX', ttl)
+  else
+    redis.call('SET', k, encode(t), 'PX', RETENTION_MS)
+  end
+  return t
+end
+
+-- A live ticket (waiting or active), or nil.
+local function tlive(id)
+  local v = redis.call('HGET', K_LIVE, id)
+  if v then return decode(v) end
+  local t = migrate(id)
+  if t and (t.state == 'waiting' or t.state == 'active') then return t end
+  return nil
+end
+-- Any ticket still known (live, or ended within its retention), or nil.
+local function tget(id)
+  local v = redis.call('HGET', K_LIVE, id)
+  if v then return decode(v) end
+  if redis.call('TYPE', tkey(id))['ok'] == 'hash' then return migrate(id) end
+  v = redis.call('GET', tkey(id))
+  return v and decode(v) or nil
+end
+-- Moves an ended ticket out of the live hash into its own key, kept RETENTION_MS.
+local function tend(id, t)
+  redis.call('HDEL', K_LIVE, id)
+  redis.call('SET', tkey(id), encode(t), 'PX', RETENTION_MS)
+end
+
 -- Closing a queue is O(1) (see close_queue.lua): it bumps meta.epoch and moves the waiting line
 -- aside without touching the tickets. A ticket still marked waiting from an earlier epoch was
 -- closed; every read applies this, so a close is complete the moment it commits.
@@ -39,9 +136,9 @@ end
 
 -- The ticket's state and reason as callers see them; nil if there is no such ticket.
 local function ticket_state(id)
-  local t = redis.call('HMGET', tkey(id), 'state', 'reason', 'ep')
-  if not t[1] then return nil end
-  return effective(t[1], t[2], t[3])
+  local t = tget(id)
+  if not t then return nil end
+  return effective(t.state, t.reason, t.ep)
 end
 
 -- Appends one event to the outbox with the queue's next seq. Called in the same script as the
@@ -256,30 +353,73 @@ local function admission_count(cfg, active, waiting, now)
   return n
 end
 
--- Admits a waiting ticket. `order`: its order if the caller knows it (saves a read); `place`:
--- a drawn entrant's place (it is not in the line, and its order and place become fixed).
-local function admit(id, cfg, now, order, place)
-  local k = tkey(id)
+local END_TOTAL = {left = 'left_total', expired = 'expired_total',
+                   completed = 'completed_total', abandoned = 'abandoned_total'}
+
+-- Ends a waiting or active ticket. `why` is the event type, which is also the end reason.
+-- Tickets ended by a queue close get no event of their own (one `closed` event covers them).
+-- A waiting entrant leaves `pre` before the draw (it will not be drawn); after it, `pre` is
+-- frozen and its place goes to pgone instead, with order base + place. `t`: its live record if
+-- the caller has read it (saves a read). The record moves to its own key (tend).
+local function end_ticket(id, why, now, t)
+  t = t or tlive(id)
+  redis.call('ZREM', K_WAIT, id)
+  redis.call('ZREM', K_ACTIVE, id)
+  if not t then return end  -- record gone (only if someone deleted keys by hand)
+  if t.order >= SKIP_ORDER then redis.call('ZREM', K_SKIP, id) end
+  if t.dk ~= '' and t.state == 'waiting' and why ~= 'closed' and t.ep == current_epoch() then
+    local d = load_draw()
+    if d.state == 'prequeue' then
+      redis.call('ZREM', K_PRE, t.dk .. id)
+    elseif d.state == 'drawn' then
+      local place = place_of(id, t.dk)
+      if place > 0 then
+        t.order, t.place = d.base + place, place
+        if place >= d.head then redis.call('ZADD', K_PGONE, I(place), id) end
+      end
+    end
+  end
+  t.state, t.reason = 'ended', why
+  tend(id, t)
+  if t.key ~= '' and redis.call('HGET', K_DEDUPE, t.key) == id then
+    redis.call('HDEL', K_DEDUPE, t.key)
+  end
+  if END_TOTAL[why] then redis.call('HINCRBY', K_META, END_TOTAL[why], 1) end
+  if why ~= 'closed' then emit(why, id, t.order, now, t.expires) end
+end
+
+-- Admits a waiting ticket. `order`: its order if the caller knows it; `place`: a drawn
+-- entrant's place (it is not in the line, and its order and place become fixed). `t`: its live
+-- record if read. `cutoff` (abandon_cutoff, nil = none): a ticket last seen at or before it is
+-- ended `abandoned` instead - the sweep (sweep_abandoned) may not have reached it yet, and
+-- nobody unseen for abandon_after_s is ever let in. Returns true if it admitted the ticket.
+local function admit(id, cfg, now, order, place, t, cutoff)
+  t = t or tlive(id)
+  if not t or t.state ~= 'waiting' then return false end
+  if cutoff and t.seen <= cutoff then
+    end_ticket(id, 'abandoned', now, t)
+    return false
+  end
   local exp = now + cfg.ttl * 1000
   if place then
-    redis.call('HSET', k, 'state', 'active', 'admitted', I(now), 'expires', I(exp),
-               'order', I(order), 'place', I(place))
+    t.order, t.place = order, place
   else
-    order = order or tonumber(redis.call('HGET', k, 'order'))
+    order = order or t.order
     redis.call('ZREM', order >= SKIP_ORDER and K_SKIP or K_WAIT, id)
-    redis.call('HSET', k, 'state', 'active', 'admitted', I(now), 'expires', I(exp))
   end
-  redis.call('ZREM', K_SEEN, id)
+  t.state, t.admitted, t.expires = 'active', now, exp
+  tput(id, t)
   redis.call('ZADD', K_ACTIVE, I(exp), id)
   redis.call('HINCRBY', K_META, 'admitted_total', 1)
   emit('admitted', id, order, now, exp)
+  return true
 end
 
 -- Admits up to k waiting drawn entrants in place order from the head, skipping places whose
 -- entrant is no longer waiting (left, abandoned); advances the head. At most 2k places are
 -- looked at per call (the rest: next call), so a run of gone places never makes one call long.
 -- Returns how many were admitted.
-local function admit_entrants(d, k, cfg, now)
+local function admit_entrants(d, k, cfg, now, cutoff)
   local admitted, looked = 0, 0
   local head = d.head
   while admitted < k and head <= d.n and looked < 2 * k do
@@ -287,10 +427,7 @@ local function admit_entrants(d, k, cfg, now)
     if #members == 0 then break end
     for _, m in ipairs(members) do
       local id = string.sub(m, 33)
-      if redis.call('HGET', tkey(id), 'state') == 'waiting' then
-        admit(id, cfg, now, d.base + head, head)
-        admitted = admitted + 1
-      end
+      if admit(id, cfg, now, d.base + head, head, nil, cutoff) then admitted = admitted + 1 end
       head = head + 1
       looked = looked + 1
     end
@@ -302,53 +439,108 @@ local function admit_entrants(d, k, cfg, now)
   return admitted
 end
 
--- Admits the first k waiting skippers (FIFO: score n); returns how many.
-local function admit_skippers(k, cfg, now)
-  if k <= 0 then return 0 end
-  local head = redis.call('ZRANGE', K_SKIP, 0, k - 1, 'WITHSCORES')
-  for i = 1, #head, 2 do admit(head[i], cfg, now, SKIP_ORDER + tonumber(head[i + 1])) end
-  return #head / 2
+-- Admits up to k waiting skippers from the head of K_SKIP (FIFO: score n), looking at most at
+-- 2k (an unseen one is abandoned instead: admit); returns how many.
+local function admit_skippers(k, cfg, now, cutoff)
+  local admitted, looked = 0, 0
+  while admitted < k and looked < 2 * k do
+    local head = redis.call('ZRANGE', K_SKIP, 0, k - admitted - 1, 'WITHSCORES')
+    if #head == 0 then break end
+    for i = 1, #head, 2 do
+      if admit(head[i], cfg, now, SKIP_ORDER + tonumber(head[i + 1]), nil, nil, cutoff) then
+        admitted = admitted + 1
+      end
+      looked = looked + 1
+    end
+  end
+  return admitted
 end
 
-local END_TOTAL = {left = 'left_total', expired = 'expired_total',
-                   completed = 'completed_total', abandoned = 'abandoned_total'}
+-- ---- Abandonment: a bounded sweep over the waiting ---------------------------------------------
+-- There is no index by last seen (a `seen` zset cost ~117 B per waiting ticket); last seen is in
+-- each ticket's record. The tick walks the waiting with a cursor kept in meta - the skippers
+-- (by n), then the drawn entrants (by place, from the head), then the line (by order), then
+-- round again - and ends those last seen at or before the cutoff. Work per call:
+-- - owed checks grow by N x elapsed / abandon_after_s (meta swdue, swms), capped at N, where N
+--   (swn) is the most waiting seen since the pass began (not the number now: what the sweep
+--   itself drops behind the cursor must not slow it down): each pass takes at most about
+--   abandon_after_s, so a visitor is dropped between abandon_after_s and 2 x abandon_after_s
+--   after last seen (or at its admission, which never lets an unseen ticket in);
+-- - a queue of at most SWEEP_FLOOR waiting is checked whole at every tick, exactly as
+--   MemoryStore (dropped at the first tick at or after the cutoff); a longer one only as owed
+--   (whole checks: a tick owing less than one does no walk at all, the common case);
+-- - at most SWEEP_MAX checks and `limit` abandonments a call (owed checks carry over).
+-- Cost: ~4 us of Redis time per check (measured: 200k waiting, abandon_after_s 20, 10k checks/s
+-- took 42 ms/s more than none, on this 2-core machine at load 17), so waiting / abandon_after_s
+-- checks a second in all (1M waiting, abandon_after_s 120: ~8,300 checks/s, ~35 ms/s), shared
+-- by every process that ticks the queue (the cursor and the owed count are the queue's, in
+-- meta). At most SWEEP_MAX a call: a queue owing more than SWEEP_MAX x its ticks a second falls
+-- behind (swdue grows) and drops late; the admission check still keeps the unseen out.
+local SWEEP_FLOOR, SWEEP_MAX = 32, 1000
+local SWEEP_NEXT = {k = 'p', p = 'w', w = 'k'}
 
--- Ends a waiting or active ticket. `why` is the event type, which is also the end reason.
--- Tickets ended by a queue close get no event of their own (one `closed` event covers them).
--- A waiting entrant leaves `pre` before the draw (it will not be drawn); after it, `pre` is
--- frozen and its place goes to pgone instead, with order base + place.
-local function end_ticket(id, why, now)
-  local k = tkey(id)
-  local t = redis.call('HMGET', k, 'state', 'order', 'expires', 'key', 'dk', 'ep')
-  redis.call('ZREM', K_WAIT, id)
-  redis.call('ZREM', K_SEEN, id)
-  redis.call('ZREM', K_ACTIVE, id)
-  if not t[1] then return end  -- hash gone (only if someone deleted keys by hand)
-  local order = tonumber(t[2]) or 0
-  if order >= SKIP_ORDER then redis.call('ZREM', K_SKIP, id) end
-  local dk = t[5]
-  if dk and dk ~= '' and t[1] == 'waiting' and why ~= 'closed' and
-      (tonumber(t[6]) or 0) == current_epoch() then
-    local d = load_draw()
-    if d.state == 'prequeue' then
-      redis.call('ZREM', K_PRE, dk .. id)
-    elseif d.state == 'drawn' then
-      local place = place_of(id, dk)
-      if place > 0 then
-        order = d.base + place
-        redis.call('HSET', k, 'order', I(order), 'place', I(place))
-        if place >= d.head then redis.call('ZADD', K_PGONE, I(place), id) end
+-- Returns how many tickets it ended `abandoned`. `d`: the draw; `cutoff`: abandon_cutoff's.
+local function sweep_abandoned(cfg, d, cutoff, limit, now)
+  local m = redis.call('HMGET', K_META, 'swset', 'swpos', 'swdue', 'swms', 'swn')
+  local set, pos = m[1] or 'k', tonumber(m[2]) or 0
+  local due, last = tonumber(m[3]) or 0, tonumber(m[4]) or 0
+  local entrants = waiting_entrants(d)
+  local waiting = redis.call('ZCARD', K_SKIP) + entrants + redis.call('ZCARD', K_WAIT)
+  local n = math.max(tonumber(m[5]) or 0, waiting)
+  if now > last then
+    due = math.min(n, due + n * (now - last) / (cfg.abandon * 1000))
+    last = now
+  end
+  local budget = math.min(SWEEP_MAX, math.floor(due))
+  if waiting <= SWEEP_FLOOR then  -- one whole pass from the start (gone places in `pre` count)
+    set, pos, budget = 'k', 0, 2 * SWEEP_FLOOR
+  end
+  local checked, ended, moves = 0, 0, 0
+  while checked < budget and ended < limit and moves <= 3 do
+    local k = math.min(budget - checked, 100)
+    local ids, after = {}, {}
+    if set == 'p' then
+      if entrants > 0 then
+        pos = math.max(pos, d.head - 1)
+        for i, mem in ipairs(redis.call('ZRANGE', K_PRE, pos, pos + k - 1)) do
+          ids[i], after[i] = string.sub(mem, 33), pos + i
+        end
+      end
+    else
+      local r = redis.call('ZRANGEBYSCORE', set == 'k' and K_SKIP or K_WAIT, '(' .. I(pos), '+inf',
+                           'WITHSCORES', 'LIMIT', 0, k)
+      for i = 1, #r, 2 do
+        ids[#ids + 1], after[#after + 1] = r[i], tonumber(r[i + 1])
+      end
+    end
+    if #ids == 0 then
+      if set == 'w' then n = waiting - ended end  -- a new pass
+      set, pos, moves = SWEEP_NEXT[set], 0, moves + 1
+    else
+      local recs = redis.call('HMGET', K_LIVE, unpack(ids))
+      for i, id in ipairs(ids) do
+        -- (Only last seen is read - joined + distance - unless the ticket is to be ended: the
+        -- walk's cost is this match.)
+        local v, past = recs[i], false
+        if v then
+          local j, sd = string.match(v, '^w %x+ (%x+) %x+ (%x+) ')
+          past = j ~= nil and H(j) + H(sd) <= cutoff
+        else
+          local t = tlive(id)  -- (a ticket of the layout before)
+          past = t ~= nil and t.state == 'waiting' and t.seen <= cutoff
+        end
+        if past then
+          if ended >= limit then break end
+          end_ticket(id, 'abandoned', now)
+          ended = ended + 1
+        end
+        pos, checked = after[i], checked + 1
       end
     end
   end
-  redis.call('HSET', k, 'state', 'ended', 'reason', why)
-  redis.call('PEXPIRE', k, RETENTION_MS)
-  local key = t[4]
-  if key and key ~= '' and redis.call('HGET', K_DEDUPE, key) == id then
-    redis.call('HDEL', K_DEDUPE, key)
-  end
-  if END_TOTAL[why] then redis.call('HINCRBY', K_META, END_TOTAL[why], 1) end
-  if why ~= 'closed' then emit(why, id, order, now, tonumber(t[3]) or 0) end
+  redis.call('HSET', K_META, 'swset', set, 'swpos', I(pos), 'swdue', F(math.max(0, due - checked)),
+             'swms', I(last), 'swn', I(n))
+  return ended
 end
 
 -- A ticket as RedisStore parses it (12 strings): id state reason order joined admitted expires
@@ -358,12 +550,12 @@ end
 -- base + place, and its position counts the waiting entrants ahead; a post-open ticket waits
 -- behind every waiting entrant.
 local function view(id)
-  local t = redis.call('HMGET', tkey(id), 'state', 'reason', 'order', 'joined', 'admitted',
-                       'expires', 'ep', 'dk', 'place')
-  local state, reason = effective(t[1] or 'ended', t[2] or 'none', t[7])
-  local entrant = t[8] ~= nil and t[8] ~= false and t[8] ~= ''
-  local order, place, pos = t[3] or '0', tonumber(t[9]) or 0, 0
-  local skip = (tonumber(order) or 0) >= SKIP_ORDER
+  local t = tget(id) or {state = 'ended', reason = 'none', order = 0, joined = 0, admitted = 0,
+                         expires = 0, ep = 0, dk = '', place = 0}
+  local state, reason = effective(t.state, t.reason, t.ep)
+  local entrant = t.dk ~= ''
+  local order, place, pos = I(t.order), t.place, 0
+  local skip = t.order >= SKIP_ORDER
   if state == 'waiting' and skip then
     local rank = redis.call('ZRANK', K_SKIP, id)
     if rank then pos = rank + 1 end
@@ -371,7 +563,7 @@ local function view(id)
     local d = load_draw()
     if entrant then
       if d.state == 'drawn' then
-        place = place_of(id, t[8])
+        place = place_of(id, t.dk)
         order = I(d.base + place)
         pos = place - (d.head - 1) - redis.call('ZCOUNT', K_PGONE, d.head, place - 1)
         pos = pos + redis.call('ZCARD', K_SKIP)
@@ -380,12 +572,12 @@ local function view(id)
       local rank = redis.call('ZRANK', K_WAIT, id)
       if rank then pos = redis.call('ZCARD', K_SKIP) + waiting_entrants(d) + rank + 1 end
     end
-  elseif entrant and place == 0 and (tonumber(t[7]) or 0) == current_epoch() then
-    -- (An entrant admitted or ended after the draw has its place in the hash; this is only
+  elseif entrant and place == 0 and t.ep == current_epoch() then
+    -- (An entrant admitted or ended after the draw has its place in its record; this is only
     -- reached for one that never had one fixed, e.g. ended before the draw: not in `pre`.)
-    if load_draw().state == 'drawn' then place = place_of(id, t[8]) end
+    if load_draw().state == 'drawn' then place = place_of(id, t.dk) end
   end
-  return {id, state, reason, order, t[4] or '0', t[5] or '0', t[6] or '0', I(pos),
+  return {id, state, reason, order, I(t.joined), I(t.admitted), I(t.expires), I(pos),
           redis.call('HGET', K_META, 'seq'), entrant and '1' or '0', I(place), skip and '1' or '0'}
 end
 
@@ -409,7 +601,8 @@ local function drain_closed(limit, now)
   local ids = redis.call('ZRANGE', K_CLOSING, 0, limit - 1)
   for _, id in ipairs(ids) do
     redis.call('ZREM', K_CLOSING, id)
-    if redis.call('HGET', tkey(id), 'state') == 'waiting' then end_ticket(id, 'closed', now) end
+    local t = tlive(id)
+    if t and t.state == 'waiting' then end_ticket(id, 'closed', now, t) end
   end
   local cursor = redis.call('HGET', K_DRAW, 'cdrain')
   if cursor and cursor ~= 'done' and queue_closed() then
@@ -417,7 +610,8 @@ local function drain_closed(limit, now)
     local members = redis.call('ZRANGE', K_PRE, c, c + limit - 1)
     for _, m in ipairs(members) do
       local id = string.sub(m, 33)
-      if redis.call('HGET', tkey(id), 'state') == 'waiting' then end_ticket(id, 'closed', now) end
+      local t = tlive(id)
+    if t and t.state == 'waiting' then end_ticket(id, 'closed', now, t) end
     end
     redis.call('HSET', K_DRAW, 'cdrain', #members < limit and 'done' or I(c + #members))
   end
@@ -425,7 +619,8 @@ local function drain_closed(limit, now)
   for _, m in ipairs(members) do
     redis.call('ZREM', K_CLOSING_PRE, m)
     local id = string.sub(m, 33)
-    if redis.call('HGET', tkey(id), 'state') == 'waiting' then end_ticket(id, 'closed', now) end
+    local t = tlive(id)
+    if t and t.state == 'waiting' then end_ticket(id, 'closed', now, t) end
   end
 end
 
@@ -441,7 +636,7 @@ local function close(now, batch)
   -- (A union only if closed again before the previous close was drained: close, reopen, close.)
   if redis.call('EXISTS', K_WAIT) == 1 then set_aside(K_WAIT, K_CLOSING) end
   if redis.call('EXISTS', K_SKIP) == 1 then set_aside(K_SKIP, K_CLOSING) end
-  redis.call('UNLINK', K_SEEN)  -- only waiting tickets are in it; freed in the background
+  redis.call('UNLINK', PREFIX .. 'seen')  -- (the layout before: see migrate)
   local d = load_draw()
   if d.state == 'prequeue' then
     redis.call('HSET', K_DRAW, 'state', 'void', 'n', I(redis.call('ZCARD', K_PRE)), 'cdrain', '0')
@@ -477,17 +672,20 @@ local function info()
     for _, m in ipairs(redis.call('ZRANGE', K_PRE, d.head - 1, d.head + 30)) do
       local id = string.sub(m, 33)
       if not redis.call('ZSCORE', K_PGONE, id) then
-        oldest = redis.call('HGET', tkey(id), 'joined') or '0'
+        local t = tlive(id)
+        oldest = t and I(t.joined) or '0'
         break
       end
     end
   elseif line > 0 then
     local head = redis.call('ZRANGE', K_WAIT, 0, 0)
-    oldest = redis.call('HGET', tkey(head[1]), 'joined') or '0'
+    local t = tlive(head[1])
+    oldest = t and I(t.joined) or '0'
   end
   if skippers > 0 then
     local sk = redis.call('ZRANGE', K_SKIP, 0, 0)
-    local j = redis.call('HGET', tkey(sk[1]), 'joined') or '0'
+    local t = tlive(sk[1])
+    local j = t and I(t.joined) or '0'
     if oldest == '0' or tonumber(j) < tonumber(oldest) then oldest = j end
   end
   out[#out + 1] = I(skippers + entrants + line)
@@ -532,7 +730,8 @@ end
 -- - the outbox: Kafka has confirmed all of it (outbox_relayed), but the tailers may not have
 --   read its last events yet, so it expires RETENTION_MS later instead (put_queue keeps it if
 --   the queue is made again first);
--- - ticket hashes: every one has ended (none active, none waiting) and expires on its own;
+-- - ended tickets' keys: every ticket has ended (none active, none waiting: K_LIVE is empty)
+--   and its key expires on its own;
 --   so do the proof-of-work marks (PXAT their challenge's expiry).
 -- Returns true if it forgot the queue.
 local function forget_if_done(cfg, now)
@@ -549,7 +748,8 @@ local function forget_if_done(cfg, now)
   if (tonumber(m[2]) or 0) + cfg.abandon * 1000 > now then return false end
   if not outbox_relayed() then return false end
   redis.call('SET', K_LAST_SEQ, m[3])
-  redis.call('UNLINK', K_META, K_CFG, K_WAIT, K_ACTIVE, K_SEEN, K_DEDUPE, K_CLOSING, K_PRE,
+  redis.call('UNLINK', PREFIX .. 'seen')  -- (the layout before: see migrate)
+  redis.call('UNLINK', K_META, K_CFG, K_WAIT, K_ACTIVE, K_LIVE, K_DEDUPE, K_CLOSING, K_PRE,
              K_PGONE, K_DRAW, K_SKIP, K_INV, K_INVS)
   redis.call('PEXPIRE', K_OUTBOX, RETENTION_MS)
   redis.call('SREM', K_QUEUES, QUEUE)

@@ -8,10 +8,8 @@ local epoch = current_epoch()
 for i = 1, #ARGV do
   local place = 0
   if drawn then
-    local t = redis.call('HMGET', tkey(ARGV[i]), 'dk', 'ep')
-    if t[1] and t[1] ~= '' and (tonumber(t[2]) or 0) == epoch then
-      place = place_of(ARGV[i], t[1])
-    end
+    local t = tget(ARGV[i])
+    if t and t.dk ~= '' and t.ep == epoch then place = place_of(ARGV[i], t.dk) end
   end
   out[#out + 1] = place
 end

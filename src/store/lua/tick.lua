@@ -1,6 +1,8 @@
 -- Performs a due draw (settle), closes the queue when closes_at has come, finishes closes
 -- (drain_closed, no events), expires sessions, drops abandoned tickets (rules::abandon_cutoff:
--- an entrant's clock starts at the draw), then admits: the waiting skippers first (rules::
+-- an entrant's clock starts at the draw; lib.lua sweep_abandoned: a bounded walk, the whole
+-- waiting set once per abandon_after_s), then admits (a ticket found unseen past the cutoff is
+-- abandoned instead, and its token kept): the waiting skippers first (rules::
 -- skip_admission_count: no tokens, only max_active), then the waiting drawn entrants, in
 -- place order, then the line - from its head (fifo, passthrough) or by lottery (random: each
 -- admission a uniformly random waiting ticket). MemoryStore::tick with each step bounded to
@@ -33,36 +35,46 @@ for _, id in ipairs(expired) do end_ticket(id, 'expired', now) end
 d = load_draw()
 -- rules::abandoned: last_seen + abandon_after_s * 1000 <= now
 local cutoff = abandon_cutoff(cfg, d.state, d.drawn_at, now)
-if cutoff then
-  local unseen = redis.call('ZRANGEBYSCORE', K_SEEN, '-inf', I(cutoff), 'LIMIT', 0, limit)
-  for _, id in ipairs(unseen) do end_ticket(id, 'abandoned', now) end
-end
+if cutoff then sweep_abandoned(cfg, d, cutoff, limit, now) end
 local entrants = waiting_entrants(d)
 local waiting = 0
 local ph = phase(cfg, d.state, now)
 -- The skippers' admission and the line's share the bound: at most `limit` admissions a call.
 local skipped = admit_skippers(
   skip_admission_count(cfg, ph, redis.call('ZCARD', K_ACTIVE),
-                       math.min(redis.call('ZCARD', K_SKIP), limit)), cfg, now)
+                       math.min(redis.call('ZCARD', K_SKIP), limit)), cfg, now, cutoff)
 if ph == 'open' or ph == 'closed' then
   waiting = math.min(entrants + redis.call('ZCARD', K_WAIT), limit - skipped)
 end
 local n = admission_count(cfg, redis.call('ZCARD', K_ACTIVE), waiting, now)
-if n > 0 and entrants > 0 then n = n - admit_entrants(d, math.min(n, entrants), cfg, now) end
-if n > 0 then
+local left = n
+if left > 0 and entrants > 0 then
+  left = left - admit_entrants(d, math.min(left, entrants), cfg, now, cutoff)
+end
+-- The line: at most 2n looked at (an unseen ticket met is abandoned, not admitted).
+local looked = 0
+if cfg.mode == 'random' then math.randomseed(tonumber(ARGV[3]) or 0) end
+while left > 0 and looked < 2 * n do
   if cfg.mode == 'random' then
-    math.randomseed(tonumber(ARGV[3]) or 0)
-    for _ = 1, n do
-      local c = redis.call('ZCARD', K_WAIT)
-      if c == 0 then break end
-      local r = math.random(c) - 1
-      local pick = redis.call('ZRANGE', K_WAIT, r, r, 'WITHSCORES')
-      admit(pick[1], cfg, now, tonumber(pick[2]))
-    end
+    local c = redis.call('ZCARD', K_WAIT)
+    if c == 0 then break end
+    local r = math.random(c) - 1
+    local pick = redis.call('ZRANGE', K_WAIT, r, r, 'WITHSCORES')
+    if admit(pick[1], cfg, now, tonumber(pick[2]), nil, nil, cutoff) then left = left - 1 end
+    looked = looked + 1
   else
-    local head = redis.call('ZRANGE', K_WAIT, 0, n - 1, 'WITHSCORES')
-    for i = 1, #head, 2 do admit(head[i], cfg, now, tonumber(head[i + 1])) end
+    local head = redis.call('ZRANGE', K_WAIT, 0, left - 1, 'WITHSCORES')
+    if #head == 0 then break end
+    for i = 1, #head, 2 do
+      if admit(head[i], cfg, now, tonumber(head[i + 1]), nil, nil, cutoff) then left = left - 1 end
+      looked = looked + 1
+    end
   end
+end
+-- Tokens taken for tickets that were abandoned instead go back (as if the sweep had dropped
+-- them before the count): the bucket stays exactly rules::admission_count's.
+if left > 0 and cfg.mode ~= 'passthrough' then
+  redis.call('HINCRBYFLOAT', K_META, 'tokens', left)
 end
 local made = current_seq() - seq_before
 forget_if_done(cfg, now)

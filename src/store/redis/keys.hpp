@@ -29,8 +29,15 @@ inline std::string cfg(std::string_view q) { return prefix(q) + "cfg"; }
 inline std::string wait(std::string_view q) { return prefix(q) + "wait"; }
 // ZSET active ticket ids, score = expires_ms.
 inline std::string active(std::string_view q) { return prefix(q) + "active"; }
-// ZSET waiting ticket ids, score = last_seen_ms (abandonment).
-inline std::string seen(std::string_view q) { return prefix(q) + "seen"; }
+// HASH ticket id -> its record, for every waiting and active ticket (lua/lib.lua encode/decode:
+// 'w order joined ep seen-joined klen ' key dk, or 'a|e order joined ep admitted expires place
+// reason klen ' key dk; numbers hex, times ms; key = the dedupe key, dk = an entrant's 32-byte
+// draw key). One field, ~100 B with its 26-32-byte value, where a hash key per ticket cost
+// ~220 B. Last seen lives here (no index by it): the tick's abandonment sweep walks the waiting
+// with a cursor, all of them once per abandon_after_s, so a visitor is dropped between
+// abandon_after_s and 2 x abandon_after_s after last seen (at once if a queue has <= 32
+// waiting), and never admitted past abandon_after_s (the admission checks it).
+inline std::string live(std::string_view q) { return prefix(q) + "live"; }
 // HASH dedupe key (user id / Idempotency-Key) -> ticket id, for waiting and active tickets.
 inline std::string dedupe(std::string_view q) { return prefix(q) + "dedupe"; }
 // ZSET ticket ids that were waiting when the queue closed, not yet marked ended (drained by
@@ -45,9 +52,9 @@ inline constexpr std::string_view kOutboxField = "event";
 // reads and deletes it), so consumers that deduplicate by seq (hub views, webhook intake) take
 // the new queue's events as new. A few bytes per name ever forgotten.
 inline std::string last_seq(std::string_view q) { return prefix(q) + "lastseq"; }
-// HASH state reason order joined admitted expires key ep, and for a pre-queue entrant dk (its
-// 32-byte draw key) and place (once fixed: admitted or ended after the draw); PEXPIREd once the
-// ticket has ended.
+// STRING an ended ticket's record (the same encoding as in `live`, state 'e', with its reason,
+// and its place once fixed), moved here out of `live` when it ends, PX rules::kEndedRetentionMs
+// (the visitor's last GET).
 inline std::string ticket(std::string_view q, std::string_view id) {
   return prefix(q) + "t:" + std::string(id);
 }
@@ -113,7 +120,7 @@ inline std::string invites(std::string_view q) { return prefix(q) + "inv"; }
 inline std::string invite_codes(std::string_view q) { return prefix(q) + "invs"; }
 // STRING "1": the proof-of-work challenge <id> was used by a join; PXAT the challenge's expiry
 // (it expires by itself: a used challenge cannot be used after its expiry anyway). Not a
-// declared key (one per challenge id), like ticket hashes; same hash tag.
+// declared key (one per challenge id), like ended tickets' keys; same hash tag.
 inline std::string pow_mark(std::string_view q, std::string_view id) {
   return prefix(q) + "pow:" + std::string(id);
 }
@@ -121,7 +128,7 @@ inline std::string pow_mark(std::string_view q, std::string_view id) {
 // KEYS[1..16] of every queue script, in the order lua/lib.lua expects (put_queue, close_queue
 // and tick add kQueues and kOpenQueues as KEYS[17] and KEYS[18]).
 inline std::vector<std::string> script_keys(std::string_view q) {
-  return {meta(q),        cfg(q),     wait(q),     active(q),      seen(q),  dedupe(q),
+  return {meta(q),        cfg(q),     wait(q),     active(q),      live(q),  dedupe(q),
           outbox(q),      closing(q), last_seq(q), pre(q),         pgone(q), draw(q),
           closing_pre(q), skip(q),    invites(q),  invite_codes(q)};
 }
