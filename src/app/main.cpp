@@ -86,6 +86,19 @@ int main(int argc, char** argv) {
   }
   Hub hub(io, *store, signer, metrics, cfg.hub);
   bus.subscribe(hub);
+  // Admission (started below, once the server listens). Built before the event feeds, which
+  // reach it through the bus.
+  TickerOptions ticking{cfg.tick_every_queue ? "" : cfg.node_id, 0, {}};
+  {
+    const char* help =
+        "Admission tick calls by outcome: ticked, or elsewhere (another process holds the "
+        "queue's tick lease)";
+    auto& ticked = metrics.counter("ticker_calls_total", help, "outcome=\"ticked\"");
+    auto& elsewhere = metrics.counter("ticker_calls_total", help, "outcome=\"elsewhere\"");
+    ticking.observe = [&ticked, &elsewhere](std::string_view, bool t) { (t ? ticked : elsewhere).inc(); };
+  }
+  Ticker ticker(io, *store, cfg.tick, std::move(ticking));
+  bus.subscribe(ticker);  // an idle queue's event: tick it again at once
   // Webhook jobs live where the queues live. Embedded and Redis-only: every event on the bus
   // goes to the dispatcher (the job store drops events it took in before). With Kafka: the
   // consumer hands it each event once, before committing.
@@ -116,7 +129,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "anteroom: invalid configuration: %s\n", e.what());
       return 2;
     }
-    feed = std::make_unique<PubSubFeed>(io, *cfg.redis, hub, metrics, [&hub] { hub.resync_all(); });
+    // (into the bus: the hub and the ticker; webhooks come from the consumer instead)
+    feed = std::make_unique<PubSubFeed>(io, *cfg.redis, bus, metrics, [&hub] { hub.resync_all(); });
     consumer->on_event([&webhooks](Event e) { return webhooks.accept(std::move(e)); });
     feed->start();
     relay->start();
@@ -136,16 +150,6 @@ int main(int argc, char** argv) {
   dashboard::Dashboard dash(io, *store, *fleet, metrics, std::move(probe), cfg.dashboard);
   http::Server server(io, cfg.server, *store, hub, signer, metrics, dash, jobs.get());
   server_ptr = &server;
-  TickerOptions ticking{cfg.tick_every_queue ? "" : cfg.node_id, 0, {}};
-  {
-    const char* help =
-        "Admission tick calls by outcome: ticked, or elsewhere (another process holds the "
-        "queue's tick lease)";
-    auto& ticked = metrics.counter("ticker_calls_total", help, "outcome=\"ticked\"");
-    auto& elsewhere = metrics.counter("ticker_calls_total", help, "outcome=\"elsewhere\"");
-    ticking.observe = [&ticked, &elsewhere](std::string_view, bool t) { (t ? ticked : elsewhere).inc(); };
-  }
-  Ticker ticker(io, *store, cfg.tick, std::move(ticking));
 
   if (!cfg.server.demo_queue.empty()) {
     ConfigPatch demo;

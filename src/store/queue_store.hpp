@@ -89,19 +89,25 @@ class QueueStore {
   // tick lease, taking or renewing it for `lease_ms` under `node`; otherwise nothing, and
   // `elsewhere_ms` says when that lease ends (ask again then). With one process per queue
   // ticking, P processes cost a shared store one tick call per queue per interval instead of P,
-  // plus one probe per lease by each other process. A store with one process (MemoryStore)
-  // always ticks.
+  // plus one probe per lease by each other process. With `idle_max_ms` > 0, a queue that has
+  // nothing to do (nobody waiting, no close in progress) says for how long at most that holds
+  // (`idle_ms`) unless an event of the queue comes first. A store with one process
+  // (MemoryStore) always ticks and never reports idle (its tick is a few comparisons).
   struct TickOutcome {
     int64_t events = 0;
     Millis elsewhere_ms = 0;  // > 0: another process ticks this queue; ask again in this long
+    Millis idle_ms = 0;       // > 0: nothing to do for this long unless the queue has an event
   };
+  // (Separate parameters, not a struct: GCC 12 destroys a braced aggregate argument of a
+  // coroutine twice.)
   virtual Task<TickOutcome> tick_leased(std::string q, Millis now, std::string node,
-                                        Millis lease_ms) {
+                                        Millis lease_ms, Millis idle_max_ms) {
     (void)node;
     (void)lease_ms;
+    (void)idle_max_ms;
     auto n = co_await tick(std::move(q), now);
     if (!n) co_return n.error();
-    co_return TickOutcome{*n, 0};
+    co_return TickOutcome{*n, 0, 0};
   }
   // The waiting line (join orders) and queue info, for rebuilding a local index. The line is
   // read no earlier than info.seq and may already show later changes; applying every event

@@ -237,31 +237,38 @@ Task<Ok> RedisStore::touch(std::string q, std::vector<std::string> ids, Millis n
 }
 
 Task<int64_t> RedisStore::tick(std::string q, Millis now) {
-  auto r = co_await tick_leased(std::move(q), now, "", 0);
+  auto r = co_await tick_leased(std::move(q), now, "", 0, 0);
   if (!r) co_return r.error();
   co_return r->events;
 }
 
 Task<QueueStore::TickOutcome> RedisStore::tick_leased(std::string q, Millis now,
-                                                      std::string node, Millis lease_ms) {
+                                                      std::string node, Millis lease_ms,
+                                                      Millis idle_max_ms) {
   if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
   // The lottery's seed (mode random): Redis' own math.random is deterministic per script.
   uint32_t rnd = 0;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(&rnd), sizeof rnd) != 1)
     co_return err(Errc::internal, "RAND_bytes failed");
   std::vector<std::string> args{num(now), num(kTickBatch),
-                                num(static_cast<int64_t>(rnd & 0x7fffffff)), std::move(node),
-                                num(lease_ms)};
+                                num(static_cast<int64_t>(rnd & 0x7fffffff)),
+                                std::move(node), num(lease_ms), num(idle_max_ms)};
   auto r = co_await run(scripts().tick, q, std::move(args), /*with_queue_list=*/true);
   if (!r) co_return r.error();
-  // {'ok', events} or, when another process holds the lease, {'ok', 0, its remaining ms}.
+  // {'ok', events[, 0, idle ms]} or, when another process holds the lease, {'ok', 0, its
+  // remaining ms}.
   auto n = r->elements.size() >= 2 ? r->elements[1].as_int() : std::nullopt;
   if (!n) co_return malformed();
-  TickOutcome out{*n, 0};
-  if (r->elements.size() == 3) {
+  TickOutcome out{*n, 0, 0};
+  if (r->elements.size() >= 3) {
     auto left = r->elements[2].as_int();
     if (!left) co_return malformed();
-    out.elsewhere_ms = std::max<Millis>(*left, 1);
+    if (r->elements.size() == 3) out.elsewhere_ms = std::max<Millis>(*left, 1);
+  }
+  if (r->elements.size() == 4) {
+    auto idle = r->elements[3].as_int();
+    if (!idle) co_return malformed();
+    out.idle_ms = std::max<Millis>(*idle, 0);
   }
   co_return out;
 }

@@ -93,8 +93,8 @@ class RedisStore final : public QueueStore {
   Task<Ticket> complete(std::string q, std::string id, Millis now) override;
   Task<Ok> touch(std::string q, std::vector<std::string> ids, Millis now) override;
   Task<int64_t> tick(std::string q, Millis now) override;
-  Task<TickOutcome> tick_leased(std::string q, Millis now, std::string node,
-                                Millis lease_ms) override;
+  Task<TickOutcome> tick_leased(std::string q, Millis now, std::string node, Millis lease_ms,
+                                Millis idle_max_ms) override;
   Task<QueueSnapshot> snapshot(std::string q) override;
   Task<DrawPage> draw_page(std::string q, int64_t after, int64_t limit) override;
   Task<std::vector<int64_t>> places(std::string q, std::vector<std::string> ids) override;

@@ -873,15 +873,15 @@ TEST(RedisStore, TickLeaseLetsOneNodeTickAQueue) {
   auto waiting = [&] { return run_for(io, a.get_queue("q")).value().stats.waiting; };
   const int64_t before = waiting();
 
-  auto first = run_for(io, a.tick_leased("q", T0 + 1000, "A", 60'000)).value();
+  auto first = run_for(io, a.tick_leased("q", T0 + 1000, "A", 60'000, 0)).value();
   EXPECT_EQ(first.elsewhere_ms, 0);
   EXPECT_EQ(first.events, 1);  // 1/s for 1 s
-  auto other = run_for(io, b.tick_leased("q", T0 + 2000, "B", 60'000)).value();
+  auto other = run_for(io, b.tick_leased("q", T0 + 2000, "B", 60'000, 0)).value();
   EXPECT_EQ(other.events, 0);
   EXPECT_GT(other.elsewhere_ms, 0);
   EXPECT_LE(other.elsewhere_ms, 60'000);
   EXPECT_EQ(waiting(), before - 1);  // B admitted nobody
-  auto renewed = run_for(io, a.tick_leased("q", T0 + 3000, "A", 300)).value();
+  auto renewed = run_for(io, a.tick_leased("q", T0 + 3000, "A", 300, 0)).value();
   EXPECT_EQ(renewed.elsewhere_ms, 0);
   EXPECT_EQ(renewed.events, 1);
   EXPECT_EQ(run_for(io, client_a.command({"GET", redis_keys::tick_lease("q")})).value().str, "A");
@@ -892,13 +892,73 @@ TEST(RedisStore, TickLeaseLetsOneNodeTickAQueue) {
   Millis now = T0 + 4000;
   QueueStore::TickOutcome took{};
   ASSERT_TRUE(eventually(io, [&] {
-    took = run_for(io, b.tick_leased("q", now += 1000, "B", 60'000)).value();
+    took = run_for(io, b.tick_leased("q", now += 1000, "B", 60'000, 0)).value();
     return took.elsewhere_ms == 0;
   }));
   EXPECT_EQ(took.events, 1);
   EXPECT_EQ(run_for(io, client_a.command({"GET", redis_keys::tick_lease("q")})).value().str, "B");
-  EXPECT_GT(run_for(io, a.tick_leased("q", now += 1000, "A", 300)).value().elsewhere_ms, 0);
+  EXPECT_GT(run_for(io, a.tick_leased("q", now += 1000, "A", 300, 0)).value().elsewhere_ms, 0);
   EXPECT_EQ(waiting(), before - 4);
+}
+
+// An idle queue (nobody waiting, no close in progress) says how long it has nothing to do: until
+// its next session expiry or schedule time, at most the asked maximum. A queue with someone
+// waiting, or a tick that made events, is never idle.
+TEST(RedisStore, TickReportsHowLongAQueueIsIdle) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10), T0)).ok());
+  EXPECT_EQ(run_for(io, store.tick_leased("q", T0 + 1, "A", 60'000, 20'000)).value().idle_ms, 20'000);
+  EXPECT_EQ(run_for(io, store.tick_leased("q", T0 + 2, "A", 60'000, 0)).value().idle_ms, 0);
+  auto t = run_for(io, store.join("q", "", T0 + 3)).value();
+  EXPECT_EQ(run_for(io, store.tick_leased("q", T0 + 4, "A", 60'000, 20'000)).value().idle_ms, 0);  // t waits
+  // Admitted (rate 1000 now): the tick makes an event, so it is not idle; the next one is,
+  // until t's session (3600 s) ends.
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(1000, 10), T0 + 5)).ok());
+  auto admitting = run_for(io, store.tick_leased("q", T0 + 1005, "A", 60'000, 20'000)).value();
+  EXPECT_EQ(admitting.events, 1);
+  EXPECT_EQ(admitting.idle_ms, 0);
+  EXPECT_EQ(run_for(io, store.get_ticket("q", t.id, false, T0 + 1005)).value().state,
+            TicketState::active);
+  EXPECT_EQ(run_for(io, store.tick_leased("q", T0 + 1006, "A", 60'000, 10'000'000)).value().idle_ms,
+            T0 + 1005 + 3600'000 - (T0 + 1006));
+  // A schedule time ahead (closes_at) comes first when sooner.
+  ConfigPatch closes;
+  const int64_t closes_s = (T0 + 1006) / 1000 + 10;
+  closes.closes_at = std::optional<int64_t>(closes_s);
+  ASSERT_TRUE(run_for(io, store.put_queue("q", closes, T0 + 1006)).ok());
+  EXPECT_EQ(run_for(io, store.tick_leased("q", T0 + 1007, "A", 60'000, 10'000'000)).value().idle_ms,
+            closes_s * 1000 - (T0 + 1007));
+}
+
+// The ticker leaves an idle queue alone until an event of it arrives (publish: what main's event
+// feed does), while it goes on ticking a queue with someone waiting.
+TEST(RedisStore, TickerLeavesAnIdleQueueAloneUntilItsNextEvent) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ASSERT_TRUE(run_for(io, store.put_queue("busy", config(0, 10), T0)).ok());
+  ASSERT_TRUE(run_for(io, store.join("busy", "", T0)).ok());
+  ASSERT_TRUE(run_for(io, store.put_queue("idle", config(0, 10), T0)).ok());
+  std::map<std::string, int> ticked;
+  // A 60 s lease: an idle queue is left alone for up to 20 s, longer than this test.
+  Ticker ticker(io, store, 10ms,
+                {"A", 60'000, [&](std::string_view q, bool t) { ticked[std::string(q)] += t; }});
+  ticker.start();
+  ASSERT_TRUE(eventually(io, [&] { return ticked["busy"] >= 20; }));
+  EXPECT_EQ(ticked["idle"], 1);
+  Event e;
+  e.queue = "idle";
+  e.type = EventType::joined;
+  ticker.publish(e);
+  ASSERT_TRUE(eventually(io, [&] { return ticked["idle"] >= 2; }));
+  const int busy = ticked["busy"];
+  ASSERT_TRUE(eventually(io, [&] { return ticked["busy"] >= busy + 20; }));
+  EXPECT_EQ(ticked["idle"], 2);
+  ticker.stop();
 }
 
 // Two processes' tickers over three queues: each queue is ticked by one of them only, and the
@@ -910,7 +970,10 @@ TEST(RedisStore, TwoTickersShareTheQueues) {
   RedisClient client_a(io, options_for(server)), client_b(io, options_for(server));
   RedisStore a(client_a), b(client_b);
   const std::vector<std::string> queues{"q1", "q2", "q3"};
-  for (auto& q : queues) ASSERT_TRUE(run_for(io, a.put_queue(q, config(0, 10), T0)).ok());
+  for (auto& q : queues) {  // someone waiting (and nobody admitted): never idle
+    ASSERT_TRUE(run_for(io, a.put_queue(q, config(0, 10), T0)).ok());
+    ASSERT_TRUE(run_for(io, a.join(q, "", T0)).ok());
+  }
   // queue → node → calls that ticked / found the lease elsewhere
   std::map<std::string, std::map<std::string, int>> ticked, elsewhere;
   auto observer = [&](std::string node) {

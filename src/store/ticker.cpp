@@ -11,7 +11,7 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 Millis Ticker::lease_for(std::chrono::milliseconds interval) {
-  return std::max<Millis>(1000, 10 * interval.count());
+  return std::max<Millis>(3000, 10 * interval.count());
 }
 
 Ticker::Ticker(asio::io_context& io, QueueStore& store, std::chrono::milliseconds interval,
@@ -30,6 +30,11 @@ void Ticker::start() {
 
 void Ticker::stop() { tasks_.stop(); }
 
+void Ticker::publish(const Event& e) {
+  ++events_[e.queue];
+  if (!idle_.empty()) idle_.erase(e.queue);
+}
+
 asio::awaitable<void> Ticker::names_loop() {
   auto next = Clock::now();
   for (bool more = true; more;) {
@@ -38,9 +43,12 @@ asio::awaitable<void> Ticker::names_loop() {
     if (queues) {  // else the store is unavailable: the lanes tick the last names read
       names_ = std::make_shared<const std::vector<std::string>>(std::move(queues).value());
       // Queues forgotten since take their entries with them.
-      std::erase_if(elsewhere_, [this](const auto& e) {
+      auto gone = [this](const auto& e) {
         return !std::binary_search(names_->begin(), names_->end(), e.first);
-      });
+      };
+      std::erase_if(elsewhere_, gone);
+      std::erase_if(idle_, gone);
+      std::erase_if(events_, gone);
     }
     next += interval_;
     if (Clock::now() > next) next = Clock::now();
@@ -48,7 +56,17 @@ asio::awaitable<void> Ticker::names_loop() {
   }
 }
 
+// True while `q` is in `until` with a time still ahead; drops a passed entry.
+static bool skip(std::unordered_map<std::string, Clock::time_point>& until, const std::string& q) {
+  auto it = until.find(q);
+  if (it == until.end()) return false;
+  if (Clock::now() < it->second) return true;
+  until.erase(it);
+  return false;
+}
+
 asio::awaitable<void> Ticker::lane(size_t k) {
+  const Millis idle_max = options_.lease_ms / 3;
   auto next = Clock::now();
   for (bool more = true; more;) {
     next += interval_;
@@ -61,16 +79,16 @@ asio::awaitable<void> Ticker::lane(size_t k) {
     // those are over (rules::forgettable).
     for (const auto& q : *names) {
       if (std::hash<std::string>{}(q) % kLanes != k) continue;
-      auto it = elsewhere_.find(q);
-      if (it != elsewhere_.end()) {
-        if (Clock::now() < it->second) continue;
-        elsewhere_.erase(it);
-      }
-      auto r = co_await store_.tick_leased(q, now, options_.node, options_.lease_ms);
+      if (skip(elsewhere_, q) || skip(idle_, q)) continue;
+      const uint64_t seen = events_[q];
+      auto r = co_await store_.tick_leased(q, now, options_.node, options_.lease_ms,
+                                           options_.node.empty() ? 0 : idle_max);
       if (co_await async::cancelled()) co_return;
       if (!r) continue;  // an error: ask again next round
       if (r->elsewhere_ms > 0)
         elsewhere_[q] = Clock::now() + std::chrono::milliseconds(r->elsewhere_ms);
+      if (r->idle_ms > 0 && events_[q] == seen)
+        idle_[q] = Clock::now() + std::chrono::milliseconds(r->idle_ms);
       if (options_.observe) options_.observe(q, r->elsewhere_ms == 0);
     }
     // Never try to catch up a backlog of missed ticks in a burst.

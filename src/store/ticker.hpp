@@ -9,6 +9,12 @@
 // probe once per lease; a process that stops ticking (crash, kill -9) hands its queues over
 // within one lease. MemoryStore has one process: it always ticks.
 //
+// Idle queues: a queue the store reports idle (nobody waiting, no close in progress: QueueStore::
+// TickOutcome::idle_ms) is left alone until then, at most a third of a lease (so its holder
+// still renews the lease), or until an event of that queue reaches the ticker (publish(): a
+// join, a config change; main subscribes it to the process's event feed), whichever is first.
+// A thousand idle queues cost Redis a thousand tick calls a second, not ten thousand.
+//
 // The queues are ticked by kLanes coroutines, each its share of the names (by hash), so the
 // calls of one round overlap (a Redis client pipelines them) instead of waiting for each other:
 // a round of a thousand queues takes a few round trips, not a thousand.
@@ -25,6 +31,7 @@
 
 #include "async/task_group.hpp"
 
+#include "core/event_sink.hpp"
 #include "store/queue_store.hpp"
 
 namespace anteroom {
@@ -39,16 +46,18 @@ struct TickerOptions {
   std::function<void(std::string_view queue, bool ticked)> observe;
 };
 
-class Ticker {
+class Ticker final : public EventSink {
  public:
-  // The default lease: 10 intervals, at least 1 s (a slow round of many queues must not lose
-  // its leases between two ticks).
+  // The default lease: 10 intervals, at least 3 s (a slow round of many queues, or an idle
+  // queue ticked once a third of a lease, must not lose its lease between two ticks).
   static Millis lease_for(std::chrono::milliseconds interval);
 
   Ticker(boost::asio::io_context& io, QueueStore& store, std::chrono::milliseconds interval,
          TickerOptions options = {});
   void start();
   void stop();
+  // An event of a queue: it is no longer idle (ticked at the next round).
+  void publish(const Event& e) override;
 
  private:
   static constexpr size_t kLanes = 8;
@@ -61,6 +70,11 @@ class Ticker {
   std::shared_ptr<const std::vector<std::string>> names_;
   // Queues another process ticks → when its lease ends (ask again then).
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> elsewhere_;
+  // Idle queues → until when (unless an event comes first).
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> idle_;
+  // Events seen per queue: a tick's idle reply counts only if no event of its queue came
+  // while it was on its way (the event may be of a join the tick did not see).
+  std::unordered_map<std::string, uint64_t> events_;
   async::TaskGroup tasks_;
 };
 

@@ -15,7 +15,11 @@
 -- ARGV[4], ARGV[5] (optional: the ticker's QueueStore::tick_leased): the calling node and its
 -- tick lease in ms. Another node holding the queue's lease (PREFIX .. 'tick', PX) makes this
 -- call do nothing; else the caller takes or renews it and ticks.
--- Reply: {'ok', events made}, or {'ok', 0, ms left of the other node's lease}.
+-- ARGV[6] (optional, ms): report an idle queue. An open queue where nobody waits (line,
+-- skippers, drawn entrants, pre-queue) has nothing to do until its next session expiry or
+-- schedule time unless someone acts (a join, a config change: events, which wake the ticker,
+-- store/Ticker); the reply's idle ms say how long that is, at most ARGV[6].
+-- Reply: {'ok', events made, 0, idle ms}, or {'ok', 0, ms left of the other node's lease}.
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 if not queue_exists() then return {'queue_not_found'} end
 local node, lease = ARGV[4] or '', tonumber(ARGV[5]) or 0
@@ -77,5 +81,18 @@ if left > 0 and cfg.mode ~= 'passthrough' then
   redis.call('HINCRBYFLOAT', K_META, 'tokens', left)
 end
 local made = current_seq() - seq_before
-forget_if_done(cfg, now)
-return {'ok', made}
+if forget_if_done(cfg, now) then return {'ok', made} end
+local idle_max = tonumber(ARGV[6]) or 0
+if idle_max <= 0 or queue_closed() or made > 0 then return {'ok', made} end
+if redis.call('ZCARD', K_WAIT) > 0 or redis.call('EXISTS', K_SKIP) == 1 or
+    redis.call('EXISTS', K_PRE) == 1 or redis.call('EXISTS', K_CLOSING) == 1 or
+    redis.call('EXISTS', K_CLOSING_PRE) == 1 or waiting_entrants(load_draw()) > 0 then
+  return {'ok', made, 0, 0}
+end
+local until_ms = now + idle_max
+local first = redis.call('ZRANGE', K_ACTIVE, 0, 0, 'WITHSCORES')
+if first[2] then until_ms = math.min(until_ms, tonumber(first[2])) end
+for _, at in ipairs({cfg.prequeue_at, cfg.opens_at, cfg.closes_at}) do
+  if at and at * 1000 > now then until_ms = math.min(until_ms, at * 1000) end
+end
+return {'ok', made, 0, math.max(0, until_ms - now)}
