@@ -7,6 +7,7 @@
 
 #include "core/encoding.hpp"
 #include "hub/fanout.hpp"
+#include "hub/far_sweep.hpp"
 #include "hub/hub.hpp"
 #include "hub/hub_view.hpp"
 #include "hub/sse_frames.hpp"
@@ -54,40 +55,85 @@ void Hub::wake() {
   wake_.cancel();
 }
 
+bool Hub::ranks(const View& v, const Stream& s) const {
+  // (Pre-queue and lottery streams are told no position: the broadcast tells them.)
+  return s.state_ == TicketState::waiting && v.q.seq() >= s.seq_ && !in_prequeue(s) &&
+         !in_lottery(v, s) && v.q.waiting(s.order_);  // (else its admitted/ended event tells it)
+}
+
+// The moved streams near the head. Positions grow with join order within each of the two
+// segments of by_order (the line, then the skippers: their orders come after every line order
+// but their positions first), so each segment is walked from `from` up to its first stream
+// beyond near_position: everyone behind that one is further back still, and left to the sweep.
+Hub::Ranked Hub::near_pass(View& v, uint64_t from, bool all) {
+  Ranked r{&v, all, {}};
+  bool far = false;
+  int64_t ranked = 0;
+  auto segment = [&](auto it, auto end) {
+    for (; it != end; ++it) {
+      Stream* s = it->second;
+      if (!ranks(v, *s)) continue;
+      int64_t pos = v.q.position(s->order_);
+      ++ranked;
+      if (pos > cfg_.near_position) {
+        far = true;
+        return;
+      }
+      r.streams.emplace_back(s, pos);
+    }
+  };
+  auto skippers = v.from(rules::kSkipOrder);
+  if (from < rules::kSkipOrder) segment(v.from(from), skippers);
+  segment(from < rules::kSkipOrder ? skippers : v.from(from), v.by_order.end());
+  m_positions_ranked_.inc(ranked);
+  if (far) {
+    v.far.mark(from, all);
+    far_pending_.insert(&v);
+  }
+  return r;
+}
+
+// Every moved stream since the last sweep (those near the head again too: they are few, and
+// unchanged ones are not sent).
+Hub::Ranked Hub::far_pass(View& v) {
+  FarSweep::Range m = v.far.take();
+  Ranked r{&v, m.all, {}};
+  for (auto it = v.from(m.from); it != v.by_order.end(); ++it)
+    if (ranks(v, *it->second)) r.streams.emplace_back(it->second, v.q.position(it->second->order_));
+  m_positions_ranked_.inc(static_cast<int64_t>(r.streams.size()));
+  m_far_sweeps_.inc();
+  return r;
+}
+
 // Once per batch of events (not once per event): the position of every local waiting stream
-// that the batch moved, O(moved streams · log n), no store call. The moved streams are listed
-// first (pointers only), so that the fan-out knows its size before any frame is made.
+// near the head that the batch moved, and of the moved ones further back when their queue's
+// sweep is due; O(ranked streams · log n), no store call. The streams are ranked first, so that
+// the fan-out knows its size before any frame is made.
 void Hub::flush() {
   Millis now = wall_ms();
   auto dirty = std::move(dirty_);
   dirty_.clear();
-  struct Moved {
-    View* v;
-    bool all;  // re-send even an unchanged position if its frame changed (config, resync)
-    std::vector<Stream*> streams;
-  };
-  std::vector<Moved> moved;
-  size_t total = 0;
+  std::vector<Ranked> ranked;
   for (View* v : dirty) {
     auto m = v->q.take_moved();
-    if (!m.any()) continue;
-    Moved batch{v, m.all, {}};
-    for (auto it = v->from(m.from); it != v->by_order.end(); ++it) {
-      Stream* s = it->second;
-      // (Pre-queue and lottery streams are told no position: the broadcast tells them.)
-      if (s->state_ == TicketState::waiting && v->q.seq() >= s->seq_ && !in_prequeue(*s) &&
-          !in_lottery(*v, *s))
-        batch.streams.push_back(s);
-    }
-    total += batch.streams.size();
-    m_positions_ranked_.inc(static_cast<int64_t>(batch.streams.size()));
-    moved.push_back(std::move(batch));
+    if (m.any()) ranked.push_back(near_pass(*v, m.from, m.all));
   }
+  std::vector<View*> swept;
+  auto steady = Clock::now();
+  for (auto it = far_pending_.begin(); it != far_pending_.end();) {
+    if (!(*it)->far.due(steady)) {
+      ++it;
+      continue;
+    }
+    ranked.push_back(far_pass(**it));
+    swept.push_back(*it);
+    it = far_pending_.erase(it);
+  }
+  size_t total = 0;
+  for (auto& r : ranked) total += r.streams.size();
   Fanout out(sender_.get(), total, cfg_.parallel_send_min);
-  for (auto& [v, all, streams] : moved) {
-    for (Stream* s : streams) {
-      if (!v->q.waiting(s->order_)) continue;  // its admitted/ended event will tell it
-      int64_t pos = v->q.position(s->order_);
+  for (auto& [v, all, streams] : ranked) {
+    for (auto [s, pos] : streams) {
       if (pos == s->position_.position() && !all) continue;
       std::string f = position_frame(*v, pos, v->q.seq(), now);
       // A forced refresh (config change, resync) that shows nothing new is not sent.
@@ -99,6 +145,28 @@ void Hub::flush() {
     }
   }
   out.finish();
+  auto end = Clock::now();
+  for (View* v : swept) v->far.swept(end, cfg_.far_interval);
+}
+
+void Hub::hold(Stream& s) {
+  if (held_.insert(&s).second) held_due_.emplace(s.position_.due(cfg_.coalescing()), &s);
+}
+
+void Hub::release(Stream& s) {
+  auto it = views_.find(s.queue_);
+  if (s.position_.pending() && it != views_.end()) {
+    View& v = *it->second;
+    if (ranks(v, s)) {
+      int64_t pos = v.q.position(s.order_);
+      m_positions_ranked_.inc();
+      if (pos != s.position_.position()) {
+        s.position_.update(pos, position_frame(v, pos, v.q.seq(), wall_ms()));
+        s.seq_ = v.q.seq();
+      }
+    }
+  }
+  s.pump();  // (held again if its time has not come)
 }
 
 asio::awaitable<void> Hub::resync_task(std::string q) {
@@ -268,15 +336,24 @@ asio::awaitable<void> Hub::touch_loop() {
   }
 }
 
-// Positions held back by the coalescing go out when their interval is up.
+// Positions held back by the coalescing go out when their interval is up (with the line as it
+// is then), and far sweeps that came due start a flush.
 asio::awaitable<void> Hub::hold_loop() {
-  for (;;) {
+  for (bool more = true; more;) {
     bool woke = co_await async::sleep_for(std::chrono::milliseconds(50));
     if (!woke || stopping_) co_return;
-    if (held_.empty()) continue;
-    std::vector<Stream*> due(held_.begin(), held_.end());
-    held_.clear();
-    for (Stream* s : due) s->pump();  // held again if its time has not come
+    auto now = Clock::now();
+    // (An entry whose stream left held_ meanwhile is stale: skipped.)
+    while (!held_due_.empty() && held_due_.top().first <= now) {
+      Stream* s = held_due_.top().second;
+      held_due_.pop();
+      if (held_.erase(s)) release(*s);
+    }
+    for (View* v : far_pending_)
+      if (v->far.due(now)) {
+        wake();
+        break;
+      }
   }
 }
 
