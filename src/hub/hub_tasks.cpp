@@ -4,6 +4,9 @@
 // once when the group stops: a cancelled wait ends it, and after a store call it checks
 // async::cancelled() before touching the hub again.
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "core/encoding.hpp"
 #include "hub/fanout.hpp"
@@ -292,28 +295,47 @@ asio::awaitable<void> Hub::broadcast_loop() {
   }
 }
 
+// Spread over the interval: each of kBuckets ticks per heartbeat interval serves the streams of
+// one bucket (by order of attach), so each stream still gets one per interval but 100k streams'
+// heartbeats (and write-timeout checks) never go out at once; and in slices of kSlice streams,
+// the io thread serving whatever else waits (joins) in between.
 asio::awaitable<void> Hub::heartbeat_loop() {
-  for (;;) {
-    bool woke = co_await async::sleep_for(cfg_.heartbeat);
+  constexpr uint64_t kBuckets = 10;
+  constexpr size_t kSlice = 512;
+  auto ex = co_await asio::this_coro::executor;
+  uint64_t tick = 0;
+  for (bool more = true; more; ++tick) {
+    bool woke = co_await async::sleep_for(cfg_.heartbeat / static_cast<int64_t>(kBuckets));
     if (!woke || stopping_) co_return;
-    auto now = Clock::now();
+    std::vector<std::shared_ptr<Stream>> due;  // (kept alive across the slices)
+    due.reserve(streams_total_ / kBuckets + 1);
     for (auto& [_, v] : views_)
-      for (auto& [s, __] : v->streams) {
-        if (!s->started_) continue;
-        if (s->writing_ && now - s->blocked_since_ > cfg_.write_timeout) {
-          s->end();  // it stopped reading: do not hold its data forever
-          continue;
-        }
-        s->queue_frame(sse::kHeartbeat);
-        s->pump();
+      for (auto& [s, sp] : v->streams)
+        if (s->started_ && s->attached_no_ % kBuckets == tick % kBuckets) due.push_back(sp);
+    for (size_t i = 0; i < due.size(); ++i) {
+      if (i > 0 && i % kSlice == 0) {
+        co_await asio::post(ex, asio::use_awaitable);
+        bool stop = co_await async::cancelled();
+        if (stop || stopping_) co_return;
       }
+      Stream& s = *due[i];
+      if (s.closed_) continue;
+      if (s.writing_ && Clock::now() - s.blocked_since_ > cfg_.write_timeout) {
+        s.end();  // it stopped reading: do not hold its data forever
+        continue;
+      }
+      s.queue_frame(sse::kHeartbeat);
+      s.pump();
+    }
   }
 }
 
-// Open streams keep their tickets from being abandoned: one batched touch per queue, about
-// three times per abandon_after_s (never more often than touch_floor).
+// Open streams keep their tickets from being abandoned: batched touches per queue, about three
+// times per abandon_after_s (never more often than touch_floor), in chunks of kChunk tickets
+// (one short store call each: 100k tickets in one script call would stall Redis).
 asio::awaitable<void> Hub::touch_loop() {
-  for (;;) {
+  constexpr size_t kChunk = 1000;
+  for (bool more = true; more;) {
     bool woke = co_await async::sleep_for(cfg_.touch_floor);
     if (!woke || stopping_) co_return;
     Millis now = wall_ms();
@@ -325,8 +347,14 @@ asio::awaitable<void> Hub::touch_loop() {
       if (now - v->last_touch_ms < every) continue;
       v->last_touch_ms = now;
       std::vector<std::string> ids;
-      for (auto& [s, _] : v->streams)
-        if (s->state_ == TicketState::waiting) ids.push_back(s->ticket_);
+      for (auto& [s, _] : v->streams) {
+        if (s->state_ != TicketState::waiting) continue;
+        if (ids.size() == kChunk) {
+          batches.emplace_back(name, std::move(ids));
+          ids = {};
+        }
+        ids.push_back(s->ticket_);
+      }
       if (!ids.empty()) batches.emplace_back(name, std::move(ids));
     }
     for (auto& [q, ids] : batches) {
