@@ -27,6 +27,9 @@ Hub::Hub(asio::io_context& io, QueueStore& store, const TokenSigner& signer, met
       m_positions_ranked_(
           m.counter("hub_positions_ranked_total",
                     "Stream positions recomputed (streams an event may have moved)")),
+      m_released_(m.counter("hub_held_released_total",
+                            "Held positions whose interval was up, each ranked again (the line "
+                            "may have moved since) and sent")),
       m_far_sweeps_(m.counter("hub_far_sweeps_total",
                               "Sweeps ranking a queue's moved streams beyond the near head "
                               "(at most one per far interval and queue)")),

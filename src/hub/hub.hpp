@@ -189,6 +189,7 @@ class Hub final : public EventSink {
   metrics::Counter& m_resyncs_;
   metrics::Counter& m_positions_sent_;
   metrics::Counter& m_positions_ranked_;
+  metrics::Counter& m_released_;
   metrics::Counter& m_far_sweeps_;
   metrics::Counter& m_admissions_sent_;
   metrics::Counter& m_replaced_;

@@ -157,6 +157,7 @@ void Hub::hold(Stream& s) {
 }
 
 void Hub::release(Stream& s) {
+  m_released_.inc();
   auto it = views_.find(s.queue_);
   if (s.position_.pending() && it != views_.end()) {
     View& v = *it->second;
