@@ -29,10 +29,12 @@ TEST(FarSweep, MovesBetweenSweepsAreOneSweepAnIntervalAfterTheLast) {
   Clock::time_point t0 = Clock::time_point{} + 10s;
   f.mark(700, false);
   ASSERT_TRUE(f.due(t0));
-  FarSweep::Range r = f.take();
-  EXPECT_EQ(r.from, 700u);
-  EXPECT_FALSE(r.all);
+  f.begin();
+  EXPECT_EQ(f.current().from, 700u);
+  EXPECT_FALSE(f.current().all);
   EXPECT_FALSE(f.pending());
+  f.advance(FarSweep::kNone);  // one slice did it all
+  EXPECT_FALSE(f.sweeping());
   f.swept(t0 + 30ms, 1000ms);  // its sends took 30 ms
 
   for (uint64_t from : {900u, 650u, 800u}) f.mark(from, false);
@@ -41,11 +43,36 @@ TEST(FarSweep, MovesBetweenSweepsAreOneSweepAnIntervalAfterTheLast) {
   EXPECT_FALSE(f.due(t0 + 500ms));
   EXPECT_FALSE(f.due(t0 + 1029ms)) << "an interval after the last sweep's sends ended, not began";
   EXPECT_TRUE(f.due(t0 + 1030ms));
-  r = f.take();
-  EXPECT_EQ(r.from, 650u);
-  EXPECT_TRUE(r.all);
+  f.begin();
+  EXPECT_EQ(f.current().from, 650u);
+  EXPECT_TRUE(f.current().all);
   EXPECT_FALSE(f.pending());
+  f.advance(FarSweep::kNone);
+  f.swept(t0 + 1040ms, 1000ms);
   EXPECT_FALSE(f.due(t0 + 1h)) << "swept: nothing left until the next move";
+}
+
+// A sweep in slices: each goes on where the last stopped, due at once (not an interval later)
+// until it is over; what moved meanwhile waits for the next sweep.
+TEST(FarSweep, ASweepInSlicesGoesOnAtOnceWhatMovesMeanwhileIsTheNext) {
+  FarSweep f;
+  Clock::time_point t0 = Clock::time_point{} + 10s;
+  f.mark(100, true);
+  f.begin();
+  f.advance(5000);  // the first slice ended before order 5000
+  EXPECT_TRUE(f.sweeping());
+  EXPECT_TRUE(f.due(t0));
+  f.mark(50, false);  // a move behind the sweep's cursor
+  EXPECT_EQ(f.current().from, 5000u);
+  EXPECT_TRUE(f.current().all);
+  f.advance(FarSweep::kNone);
+  f.swept(t0, 1000ms);
+  EXPECT_TRUE(f.pending());
+  EXPECT_FALSE(f.due(t0 + 999ms));
+  ASSERT_TRUE(f.due(t0 + 1000ms));
+  f.begin();
+  EXPECT_EQ(f.current().from, 50u);
+  EXPECT_FALSE(f.current().all);
 }
 
 }  // namespace

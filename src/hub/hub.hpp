@@ -145,7 +145,8 @@ class Hub final : public EventSink {
     std::vector<std::pair<Stream*, int64_t>> streams;  // and their positions now
   };
   Ranked near_pass(View& v, uint64_t from, bool all);
-  Ranked far_pass(View& v);
+  bool far_pass(View& v, std::vector<Ranked>& out);
+  static constexpr size_t kSweepSlice = 512;  // streams per slice of a sweep
   // Whether the flush tells `s` positions (waiting, shown positions, not ahead of the view).
   bool ranks(const View& v, const Stream& s) const;
   // A held stream whose time has come: its position as of now (the line may have moved since

@@ -23,7 +23,7 @@ using Clock = std::chrono::steady_clock;
 // Runs after the handler that rang it (as a post would): one flush per batch of events. First
 // forgets the streams that ended (never inside a loop over the maps).
 asio::awaitable<void> Hub::flush_loop() {
-  for (;;) {
+  for (bool more = true; more;) {
     if (!woken_) {
       (void)co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));  // rung or stopped
       bool stop = co_await async::cancelled();
@@ -35,6 +35,11 @@ asio::awaitable<void> Hub::flush_loop() {
     ended_.clear();
     for (auto& sp : ended) close(sp);
     flush();
+    if (woken_) {  // (a sweep goes on: requests waiting meanwhile go first)
+      co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+      bool stop = co_await async::cancelled();
+      if (stop) co_return;
+    }
   }
 }
 
@@ -96,16 +101,27 @@ Hub::Ranked Hub::near_pass(View& v, uint64_t from, bool all) {
   return r;
 }
 
-// Every moved stream since the last sweep (those near the head again too: they are few, and
-// unchanged ones are not sent).
-Hub::Ranked Hub::far_pass(View& v) {
-  FarSweep::Range m = v.far.take();
+// One slice of a queue's sweep: every moved stream since the last sweep (those near the head
+// again too: they are few, and unchanged ones are not sent), at most kSweepSlice of them; the
+// next slice goes on after a turn of the io thread. Returns whether the sweep is over.
+bool Hub::far_pass(View& v, std::vector<Ranked>& out) {
+  if (!v.far.sweeping()) v.far.begin();
+  const FarSweep::Range& m = v.far.current();
   Ranked r{&v, m.all, {}};
-  for (auto it = v.from(m.from); it != v.by_order.end(); ++it)
+  size_t visited = 0;
+  auto it = v.from(m.from);
+  for (; it != v.by_order.end(); ++it) {
+    // (Cut between two orders only: a slice resumes at an order.)
+    if (visited >= kSweepSlice && it->first != std::prev(it)->first) break;
+    ++visited;
     if (ranks(v, *it->second)) r.streams.emplace_back(it->second, v.q.position(it->second->order_));
+  }
+  bool over = it == v.by_order.end();
+  v.far.advance(over ? FarSweep::kNone : it->first);
   m_positions_ranked_.inc(static_cast<int64_t>(r.streams.size()));
-  m_far_sweeps_.inc();
-  return r;
+  if (over) m_far_sweeps_.inc();
+  out.push_back(std::move(r));
+  return over;
 }
 
 // Once per batch of events (not once per event): the position of every local waiting stream
@@ -121,16 +137,22 @@ void Hub::flush() {
     auto m = v->q.take_moved();
     if (m.any()) ranked.push_back(near_pass(*v, m.from, m.all));
   }
+  // One slice of each due sweep; a queue stays in far_pending_ while its sweep goes on or more
+  // moved meanwhile.
   std::vector<View*> swept;
+  bool sweeping = false;
   auto steady = Clock::now();
   for (auto it = far_pending_.begin(); it != far_pending_.end();) {
-    if (!(*it)->far.due(steady)) {
+    View* v = *it;
+    if (!v->far.due(steady)) {
       ++it;
       continue;
     }
-    ranked.push_back(far_pass(**it));
-    swept.push_back(*it);
-    it = far_pending_.erase(it);
+    if (far_pass(*v, ranked))
+      swept.push_back(v);
+    else
+      sweeping = true;
+    it = v->far.sweeping() || v->far.pending() ? std::next(it) : far_pending_.erase(it);
   }
   size_t total = 0;
   for (auto& r : ranked) total += r.streams.size();
@@ -150,6 +172,7 @@ void Hub::flush() {
   out.finish();
   auto end = Clock::now();
   for (View* v : swept) v->far.swept(end, cfg_.far_interval);
+  if (sweeping) wake();  // the next slices, after a turn of the io thread (flush_loop)
 }
 
 void Hub::hold(Stream& s) {
