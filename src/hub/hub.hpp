@@ -146,7 +146,8 @@ class Hub final : public EventSink {
   };
   Ranked near_pass(View& v, uint64_t from, bool all);
   bool far_pass(View& v, std::vector<Ranked>& out);
-  static constexpr size_t kSweepSlice = 512;  // streams per slice of a sweep
+  // Streams per slice of a sweep: at least this, at least parallel_send_min.
+  static constexpr size_t kSweepSlice = 512;
   // Whether the flush tells `s` positions (waiting, shown positions, not ahead of the view).
   bool ranks(const View& v, const Stream& s) const;
   // A held stream whose time has come: its position as of now (the line may have moved since

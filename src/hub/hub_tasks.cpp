@@ -102,17 +102,20 @@ Hub::Ranked Hub::near_pass(View& v, uint64_t from, bool all) {
 }
 
 // One slice of a queue's sweep: every moved stream since the last sweep (those near the head
-// again too: they are few, and unchanged ones are not sent), at most kSweepSlice of them; the
+// again too: they are few, and unchanged ones are not sent), about a slice of them; the
 // next slice goes on after a turn of the io thread. Returns whether the sweep is over.
 bool Hub::far_pass(View& v, std::vector<Ranked>& out) {
   if (!v.far.sweeping()) v.far.begin();
   const FarSweep::Range& m = v.far.current();
   Ranked r{&v, m.all, {}};
+  // A slice is at least what the fan-out sends with two threads: a slice of a large sweep is
+  // sent as fast as one large flush was.
+  size_t slice = std::max(kSweepSlice, cfg_.parallel_send_min);
   size_t visited = 0;
   auto it = v.from(m.from);
   for (; it != v.by_order.end(); ++it) {
     // (Cut between two orders only: a slice resumes at an order.)
-    if (visited >= kSweepSlice && it->first != std::prev(it)->first) break;
+    if (visited >= slice && it->first != std::prev(it)->first) break;
     ++visited;
     if (ranks(v, *it->second)) r.streams.emplace_back(it->second, v.q.position(it->second->order_));
   }
