@@ -30,6 +30,8 @@ class CoalescedPosition {
   // if a pending position was held back for later.
   bool drain(std::string& out, const CoalescingRule& rule, Clock::time_point now);
 
+  // When a held position may go out under `rule`.
+  Clock::time_point due(const CoalescingRule& rule) const { return sent_ + rule.far_interval; }
   bool pending() const { return pending_; }
   int64_t position() const { return position_; }  // the latest told or pending (-1: none)
   const std::string& frame() const { return frame_; }

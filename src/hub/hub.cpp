@@ -27,6 +27,12 @@ Hub::Hub(asio::io_context& io, QueueStore& store, const TokenSigner& signer, met
       m_positions_ranked_(
           m.counter("hub_positions_ranked_total",
                     "Stream positions recomputed (streams an event may have moved)")),
+      m_released_(m.counter("hub_held_released_total",
+                            "Held positions whose interval was up, each ranked again (the line "
+                            "may have moved since) and sent")),
+      m_far_sweeps_(m.counter("hub_far_sweeps_total",
+                              "Sweeps ranking a queue's moved streams beyond the near head "
+                              "(at most one per far interval and queue)")),
       m_admissions_sent_(m.counter("sse_admissions_total", "Admissions told to open streams")),
       m_replaced_(m.counter("sse_streams_replaced_total",
                             "Streams ended because a newer stream of their ticket opened")),
@@ -423,7 +429,11 @@ void Hub::close(const std::shared_ptr<Stream>& sp) {
   --streams_total_;
   // A stream asked for a queue this process never heard of (e.g. a made-up name): forget the
   // empty view again, so such requests cost no memory.
-  if (v.streams.empty() && !v.q.known() && v.q.seq() == 0 && !v.q.loading()) views_.erase(it);
+  if (v.streams.empty() && !v.q.known() && v.q.seq() == 0 && !v.q.loading()) {
+    dirty_.erase(&v);
+    far_pending_.erase(&v);
+    views_.erase(it);
+  }
 }
 
 int64_t Hub::eta(const std::string& q, const QueueConfig& c, int64_t position, Millis now) {
@@ -455,6 +465,7 @@ void Hub::shutdown(std::chrono::milliseconds retry) {
       s->pump();
     }
   held_.clear();
+  held_due_ = {};
 }
 
 void Hub::resync_all() {

@@ -10,7 +10,9 @@
 //
 // Cost: an event is applied in O(log n); only the streams whose position it moved are looked at
 // again (local streams are kept in join order), once per batch of events: a join behind every
-// open stream costs no flush.
+// open stream costs no flush. Of those, a flush ranks only the ones near the head; the ones
+// further back (told at most once per far_interval anyway) are ranked by a sweep at most once
+// per far_interval (far_sweep.hpp).
 //
 // Threading: everything runs on the one io_context given at construction; publish() must be
 // called on it. Lifetime: its timers and store tasks are one async::TaskGroup, stopped (at once)
@@ -23,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -134,9 +137,25 @@ class Hub final : public EventSink {
   void schedule_flush(View& v);
   void wake();
   void flush();
+  // The flush's two kinds of work on one queue: the moved streams near the head (every flush)
+  // and the moved ones further back (a sweep, at most once per far_interval).
+  struct Ranked {
+    View* v;
+    bool all;  // re-send even an unchanged position if its frame changed (config, resync)
+    std::vector<std::pair<Stream*, int64_t>> streams;  // and their positions now
+  };
+  Ranked near_pass(View& v, uint64_t from, bool all);
+  bool far_pass(View& v, std::vector<Ranked>& out);
+  // Streams per slice of a sweep: at least this, at least parallel_send_min.
+  static constexpr size_t kSweepSlice = 512;
+  // Whether the flush tells `s` positions (waiting, shown positions, not ahead of the view).
+  bool ranks(const View& v, const Stream& s) const;
+  // A held stream whose time has come: its position as of now (the line may have moved since
+  // it was held), then its bytes.
+  void release(Stream& s);
   // Stream hooks: a position held back by the coalescing; a stream that ended (forgotten by
   // the flush loop, outside any loop over the maps).
-  void hold(Stream& s) { held_.insert(&s); }
+  void hold(Stream& s);
   void forget_later(Stream& s);
 
   // Long-running tasks (hub_tasks.cpp), all in tasks_.
@@ -154,6 +173,7 @@ class Hub final : public EventSink {
   HubConfig cfg_;
   std::unordered_map<std::string, std::unique_ptr<View>> views_;
   std::unordered_set<View*> dirty_;             // views with moved positions, for the next flush
+  std::unordered_set<View*> far_pending_;       // views with a far sweep pending (View::far)
   std::vector<std::shared_ptr<Stream>> ended_;  // for the next flush to forget
   bool woken_ = false;
   boost::asio::steady_timer wake_;  // the flush loop's doorbell (cancel() rings it)
@@ -161,6 +181,9 @@ class Hub final : public EventSink {
   size_t streams_total_ = 0;
   uint64_t attached_ = 0;               // streams attached so far: their order of arrival
   std::unordered_set<Stream*> held_;    // streams with a position held back (coalescing)
+  // ... and when each is due, soonest first (entries of streams no longer in held_ are stale).
+  using Due = std::pair<std::chrono::steady_clock::time_point, Stream*>;
+  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> held_due_;
   std::unique_ptr<SendWorker> sender_;  // (when parallel_send_min > 0)
 
   metrics::Counter& m_events_;
@@ -168,6 +191,8 @@ class Hub final : public EventSink {
   metrics::Counter& m_resyncs_;
   metrics::Counter& m_positions_sent_;
   metrics::Counter& m_positions_ranked_;
+  metrics::Counter& m_released_;
+  metrics::Counter& m_far_sweeps_;
   metrics::Counter& m_admissions_sent_;
   metrics::Counter& m_replaced_;
   metrics::Histogram& m_admit_latency_;

@@ -4,9 +4,13 @@
 // once when the group stops: a cancelled wait ends it, and after a store call it checks
 // async::cancelled() before touching the hub again.
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "core/encoding.hpp"
 #include "hub/fanout.hpp"
+#include "hub/far_sweep.hpp"
 #include "hub/hub.hpp"
 #include "hub/hub_view.hpp"
 #include "hub/sse_frames.hpp"
@@ -19,7 +23,7 @@ using Clock = std::chrono::steady_clock;
 // Runs after the handler that rang it (as a post would): one flush per batch of events. First
 // forgets the streams that ended (never inside a loop over the maps).
 asio::awaitable<void> Hub::flush_loop() {
-  for (;;) {
+  for (bool more = true; more;) {
     if (!woken_) {
       (void)co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));  // rung or stopped
       bool stop = co_await async::cancelled();
@@ -31,6 +35,11 @@ asio::awaitable<void> Hub::flush_loop() {
     ended_.clear();
     for (auto& sp : ended) close(sp);
     flush();
+    if (woken_) {  // (a sweep goes on: requests waiting meanwhile go first)
+      co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+      bool stop = co_await async::cancelled();
+      if (stop) co_return;
+    }
   }
 }
 
@@ -54,40 +63,105 @@ void Hub::wake() {
   wake_.cancel();
 }
 
+bool Hub::ranks(const View& v, const Stream& s) const {
+  // (Pre-queue and lottery streams are told no position: the broadcast tells them.)
+  return s.state_ == TicketState::waiting && v.q.seq() >= s.seq_ && !in_prequeue(s) &&
+         !in_lottery(v, s) && v.q.waiting(s.order_);  // (else its admitted/ended event tells it)
+}
+
+// The moved streams near the head. Positions grow with join order within each of the two
+// segments of by_order (the line, then the skippers: their orders come after every line order
+// but their positions first), so each segment is walked from `from` up to its first stream
+// beyond near_position: everyone behind that one is further back still, and left to the sweep.
+Hub::Ranked Hub::near_pass(View& v, uint64_t from, bool all) {
+  Ranked r{&v, all, {}};
+  bool far = false;
+  int64_t ranked = 0;
+  auto segment = [&](auto it, auto end) {
+    for (; it != end; ++it) {
+      Stream* s = it->second;
+      if (!ranks(v, *s)) continue;
+      int64_t pos = v.q.position(s->order_);
+      ++ranked;
+      if (pos > cfg_.near_position) {
+        far = true;
+        return;
+      }
+      r.streams.emplace_back(s, pos);
+    }
+  };
+  auto skippers = v.from(rules::kSkipOrder);
+  if (from < rules::kSkipOrder) segment(v.from(from), skippers);
+  segment(from < rules::kSkipOrder ? skippers : v.from(from), v.by_order.end());
+  m_positions_ranked_.inc(ranked);
+  if (far) {
+    v.far.mark(from, all);
+    far_pending_.insert(&v);
+  }
+  return r;
+}
+
+// One slice of a queue's sweep: every moved stream since the last sweep (those near the head
+// again too: they are few, and unchanged ones are not sent), about a slice of them; the
+// next slice goes on after a turn of the io thread. Returns whether the sweep is over.
+bool Hub::far_pass(View& v, std::vector<Ranked>& out) {
+  if (!v.far.sweeping()) v.far.begin();
+  const FarSweep::Range& m = v.far.current();
+  Ranked r{&v, m.all, {}};
+  // A slice is at least what the fan-out sends with two threads: a slice of a large sweep is
+  // sent as fast as one large flush was.
+  size_t slice = std::max(kSweepSlice, cfg_.parallel_send_min);
+  size_t visited = 0;
+  auto it = v.from(m.from);
+  for (; it != v.by_order.end(); ++it) {
+    // (Cut between two orders only: a slice resumes at an order.)
+    if (visited >= slice && it->first != std::prev(it)->first) break;
+    ++visited;
+    if (ranks(v, *it->second)) r.streams.emplace_back(it->second, v.q.position(it->second->order_));
+  }
+  bool over = it == v.by_order.end();
+  v.far.advance(over ? FarSweep::kNone : it->first);
+  m_positions_ranked_.inc(static_cast<int64_t>(r.streams.size()));
+  if (over) m_far_sweeps_.inc();
+  out.push_back(std::move(r));
+  return over;
+}
+
 // Once per batch of events (not once per event): the position of every local waiting stream
-// that the batch moved, O(moved streams · log n), no store call. The moved streams are listed
-// first (pointers only), so that the fan-out knows its size before any frame is made.
+// near the head that the batch moved, and of the moved ones further back when their queue's
+// sweep is due; O(ranked streams · log n), no store call. The streams are ranked first, so that
+// the fan-out knows its size before any frame is made.
 void Hub::flush() {
   Millis now = wall_ms();
   auto dirty = std::move(dirty_);
   dirty_.clear();
-  struct Moved {
-    View* v;
-    bool all;  // re-send even an unchanged position if its frame changed (config, resync)
-    std::vector<Stream*> streams;
-  };
-  std::vector<Moved> moved;
-  size_t total = 0;
+  std::vector<Ranked> ranked;
   for (View* v : dirty) {
     auto m = v->q.take_moved();
-    if (!m.any()) continue;
-    Moved batch{v, m.all, {}};
-    for (auto it = v->from(m.from); it != v->by_order.end(); ++it) {
-      Stream* s = it->second;
-      // (Pre-queue and lottery streams are told no position: the broadcast tells them.)
-      if (s->state_ == TicketState::waiting && v->q.seq() >= s->seq_ && !in_prequeue(*s) &&
-          !in_lottery(*v, *s))
-        batch.streams.push_back(s);
-    }
-    total += batch.streams.size();
-    m_positions_ranked_.inc(static_cast<int64_t>(batch.streams.size()));
-    moved.push_back(std::move(batch));
+    if (m.any()) ranked.push_back(near_pass(*v, m.from, m.all));
   }
+  // One slice of each due sweep; a queue stays in far_pending_ while its sweep goes on or more
+  // moved meanwhile.
+  std::vector<View*> swept;
+  bool sweeping = false;
+  auto steady = Clock::now();
+  for (auto it = far_pending_.begin(); it != far_pending_.end();) {
+    View* v = *it;
+    if (!v->far.due(steady)) {
+      ++it;
+      continue;
+    }
+    if (far_pass(*v, ranked))
+      swept.push_back(v);
+    else
+      sweeping = true;
+    it = v->far.sweeping() || v->far.pending() ? std::next(it) : far_pending_.erase(it);
+  }
+  size_t total = 0;
+  for (auto& r : ranked) total += r.streams.size();
   Fanout out(sender_.get(), total, cfg_.parallel_send_min);
-  for (auto& [v, all, streams] : moved) {
-    for (Stream* s : streams) {
-      if (!v->q.waiting(s->order_)) continue;  // its admitted/ended event will tell it
-      int64_t pos = v->q.position(s->order_);
+  for (auto& [v, all, streams] : ranked) {
+    for (auto [s, pos] : streams) {
       if (pos == s->position_.position() && !all) continue;
       std::string f = position_frame(*v, pos, v->q.seq(), now);
       // A forced refresh (config change, resync) that shows nothing new is not sent.
@@ -99,6 +173,30 @@ void Hub::flush() {
     }
   }
   out.finish();
+  auto end = Clock::now();
+  for (View* v : swept) v->far.swept(end, cfg_.far_interval);
+  if (sweeping) wake();  // the next slices, after a turn of the io thread (flush_loop)
+}
+
+void Hub::hold(Stream& s) {
+  if (held_.insert(&s).second) held_due_.emplace(s.position_.due(cfg_.coalescing()), &s);
+}
+
+void Hub::release(Stream& s) {
+  m_released_.inc();
+  auto it = views_.find(s.queue_);
+  if (s.position_.pending() && it != views_.end()) {
+    View& v = *it->second;
+    if (ranks(v, s)) {
+      int64_t pos = v.q.position(s.order_);
+      m_positions_ranked_.inc();
+      if (pos != s.position_.position()) {
+        s.position_.update(pos, position_frame(v, pos, v.q.seq(), wall_ms()));
+        s.seq_ = v.q.seq();
+      }
+    }
+  }
+  s.pump();  // (held again if its time has not come)
 }
 
 asio::awaitable<void> Hub::resync_task(std::string q) {
@@ -224,28 +322,47 @@ asio::awaitable<void> Hub::broadcast_loop() {
   }
 }
 
+// Spread over the interval: each of kBuckets ticks per heartbeat interval serves the streams of
+// one bucket (by order of attach), so each stream still gets one per interval but 100k streams'
+// heartbeats (and write-timeout checks) never go out at once; and in slices of kSlice streams,
+// the io thread serving whatever else waits (joins) in between.
 asio::awaitable<void> Hub::heartbeat_loop() {
-  for (;;) {
-    bool woke = co_await async::sleep_for(cfg_.heartbeat);
+  constexpr uint64_t kBuckets = 10;
+  constexpr size_t kSlice = 512;
+  auto ex = co_await asio::this_coro::executor;
+  uint64_t tick = 0;
+  for (bool more = true; more; ++tick) {
+    bool woke = co_await async::sleep_for(cfg_.heartbeat / static_cast<int64_t>(kBuckets));
     if (!woke || stopping_) co_return;
-    auto now = Clock::now();
+    std::vector<std::shared_ptr<Stream>> due;  // (kept alive across the slices)
+    due.reserve(streams_total_ / kBuckets + 1);
     for (auto& [_, v] : views_)
-      for (auto& [s, __] : v->streams) {
-        if (!s->started_) continue;
-        if (s->writing_ && now - s->blocked_since_ > cfg_.write_timeout) {
-          s->end();  // it stopped reading: do not hold its data forever
-          continue;
-        }
-        s->queue_frame(sse::kHeartbeat);
-        s->pump();
+      for (auto& [s, sp] : v->streams)
+        if (s->started_ && s->attached_no_ % kBuckets == tick % kBuckets) due.push_back(sp);
+    for (size_t i = 0; i < due.size(); ++i) {
+      if (i > 0 && i % kSlice == 0) {
+        co_await asio::post(ex, asio::use_awaitable);
+        bool stop = co_await async::cancelled();
+        if (stop || stopping_) co_return;
       }
+      Stream& s = *due[i];
+      if (s.closed_) continue;
+      if (s.writing_ && Clock::now() - s.blocked_since_ > cfg_.write_timeout) {
+        s.end();  // it stopped reading: do not hold its data forever
+        continue;
+      }
+      s.queue_frame(sse::kHeartbeat);
+      s.pump();
+    }
   }
 }
 
-// Open streams keep their tickets from being abandoned: one batched touch per queue, about
-// three times per abandon_after_s (never more often than touch_floor).
+// Open streams keep their tickets from being abandoned: batched touches per queue, about three
+// times per abandon_after_s (never more often than touch_floor), in chunks of kChunk tickets
+// (one short store call each: 100k tickets in one script call would stall Redis).
 asio::awaitable<void> Hub::touch_loop() {
-  for (;;) {
+  constexpr size_t kChunk = 1000;
+  for (bool more = true; more;) {
     bool woke = co_await async::sleep_for(cfg_.touch_floor);
     if (!woke || stopping_) co_return;
     Millis now = wall_ms();
@@ -257,8 +374,14 @@ asio::awaitable<void> Hub::touch_loop() {
       if (now - v->last_touch_ms < every) continue;
       v->last_touch_ms = now;
       std::vector<std::string> ids;
-      for (auto& [s, _] : v->streams)
-        if (s->state_ == TicketState::waiting) ids.push_back(s->ticket_);
+      for (auto& [s, _] : v->streams) {
+        if (s->state_ != TicketState::waiting) continue;
+        if (ids.size() == kChunk) {
+          batches.emplace_back(name, std::move(ids));
+          ids = {};
+        }
+        ids.push_back(s->ticket_);
+      }
       if (!ids.empty()) batches.emplace_back(name, std::move(ids));
     }
     for (auto& [q, ids] : batches) {
@@ -268,15 +391,24 @@ asio::awaitable<void> Hub::touch_loop() {
   }
 }
 
-// Positions held back by the coalescing go out when their interval is up.
+// Positions held back by the coalescing go out when their interval is up (with the line as it
+// is then), and far sweeps that came due start a flush.
 asio::awaitable<void> Hub::hold_loop() {
-  for (;;) {
+  for (bool more = true; more;) {
     bool woke = co_await async::sleep_for(std::chrono::milliseconds(50));
     if (!woke || stopping_) co_return;
-    if (held_.empty()) continue;
-    std::vector<Stream*> due(held_.begin(), held_.end());
-    held_.clear();
-    for (Stream* s : due) s->pump();  // held again if its time has not come
+    auto now = Clock::now();
+    // (An entry whose stream left held_ meanwhile is stale: skipped.)
+    while (!held_due_.empty() && held_due_.top().first <= now) {
+      Stream* s = held_due_.top().second;
+      held_due_.pop();
+      if (held_.erase(s)) release(*s);
+    }
+    for (View* v : far_pending_)
+      if (v->far.due(now)) {
+        wake();
+        break;
+      }
   }
 }
 

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "hub/far_sweep.hpp"
 #include "hub/hub.hpp"
 #include "hub/queue_view.hpp"
 
@@ -18,6 +19,8 @@ struct Hub::View {
   std::unordered_map<Stream*, std::shared_ptr<Stream>> streams;
   // Started streams in join order: the streams an event moved are a tail of it.
   std::set<std::pair<uint64_t, Stream*>> by_order;
+  // Moved streams beyond the near head, ranked at most once per far_interval (far_sweep.hpp).
+  FarSweep far;
   Millis last_touch_ms = 0;
   // The on-sale (hub_tasks.cpp: broadcast, places_task).
   int64_t prequeue_told = -1;    // entrants in the last `prequeue` broadcast (-1: none yet)
