@@ -11,7 +11,7 @@
 #                     connections in all, each wrk stops after CROWD/P), with the streams open,
 #                     then again with none
 #   NEAR=100          "near the head" (the hub's near_position)
-#   DRAIN_S=120       the longest wait, after admission, for every admission to be on Pub/Sub
+#   DRAIN_S=60        the longest wait, after admission, for every admission to be on Pub/Sub
 #   SETTLE_S=60       then the longest wait for the streams' final states
 # Where the streams' tickets are in the line: the first HEAD tickets of the line all have a
 # stream (HEAD = ADMIT × ADMIT_SECS × 1.1 + NEAR: the first NEAR positions hold streams during
@@ -34,7 +34,7 @@ CROWD_CONNS=${CROWD_CONNS:-48}
 CROWD_MAX_SECS=${CROWD_MAX_SECS:-240}
 NEAR=${NEAR:-100}
 SETTLE_S=${SETTLE_S:-60}
-DRAIN_S=${DRAIN_S:-120}
+DRAIN_S=${DRAIN_S:-60}
 OUT=${SCALE_OUT:-$ROOT/bench/results/scale.md}
 OUTDIR=$(dirname "$OUT")
 
@@ -99,19 +99,19 @@ hist_delta() {
       printf "%.0f %s %s\n", d[n], p50 ~ />/ ? p50 : sprintf("%.1f", p50), p99 ~ />/ ? p99 : sprintf("%.1f", p99)}'
 }
 # Waits until the processes are idle: their hub and SSE counters stop moving for a second
-# (events applied, positions and admissions sent), at most 120 s. Prints the seconds waited.
+# (events applied, positions and admissions sent), at most 60 s. Prints the seconds waited.
 wait_idle() {
   local t0 prev="" cur same=0
   t0=$(ms_now)
-  for _ in $(seq 240); do
+  for _ in $(seq 120); do
     cur="$(metric_sum anteroom_hub_events_total) $(metric_sum anteroom_sse_positions_total) $(metric_sum anteroom_sse_admissions_total)"
     if [ "$cur" = "$prev" ]; then same=$((same + 1)); else same=0; fi
     [ $same -ge 2 ] && { awk -v d=$(($(ms_now) - t0)) 'BEGIN {printf "%.1f", d / 1000}'; return; }
     prev=$cur
     sleep 0.5
   done
-  echo "over 120 (not idle)"
-  log "the processes did not become idle within 120 s" >&2
+  echo "over 60 (not idle)"
+  log "the processes did not become idle within 60 s" >&2
 }
 
 # --- servers: redis-server, kafka-mock, P anteroom processes (--redis --kafka) ----------------
@@ -145,6 +145,16 @@ for _ in $(seq 300); do
 done
 [ "$(metric_sum anteroom_consumer_assigned_partitions)" -ge 6 ] || die "the consumer group did not assign kafka-mock's 6 partitions"
 curl -sf -X POST "${URLS[0]}/v1/queues/$Q/tickets" >/dev/null  # the server loads its scripts
+# Redis calls of 10 ms or more from here on (what blocks everyone: SLOWLOG), and the pipeline's
+# trouble counters, for the report.
+redis-cli -p "$R_PORT" config set slowlog-log-slower-than 10000 >/dev/null
+redis-cli -p "$R_PORT" config set slowlog-max-len 100000 >/dev/null
+redis-cli -p "$R_PORT" slowlog reset >/dev/null
+SLOW_SINCE=$(date +%s)
+health() {
+  echo "$(metric_sum anteroom_hub_resyncs_total) $(metric_sum anteroom_pubsub_reconnects_total) $(metric_sum anteroom_consumer_rebalances_total)"
+}
+read -r H0_RESYNC H0_RECONN H0_REBAL < <(health)
 compose_lua join
 JSHA=$(lua_sha join)
 [ "$(redis-cli -p "$R_PORT" script exists "$JSHA")" = 1 ] ||
@@ -300,6 +310,10 @@ for p in "${LPIDS[@]}"; do kill -USR1 "$p"; done
 wait_line CHECKED
 WRONG=$(sed -n 's/^CHECKED .* wrong=\([0-9]*\).*/\1/p' "$TMP"/watch-*.log | awk '{s += $1} END {print s}')
 SETTLE_MS=$(sed -n 's/^CHECKED .* settle_ms=\([0-9]*\).*/\1/p' "$TMP"/watch-*.log | sort -n | tail -1)
+checked_sum() { sed -n "s/^CHECKED .* $1=\([0-9]*\).*/\1/p" "$TMP"/watch-*.log | awk '{s += $1} END {print s + 0}'; }
+UNVERIFIED=$(checked_sum unverified)
+GET_ERRORS=$(checked_sum get_errors)
+CLOSED=$(checked_sum closed)
 hist_snapshot >"$TMP/hist1.txt"
 read -r A2S_N A2S_P50 A2S_P99 < <(hist_delta "$TMP/hist0.txt" "$TMP/hist1.txt")
 # Merged over the watchers: per tick the sums of counts and the maxima of delivery times.
@@ -326,7 +340,7 @@ read -r ALL_P50 ALL_P99 ALL_MAX _ < <(awk '{print ($4 > $7) ? $4 : $7}' "$TMP/sc
       printf "%.0f %.0f %.0f %d\n", v[i50], v[i99], v[NR], NR }')
 MISSING=$(awk '{s += $5 + $8} END {print s + 0}' "$TMP/scale-ticks.txt")
 NEAR_MIN_STREAMS=$(awk 'NR == 1 || $11 < m {m = $11} END {print m + 0}' "$TMP/scale-ticks.txt")
-log "  wrong final states: $WRONG (settled in $SETTLE_MS ms); per tick, every moved stream: near p99 $NEAR_P99 ms, far p99 $FAR_P99 ms, all p99 $ALL_P99 ms; missing $MISSING"
+log "  wrong final states: $WRONG, unverified $UNVERIFIED (GET errors $GET_ERRORS; streams closed by the server $CLOSED; settled in $SETTLE_MS ms); per tick, every moved stream: near p99 $NEAR_P99 ms, far p99 $FAR_P99 ms, all p99 $ALL_P99 ms; missing $MISSING"
 log "  admission → SSE (server histograms, all $P): n=$A2S_N p50 $A2S_P50 ms p99 $A2S_P99 ms"
 
 # --- the crowd: CROWD joins, wrk on every process at once, each stopping after CROWD/P --------
@@ -383,6 +397,21 @@ crowd none
 N_RPS=$CROWD_RPS N_JOINS=$CROWD_JOINS N_P99=$CROWD_P99 N_WALL=$CROWD_WALL N_RCPU=$CROWD_REDIS_CPU N_ACPU=$CROWD_ANT_CPU N_KAFKA=$CROWD_KAFKA
 log "  $N_RPS joins/s ($N_JOINS joins in $N_WALL s), worst process p99 $N_P99 ms; CPU ms/s: redis-server $N_RCPU, anteroom $N_ACPU; Kafka $N_KAFKA events/s"
 RATIO=$(ratio "$S_RPS" "$N_RPS")
+read -r H1_RESYNC H1_RECONN H1_REBAL < <(health)
+LOST_REDIS=$(cat "$TMP"/S*.err | grep -c "lost: no reply" || true)
+LOST_LEASE=$(cat "$TMP"/S*.err | grep -c "lost the lease" || true)
+"$BIN/sse-load" slowlog --redis "127.0.0.1:$R_PORT" --since "$SLOW_SINCE" >"$TMP/slowlog.txt" 2>&1 || true
+SLOW_N=$(sed -n 's/^RESULT .* n=\([0-9]*\).*/\1/p' "$TMP/slowlog.txt")
+SLOW_LINES=$(grep '^  ' "$TMP/slowlog.txt" | awk '{for (i = 1; i <= NF; i++) if ($i == "longest") print $(i + 1), $0}' |
+  sort -rn | head -8 | cut -d' ' -f2- | sed 's/^ *//' | paste -sd ';' - || true)
+# (a script's SHA named by its file, as bench/run.sh does)
+for f in "$ROOT"/src/store/lua/*.lua; do
+  n=$(basename "$f" .lua)
+  [ "$n" = lib ] && continue
+  compose_lua "$n"
+  SLOW_LINES=${SLOW_LINES//$(lua_sha "$n")/$n.lua}
+done
+SLOW_LINES=${SLOW_LINES//;/; }
 REDIS_USED_MB=$(awk -v b="$(redis_mem "$R_PORT")" 'BEGIN {printf "%.0f", b / 1048576}')
 
 ELAPSED=$(($(date +%s) - START))
@@ -432,6 +461,7 @@ met() { meets "$@"; }
   echo "| per tick, every moved stream has it: p50 / p99 / max over $NTICKS ticks (ms) | $ALL_P50 / $ALL_P99 / $ALL_MAX | p99 ≤ 1500 | $(met "$ALL_P99" '<=' 1500) |"
   echo "| (stream, tick) pairs with no frame reflecting the tick | $MISSING | 0 | $(met "$MISSING" '<=' 0) |"
   echo "| streams whose final state is wrong (of $STREAMS; all checked) | $WRONG | 0 | $(met "$WRONG" '<=' 0) |"
+  echo "| streams not verified (GET ticket kept failing), GET errors, streams closed by the server | $UNVERIFIED, $GET_ERRORS, $CLOSED | 0 | $(met "$((UNVERIFIED + CLOSED))" '<=' 0) |"
   echo "| admission → SSE, server histograms of all $P processes: n / p50 / p99 (ms) | $A2S_N / $A2S_P50 / $A2S_P99 | | |"
   echo "| crowd joins/s with $STREAMS streams open | $S_RPS | | |"
   echo "| crowd joins/s with none | $N_RPS | | |"
@@ -450,6 +480,9 @@ met() { meets "$@"; }
   echo "| redis-server CPU (ms/s): admission / crowd with streams / crowd without | $REDIS_CPU_ADMIT / $S_RCPU / $N_RCPU | | |"
   echo "| anteroom CPU, all $P processes (ms/s): admission / crowd with streams / crowd without | $ANT_CPU_ADMIT / $S_ACPU / $N_ACPU | | |"
   echo "| sse-load CPU, all $NL (ms/s) during admission | $LOADER_CPU_ADMIT | | |"
+  echo "| trouble over the run: hub resyncs / Pub/Sub reconnects / consumer rebalances (all processes) | $((H1_RESYNC - H0_RESYNC)) / $((H1_RECONN - H0_RECONN)) / $((H1_REBAL - H0_REBAL)) | | |"
+  echo "| trouble over the run: Redis connections lost (no reply for 5 s) / relay leases lost (process logs) | $LOST_REDIS / $LOST_LEASE | | |"
+  echo "| Redis calls of ≥ 10 ms over the run (SLOWLOG), and the commands with the longest | ${SLOW_N:-?}: ${SLOW_LINES:-none} | | |"
   echo
   echo "Per tick delivery over the run: ![per tick]($PNG_TICKS)"
   echo

@@ -26,6 +26,21 @@
 //       Joins N tickets, opens N streams, waits until each has its initial state, prints
 //       `READY streams=N` and then keeps them open (reading whatever comes) until it is killed:
 //       the "line is watching" load for another load generator (bench: join_with_streams_ratio).
+//   sse-load watch --url URL [--url URL ...] --queue Q --tickets FILE [--stride S --offset O]
+//       --ticks FILE [--ticks-out FILE] [--near 100] [--settle-timeout-s 60]
+//       The streams of bench/scale.sh: opens a stream for lines O, O+S, O+2S, ... of FILE (ticket
+//       ids, e.g. from `fill --keep-out`; line i of ours on URL i mod K), each must start with a
+//       `position`; prints `READY streams=N positions=LO..HI` and from then keeps every frame
+//       (arrival µs, id, position or kind). On SIGUSR1 (admission over) it reads the ticks FILE
+//       (lines "at_ms first_seq last_seq admitted-so-far", from the server's events) and:
+//       (1) the final state: GET ticket of every stream against its latest frame, re-reading the
+//       ones that disagree every 200 ms until all agree or the timeout; (2) per tick, for every
+//       stream waiting before it (position = first frame's − admissions before the tick): the
+//       first frame with id >= the tick's last seq, or `admitted`, minus the tick's at; near
+//       (position after the tick <= --near, or admitted by it) and far apart: count, slowest,
+//       sum, missing, and the waiting streams at 1..near, one line per tick in --ticks-out.
+//       Prints `CHECKED streams=N wrong=W settle_ms=... frames=... ticks=...` and holds the
+//       streams until killed.
 //   sse-load draw --url URL [--url URL ...] --queue Q --streams N --admin-token T
 //       [--settle-timeout-s 600] [--check-places 50]
 //       The draw: Q is in its pre-queue. Joins N tickets (each must answer status `prequeue`),
@@ -38,7 +53,7 @@
 //       arrival − opens_at (config.opens_at, read afterwards); the places must be distinct and
 //       within 1..entrants, and a sample of GET ticket must show the same.
 //   sse-load fill --redis HOST:PORT --sha SHA --keys "16 K1 .. K16" --commit C --now MS --n N
-//       [--conns 4] [--pipeline 100] [--per-call 1]
+//       [--conns 4] [--pipeline 100] [--per-call 1] [--draw-key 1] [--keep-every K --keep-out F]
 //       Fills a pre-queue: EVALSHA SHA (the server's join script) with the queue's keys and
 //       ARGV commit, then --per-call joins (now, id, no dedupe key, draw key, no invite, no
 //       proof) per call (a batch, as RedisStore batches the joins waiting for one queue),
@@ -46,7 +61,9 @@
 //       random bits in base64url (the server's shape, never colliding); draw keys are 32
 //       uniformly random bytes (the server's are HMAC-SHA256 of the seed: same shape and
 //       spread, not verifiable). Every reply must be `ok` (a refusal such as need_key stops
-//       the fill).
+//       the fill). --draw-key 0: joins with no draw key (an open queue's joins, as the server
+//       makes them); --keep-every K writes the ticket id of every K-th join to F, in join order
+//       (as far as the side-by-side connections allow: within a pipeline or two).
 //   sse-load slowlog --redis HOST:PORT [--sha SHA | --command NAME] [--match TEXT] [--since S]
 //       Durations (µs, server-side) of the EVALSHA SHA calls (or NAME calls, or with neither
 //       every call) in Redis' SLOWLOG whose arguments contain TEXT, logged at or after Unix
@@ -913,8 +930,9 @@ std::vector<Tick> read_ticks(const std::string& path) {
   return out;
 }
 
-// A stream's state as its latest frame shows it: its position, kAdmitted, or kOther.
-constexpr int64_t kAdmitted = -1, kOther = -2;
+// A stream's state as its latest frame shows it: its position, kAdmitted, or kOther; kUnknown:
+// the store could not be asked (an error answer, e.g. 503 while the process lost Redis).
+constexpr int64_t kAdmitted = -1, kOther = -2, kUnknown = -3;
 int64_t shown_state(const Stream& s) {
   if (s.last_type == EventType::admitted) return kAdmitted;
   if (s.last_type == EventType::position) return s.last_pos;
@@ -922,19 +940,36 @@ int64_t shown_state(const Stream& s) {
 }
 
 // GET ticket of each index in `which` (over every URL, `conns` at once) → truth[i]: its
-// position while waiting, kAdmitted when active, kOther otherwise.
-awaitable<void> read_truth(asio::io_context& io, const std::vector<Url>& urls, const std::string& q,
-                           const std::vector<std::string>& tickets, const std::vector<size_t>& which,
-                           std::vector<int64_t>& truth, int conns) {
-  size_t next = 0, finished = 0;
+// position while waiting, kAdmitted when active, kOther otherwise, kUnknown when the answer was
+// an error (asked again in the next round). Returns the number of error answers.
+awaitable<size_t> read_truth(asio::io_context& io, const std::vector<Url>& urls,
+                             const std::string& q, const std::vector<std::string>& tickets,
+                             const std::vector<size_t>& which, std::vector<int64_t>& truth,
+                             int conns) {
+  size_t next = 0, finished = 0, errors = 0;
   auto worker = [&](Url u) -> awaitable<void> {
-    HttpConn c(io, u);
-    co_await c.connect();
+    auto c = std::make_unique<HttpConn>(io, u);
+    co_await c->connect();
     while (next < which.size()) {
       size_t i = which[next++];
-      auto res = co_await c.request(bhttp::verb::get, "/v1/queues/" + q + "/tickets/" + tickets[i], "");
-      if (res.result_int() != 200)
-        die("GET ticket answered " + std::to_string(res.result_int()) + ": " + res.body());
+      bhttp::response<bhttp::string_body> res;
+      bool sent = false;
+      try {
+        res = co_await c->request(bhttp::verb::get, "/v1/queues/" + q + "/tickets/" + tickets[i], "");
+        sent = true;
+      } catch (const std::exception&) {
+        // (the connection broke: a new one for the next ticket)
+      }
+      if (!sent) {
+        c = std::make_unique<HttpConn>(io, u);
+        co_await c->connect();
+      }
+      if (!sent || res.result_int() != 200) {
+        truth[i] = kUnknown;
+        if (++errors <= 3)
+          progress("GET ticket answered " + (sent ? std::to_string(res.result_int()) + ": " + res.body() : "nothing"));
+        continue;
+      }
       auto v = json::parse(res.body()).as_object();
       std::string st(v.at("status").as_string());
       truth[i] = st == "waiting" && v.contains("position") ? v.at("position").to_number<int64_t>()
@@ -954,6 +989,7 @@ awaitable<void> read_truth(asio::io_context& io, const std::vector<Url>& urls, c
       ++finished;
     });
   while (finished < static_cast<size_t>(conns)) co_await sleep_ms(5);
+  co_return errors;
 }
 
 awaitable<void> run_watch(Ctx c, std::string& result) {
@@ -1010,8 +1046,9 @@ awaitable<void> run_watch(Ctx c, std::string& result) {
   std::vector<size_t> wrong(n);
   std::iota(wrong.begin(), wrong.end(), 0);
   const int conns = static_cast<int>(o.num("check-conns", 8));
+  size_t errors = 0;
   for (bool more = true; more;) {
-    co_await read_truth(c.io, urls, q, tickets, wrong, truth, conns);
+    errors += co_await read_truth(c.io, urls, q, tickets, wrong, truth, conns);
     std::vector<size_t> still;
     for (size_t i : wrong)
       if (shown_state(L.streams[i]) != truth[i]) still.push_back(i);
@@ -1021,6 +1058,9 @@ awaitable<void> run_watch(Ctx c, std::string& result) {
   }
   L.record = false;
   int64_t settle_ms = (now_us() - t_sig) / 1000;
+  // Those the store never answered for are not known to be wrong: counted apart.
+  size_t unverified = 0;
+  for (size_t i : wrong) unverified += truth[i] == kUnknown;
   for (size_t k = 0; k < std::min<size_t>(wrong.size(), 3); ++k) {
     auto& s = L.streams[wrong[k]];
     progress("stream " + std::to_string(wrong[k]) + " shows " + std::to_string(shown_state(s)) +
@@ -1076,8 +1116,11 @@ awaitable<void> run_watch(Ctx c, std::string& result) {
     }
     if (!f) die("cannot write " + path);
   }
-  std::printf("CHECKED streams=%zu wrong=%zu settle_ms=%lld frames=%zu ticks=%zu\n", n,
-              wrong.size(), static_cast<long long>(settle_ms), frames, ticks.size());
+  std::printf(
+      "CHECKED streams=%zu wrong=%zu unverified=%zu get_errors=%zu settle_ms=%lld frames=%zu "
+      "ticks=%zu closed=%zu\n",
+      n, wrong.size() - unverified, unverified, errors, static_cast<long long>(settle_ms), frames,
+      ticks.size(), L.closed_after_ready);
   std::fflush(stdout);
   // Held until killed (the crowd joins while they stay open).
   asio::steady_timer forever(c.io, asio::steady_timer::time_point::max());
