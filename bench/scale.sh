@@ -11,6 +11,7 @@
 #                     connections in all, each wrk stops after CROWD/P), with the streams open,
 #                     then again with none
 #   NEAR=100          "near the head" (the hub's near_position)
+#   FILL_CHUNK=50000  the fill's rounds (each waits until Kafka's consumers re-published them)
 #   DRAIN_S=60        the longest wait, after admission, for every admission to be on Pub/Sub
 #   SETTLE_S=60       then the longest wait for the streams' final states
 # Where the streams' tickets are in the line: the first HEAD tickets of the line all have a
@@ -34,6 +35,7 @@ CROWD_CONNS=${CROWD_CONNS:-48}
 CROWD_MAX_SECS=${CROWD_MAX_SECS:-240}
 NEAR=${NEAR:-100}
 SETTLE_S=${SETTLE_S:-60}
+FILL_CHUNK=${FILL_CHUNK:-50000}
 DRAIN_S=${DRAIN_S:-60}
 OUT=${SCALE_OUT:-$ROOT/bench/results/scale.md}
 OUTDIR=$(dirname "$OUT")
@@ -58,7 +60,7 @@ ms_now() { date +%s%3N; }
 metric_sum() {
   local u s=0 v
   for u in "${URLS[@]}"; do
-    v=$(curl -sf "$u/metrics" | awk -v n="$1" '$1 == n || index($1, n "{") == 1 {s += $2} END {printf "%.0f", s}')
+    v=$(curl -sf -m 10 "$u/metrics" | awk -v n="$1" '$1 == n || index($1, n "{") == 1 {s += $2} END {printf "%.0f", s}')
     s=$((s + ${v:-0}))
   done
   echo "$s"
@@ -103,7 +105,7 @@ hist_delta() {
 wait_idle() {
   local t0 prev="" cur same=0
   t0=$(ms_now)
-  for _ in $(seq 120); do
+  while [ $(($(ms_now) - t0)) -lt 60000 ]; do
     cur="$(metric_sum anteroom_hub_events_total) $(metric_sum anteroom_sse_positions_total) $(metric_sum anteroom_sse_admissions_total)"
     if [ "$cur" = "$prev" ]; then same=$((same + 1)); else same=0; fi
     [ $same -ge 2 ] && { awk -v d=$(($(ms_now) - t0)) 'BEGIN {printf "%.1f", d / 1000}'; return; }
@@ -174,14 +176,38 @@ if [ "$HEAD" -gt $((STREAMS * 2 / 3)) ]; then
 fi
 REST=$((WAITING - HEAD))
 K=$((REST / (STREAMS - HEAD)))
-log "filling: $HEAD joins (each a stream's ticket), then $REST (every ${K}th a stream's ticket)"
+log "filling: $HEAD joins (each a stream's ticket), then $REST (every ${K}th a stream's ticket), in rounds of at most $FILL_CHUNK"
+# Every event produced to Kafka has been consumed and re-published on Pub/Sub.
+pipeline_caught_up() {
+  [ "$(redis-cli -p "$R_PORT" xlen "aq:{$Q}:outbox")" = 0 ] &&
+    [ "$(metric_sum anteroom_consumer_events_total)" -ge "$(metric_sum anteroom_relay_produced_total)" ]
+}
+# fill N KEEP_EVERY OUT: N joins in rounds of FILL_CHUNK, each round waiting (at most 120 s) until
+# the pipeline has carried its events: kafka-mock keeps only the newest ~100k messages of a
+# partition, so a consumer further behind would lose events (a mock's limit, not Kafka's).
+fill() {
+  local n=$1 every=$2 out=$3 done=0 m r=0
+  : >"$out"
+  while [ "$done" -lt "$n" ]; do
+    m=$((n - done < FILL_CHUNK ? n - done : FILL_CHUNK))
+    # (each round keeps every K-th of its own joins: K divides FILL_CHUNK or the spacing shifts
+    # by less than K at a round's start, which is all "spread evenly" needs)
+    "$BIN/sse-load" fill --redis "127.0.0.1:$R_PORT" --sha "$JSHA" --keys "$KEYS" --commit "" \
+      --now "$(ms_now)" --n "$m" --draw-key 0 --keep-every "$every" --keep-out "$TMP/kept.txt" >"$TMP/fill.log" 2>&1 ||
+      { cat "$TMP/fill.log" >&2; die "fill failed"; }
+    cat "$TMP/kept.txt" >>"$out"
+    done=$((done + m))
+    r=$((r + 1))
+    local t=$(($(ms_now) + 120000))
+    until pipeline_caught_up; do
+      [ "$(ms_now)" -lt "$t" ] || die "after fill round $r the pipeline did not carry its events within 120 s (consumed $(metric_sum anteroom_consumer_events_total) of $(metric_sum anteroom_relay_produced_total) produced)"
+      sleep 0.5
+    done
+  done
+}
 t0=$(ms_now)
-"$BIN/sse-load" fill --redis "127.0.0.1:$R_PORT" --sha "$JSHA" --keys "$KEYS" --commit "" \
-  --now "$(ms_now)" --n "$HEAD" --draw-key 0 --keep-every 1 --keep-out "$TMP/head.txt" >"$TMP/fill-head.log" 2>&1 ||
-  { cat "$TMP/fill-head.log" >&2; die "fill failed"; }
-"$BIN/sse-load" fill --redis "127.0.0.1:$R_PORT" --sha "$JSHA" --keys "$KEYS" --commit "" \
-  --now "$(ms_now)" --n "$REST" --draw-key 0 --keep-every "$K" --keep-out "$TMP/far.txt" >"$TMP/fill-rest.log" 2>&1 ||
-  { cat "$TMP/fill-rest.log" >&2; die "fill failed"; }
+fill "$HEAD" 1 "$TMP/head.txt"
+fill "$REST" "$K" "$TMP/far.txt"
 t1=$(ms_now)
 { cat "$TMP/head.txt"; head -n $((STREAMS - HEAD)) "$TMP/far.txt"; } >"$TMP/tickets.txt"
 [ "$(wc -l <"$TMP/tickets.txt")" = "$STREAMS" ] || die "the fill kept $(wc -l <"$TMP/tickets.txt") tickets, not $STREAMS"
@@ -195,15 +221,10 @@ BYTES_PER_TICKET=$(awk -v a="$M0" -v b="$M1" -v o="${OB:-0}" -v n="$NWAIT" 'BEGI
 MEM_SEEN=$(redis-cli -p "$R_PORT" memory usage "aq:{$Q}:seen" samples 0 || echo 0)
 MEM_SEEN=${MEM_SEEN:-0}
 log "  Redis: $BYTES_PER_TICKET B per waiting ticket (outbox excluded; seen zset $((MEM_SEEN / NWAIT)) B)"
-# The fill's events go outbox → relay → Kafka → consumer → Pub/Sub → every process, as real joins'
-# would: wait until Kafka has them all (the outbox is emptied as Kafka confirms) and the processes
-# are idle, so the streams open on a settled pipeline.
-t0=$(ms_now)
-for _ in $(seq 1200); do [ "$(redis-cli -p "$R_PORT" xlen "aq:{$Q}:outbox")" = 0 ] && break; sleep 0.5; done
-[ "$(redis-cli -p "$R_PORT" xlen "aq:{$Q}:outbox")" = 0 ] || die "the relays did not empty the outbox within 600 s"
-RELAY_S=$(awk -v d=$(($(ms_now) - t0)) 'BEGIN {printf "%.1f", d / 1000}')
+# The fill's events went outbox → relay → Kafka → consumer → Pub/Sub → every process, as real
+# joins' would (round by round, above); the streams open once the processes are idle too.
 IDLE_S=$(wait_idle)
-log "  the fill's events relayed to Kafka in $RELAY_S s more; processes idle after $IDLE_S s"
+log "  every event carried by the pipeline; processes idle after $IDLE_S s more"
 
 # --- streams: sse-load watch processes, ≤ STREAMS_PER_LOADER each, each on every process -----
 NL=$(((STREAMS + STREAMS_PER_LOADER - 1) / STREAMS_PER_LOADER))
@@ -350,11 +371,20 @@ crowd() {  # tag → sets CROWD_RPS CROWD_JOINS CROWD_P99 CROWD_WALL CROWD_REDIS
   x0=$(cpu_ms "${APIDS[@]}")
   k0=$(metric_sum anteroom_relay_produced_total)
   t0=$(ms_now)
+  local j0 j
+  j0=$(redis-cli -p "$R_PORT" hget "aq:{$Q}:meta" joined_total)
   for i in $(seq 0 $((P - 1))); do
     CROWD_LIMIT=$((CROWD / P)) wrk -t1 -c"$per" -d"$CROWD_MAX_SECS"s --latency -s "$ROOT/bench/crowd.lua" \
       "${URLS[$i]}/v1/queues/$Q/tickets" >"$TMP/crowd-$tag-$i.txt" 2>&1 &
     wp+=("$!")
   done
+  # The crowd is over once the queue has counted its joins (each wrk stops at its share):
+  # interrupt them all, so that each reports at once (SIGINT) rather than at -d.
+  until j=$(redis-cli -p "$R_PORT" hget "aq:{$Q}:meta" joined_total) && [ $((j - j0)) -ge $((CROWD / P * P)) ]; do
+    kill -0 "${wp[@]}" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -INT "${wp[@]}" 2>/dev/null || true
   for i in $(seq 0 $((P - 1))); do
     wait "${wp[$i]}" || { cat "$TMP/crowd-$tag-$i.txt" >&2; die "wrk failed"; }
     ! grep -q "Non-2xx" "$TMP/crowd-$tag-$i.txt" ||
@@ -450,7 +480,7 @@ met() { meets "$@"; }
   echo "- commit: $COMMIT"
   echo "- machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), open-file limit $(ulimit -n)"
   echo "- load before: \`$(echo "$LOAD_BEFORE" | sed 's/^ *//')\`; after: \`$(echo "$LOAD_AFTER" | sed 's/^ *//')\`"
-  echo "- setup: one redis-server, one kafka-mock (librdkafka's mock cluster: 3 brokers, 6 partitions), $P anteroom processes \`--redis --kafka\` (events: outbox → relay → Kafka → consumer → Redis Pub/Sub → every process), one queue filled to $NWAIT waiting by the server's join script (\`sse-load fill\`: EVALSHA, pipelined; $FILL_S s, then $RELAY_S s more until Kafka had all their events), $STREAMS SSE streams held by $NL \`sse-load watch\` processes (each spread over all $P anteroom processes; opened in $OPEN_S s), admission at $ADMIT/s for ${ADMIT_SECS}s, then the crowd of $CROWD joins with every stream open, then the same with none"
+  echo "- setup: one redis-server, one kafka-mock (librdkafka's mock cluster: 3 brokers, 6 partitions), $P anteroom processes \`--redis --kafka\` (events: outbox → relay → Kafka → consumer → Redis Pub/Sub → every process), one queue filled to $NWAIT waiting by the server's join script (\`sse-load fill\`: EVALSHA, pipelined, in rounds of $FILL_CHUNK each waiting until the pipeline carried its events: $FILL_S s in all), $STREAMS SSE streams held by $NL \`sse-load watch\` processes (each spread over all $P anteroom processes; opened in $OPEN_S s), admission at $ADMIT/s for ${ADMIT_SECS}s, then the crowd of $CROWD joins with every stream open, then the same with none"
   echo "- the streams' place in the line: the first $HEAD tickets of the line (behind one HTTP join) all have a stream, so that the first $NEAR positions hold streams during the whole admission (the fewest waiting streams at positions 1..$NEAR after any tick: $NEAR_MIN_STREAMS); the other $((STREAMS - HEAD)) are every ${K}th ticket of the rest of the line (positions $POS_RANGE at the start). At any moment about $NEAR streams are near the head and all the others far back. $HEAD_NOTE"
   echo
   if [ -n "$DRAIN_NOTE" ]; then echo "$DRAIN_NOTE"; echo; fi
@@ -491,7 +521,7 @@ met() { meets "$@"; }
   echo "- Ticks: the server's own events, read from Redis Pub/Sub (\`aq:events\`, what every process's feed reads) during admission: a tick is a run of consecutive seqs sharing one \`at\` (the store's clock, ms, the wall clock of the process that ticked) with admissions in it. For each tick and each stream waiting before it (its position before = its first frame's position − admissions before the tick): the first frame it received (\`sse-load\`: CLOCK_REALTIME µs at arrival) with \`id\` ≥ the tick's last seq, or its \`admitted\` frame, minus the tick's \`at\`. A tick's figure is the slowest such stream (every moved stream has it); p50/p99/max are over ticks. Near: the stream's position after the tick is ≤ $NEAR or the tick admitted it; far: the rest, whose positions the hub coalesces to one a second by design (so far-back figures include up to that second)."
   echo "- Final state: after admission stopped (every admission seen on Pub/Sub, the line's length steady), each \`sse-load watch\` reads GET ticket for every one of its streams and compares it with the stream's latest frame (position, or \`admitted\` for an active ticket), re-reading those that disagree every 200 ms until all agree or ${SETTLE_S}s pass; the count is of those that still disagree (slowest watcher settled in $SETTLE_MS ms)."
   echo "- Admission → SSE: \`anteroom_admission_to_sse_ms\` (from the admission's store time to its frame queued on the stream), cumulative buckets summed over the $P processes, delta from before admission to after the final-state check; quantiles linear within a bucket."
-  echo "- Crowd: \`wrk -t1 -c$(((CROWD_CONNS + P - 1) / P)) --latency -s bench/crowd.lua\` POST joins on each of the $P processes at once, each stopping after $((CROWD / P)) answers (all on the same 2 cores as the servers, Redis, Kafka and, for the first crowd, the $NL sse-load processes holding the streams); joins/s = all joins / the longest wrk's duration; p99 is the worst process's (wrk's percentiles cannot be merged). Before each crowd the processes are idle (their hub and SSE counters still for a second: ${IDLE1_S}s and ${IDLE2_S}s). The second crowd joins a line longer by the first crowd."
+  echo "- Crowd: \`wrk -t1 -c$(((CROWD_CONNS + P - 1) / P)) --latency -s bench/crowd.lua\` POST joins on each of the $P processes at once, each stopping after $((CROWD / P)) answers and interrupted once the queue's \`joined_total\` grew by the crowd (all on the same 2 cores as the servers, Redis, Kafka and, for the first crowd, the $NL sse-load processes holding the streams); joins/s = all joins / the longest wrk's duration; p99 is the worst process's (wrk's percentiles cannot be merged). Before each crowd the processes are idle (their hub and SSE counters still for a second: ${IDLE1_S}s and ${IDLE2_S}s). The second crowd joins a line longer by the first crowd."
   echo "- Kafka events/s: the relays' \`anteroom_relay_produced_total\` summed over the processes, delta over the phase / its wall time."
   echo "- RSS per stream: (sum of the anteroom processes' VmRSS with every stream open − the same before the fill) / streams; it includes each process's position index of the $NWAIT-long line."
   echo "- Redis bytes per waiting ticket: used_memory growth over the fill / tickets filled, the outbox stream's MEMORY USAGE taken out (as bench 6); the \`seen\` zset alone: $((MEM_SEEN / NWAIT)) B."

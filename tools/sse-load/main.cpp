@@ -945,13 +945,17 @@ int64_t shown_state(const Stream& s) {
 awaitable<size_t> read_truth(asio::io_context& io, const std::vector<Url>& urls,
                              const std::string& q, const std::vector<std::string>& tickets,
                              const std::vector<size_t>& which, std::vector<int64_t>& truth,
-                             int conns) {
+                             int conns, int64_t deadline_us) {
   size_t next = 0, finished = 0, errors = 0;
   auto worker = [&](Url u) -> awaitable<void> {
     auto c = std::make_unique<HttpConn>(io, u);
     co_await c->connect();
     while (next < which.size()) {
       size_t i = which[next++];
+      if (now_us() > deadline_us) {  // past the deadline: not asked
+        truth[i] = kUnknown;
+        continue;
+      }
       bhttp::response<bhttp::string_body> res;
       bool sent = false;
       try {
@@ -1048,7 +1052,8 @@ awaitable<void> run_watch(Ctx c, std::string& result) {
   const int conns = static_cast<int>(o.num("check-conns", 8));
   size_t errors = 0;
   for (bool more = true; more;) {
-    errors += co_await read_truth(c.io, urls, q, tickets, wrong, truth, conns);
+    errors += co_await read_truth(c.io, urls, q, tickets, wrong, truth, conns,
+                                  t_sig + settle_s * 1'000'000);
     std::vector<size_t> still;
     for (size_t i : wrong)
       if (shown_state(L.streams[i]) != truth[i]) still.push_back(i);
