@@ -9,7 +9,7 @@
 #   ADMIT=1000        admissions per second, for ADMIT_SECS=60
 #   CROWD=200000      the flash crowd: that many joins, wrk on every process at once (CROWD_CONNS=48
 #                     connections in all, each wrk stops after CROWD/P), with the streams open,
-#                     then again with none
+#                     then again with none; each crowd stops after CROWD_MAX_SECS=120 at most
 #   NEAR=100          "near the head" (the hub's near_position)
 #   FILL_CHUNK=50000  the fill's rounds (each waits until Kafka's consumers re-published them)
 #   DRAIN_S=60        the longest wait, after admission, for every admission to be on Pub/Sub
@@ -32,7 +32,7 @@ ADMIT=${ADMIT:-1000}
 ADMIT_SECS=${ADMIT_SECS:-60}
 CROWD=${CROWD:-200000}
 CROWD_CONNS=${CROWD_CONNS:-48}
-CROWD_MAX_SECS=${CROWD_MAX_SECS:-240}
+CROWD_MAX_SECS=${CROWD_MAX_SECS:-120}
 NEAR=${NEAR:-100}
 SETTLE_S=${SETTLE_S:-60}
 FILL_CHUNK=${FILL_CHUNK:-50000}
@@ -387,17 +387,19 @@ crowd() {  # tag → sets CROWD_RPS CROWD_JOINS CROWD_P99 CROWD_WALL CROWD_REDIS
   kill -INT "${wp[@]}" 2>/dev/null || true
   for i in $(seq 0 $((P - 1))); do
     wait "${wp[$i]}" || { cat "$TMP/crowd-$tag-$i.txt" >&2; die "wrk failed"; }
-    ! grep -q "Non-2xx" "$TMP/crowd-$tag-$i.txt" ||
-      { cat "$TMP/crowd-$tag-$i.txt" >&2; die "wrk saw errors from ${URLS[$i]}"; }
   done
   t1=$(ms_now)
   c1=$(redis_cpu_ms)
   x1=$(cpu_ms "${APIDS[@]}")
   k1=$(metric_sum anteroom_relay_produced_total)
-  CROWD_JOINS=0 CROWD_P99=0 CROWD_WALL=0
+  CROWD_JOINS=0 CROWD_P99=0 CROWD_WALL=0 CROWD_ERRORS=0 CROWD_TIMEOUTS=0
   for i in $(seq 0 $((P - 1))); do
     local f="$TMP/crowd-$tag-$i.txt" v
     CROWD_JOINS=$((CROWD_JOINS + $(awk '/requests in/ {print $1}' "$f")))
+    # error answers (e.g. 503 while a process lost Redis) and requests that timed out (2 s):
+    # counted, not fatal (the report says how the crowd went)
+    CROWD_ERRORS=$((CROWD_ERRORS + $(awk '/Non-2xx/ {s += $NF} END {print s + 0}' "$f")))
+    CROWD_TIMEOUTS=$((CROWD_TIMEOUTS + $(awk '/Socket errors/ {s += $NF} END {print s + 0}' "$f")))
     # the longest wrk (its own clock), and the worst process's p99 (percentiles cannot be merged)
     CROWD_WALL=$(awk -v a="$CROWD_WALL" '/requests in/ {v = $4; sub(/,$/, "", v); x = v + 0
       if (v ~ /ms$/) x /= 1000; else if (v ~ /m$/) x *= 60; else if (v ~ /h$/) x *= 3600
@@ -413,7 +415,7 @@ crowd() {  # tag → sets CROWD_RPS CROWD_JOINS CROWD_P99 CROWD_WALL CROWD_REDIS
 IDLE1_S=$(wait_idle)
 log "crowd with $STREAMS streams open (idle after $IDLE1_S s): $CROWD joins, wrk -c$CROWD_CONNS in all on $P processes"
 crowd streams
-S_RPS=$CROWD_RPS S_JOINS=$CROWD_JOINS S_P99=$CROWD_P99 S_WALL=$CROWD_WALL S_RCPU=$CROWD_REDIS_CPU S_ACPU=$CROWD_ANT_CPU S_KAFKA=$CROWD_KAFKA
+S_ERR="$CROWD_ERRORS / $CROWD_TIMEOUTS" S_RPS=$CROWD_RPS S_JOINS=$CROWD_JOINS S_P99=$CROWD_P99 S_WALL=$CROWD_WALL S_RCPU=$CROWD_REDIS_CPU S_ACPU=$CROWD_ANT_CPU S_KAFKA=$CROWD_KAFKA
 RSS_CROWD_MB=$(per_rss_mb)
 log "  $S_RPS joins/s ($S_JOINS joins in $S_WALL s), worst process p99 $S_P99 ms; CPU ms/s: redis-server $S_RCPU, anteroom $S_ACPU; Kafka $S_KAFKA events/s"
 
@@ -424,7 +426,7 @@ for _ in $(seq 600); do [ "$(metric_sum anteroom_sse_streams)" = 0 ] && break; s
 IDLE2_S=$(wait_idle)
 log "crowd with no streams open (idle after $IDLE2_S s)"
 crowd none
-N_RPS=$CROWD_RPS N_JOINS=$CROWD_JOINS N_P99=$CROWD_P99 N_WALL=$CROWD_WALL N_RCPU=$CROWD_REDIS_CPU N_ACPU=$CROWD_ANT_CPU N_KAFKA=$CROWD_KAFKA
+N_ERR="$CROWD_ERRORS / $CROWD_TIMEOUTS" N_RPS=$CROWD_RPS N_JOINS=$CROWD_JOINS N_P99=$CROWD_P99 N_WALL=$CROWD_WALL N_RCPU=$CROWD_REDIS_CPU N_ACPU=$CROWD_ANT_CPU N_KAFKA=$CROWD_KAFKA
 log "  $N_RPS joins/s ($N_JOINS joins in $N_WALL s), worst process p99 $N_P99 ms; CPU ms/s: redis-server $N_RCPU, anteroom $N_ACPU; Kafka $N_KAFKA events/s"
 RATIO=$(ratio "$S_RPS" "$N_RPS")
 read -r H1_RESYNC H1_RECONN H1_REBAL < <(health)
@@ -497,7 +499,8 @@ met() { meets "$@"; }
   echo "| crowd joins/s with none | $N_RPS | | |"
   echo "| ratio | $RATIO | ≥ 0.8 | $(met "$RATIO" '>=' 0.8) |"
   echo "| crowd join p99, worst process (ms), streams / none | $S_P99 / $N_P99 | | |"
-  echo "| crowd joins made, streams / none (in s) | $S_JOINS ($S_WALL s) / $N_JOINS ($N_WALL s) | | |"
+  echo "| crowd joins made, streams / none (in s; each crowd stops at ${CROWD_MAX_SECS}s) | $S_JOINS ($S_WALL s) / $N_JOINS ($N_WALL s) | $CROWD | |"
+  echo "| crowd error answers / timed-out requests, streams; none | $S_ERR; $N_ERR | 0 | $(met "$(echo "$S_ERR $N_ERR" | tr -d '/;' | awk '{print $1 + $2 + $3 + $4}')" '<=' 0) |"
   echo "| Kafka events/s (relays' \`anteroom_relay_produced_total\`, all $P): admission / crowd with streams / crowd without | $KAFKA_ADMIT / $S_KAFKA / $N_KAFKA | | |"
   echo "| Kafka events/s consumed and re-published to Pub/Sub during admission (\`anteroom_consumer_events_total\`) | $CONSUMED_ADMIT | | |"
   echo "| after admission stopped, s until Pub/Sub had carried every admission | $DRAIN_SECS | | |"
