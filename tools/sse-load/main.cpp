@@ -26,6 +26,21 @@
 //       Joins N tickets, opens N streams, waits until each has its initial state, prints
 //       `READY streams=N` and then keeps them open (reading whatever comes) until it is killed:
 //       the "line is watching" load for another load generator (bench: join_with_streams_ratio).
+//   sse-load watch --url URL [--url URL ...] --queue Q --tickets FILE [--stride S --offset O]
+//       --ticks FILE [--ticks-out FILE] [--near 100] [--settle-timeout-s 60]
+//       The streams of bench/scale.sh: opens a stream for lines O, O+S, O+2S, ... of FILE (ticket
+//       ids, e.g. from `fill --keep-out`; line i of ours on URL i mod K), each must start with a
+//       `position`; prints `READY streams=N positions=LO..HI` and from then keeps every frame
+//       (arrival µs, id, position or kind). On SIGUSR1 (admission over) it reads the ticks FILE
+//       (lines "at_ms first_seq last_seq admitted-so-far", from the server's events) and:
+//       (1) the final state: GET ticket of every stream against its latest frame, re-reading the
+//       ones that disagree every 200 ms until all agree or the timeout; (2) per tick, for every
+//       stream waiting before it (position = first frame's − admissions before the tick): the
+//       first frame with id >= the tick's last seq, or `admitted`, minus the tick's at; near
+//       (position after the tick <= --near, or admitted by it) and far apart: count, slowest,
+//       sum, missing, and the waiting streams at 1..near, one line per tick in --ticks-out.
+//       Prints `CHECKED streams=N wrong=W settle_ms=... frames=... ticks=...` and holds the
+//       streams until killed.
 //   sse-load draw --url URL [--url URL ...] --queue Q --streams N --admin-token T
 //       [--settle-timeout-s 600] [--check-places 50]
 //       The draw: Q is in its pre-queue. Joins N tickets (each must answer status `prequeue`),
@@ -38,7 +53,7 @@
 //       arrival − opens_at (config.opens_at, read afterwards); the places must be distinct and
 //       within 1..entrants, and a sample of GET ticket must show the same.
 //   sse-load fill --redis HOST:PORT --sha SHA --keys "16 K1 .. K16" --commit C --now MS --n N
-//       [--conns 4] [--pipeline 100] [--per-call 1]
+//       [--conns 4] [--pipeline 100] [--per-call 1] [--draw-key 1] [--keep-every K --keep-out F]
 //       Fills a pre-queue: EVALSHA SHA (the server's join script) with the queue's keys and
 //       ARGV commit, then --per-call joins (now, id, no dedupe key, draw key, no invite, no
 //       proof) per call (a batch, as RedisStore batches the joins waiting for one queue),
@@ -46,7 +61,9 @@
 //       random bits in base64url (the server's shape, never colliding); draw keys are 32
 //       uniformly random bytes (the server's are HMAC-SHA256 of the seed: same shape and
 //       spread, not verifiable). Every reply must be `ok` (a refusal such as need_key stops
-//       the fill).
+//       the fill). --draw-key 0: joins with no draw key (an open queue's joins, as the server
+//       makes them); --keep-every K writes the ticket id of every K-th join to F, in join order
+//       (as far as the side-by-side connections allow: within a pipeline or two).
 //   sse-load slowlog --redis HOST:PORT [--sha SHA | --command NAME] [--match TEXT] [--since S]
 //       Durations (µs, server-side) of the EVALSHA SHA calls (or NAME calls, or with neither
 //       every call) in Redis' SLOWLOG whose arguments contain TEXT, logged at or after Unix
@@ -69,6 +86,7 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -142,7 +160,7 @@ struct Options {
 
 Options parse_options(int argc, char** argv) {
   if (argc < 2)
-    die("usage: sse-load fanout|nchan|admit|hold|draw|fill|slowlog [--option value ...] (see "
+    die("usage: sse-load fanout|nchan|admit|hold|watch|draw|fill|slowlog [--option value ...] (see "
         "main.cpp)");
   Options o;
   o.mode = argv[1];
@@ -282,6 +300,15 @@ struct Stream {
   int64_t entrants = -1;
   int64_t place = -1;
   int64_t draw_t = 0;
+  // watch mode: the first frame's position, then every frame after READY (arrival, id, kind)
+  int64_t p0 = -1;
+  struct Frame {
+    int64_t t;
+    uint64_t id;
+    int64_t pos;
+    EventType type;
+  };
+  std::vector<Frame> frames;
 };
 
 struct Load {
@@ -300,6 +327,8 @@ struct Load {
   // draw mode: streams that got their `drawn` frame (or were admitted or ended before it)
   bool watch_draw = false;
   size_t draw_done = 0;
+  // watch mode: each stream keeps its frames (Stream::frames) while this is set
+  bool record = false;
 
   explicit Load(asio::io_context& i) : io(i), gate(i) { gate.expires_at(asio::steady_timer::time_point::max()); }
 
@@ -458,7 +487,10 @@ void Sink::on_event(const SseEvent& e) {
       ++load->draw_done;
     }
   }
+  if (load->record && st.ready) st.frames.push_back({t, e.id, e.position, e.type});
   if (!st.ready) {
+    st.first_type = e.type;
+    st.p0 = e.position;
     load->mark_ready(st);
   } else if (st.armed && st.got_t == 0 && e.type == st.want) {
     st.got_t = t;
@@ -878,6 +910,230 @@ awaitable<void> run_admit(Ctx c, std::string& result) {
            fmt(total_obs > 0 ? 100.0 * le25 / total_obs : NAN) + " server_buckets=" + buckets;
 }
 
+// ---- watch: the streams of a scale run (bench/scale.sh) ----
+
+// One admission tick as the server's events show it: its events share `at` (the store's clock,
+// ms) and have consecutive seqs; `admitted` counts the admissions up to and including it.
+struct Tick {
+  int64_t at_ms = 0;
+  uint64_t last_seq = 0;
+  int64_t admitted = 0;
+};
+
+std::vector<Tick> read_ticks(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) die("cannot read " + path);
+  std::vector<Tick> out;
+  Tick t;
+  uint64_t first = 0;
+  while (f >> t.at_ms >> first >> t.last_seq >> t.admitted) out.push_back(t);
+  return out;
+}
+
+// A stream's state as its latest frame shows it: its position, kAdmitted, or kOther; kUnknown:
+// the store could not be asked (an error answer, e.g. 503 while the process lost Redis).
+constexpr int64_t kAdmitted = -1, kOther = -2, kUnknown = -3;
+int64_t shown_state(const Stream& s) {
+  if (s.last_type == EventType::admitted) return kAdmitted;
+  if (s.last_type == EventType::position) return s.last_pos;
+  return kOther;
+}
+
+// GET ticket of each index in `which` (over every URL, `conns` at once) → truth[i]: its
+// position while waiting, kAdmitted when active, kOther otherwise, kUnknown when the answer was
+// an error (asked again in the next round). Returns the number of error answers.
+awaitable<size_t> read_truth(asio::io_context& io, const std::vector<Url>& urls,
+                             const std::string& q, const std::vector<std::string>& tickets,
+                             const std::vector<size_t>& which, std::vector<int64_t>& truth,
+                             int conns, int64_t deadline_us) {
+  size_t next = 0, finished = 0, errors = 0;
+  auto worker = [&](Url u) -> awaitable<void> {
+    auto c = std::make_unique<HttpConn>(io, u);
+    co_await c->connect();
+    while (next < which.size()) {
+      size_t i = which[next++];
+      if (now_us() > deadline_us) {  // past the deadline: not asked
+        truth[i] = kUnknown;
+        continue;
+      }
+      bhttp::response<bhttp::string_body> res;
+      bool sent = false;
+      try {
+        res = co_await c->request(bhttp::verb::get, "/v1/queues/" + q + "/tickets/" + tickets[i], "");
+        sent = true;
+      } catch (const std::exception&) {
+        // (the connection broke: a new one for the next ticket)
+      }
+      if (!sent) {
+        c = std::make_unique<HttpConn>(io, u);
+        co_await c->connect();
+      }
+      if (!sent || res.result_int() != 200) {
+        truth[i] = kUnknown;
+        if (++errors <= 3)
+          progress("GET ticket answered " + (sent ? std::to_string(res.result_int()) + ": " + res.body() : "nothing"));
+        continue;
+      }
+      auto v = json::parse(res.body()).as_object();
+      std::string st(v.at("status").as_string());
+      truth[i] = st == "waiting" && v.contains("position") ? v.at("position").to_number<int64_t>()
+                 : st == "active"                          ? kAdmitted
+                                                           : kOther;
+    }
+  };
+  for (int w = 0; w < conns; ++w)
+    asio::co_spawn(io, worker(urls[w % urls.size()]), [&](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+          die(std::string("GET ticket failed: ") + x.what());
+        }
+      }
+      ++finished;
+    });
+  while (finished < static_cast<size_t>(conns)) co_await sleep_ms(5);
+  co_return errors;
+}
+
+awaitable<void> run_watch(Ctx c, std::string& result) {
+  const auto& o = c.o;
+  std::vector<Url> urls;
+  for (auto& u : o.all("url")) urls.push_back(parse_url(c.io, u));
+  if (urls.empty()) die("missing --url");
+  std::string q = o.need("queue");
+  const size_t stride = static_cast<size_t>(std::max(1L, o.num("stride", 1)));
+  const size_t offset = static_cast<size_t>(o.num("offset", 0));
+  const int64_t near = o.num("near", 100);
+  const int64_t settle_s = o.num("settle-timeout-s", 60);
+  // Our tickets: lines offset, offset + stride, ... of the file; line j's stream goes to URL
+  // (j / stride) mod K, so that every process gets streams from every part of the line.
+  std::vector<std::string> tickets;
+  {
+    std::ifstream f(o.need("tickets"));
+    if (!f) die("cannot read " + o.need("tickets"));
+    size_t j = 0;
+    for (std::string line; std::getline(f, line); ++j)
+      if (j % stride == offset && !line.empty()) tickets.push_back(line);
+  }
+  const size_t n = tickets.size();
+  if (n == 0) die("no tickets for this watcher");
+  Load L(c.io);
+  for (size_t i = 0; i < n; ++i) {
+    L.streams.emplace_back(c.io);
+    L.streams.back().idx = static_cast<uint32_t>(i);
+    L.streams.back().target = static_cast<uint32_t>(i % urls.size());
+  }
+  co_await L.open_all(urls, static_cast<size_t>(o.num("open-conns", 256)),
+                      [&](size_t i) { return events_path(q, tickets[i]); }, c.timeout_s);
+  size_t not_waiting = 0;
+  for (auto& s : L.streams) not_waiting += s.first_type != EventType::position;
+  if (not_waiting) die(std::to_string(not_waiting) + " streams did not start with a position");
+  // Installed before READY: the caller's SIGUSR1 must never meet the default action (exit).
+  asio::signal_set sig(c.io, SIGUSR1);
+  L.record = true;
+  int64_t p_lo = INT64_MAX, p_hi = 0;
+  for (auto& s : L.streams) p_lo = std::min(p_lo, s.p0), p_hi = std::max(p_hi, s.p0);
+  std::printf("READY streams=%zu positions=%lld..%lld\n", n, static_cast<long long>(p_lo),
+              static_cast<long long>(p_hi));
+  std::fflush(stdout);
+
+  // SIGUSR1: admission has stopped and the caller wrote the ticks file.
+  co_await sig.async_wait(use_awaitable);
+  int64_t t_sig = now_us();
+  auto ticks = read_ticks(o.need("ticks"));
+
+  // The final state: every stream's latest frame against GET ticket, until all agree or the
+  // deadline (far-back streams get their last position up to far_interval late). Only the
+  // streams that disagree are read again: the store's truth may still have moved.
+  std::vector<int64_t> truth(n, kOther);
+  std::vector<size_t> wrong(n);
+  std::iota(wrong.begin(), wrong.end(), 0);
+  const int conns = static_cast<int>(o.num("check-conns", 8));
+  size_t errors = 0;
+  for (bool more = true; more;) {
+    errors += co_await read_truth(c.io, urls, q, tickets, wrong, truth, conns,
+                                  t_sig + settle_s * 1'000'000);
+    std::vector<size_t> still;
+    for (size_t i : wrong)
+      if (shown_state(L.streams[i]) != truth[i]) still.push_back(i);
+    wrong.swap(still);
+    more = !wrong.empty() && now_us() - t_sig < settle_s * 1'000'000;
+    if (more) co_await sleep_ms(200);
+  }
+  L.record = false;
+  int64_t settle_ms = (now_us() - t_sig) / 1000;
+  // Those the store never answered for are not known to be wrong: counted apart.
+  size_t unverified = 0;
+  for (size_t i : wrong) unverified += truth[i] == kUnknown;
+  for (size_t k = 0; k < std::min<size_t>(wrong.size(), 3); ++k) {
+    auto& s = L.streams[wrong[k]];
+    progress("stream " + std::to_string(wrong[k]) + " shows " + std::to_string(shown_state(s)) +
+             (s.closed ? " (closed)" : "") + ", the store " + std::to_string(truth[wrong[k]]));
+  }
+
+  // Per tick: for each stream it moved (waiting before it), the first frame that reflects it
+  // (id >= the tick's last seq, or `admitted`) − the tick's time. Near: its position after the
+  // tick is <= near (or it was admitted by it); far: the rest.
+  struct PerTick {
+    size_t n[2] = {0, 0}, missing[2] = {0, 0};
+    size_t near_waiting = 0;  // streams waiting at positions 1..near after the tick
+    int64_t max_us[2] = {INT64_MIN, INT64_MIN};
+    double sum_us[2] = {0, 0};
+  };
+  std::vector<PerTick> per(ticks.size());
+  for (auto& s : L.streams) {
+    size_t fi = 0;
+    for (size_t k = 0; k < ticks.size(); ++k) {
+      int64_t before = s.p0 - (k ? ticks[k - 1].admitted : 0);
+      if (before <= 0) break;
+      int64_t after = s.p0 - ticks[k].admitted;
+      int w = after <= near ? 0 : 1;
+      per[k].near_waiting += after >= 1 && after <= near;
+      while (fi < s.frames.size() && s.frames[fi].type != EventType::admitted &&
+             s.frames[fi].id < ticks[k].last_seq)
+        ++fi;
+      if (fi == s.frames.size()) {
+        ++per[k].missing[w];
+        continue;
+      }
+      int64_t d = s.frames[fi].t - ticks[k].at_ms * 1000;
+      ++per[k].n[w];
+      per[k].max_us[w] = std::max(per[k].max_us[w], d);
+      per[k].sum_us[w] += static_cast<double>(d);
+    }
+  }
+  size_t frames = 0;
+  for (auto& s : L.streams) {
+    frames += s.frames.size();
+    std::vector<Stream::Frame>().swap(s.frames);
+  }
+  if (auto path = o.get("ticks-out"); !path.empty()) {
+    std::ofstream f(path);
+    // tick at_ms near_n near_max_us near_missing far_n far_max_us far_missing near_sum_us
+    // far_sum_us near_waiting
+    for (size_t k = 0; k < ticks.size(); ++k) {
+      auto& p = per[k];
+      f << k << ' ' << ticks[k].at_ms << ' ' << p.n[0] << ' ' << (p.n[0] ? p.max_us[0] : 0) << ' '
+        << p.missing[0] << ' ' << p.n[1] << ' ' << (p.n[1] ? p.max_us[1] : 0) << ' '
+        << p.missing[1] << ' ' << fmt(p.sum_us[0], 0) << ' ' << fmt(p.sum_us[1], 0) << ' '
+        << p.near_waiting << '\n';
+    }
+    if (!f) die("cannot write " + path);
+  }
+  std::printf(
+      "CHECKED streams=%zu wrong=%zu unverified=%zu get_errors=%zu settle_ms=%lld frames=%zu "
+      "ticks=%zu closed=%zu\n",
+      n, wrong.size() - unverified, unverified, errors, static_cast<long long>(settle_ms), frames,
+      ticks.size(), L.closed_after_ready);
+  std::fflush(stdout);
+  // Held until killed (the crowd joins while they stay open).
+  asio::steady_timer forever(c.io, asio::steady_timer::time_point::max());
+  boost::system::error_code ec;
+  co_await forever.async_wait(asio::redirect_error(use_awaitable, ec));
+  result = "RESULT mode=watch streams=" + std::to_string(n);
+}
+
 // GET /v1/queues/Q (operator): the queue's config.opens_at and its draw object.
 struct DrawState {
   int64_t opens_at = 0;  // Unix s (0: unset)
@@ -1220,6 +1476,11 @@ void run_fill(asio::io_context& io, const Options& o, std::string& result) {
   const size_t conns = static_cast<size_t>(o.num("conns", 4));
   const size_t pipeline = static_cast<size_t>(o.num("pipeline", 100));
   const size_t per_call = static_cast<size_t>(std::max(1L, o.num("per-call", 1)));
+  // A queue that is open (no draw) gets joins with no draw key, as the server makes them.
+  const bool draw_key = o.num("draw-key", 1) != 0;
+  // Every K-th join's ticket id is kept (--keep-out): tickets for the streams of a scale run.
+  const size_t keep_every = static_cast<size_t>(o.num("keep-every", 0));
+  std::vector<std::pair<size_t, std::string>> kept;
   std::atomic<size_t> next{0}, created{0};
   std::atomic<bool> failed{false};
   std::string first_error;
@@ -1257,8 +1518,15 @@ void run_fill(asio::io_context& io, const Options& o, std::string& result) {
               std::memcpy(b + 8 * w, &r, 8);
             }
             // (No invite, no proof of work: two empty strings.)
-            args.insert(args.end(), {now, base64url(b, 16), "",
-                                     std::string(reinterpret_cast<char*>(b + 16), 32), "", ""});
+            std::string id = base64url(b, 16);
+            if (keep_every > 0 && (from + done + i) % keep_every == 0) {
+              std::lock_guard<std::mutex> l(mu);
+              kept.emplace_back(from + done + i, id);
+            }
+            args.insert(args.end(),
+                        {now, id, "",
+                         draw_key ? std::string(reinterpret_cast<char*>(b + 16), 32) : "", "",
+                         ""});
           }
           batch += resp_command(args);
           joins_of_call.push_back(k);
@@ -1296,10 +1564,19 @@ void run_fill(asio::io_context& io, const Options& o, std::string& result) {
   for (auto& t : ts) t.join();
   if (failed) die("fill: a join was not made: " + first_error);
   double secs = (now_us() - t0) / 1e6;
+  if (auto path = o.get("keep-out"); !path.empty()) {
+    // In join order as far as one process can tell (the connections run side by side: the
+    // line's order differs from this by at most a pipeline or two).
+    std::sort(kept.begin(), kept.end());
+    std::ofstream f(path);
+    for (auto& [i, id] : kept) f << id << "\n";
+    if (!f) die("fill: cannot write " + path);
+  }
   std::printf("fill: %zu pre-queue joins in %.1f s (%.0f/s), %zu created\n", n, secs, n / secs,
               created.load());
   result = "RESULT mode=fill n=" + std::to_string(n) +
-           " created=" + std::to_string(created.load()) + " seconds=" + fmt(secs, 1) +
+           " created=" + std::to_string(created.load()) + " kept=" + std::to_string(kept.size()) +
+           " seconds=" + fmt(secs, 1) +
            " per_s=" + fmt(n / secs, 0);
 }
 
@@ -1321,6 +1598,7 @@ int main(int argc, char** argv) {
       else if (o.mode == "nchan") fn = run_nchan;
       else if (o.mode == "admit") fn = run_admit;
       else if (o.mode == "hold") fn = run_hold;
+      else if (o.mode == "watch") fn = run_watch;
       else if (o.mode == "draw")
         fn = run_draw;
       else die("unknown mode " + o.mode);
