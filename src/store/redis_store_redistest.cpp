@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "core/encoding.hpp"
 #include "core/event_codec.hpp"
 #include "draw/draw.hpp"
 #include "store/redis/script_io.hpp"
@@ -924,13 +925,6 @@ TEST(RedisStore, TickReportsHowLongAQueueIsIdle) {
             TicketState::active);
   EXPECT_EQ(run_for(io, store.tick_leased("q", T0 + 1006, "A", 60'000, 10'000'000)).value().idle_ms,
             T0 + 1005 + 3600'000 - (T0 + 1006));
-  // A schedule time ahead (closes_at) comes first when sooner.
-  ConfigPatch closes;
-  const int64_t closes_s = (T0 + 1006) / 1000 + 10;
-  closes.closes_at = std::optional<int64_t>(closes_s);
-  ASSERT_TRUE(run_for(io, store.put_queue("q", closes, T0 + 1006)).ok());
-  EXPECT_EQ(run_for(io, store.tick_leased("q", T0 + 1007, "A", 60'000, 10'000'000)).value().idle_ms,
-            closes_s * 1000 - (T0 + 1007));
 }
 
 // The ticker leaves an idle queue alone until an event of it arrives (publish: what main's event
@@ -941,7 +935,8 @@ TEST(RedisStore, TickerLeavesAnIdleQueueAloneUntilItsNextEvent) {
   RedisClient client(io, options_for(server));
   RedisStore store(client);
   ASSERT_TRUE(run_for(io, store.put_queue("busy", config(0, 10), T0)).ok());
-  ASSERT_TRUE(run_for(io, store.join("busy", "", T0)).ok());
+  // (a ticker ticks at the wall clock's time: joined then, nobody is abandoned)
+  ASSERT_TRUE(run_for(io, store.join("busy", "", wall_ms())).ok());
   ASSERT_TRUE(run_for(io, store.put_queue("idle", config(0, 10), T0)).ok());
   std::map<std::string, int> ticked;
   // A 60 s lease: an idle queue is left alone for up to 20 s, longer than this test.
@@ -972,7 +967,8 @@ TEST(RedisStore, TwoTickersShareTheQueues) {
   const std::vector<std::string> queues{"q1", "q2", "q3"};
   for (auto& q : queues) {  // someone waiting (and nobody admitted): never idle
     ASSERT_TRUE(run_for(io, a.put_queue(q, config(0, 10), T0)).ok());
-    ASSERT_TRUE(run_for(io, a.join(q, "", T0)).ok());
+    // (a ticker ticks at the wall clock's time: joined then, nobody is abandoned)
+    ASSERT_TRUE(run_for(io, a.join(q, "", wall_ms())).ok());
   }
   // queue → node → calls that ticked / found the lease elsewhere
   std::map<std::string, std::map<std::string, int>> ticked, elsewhere;

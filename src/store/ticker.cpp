@@ -56,14 +56,16 @@ asio::awaitable<void> Ticker::names_loop() {
   }
 }
 
+namespace {
 // True while `q` is in `until` with a time still ahead; drops a passed entry.
-static bool skip(std::unordered_map<std::string, Clock::time_point>& until, const std::string& q) {
+bool skip(std::unordered_map<std::string, Clock::time_point>& until, const std::string& q) {
   auto it = until.find(q);
   if (it == until.end()) return false;
   if (Clock::now() < it->second) return true;
   until.erase(it);
   return false;
 }
+}  // namespace
 
 asio::awaitable<void> Ticker::lane(size_t k) {
   const Millis idle_max = options_.lease_ms / 3;
