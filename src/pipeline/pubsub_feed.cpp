@@ -36,14 +36,21 @@ void PubSubFeed::subscribed() {
   if (on_subscribed_) on_subscribed_();
 }
 
+// A message holds one event or several, one per line (EventConsumer batches what it consumed
+// at once; an event's encoding has no newline).
 void PubSubFeed::deliver(std::string_view payload) {
-  auto e = decode_event(payload);
-  if (!e) {
-    m_bad_.inc();
-    return;
+  for (size_t at = 0; at <= payload.size();) {
+    size_t end = payload.find('\n', at);
+    if (end == std::string_view::npos) end = payload.size();
+    auto e = decode_event(payload.substr(at, end - at));
+    at = end + 1;
+    if (!e) {
+      m_bad_.inc();
+      continue;
+    }
+    m_messages_.inc();
+    sink_.publish(*e);
   }
-  m_messages_.inc();
-  sink_.publish(*e);
 }
 
 }  // namespace anteroom
