@@ -218,9 +218,9 @@ log "  filled: $NWAIT waiting in $FILL_S s"
 M1=$(redis_mem "$R_PORT")
 OB=$(redis-cli -p "$R_PORT" memory usage "aq:{$Q}:outbox" samples 0)
 BYTES_PER_TICKET=$(awk -v a="$M0" -v b="$M1" -v o="${OB:-0}" -v n="$NWAIT" 'BEGIN {printf "%.0f", (b - a - o) / n}')
-MEM_SEEN=$(redis-cli -p "$R_PORT" memory usage "aq:{$Q}:seen" samples 0 || echo 0)
-MEM_SEEN=${MEM_SEEN:-0}
-log "  Redis: $BYTES_PER_TICKET B per waiting ticket (outbox excluded; seen zset $((MEM_SEEN / NWAIT)) B)"
+MEM_LIVE=$(redis-cli -p "$R_PORT" memory usage "aq:{$Q}:live" samples 0 || echo 0)
+MEM_LIVE=${MEM_LIVE:-0}
+log "  Redis: $BYTES_PER_TICKET B per waiting ticket (outbox excluded; the live tickets' hash $((MEM_LIVE / NWAIT)) B)"
 # The fill's events went outbox → relay → Kafka → consumer → Pub/Sub → every process, as real
 # joins' would (round by round, above); the streams open once the processes are idle too.
 IDLE_S=$(wait_idle)
@@ -527,9 +527,16 @@ met() { meets "$@"; }
   echo "- Crowd: \`wrk -t1 -c$(((CROWD_CONNS + P - 1) / P)) --latency -s bench/crowd.lua\` POST joins on each of the $P processes at once, each stopping after $((CROWD / P)) answers and interrupted once the queue's \`joined_total\` grew by the crowd (all on the same 2 cores as the servers, Redis, Kafka and, for the first crowd, the $NL sse-load processes holding the streams); joins/s = all joins / the longest wrk's duration; p99 is the worst process's (wrk's percentiles cannot be merged). Before each crowd the processes are idle (their hub and SSE counters still for a second: ${IDLE1_S}s and ${IDLE2_S}s). The second crowd joins a line longer by the first crowd."
   echo "- Kafka events/s: the relays' \`anteroom_relay_produced_total\` summed over the processes, delta over the phase / its wall time."
   echo "- RSS per stream: (sum of the anteroom processes' VmRSS with every stream open − the same before the fill) / streams; it includes each process's position index of the $NWAIT-long line."
-  echo "- Redis bytes per waiting ticket: used_memory growth over the fill / tickets filled, the outbox stream's MEMORY USAGE taken out (as bench 6); the \`seen\` zset alone: $((MEM_SEEN / NWAIT)) B."
+  echo "- Redis bytes per waiting ticket: used_memory growth over the fill / tickets filled, the outbox stream's MEMORY USAGE taken out (as bench 6); of it the live tickets' hash \`aq:{q}:live\`: $((MEM_LIVE / NWAIT)) B (the rest: the \`wait\` zset)."
   echo "- CPU: redis-server's INFO cpu (used_cpu_user + used_cpu_sys), the anteroom and sse-load processes' utime + stime (/proc/PID/stat) summed, over the phase per second of wall time (the machine has $(nproc) cores: $(($(nproc) * 1000)) ms/s in all)."
 } >"$OUT"
+# Many queues (sizing (b)): its own servers, after this run's are gone.
+if [ "${SCALE_QUEUES:-1}" = 1 ]; then
+  cleanup
+  echo >>"$OUT"
+  SCALE_QUEUES_OUT="$TMP/queues.md" MEASURE_SECS=${QUEUES_MEASURE_SECS:-10} "$ROOT/bench/scale_queues.sh"
+  cat "$TMP/queues.md" >>"$OUT"
+fi
 log "wrote $OUT (${ELAPSED}s)"
 cat "$OUT"
 echo quit >&9 || true
