@@ -121,7 +121,7 @@ ELAPSED=$(($(date +%s) - START))
   echo
   echo "- Lease holders (node: queues ticked), default: ${L[4]}."
   echo "- Script calls are every EVALSHA: the tick, and with the dashboard on, each process's sample of every queue (\`list_queues\`, one \`get_queue\` script per queue per second per process). The third column shows the ticks alone."
-  echo "- Per queue, tick lease: $(awk -v c="${N[0]}" -v q="$QUEUES" 'BEGIN {printf "%.1f", c / q}') tick calls/s (10 ticks/s by its holder + each other process's probe once per 1 s lease)."
+  echo "- Per queue, tick lease: $(awk -v c="${N[0]}" -v q="$QUEUES" 'BEGIN {printf "%.1f", c / q}') tick calls/s: an idle queue is ticked by its lease's holder once a third of the lease (1 s) and probed by each other process once a lease (3 s): 1 + ($P − 1)/3 = $(awk -v p="$P" 'BEGIN {printf "%.1f", 1 + (p - 1) / 3}') expected; a queue where someone waits is ticked 10 times a second by its holder. Without the lease (--tick-every-queue) every process ticks every queue 10 times a second ($((P * 10)) calls/s per queue asked: Redis saturates first)."
 } >"$OUT"
 log "wrote $OUT"
 cat "$OUT"
