@@ -104,6 +104,25 @@ start_redis() {
   die "redis $name does not answer"
 }
 
+# start_kafka_mock: librdkafka's mock cluster (tools/kafka-mock), reading its commands from the
+# fifo $TMP/km.in, held open on fd 9 (`echo quit >&9` ends it). Sets KM_PID and BROKERS.
+start_kafka_mock() {
+  rm -f "$TMP/km.in"
+  mkfifo "$TMP/km.in"
+  "$BIN/kafka-mock" <"$TMP/km.in" >"$TMP/km.out" 2>"$TMP/km.err" &
+  PIDS+=("$!")
+  # shellcheck disable=SC2034  # (the callers' stop_pids "$KM_PID")
+  KM_PID=$!
+  exec 9>"$TMP/km.in"
+  BROKERS=""
+  for _ in $(seq 100); do
+    BROKERS=$(sed -n 's/^BROKERS=//p' "$TMP/km.out" 2>/dev/null || true)
+    [ -n "$BROKERS" ] && break
+    sleep 0.05
+  done
+  [ -n "$BROKERS" ] || die "kafka-mock did not start"
+}
+
 # With PIN_SERVER="taskset -c 0" and PIN_CLIENT="taskset -c 1", servers (anteroom, the nginx
 # worker) run on CPU 0 and wrk on CPU 1: the same placement for the product and its baseline.
 PIN_SERVER=""

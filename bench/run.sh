@@ -195,20 +195,8 @@ admission_run() {  # tag kafka(0/1) → sets ADM_RESULT
   local rport_var="R5${tag}_PORT"
   local rport=${!rport_var}
   if [ "$kafka" = 1 ]; then
-    rm -f "$TMP/km.in"
-    mkfifo "$TMP/km.in"
-    "$BIN/kafka-mock" <"$TMP/km.in" >"$TMP/km.out" 2>"$TMP/km.err" &
-    PIDS+=("$!")
-    KM_PID=$!
-    exec 9>"$TMP/km.in"
-    local brokers=""
-    for _ in $(seq 100); do
-      brokers=$(sed -n 's/^BROKERS=//p' "$TMP/km.out" 2>/dev/null || true)
-      [ -n "$brokers" ] && break
-      sleep 0.05
-    done
-    [ -n "$brokers" ] || die "kafka-mock did not start"
-    extra=(--kafka "$brokers")
+    start_kafka_mock
+    extra=(--kafka "$BROKERS")
   fi
   local urls=() pids=()
   for i in 1 2 3; do

@@ -118,18 +118,7 @@ wait_idle() {
 
 # --- servers: redis-server, kafka-mock, P anteroom processes (--redis --kafka) ----------------
 start_redis R
-rm -f "$TMP/km.in"
-mkfifo "$TMP/km.in"
-"$BIN/kafka-mock" <"$TMP/km.in" >"$TMP/km.out" 2>"$TMP/km.err" &
-PIDS+=("$!")
-exec 9>"$TMP/km.in"
-BROKERS=""
-for _ in $(seq 100); do
-  BROKERS=$(sed -n 's/^BROKERS=//p' "$TMP/km.out" 2>/dev/null || true)
-  [ -n "$BROKERS" ] && break
-  sleep 0.05
-done
-[ -n "$BROKERS" ] || die "kafka-mock did not start"
+start_kafka_mock
 URLS=()
 APIDS=()
 for i in $(seq "$P"); do

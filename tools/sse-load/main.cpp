@@ -512,6 +512,26 @@ void Sink::on_event(const SseEvent& e) {
 
 // ---- joins ----
 
+// Runs `worker(url)` on `conns` connections spread over `urls` and waits until every one has
+// finished (polling every `poll_ms`); a worker's exception ends the program ("<what> failed").
+template <class Worker>
+awaitable<void> run_workers(asio::io_context& io, const std::vector<Url>& urls, int conns,
+                            Worker& worker, const std::string& what, int64_t poll_ms) {
+  size_t finished = 0;
+  for (int w = 0; w < conns; ++w)
+    asio::co_spawn(io, worker(urls[w % urls.size()]), [&](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+          die(what + " failed: " + x.what());
+        }
+      }
+      ++finished;
+    });
+  while (finished < static_cast<size_t>(conns)) co_await sleep_ms(poll_ms);
+}
+
 struct Joined {
   std::string ticket;
   int64_t position = 0;
@@ -538,19 +558,7 @@ awaitable<std::vector<Joined>> join_all(asio::io_context& io, const std::vector<
       ++done;
     }
   };
-  size_t finished = 0;
-  for (int w = 0; w < conns; ++w)
-    asio::co_spawn(io, worker(urls[w % urls.size()]), [&](std::exception_ptr e) {
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& x) {
-          die(std::string("join failed: ") + x.what());
-        }
-      }
-      ++finished;
-    });
-  while (finished < static_cast<size_t>(conns)) co_await sleep_ms(10);
+  co_await run_workers(io, urls, conns, worker, "join", 10);
   double s = (now_us() - t0) / 1e6;
   progress("joined " + std::to_string(n) + " tickets in " + fmt(s) + " s (" + fmt(n / s, 0) +
            "/s)");
@@ -946,7 +954,7 @@ awaitable<size_t> read_truth(asio::io_context& io, const std::vector<Url>& urls,
                              const std::string& q, const std::vector<std::string>& tickets,
                              const std::vector<size_t>& which, std::vector<int64_t>& truth,
                              int conns, int64_t deadline_us) {
-  size_t next = 0, finished = 0, errors = 0;
+  size_t next = 0, errors = 0;
   auto worker = [&](Url u) -> awaitable<void> {
     auto c = std::make_unique<HttpConn>(io, u);
     co_await c->connect();
@@ -981,18 +989,7 @@ awaitable<size_t> read_truth(asio::io_context& io, const std::vector<Url>& urls,
                                                            : kOther;
     }
   };
-  for (int w = 0; w < conns; ++w)
-    asio::co_spawn(io, worker(urls[w % urls.size()]), [&](std::exception_ptr e) {
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& x) {
-          die(std::string("GET ticket failed: ") + x.what());
-        }
-      }
-      ++finished;
-    });
-  while (finished < static_cast<size_t>(conns)) co_await sleep_ms(5);
+  co_await run_workers(io, urls, conns, worker, "GET ticket", 5);
   co_return errors;
 }
 
