@@ -123,6 +123,21 @@ start_kafka_mock() {
   [ -n "$BROKERS" ] || die "kafka-mock did not start"
 }
 
+# Wall clock in ms.
+ms_now() { date +%s%3N; }
+# redis-server's CPU so far, in ms (INFO cpu: user + sys of the server, its threads included).
+redis_cpu_ms() {  # port
+  redis-cli -p "$1" info cpu | tr -d '\r' |
+    awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" {s += $2} END {printf "%.0f", s * 1000}'
+}
+# CPU so far of the given processes, in ms (utime + stime of /proc/PID/stat, all threads).
+cpu_ms() {  # pid...
+  local s=0 p hz
+  hz=$(getconf CLK_TCK)
+  for p in "$@"; do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo $((s * 1000 / hz))
+}
+
 # With PIN_SERVER="taskset -c 0" and PIN_CLIENT="taskset -c 1", servers (anteroom, the nginx
 # worker) run on CPU 0 and wrk on CPU 1: the same placement for the product and its baseline.
 PIN_SERVER=""

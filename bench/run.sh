@@ -822,11 +822,6 @@ dash_trickle() {  # URL
 
 # CPU of a process so far, in clock ticks (utime + stime: every thread; /proc/PID/stat).
 proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# redis-server's CPU so far, in ms (INFO cpu: user + sys of the server, its threads included).
-redis_cpu_ms() {
-  redis-cli -p "$1" info cpu | tr -d '\r' |
-    awk -F: '$1 == "used_cpu_sys" || $1 == "used_cpu_user" {s += $2} END {printf "%.0f", s * 1000}'
-}
 
 # One run: anteroom (embedded, or over a fresh redis-server) with 100 queues and the trickle,
 # --dashboard-sample-ms SAMPLE (0: off; else 3 admin streams open), its CPU over DASH_SECS.

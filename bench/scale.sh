@@ -55,7 +55,6 @@ LOAD_BEFORE=$(uptime)
 log "scale: P=$P WAITING=$WAITING STREAMS=$STREAMS ADMIT=$ADMIT/s×${ADMIT_SECS}s CROWD=$CROWD; scratch $TMP"
 log "  load before: $LOAD_BEFORE"
 
-ms_now() { date +%s%3N; }
 # The sum over every process of a metric family (all its series), from /metrics.
 metric_sum() {
   local u s=0 v
@@ -64,18 +63,6 @@ metric_sum() {
     s=$((s + ${v:-0}))
   done
   echo "$s"
-}
-# redis-server's CPU so far, in ms (INFO cpu: user + sys).
-redis_cpu_ms() {
-  redis-cli -p "$R_PORT" info cpu | tr -d '\r' |
-    awk -F: '$1 == "used_cpu_user" || $1 == "used_cpu_sys" {s += $2} END {printf "%.0f", s * 1000}'
-}
-# CPU so far of the given processes, in ms (utime + stime of /proc/PID/stat, all threads).
-cpu_ms() {
-  local s=0 p hz
-  hz=$(getconf CLK_TCK)
-  for p in "$@"; do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
-  echo $((s * 1000 / hz))
 }
 per_s() { awk -v c="$1" -v d="$2" 'BEGIN {printf "%.0f", c * 1000 / d}'; }  # count, wall ms → /s
 sum_rss_kb() { local s=0 p; for p in "${APIDS[@]}"; do s=$((s + $(rss_kb "$p"))); done; echo "$s"; }
@@ -260,7 +247,7 @@ for _ in $(seq 100); do grep -q '^subscribe' "$TMP/events.txt" && break; sleep 0
 grep -q '^subscribe' "$TMP/events.txt" || die "redis-cli subscribe did not start"
 log "admission: $ADMIT/s for ${ADMIT_SECS}s"
 a0=$(redis-cli -p "$R_PORT" zcard "aq:{$Q}:wait")
-c0=$(redis_cpu_ms)
+c0=$(redis_cpu_ms "$R_PORT")
 x0=$(cpu_ms "${APIDS[@]}")
 w0=$(cpu_ms "${LPIDS[@]}")
 k0=$(metric_sum anteroom_relay_produced_total)
@@ -271,7 +258,7 @@ put_queue "${URLS[0]}" "$Q" "{\"admit_per_s\":$ADMIT}"
 sleep "$ADMIT_SECS"  # a duration under test, not a wait for a condition
 put_queue "${URLS[0]}" "$Q" '{"admit_per_s":0}'
 t1=$(ms_now)
-c1=$(redis_cpu_ms)
+c1=$(redis_cpu_ms "$R_PORT")
 x1=$(cpu_ms "${APIDS[@]}")
 w1=$(cpu_ms "${LPIDS[@]}")
 k1=$(metric_sum anteroom_relay_produced_total)
@@ -356,7 +343,7 @@ log "  admission → SSE (server histograms, all $P): n=$A2S_N p50 $A2S_P50 ms p
 # --- the crowd: CROWD joins, wrk on every process at once, each stopping after CROWD/P --------
 crowd() {  # tag → sets CROWD_RPS CROWD_JOINS CROWD_P99 CROWD_WALL CROWD_REDIS_CPU CROWD_ANT_CPU CROWD_KAFKA
   local tag=$1 i c0 c1 x0 x1 k0 k1 t0 t1 wp=() per=$(((CROWD_CONNS + P - 1) / P))
-  c0=$(redis_cpu_ms)
+  c0=$(redis_cpu_ms "$R_PORT")
   x0=$(cpu_ms "${APIDS[@]}")
   k0=$(metric_sum anteroom_relay_produced_total)
   t0=$(ms_now)
@@ -378,7 +365,7 @@ crowd() {  # tag → sets CROWD_RPS CROWD_JOINS CROWD_P99 CROWD_WALL CROWD_REDIS
     wait "${wp[$i]}" || { cat "$TMP/crowd-$tag-$i.txt" >&2; die "wrk failed"; }
   done
   t1=$(ms_now)
-  c1=$(redis_cpu_ms)
+  c1=$(redis_cpu_ms "$R_PORT")
   x1=$(cpu_ms "${APIDS[@]}")
   k1=$(metric_sum anteroom_relay_produced_total)
   CROWD_JOINS=0 CROWD_P99=0 CROWD_WALL=0 CROWD_ERRORS=0 CROWD_TIMEOUTS=0

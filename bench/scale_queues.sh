@@ -30,22 +30,11 @@ TMP=$(mktemp -d /tmp/bench-queues.XXXXXX)
 trap 'cleanup; rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
 
-redis_cpu_ms() {
-  redis-cli -p "$R_PORT" info cpu | tr -d '\r' |
-    awk -F: '$1 == "used_cpu_user" || $1 == "used_cpu_sys" {s += $2} END {printf "%.0f", s * 1000}'
-}
 # cmdstat_evalsha:calls=N,usec=U,... → "N U"
 evalsha_stats() {
   redis-cli -p "$R_PORT" info commandstats | tr -d '\r' |
     sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),usec=\([0-9]*\),.*/\1 \2/p'
 }
-anteroom_cpu_ms() {
-  local s=0 p hz
-  hz=$(getconf CLK_TCK)
-  for p in "${APIDS[@]}"; do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
-  echo $((s * 1000 / hz))
-}
-ms_now() { date +%s%3N; }
 
 # run_config TAG ARGS... → sets CALLS_S REDIS_MS ANT_MS US_PER_CALL HOLDERS
 run_config() {
@@ -79,10 +68,10 @@ run_config() {
   done
   local c0 c1 x0 x1 t0 t1 e0 e1 u0 u1
   read -r e0 u0 <<<"$(evalsha_stats)"
-  c0=$(redis_cpu_ms) x0=$(anteroom_cpu_ms) t0=$(ms_now)
+  c0=$(redis_cpu_ms "$R_PORT") x0=$(cpu_ms "${APIDS[@]}") t0=$(ms_now)
   sleep "$MEASURE_SECS"  # a duration under measurement, not a wait for a condition
   read -r e1 u1 <<<"$(evalsha_stats)"
-  c1=$(redis_cpu_ms) x1=$(anteroom_cpu_ms) t1=$(ms_now)
+  c1=$(redis_cpu_ms "$R_PORT") x1=$(cpu_ms "${APIDS[@]}") t1=$(ms_now)
   CALLS_S=$(awk -v c=$((e1 - e0)) -v d=$((t1 - t0)) 'BEGIN {printf "%.0f", c * 1000 / d}')
   US_PER_CALL=$(awk -v u=$((u1 - u0)) -v c=$((e1 - e0)) 'BEGIN {printf "%.1f", c ? u / c : 0}')
   REDIS_MS=$(awk -v c=$((c1 - c0)) -v d=$((t1 - t0)) 'BEGIN {printf "%.0f", c * 1000 / d}')
