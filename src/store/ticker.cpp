@@ -28,10 +28,14 @@ void Ticker::start() {
   for (size_t k = 0; k < kLanes; ++k) tasks_.spawn(lane(k));
 }
 
-void Ticker::stop() { tasks_.stop(); }
+void Ticker::stop() {
+  tasks_.stop();
+  in_flight_.fill(nullptr);  // the lanes' rounds (and the names they point into) end
+}
 
 void Ticker::publish(const Event& e) {
-  ++events_[e.queue];
+  for (size_t k = 0; k < kLanes; ++k)
+    if (in_flight_[k] && *in_flight_[k] == e.queue) woken_[k] = true;
   if (!idle_.empty()) idle_.erase(e.queue);
 }
 
@@ -48,7 +52,6 @@ asio::awaitable<void> Ticker::names_loop() {
       };
       std::erase_if(elsewhere_, gone);
       std::erase_if(idle_, gone);
-      std::erase_if(events_, gone);
     }
     next += interval_;
     if (Clock::now() > next) next = Clock::now();
@@ -82,14 +85,16 @@ asio::awaitable<void> Ticker::lane(size_t k) {
     for (const auto& q : *names) {
       if (std::hash<std::string>{}(q) % kLanes != k) continue;
       if (skip(elsewhere_, q) || skip(idle_, q)) continue;
-      const uint64_t seen = events_[q];
+      in_flight_[k] = &q;  // (names, which q is in, lives until the round ends)
+      woken_[k] = false;
       auto r = co_await store_.tick_leased(q, now, options_.node, options_.lease_ms,
                                            options_.node.empty() ? 0 : idle_max);
-      if (co_await async::cancelled()) co_return;
+      if (co_await async::cancelled()) co_return;  // (stop() cleared in_flight_)
+      in_flight_[k] = nullptr;
       if (!r) continue;  // an error: ask again next round
       if (r->elsewhere_ms > 0)
         elsewhere_[q] = Clock::now() + std::chrono::milliseconds(r->elsewhere_ms);
-      if (r->idle_ms > 0 && events_[q] == seen)
+      if (r->idle_ms > 0 && !woken_[k])
         idle_[q] = Clock::now() + std::chrono::milliseconds(r->idle_ms);
       if (options_.observe) options_.observe(q, r->elsewhere_ms == 0);
     }

@@ -20,6 +20,7 @@
 // a round of a thousand queues takes a few round trips, not a thousand.
 //
 // Runs on the io_context given; stop() ends it at once (its waits are cancelled).
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
@@ -72,9 +73,11 @@ class Ticker final : public EventSink {
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> elsewhere_;
   // Idle queues → until when (unless an event comes first).
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> idle_;
-  // Events seen per queue: a tick's idle reply counts only if no event of its queue came
-  // while it was on its way (the event may be of a join the tick did not see).
-  std::unordered_map<std::string, uint64_t> events_;
+  // Each lane's queue whose tick is on its way (null: none), and whether an event of it came
+  // meanwhile: then its idle reply does not count (the event may be of a join the tick did not
+  // see). A few pointer compares per event, no per-queue state.
+  std::array<const std::string*, kLanes> in_flight_{};
+  std::array<bool, kLanes> woken_{};
   async::TaskGroup tasks_;
 };
 
