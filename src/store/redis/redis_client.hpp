@@ -71,6 +71,16 @@ struct RedisOptions {
   std::chrono::milliseconds backoff_max{1000};
   size_t max_held = 100'000;  // commands waiting for a connect attempt beyond this fail at once
 
+  // Redis Cluster (docs/distributed.md "Redis Cluster"): commands are routed by their key's
+  // slot (key_slot) over one connection per master; host/port above and `seeds` are the nodes
+  // asked for the slot map. Set by from_url for a redis-cluster:// URL.
+  bool cluster = false;
+  std::vector<std::pair<std::string, int>> seeds;  // more seed nodes (cluster only)
+  // > 0: a mutating script (and command_replicated) is followed, on the same connection, by
+  // WAIT wait_replicas wait_timeout; fewer replicas acknowledging fails the call (unavailable).
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{1000};
+
   // redis://[[user]:password@]host[:port][/db]
   static Result<RedisOptions> from_url(std::string_view url);
 };
