@@ -166,6 +166,16 @@ int64_t info_field(asio::io_context& io, RedisClient& client, const std::string&
   return -1;
 }
 
+// Which ended hash (lua/lib.lua tend: redis_keys::ended) holds ticket `id`: 0 or 1, -1 if none.
+int ended_in(asio::io_context& io, RedisClient& client, const std::string& q,
+             const std::string& id) {
+  for (int which : {0, 1}) {
+    auto r = run_for(io, client.command({"HEXISTS", redis_keys::ended(q, which), id}));
+    if (r.value().integer == 1) return which;
+  }
+  return -1;
+}
+
 ConfigPatch config(double rate, int64_t max_active, int64_t abandon_after_s = 3600,
                    bool paused = false) {
   ConfigPatch p;
@@ -615,8 +625,11 @@ TEST(RedisStore, CloseIsImmediateForReadersAndDrainsInBatches) {
   EXPECT_EQ(closing(), B);
   ASSERT_TRUE(run_for(io, store.tick("q", T0 + 6)).ok());
   EXPECT_EQ(closing(), 0);
-  auto pttl = run_for(io, client.command({"PTTL", redis_keys::ticket("q", last)})).value();
-  EXPECT_GT(pttl.integer, 0);  // drained tickets are ended for real and expire
+  // Drained tickets are ended for real: out of `live`, in an ended hash (which takes turns, so
+  // they go after the retention: RedisStore.EndedTicketsAreReadableForOneTurnOfTheEndedHashes).
+  EXPECT_GE(ended_in(io, client, "q", last), 0);
+  EXPECT_EQ(run_for(io, client.command({"HEXISTS", redis_keys::live("q"), last})).value().integer,
+            0);
   EXPECT_EQ(run_for(io, store.get_ticket("q", again.id, false, T0 + 7)).value().position, 1);
   auto info = run_for(io, store.get_queue("q")).value();
   EXPECT_EQ(info.stats.waiting, 1);
@@ -638,14 +651,18 @@ TEST(RedisStore, EndedTicketsExpireAfterTheRetention) {
   auto a = run_for(io, store.join("q", "u:a", T0)).value();
   auto b = run_for(io, store.join("q", "", T0)).value();
   ASSERT_TRUE(run_for(io, store.leave("q", a.id, T0 + 1)).ok());
-  auto pttl = [&](const std::string& id) {
-    return run_for(io, client.command({"PTTL", redis_keys::ticket("q", id)})).value().integer;
-  };
-  EXPECT_GT(pttl(a.id), 0);
-  EXPECT_LE(pttl(a.id), rules::kEndedRetentionMs);
-  // A waiting ticket is a field of the queue's live hash, which never expires; it has no key
-  // of its own until it ends (and the ended one is out of the live hash).
-  EXPECT_EQ(pttl(b.id), -2);
+  // The ended ticket is a field of the ended hash of its period (T0 + 1); the period's number
+  // is in the hash (how the turns are kept: lua/lib.lua tend).
+  const int64_t period = (T0 + 1) / rules::kEndedRetentionMs;
+  EXPECT_EQ(ended_in(io, client, "q", a.id), period % 2);
+  EXPECT_EQ(run_for(io, client.command({"HGET", redis_keys::ended("q", period % 2),
+                                        std::string(redis_keys::kEndedGen)}))
+                .value()
+                .str,
+            std::to_string(period));
+  // A waiting ticket is a field of the queue's live hash, which never expires; it is in no
+  // ended hash until it ends (and the ended one is out of the live hash).
+  EXPECT_EQ(ended_in(io, client, "q", b.id), -1);
   auto live = [&](const std::string& id) {
     return run_for(io, client.command({"HEXISTS", redis_keys::live("q"), id})).value().integer;
   };
@@ -808,13 +825,16 @@ TEST(RedisStore, AForgottenQueueLeavesOnlyItsOutboxAndLastSeq) {
 
   std::set<std::string> keys;
   for (auto& k : cmd({"KEYS", "aq:{q}:*"}).elements) keys.insert(k.str);
-  std::set<std::string> want{redis_keys::outbox("q"), redis_keys::last_seq("q"),
-                             redis_keys::ticket("q", a.id), redis_keys::ticket("q", b.id)};
+  // (Both tickets ended in one period: one ended hash.)
+  const std::string ended =
+      redis_keys::ended("q", static_cast<int>((T0 + 1) / rules::kEndedRetentionMs % 2));
+  std::set<std::string> want{redis_keys::outbox("q"), redis_keys::last_seq("q"), ended};
   EXPECT_EQ(keys, want);
   for (const auto& id : {a.id, b.id}) {
-    EXPECT_GT(cmd({"PTTL", redis_keys::ticket("q", id)}).integer, 0) << id;
-    EXPECT_LE(cmd({"PTTL", redis_keys::ticket("q", id)}).integer, rules::kEndedRetentionMs);
+    EXPECT_EQ(cmd({"HEXISTS", ended, id}).integer, 1) << id;
   }
+  EXPECT_GT(cmd({"PTTL", ended}).integer, 0);
+  EXPECT_LE(cmd({"PTTL", ended}).integer, rules::kEndedRetentionMs);
   EXPECT_GT(cmd({"PTTL", redis_keys::outbox("q")}).integer, 0);
   EXPECT_LE(cmd({"PTTL", redis_keys::outbox("q")}).integer, rules::kEndedRetentionMs);
   EXPECT_EQ(cmd({"GET", redis_keys::last_seq("q")}).str, std::to_string(seq));
@@ -1512,7 +1532,10 @@ TEST(RedisStoreOnsale, AVoidPrequeueIsDrainedInBatches) {
   EXPECT_TRUE(run_for(io, store.get_queue("q")).value().closed);
   ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // the last batch: forgotten
   EXPECT_EQ(run_for(io, store.get_queue("q")).error().code, Errc::queue_not_found);
-  auto pttl = run_for(io, client.command({"PTTL", redis_keys::ticket("q", keyed.id)})).value();
+  // Its drained tickets stay readable for the retention: the ended hash expires after it.
+  const int which = ended_in(io, client, "q", keyed.id);
+  ASSERT_GE(which, 0);
+  auto pttl = run_for(io, client.command({"PTTL", redis_keys::ended("q", which)})).value();
   EXPECT_GT(pttl.integer, 0);
   EXPECT_EQ(run_for(io, client.command({"EXISTS", redis_keys::pre("q")})).value().integer, 0);
 }
@@ -1799,7 +1822,7 @@ TEST(RedisStoreSkip, TwoStoresUsingOneSingleUseInviteConcurrentlyMakeOneJoin) {
 }
 
 // A challenge used by a join through one store is refused (pow_used, with the bits asked)
-// through another; its mark expires with the challenge.
+// through another; its mark is kept with the challenge's expiry (the tick drops it after that).
 TEST(RedisStoreSkip, AChallengeUsedThroughOneStoreIsRefusedThroughAnother) {
   RedisServer server;
   asio::io_context io;
@@ -1824,9 +1847,9 @@ TEST(RedisStoreSkip, AChallengeUsedThroughOneStoreIsRefusedThroughAnother) {
   EXPECT_EQ(again.error().code, Errc::pow_used);
   ASSERT_EQ(again.error().details.size(), 1u);
   EXPECT_EQ(again.error().details[0], (std::pair<std::string, std::string>{"bits", "8"}));
-  auto at = run_for(io, ca.command({"PEXPIRETIME", redis_keys::pow_mark("q", r.pow.id)}));
+  auto at = run_for(io, ca.command({"ZSCORE", redis_keys::pow("q"), r.pow.id}));
   ASSERT_TRUE(at.ok());
-  EXPECT_EQ(at->integer, exp);
+  EXPECT_EQ(at->str, std::to_string(exp));
   // Another challenge joins; the refused join consumed nothing.
   r.pow.id = "BBBBBBBBBBBBBBBBBBBBBB";
   EXPECT_TRUE(run_for(io, b.join("q", r, T0 + 3)).ok());

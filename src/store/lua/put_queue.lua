@@ -3,7 +3,7 @@
 -- or {'conflict'} if the queue changed since the caller read it (the caller merged and checked
 -- the schedule in C++ against that read: rules::validate_schedule, check_schedule_change; it
 -- reads again and retries).
--- KEYS[17] = aq:queues, KEYS[18] = aq:queues:open. ARGV: now, name, max_queues, six defaults
+-- KEYS[22] = aq:queues, KEYS[23] = aq:queues:open. ARGV: now, name, max_queues, six defaults
 -- (admit_per_s max_active session_ttl_s abandon_after_s paused target_url), the version read
 -- (get_queue.lua's `version`, 'new' if there was no queue), the schedule flag (1: the patch
 -- sets prequeue_at or opens_at), a fresh seed and its commitment (hex), then patch field/value
@@ -36,6 +36,10 @@ if created then
   local seq = redis.call('GET', K_LAST_SEQ) or '0'
   redis.call('DEL', K_LAST_SEQ)
   redis.call('PERSIST', K_OUTBOX)
+  -- (And its ended tickets stay readable, its used challenges used: see forget_if_done.)
+  redis.call('PERSIST', K_ENDED0)
+  redis.call('PERSIST', K_ENDED1)
+  redis.call('PERSIST', K_POW)
   redis.call('HSET', K_META, 'seq', seq, 'orders', '0', 'closed', '0', 'epoch', '0',
              'tokens', '0', 'last_ms', I(now), 'admitted_total', '0', 'abandoned_total', '0',
              'expired_total', '0', 'completed_total', '0', 'left_total', '0', 'joined_total', '0',

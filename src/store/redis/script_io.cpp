@@ -11,26 +11,29 @@
 
 namespace anteroom::redis {
 
-RedisScript compose_script(std::string_view name, std::string_view body) {
+RedisScript compose_script(std::string_view name, std::string_view body, bool cluster) {
   std::string head = "local RETENTION_MS = " + std::to_string(rules::kEndedRetentionMs) + "\n";
+  head += std::string("local CLUSTER = ") + (cluster ? "true" : "false") + "\n";
   head += redis::embedded_lua("lib");
   return RedisScript(head + "\n-- " + std::string(name) + ".lua\n" + std::string(body));
 }
 
-const Scripts& scripts() {
-  static const Scripts s = [] {
+const Scripts& scripts(bool cluster) {
+  auto build = [](bool c) {
     auto make = [&](std::string_view name) {
       std::string_view body = redis::embedded_lua(name);
       if (body.empty()) throw std::logic_error("missing embedded Lua script " + std::string(name));
-      return compose_script(name, body);
+      return compose_script(name, body, c);
     };
     return Scripts{
         make("put_queue"),   make("get_queue"),      make("close_queue"),  make("join"),
         make("get_ticket"),  make("leave"),          make("complete"),     make("touch"),
         make("tick"),        make("list_open"),      make("draw_page"),    make("places"),
         make("draw_secret"), make("create_invites"), make("list_invites"), make("revoke_invite")};
-  }();
-  return s;
+  };
+  static const Scripts standalone = build(false);
+  static const Scripts clustered = build(true);
+  return cluster ? clustered : standalone;
 }
 
 std::string num(int64_t v) { return std::to_string(v); }
