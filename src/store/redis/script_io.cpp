@@ -25,11 +25,14 @@ const Scripts& scripts(bool cluster) {
       if (body.empty()) throw std::logic_error("missing embedded Lua script " + std::string(name));
       return compose_script(name, body, c);
     };
+    std::string_view reserve = redis::embedded_lua("reserve_queue");
+    if (reserve.empty()) throw std::logic_error("missing embedded Lua script reserve_queue");
     return Scripts{
         make("put_queue"),   make("get_queue"),      make("close_queue"),  make("join"),
         make("get_ticket"),  make("leave"),          make("complete"),     make("touch"),
         make("tick"),        make("list_open"),      make("draw_page"),    make("places"),
-        make("draw_secret"), make("create_invites"), make("list_invites"), make("revoke_invite")};
+        make("draw_secret"), make("create_invites"), make("list_invites"), make("revoke_invite"),
+        RedisScript(std::string(reserve))};
   };
   static const Scripts standalone = build(false);
   static const Scripts clustered = build(true);
