@@ -2139,7 +2139,10 @@ TEST(RedisStoreDeclared, AQueueSlotBeingMigratedRunsNoScriptHalfwayAndMovesWhole
   std::vector<int> drawn_waiting;
   for (int i = 0; i < 3; ++i) {
     auto t = run_for(io, store.get_ticket(q, ids[i], false, kOpen)).value();
-    if (t.state == TicketState::active) first = i; else drawn_waiting.push_back(i);
+    if (t.state == TicketState::active)
+      first = i;
+    else
+      drawn_waiting.push_back(i);
   }
   ASSERT_NE(first, -1);
   ASSERT_EQ(drawn_waiting.size(), 2u);
@@ -2155,7 +2158,8 @@ TEST(RedisStoreDeclared, AQueueSlotBeingMigratedRunsNoScriptHalfwayAndMovesWhole
   skipper.invite = code;
   ids.push_back(run_for(io, store.join(q, skipper, kOpen + 7)).value().id);
   std::map<std::string, Ticket> before;
-  for (const auto& id : ids) before[id] = run_for(io, store.get_ticket(q, id, false, kOpen + 8)).value();
+  for (const auto& id : ids)
+    before[id] = run_for(io, store.get_ticket(q, id, false, kOpen + 8)).value();
   const auto info_before = run_for(io, store.get_queue(q)).value();
   ASSERT_GE(info_before.stats.active, 1);
   ASSERT_GE(info_before.stats.waiting, 4);
