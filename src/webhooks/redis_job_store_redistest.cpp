@@ -2,14 +2,13 @@
 // server per test), standalone and as a one-node Redis Cluster (which refuses cross-slot
 // commands and scripts as a real cluster does). Then the move of jobs a version before left in
 // the global job index.
-#include "webhooks/redis_job_store.hpp"
-
 #include <algorithm>
 #include <cstdlib>
 
 #include "store/redis/keys.hpp"
 #include "support/redis_server.hpp"
 #include "webhooks/job_store_conformance/harness.hpp"
+#include "webhooks/redis_job_store.hpp"
 
 namespace anteroom::conformance {
 namespace {
