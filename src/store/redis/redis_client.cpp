@@ -511,7 +511,7 @@ RedisClient::Stats& operator+=(RedisClient::Stats& a, const RedisClient::Stats& 
 class RedisClient::Router : public std::enable_shared_from_this<Router> {
  public:
   Router(asio::io_context& io, RedisOptions o)
-      : io_(io), opt_(std::move(o)), refresh_timer_(io) {}
+      : io_(io), opt_(with_wait_patience(std::move(o))), refresh_timer_(io) {}
 
   void start() {
     if (!opt_.cluster) {
@@ -641,6 +641,15 @@ class RedisClient::Router : public std::enable_shared_from_this<Router> {
     std::vector<std::unique_ptr<Pending>> parts;
     std::shared_ptr<SeqState> state;
   };
+
+  // WAIT holds its connection silent for up to wait_timeout: the watchdog must not take that
+  // for a hung server.
+  static RedisOptions with_wait_patience(RedisOptions o) {
+    if (o.wait_replicas > 0)
+      o.command_timeout =
+          std::max(o.command_timeout, o.wait_timeout + std::chrono::milliseconds(1000));
+    return o;
+  }
 
   static void fail(std::vector<std::unique_ptr<Pending>>& parts, const std::string& why) {
     for (auto& p : parts) p->complete(unavailable(why));
