@@ -360,6 +360,22 @@ TEST(StandaloneWait, WithoutAReplicaAWriteFailsUnavailableAfterTheTimeout) {
   EXPECT_EQ(scripts().tick.durability(), RedisScript::Durability::replicated);
 }
 
+// redis-cluster:// naming a server that is not in a cluster: calls fail unavailable, saying why,
+// instead of hanging.
+TEST(ClusterUrlOnAStandaloneServer, CallsFailUnavailableSayingWhy) {
+  RedisServer server;
+  Io io;
+  auto o = RedisOptions::from_url("redis-cluster://127.0.0.1:" + std::to_string(server.port()));
+  ASSERT_TRUE(o);
+  RedisClient client(io.io, *o);
+  auto r = io.run(client.command({"GET", "k"}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::unavailable);
+  EXPECT_NE(r.error().message.find("cluster support disabled"), std::string::npos)
+      << r.error().message;
+  EXPECT_FALSE(client.connected());
+}
+
 // A master dies: the calls for its slots fail unavailable at once, then succeed on the promoted
 // replica, with the same client.
 TEST(ClusterFailover, CallsFailUnavailableThenReachThePromotedReplica) {

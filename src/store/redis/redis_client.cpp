@@ -752,10 +752,17 @@ class RedisClient::Router : public std::enable_shared_from_this<Router> {
     std::optional<cluster::SlotMap> map;
     if (r.ok() && !r->is_error()) map = cluster::parse_cluster_slots(*r, probe_->options().host);
     if (map) {
+      if (map_failing_) logger().info("cluster map from {} again", probe_->endpoint());
+      map_failing_ = false;
       apply(*map);
     } else {
-      logger().warn("cluster map from {} refused: {}", probe_->endpoint(),
-                    !r.ok() ? r.error().message : r->is_error() ? r->str : "not a slot map");
+      // The first failure of a streak is a warning; the retries (every 200 ms) are debug.
+      std::string why = !r.ok() ? r.error().message : r->is_error() ? r->str : "not a slot map";
+      if (!map_failing_)
+        logger().warn("no cluster map from {}: {}; asking again", probe_->endpoint(), why);
+      else
+        logger().debug("no cluster map from {}: {}", probe_->endpoint(), why);
+      map_failing_ = true;
       if (!have_map_) {
         auto waiting = std::move(waiting_);
         waiting_.clear();
@@ -840,6 +847,7 @@ class RedisClient::Router : public std::enable_shared_from_this<Router> {
   std::deque<Waiting> waiting_;
   bool refreshing_ = false;
   bool refresh_again_ = false;
+  bool map_failing_ = false;  // the last refresh failed (log the first failure and the recovery)
   Clock2::time_point last_refresh_{};
   asio::steady_timer refresh_timer_;
   bool timer_armed_ = false;
