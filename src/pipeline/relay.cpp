@@ -260,7 +260,10 @@ asio::awaitable<Result<redis::RedisReply>> Relay::read_group(Argv keys, Argv ids
               std::make_move_iterator(keys.end()));
   argv.insert(argv.end(), std::make_move_iterator(ids.begin()),
               std::make_move_iterator(ids.end()));
-  co_return co_await reader_->command(std::move(argv));
+  // Paired with WAIT under --redis-wait-replicas: the read is a write (the group's pending list)
+  // made after every entry it returns, so once a replica has it, the entries are there too and
+  // Kafka never gets an event a failover could take back (docs/distributed.md).
+  co_return co_await reader_->command_replicated(std::move(argv));
 }
 
 // Hands the entries of one read's reply to the producer; counts them per queue into `seen`.
@@ -328,8 +331,10 @@ asio::awaitable<void> Relay::read_loop() {
     // (slot_reads.hpp), all at once, none blocking.
     std::vector<int> slots, asked;
     std::vector<asio::awaitable<Result<redis::RedisReply>>> calls;
+    std::vector<Argv> called;  // the outboxes each call reads
     const auto now = slot_reads::Clock::now();
     if (!cluster) {
+      called.push_back(keys);
       calls.push_back(read_group(std::move(keys), std::move(ids), /*block=*/true));
     } else {
       for (auto& [slot, at] : slot_reads::by_slot(keys)) {
@@ -341,6 +346,7 @@ asio::awaitable<void> Relay::read_loop() {
           i.push_back(ids[x]);
         }
         asked.push_back(slot);
+        called.push_back(k);
         calls.push_back(read_group(std::move(k), std::move(i), /*block=*/false));
       }
       poll_.keep_only(slots);
@@ -361,6 +367,12 @@ asio::awaitable<void> Relay::read_loop() {
       if (!r || r->is_error()) {
         ++failed;
         if (r && r->str.rfind("NOGROUP", 0) == 0) owned_.clear();  // Redis lost it: take over anew
+        // The read may have run all the same (its reply lost with the connection, or its WAIT
+        // timed out): what it took is pending in the group, and a ">" read never returns it.
+        // Read the queues' pending entries again once nothing of theirs is in flight.
+        for (auto& k : called[x])
+          if (auto it = owned_.find(std::string(redis_keys::queue_of(k))); it != owned_.end())
+            it->second->rewind = true;
       } else if (r->is_array()) {  // (nil: timed out, nothing new)
         got = produce(*r, seen);
       }
