@@ -565,8 +565,9 @@ TEST(RedisStore, AdmissionNeverLetsInATicketUnseenPastTheCutoff) {
       EXPECT_EQ(t.state, i < 60 ? TicketState::active : TicketState::waiting) << i;
     }
   }
-  for (auto& e : outbox(io, client, "q"))
+  for (auto& e : outbox(io, client, "q")) {
     if (e.type == EventType::admitted) EXPECT_GE(e.order, 51) << e.ticket;
+  }
 }
 
 // The upgrade: tickets of the layout before (a HASH per ticket, last seen in the `seen` zset)
@@ -2242,7 +2243,10 @@ TEST(RedisStoreDeclared, AQueueMadeAgainKeepsItsEndedTicketsAndUsedChallenges) {
 //    active, ended), positions, the draw, invites, used challenges, the tick lease - and every
 //    operation works there.
 TEST(RedisStoreDeclared, AQueueSlotBeingMigratedRunsNoScriptHalfwayAndMovesWhole) {
-  testing::RedisCluster cluster({.masters = 3, .replicas = 0});
+  testing::RedisCluster::Options co;
+  co.masters = 3;
+  co.replicas = 0;
+  testing::RedisCluster cluster(co);
   asio::io_context io;
   RedisClient client(io, RedisOptions::from_url(cluster.url()).value());
   RedisStore store(client);
