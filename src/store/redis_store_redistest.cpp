@@ -566,7 +566,9 @@ TEST(RedisStore, AdmissionNeverLetsInATicketUnseenPastTheCutoff) {
     }
   }
   for (auto& e : outbox(io, client, "q")) {
-    if (e.type == EventType::admitted) EXPECT_GE(e.order, 51) << e.ticket;
+    if (e.type == EventType::admitted) {
+      EXPECT_GE(e.order, 51) << e.ticket;
+    }
   }
 }
 
