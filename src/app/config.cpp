@@ -248,20 +248,32 @@ std::vector<Setting> settings(Config& c) {
                      return "--log-level must be one of trace, debug, info, warn, error";
                    }));
   // Parsed here, once: main gets the RedisOptions.
-  Setting redis{"redis", "redis://HOST:PORT[/DB]: distributed mode", "", "URL", nullptr,
+  Setting redis{"redis",
+                "redis://HOST:PORT[/DB] (one server) or "
+                "redis-cluster://HOST:PORT[,HOST:PORT...] (Redis Cluster seed nodes): "
+                "distributed mode",
+                "", "URL", nullptr,
                 [&c](const std::string& v) -> std::optional<std::string> {
                   if (v.empty()) {
                     c.redis.reset();
                     return std::nullopt;
                   }
-                  if (v.rfind("redis://", 0) != 0)
-                    return "--redis must look like redis://HOST:PORT[/DB]";
+                  if (v.rfind("redis://", 0) != 0 && v.rfind("redis-cluster://", 0) != 0)
+                    return "--redis must look like redis://HOST:PORT[/DB] or "
+                           "redis-cluster://HOST:PORT[,HOST:PORT...]";
                   auto opts = redis::RedisOptions::from_url(v);
                   if (!opts) return "--redis: " + opts.error().message;
                   c.redis = *opts;
                   return std::nullopt;
                 }};
   t.push_back(std::move(redis));
+  t.push_back(integer("redis-wait-replicas", c.redis_wait_replicas, 0, 16,
+                      "Each write waits until this many replicas of its Redis master have it "
+                      "(WAIT), else fails 503: no acknowledged write lost in a failover. Needs "
+                      "that many live replicas per master; 0: off"));
+  t.push_back(duration<std::chrono::milliseconds>(
+      "redis-wait-timeout-ms", c.redis_wait_timeout, 1, 60000,
+      "Longest wait for the replicas of --redis-wait-replicas, milliseconds"));
   t.push_back(duration<std::chrono::seconds>(
       "webhook-retry-window-s", w.retry_window, 1, 604800,
       "Retry a failing webhook this long, then dead-letter it"));
@@ -330,6 +342,11 @@ std::variant<Config, Refusal> parse_args(int argc, const char* const* argv) {
   if (c.server.join_rate_per_ip > 0 && c.server.join_burst_per_ip < 1)
     return refuse("--join-burst-per-ip must be >= 1 when a join rate is set");
   if (!c.kafka.brokers.empty() && !c.redis) return refuse("--kafka needs --redis");
+  if (c.redis_wait_replicas > 0 && !c.redis) return refuse("--redis-wait-replicas needs --redis");
+  if (c.redis) {
+    c.redis->wait_replicas = c.redis_wait_replicas;
+    c.redis->wait_timeout = c.redis_wait_timeout;
+  }
   if (c.server.conn_reserve >= c.server.max_connections)
     return refuse("--conn-reserve must be below --max-connections");
   // Without a list every peer would be believed: anyone could name any client.

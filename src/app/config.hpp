@@ -29,6 +29,10 @@ struct Config {
   StoreLimits limits;
   WebhookOptions webhooks;
   std::optional<redis::RedisOptions> redis;  // set: distributed mode (parsed from --redis)
+  // --redis-wait-replicas / --redis-wait-timeout-ms: copied into `redis` after parsing (the
+  // URL row makes a fresh RedisOptions).
+  int redis_wait_replicas = 0;
+  std::chrono::milliseconds redis_wait_timeout{1000};
   kafka::KafkaOptions kafka;  // brokers set: outbox → Kafka → Pub/Sub (needs redis)
   std::string token_secret;   // empty: main makes a random one
   std::string node_id;        // empty before parse: parse() names it <host>-<pid>

@@ -11,24 +11,42 @@
 
 namespace anteroom::redis {
 
-RedisScript compose_script(std::string_view name, std::string_view body) {
+RedisScript compose_script(std::string_view name, std::string_view body,
+                           RedisScript::Durability durability) {
   std::string head = "local RETENTION_MS = " + std::to_string(rules::kEndedRetentionMs) + "\n";
   head += redis::embedded_lua("lib");
-  return RedisScript(head + "\n-- " + std::string(name) + ".lua\n" + std::string(body));
+  return RedisScript(head + "\n-- " + std::string(name) + ".lua\n" + std::string(body),
+                     durability);
 }
 
 const Scripts& scripts() {
   static const Scripts s = [] {
-    auto make = [&](std::string_view name) {
+    // Reads (and touch: a lost last-seen costs nothing, the next touch sets it again) never wait
+    // for replicas under --redis-wait-replicas; every other script changes what a visitor was
+    // told, so it does.
+    using D = RedisScript::Durability;
+    auto make = [&](std::string_view name, D d = D::replicated) {
       std::string_view body = redis::embedded_lua(name);
       if (body.empty()) throw std::logic_error("missing embedded Lua script " + std::string(name));
-      return compose_script(name, body);
+      return compose_script(name, body, d);
     };
-    return Scripts{
-        make("put_queue"),   make("get_queue"),      make("close_queue"),  make("join"),
-        make("get_ticket"),  make("leave"),          make("complete"),     make("touch"),
-        make("tick"),        make("list_open"),      make("draw_page"),    make("places"),
-        make("draw_secret"), make("create_invites"), make("list_invites"), make("revoke_invite")};
+    const D read = D::unreplicated;
+    return Scripts{make("put_queue"),
+                   make("get_queue", read),
+                   make("close_queue"),
+                   make("join"),
+                   make("get_ticket", read),
+                   make("leave"),
+                   make("complete"),
+                   make("touch", read),
+                   make("tick"),
+                   make("list_open", read),
+                   make("draw_page", read),
+                   make("places", read),
+                   make("draw_secret", read),
+                   make("create_invites"),
+                   make("list_invites", read),
+                   make("revoke_invite")};
   }();
   return s;
 }
@@ -67,7 +85,9 @@ Error script_error(const std::string& status, const std::string& q) {
 // Error replies that mean "Redis cannot serve right now" rather than a bug.
 Error reply_error(const RedisReply& r) {
   static constexpr std::string_view kTransient[] = {
-      "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "OOM"};
+      "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "OOM",
+      // Cluster: still redirected after the client's last retry (a reshard or failover going on).
+      "MOVED", "ASK"};
   for (auto prefix : kTransient)
     if (r.str.starts_with(prefix)) return err(Errc::unavailable, "redis: " + r.str);
   return err(Errc::internal, "redis: " + r.str);

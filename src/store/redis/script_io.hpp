@@ -24,7 +24,9 @@ struct Scripts {
 const Scripts& scripts();
 // A script made of the constants, lib.lua and `body` (the tests use it to call lib.lua's
 // functions, e.g. the rules mirrors).
-RedisScript compose_script(std::string_view name, std::string_view body);
+RedisScript compose_script(
+    std::string_view name, std::string_view body,
+    RedisScript::Durability durability = RedisScript::Durability::replicated);
 
 std::string num(int64_t v);
 // Shortest text that reads back as the same double (Lua's tonumber and strtod agree).

@@ -6,6 +6,7 @@
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <cstdlib>
+#include <optional>
 #include <stdexcept>
 
 #include "store/redis/pending.hpp"
@@ -61,11 +62,91 @@ std::optional<double> RedisReply::as_double() const {
   return v;
 }
 
+namespace {
+
+// "host[:port]" (an IPv6 host in brackets) of a redis-cluster:// URL; port 6379 if absent.
+std::optional<std::pair<std::string, int>> parse_node(std::string_view s) {
+  std::string_view host = s, port;
+  bool with_port = false;
+  if (s.starts_with('[')) {
+    auto close = s.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = s.substr(1, close - 1);
+    std::string_view rest = s.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::nullopt;
+      port = rest.substr(1);
+      with_port = true;
+    }
+  } else if (auto colon = s.find(':'); colon != std::string_view::npos) {
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    with_port = true;
+  }
+  if (host.empty()) return std::nullopt;
+  int p = 6379;
+  if (with_port) {
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || p < 1 ||
+        p > 65535)
+      return std::nullopt;
+  }
+  return std::pair<std::string, int>{std::string(host), p};
+}
+
+// redis-cluster://[[user]:password@]host[:port][,host[:port]...]: Boost.URL does not take a list
+// of hosts, so the authority is split here and only the user info is decoded by Boost.URL.
+Result<RedisOptions> cluster_from_url(std::string_view url) {
+  constexpr std::string_view kScheme = "redis-cluster://";
+  std::string_view rest = url.substr(kScheme.size());
+  auto bad = [&](const std::string& why) {
+    return err(Errc::bad_request, "redis cluster URL " + why + ": " + std::string(url));
+  };
+  auto slash = rest.find_first_of("/?#");
+  if (slash != std::string_view::npos) {
+    std::string_view tail = rest.substr(slash);
+    if (tail != "/") return bad("takes no /db, query or fragment (a cluster has database 0 only)");
+    rest = rest.substr(0, slash);
+  }
+  RedisOptions o;
+  o.cluster = true;
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    auto u = boost::urls::parse_uri("redis://" + std::string(rest.substr(0, at)) + "@x");
+    if (!u) return bad("has a bad user or password");
+    if (u->has_password()) {
+      o.user = u->user();
+      o.password = u->password();
+    }
+    rest = rest.substr(at + 1);
+  }
+  bool first = true;
+  for (bool more = true; more;) {
+    auto comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    more = comma != std::string_view::npos;
+    if (more) rest = rest.substr(comma + 1);
+    auto node = parse_node(item);
+    if (!node) return bad("has a bad node '" + std::string(item) + "' (want host:port)");
+    if (first) {
+      o.host = node->first;
+      o.port = node->second;
+      first = false;
+    } else {
+      o.seeds.push_back(*node);
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
 Result<RedisOptions> RedisOptions::from_url(std::string_view url) {
+  if (url.starts_with("redis-cluster://")) return cluster_from_url(url);
   auto u = boost::urls::parse_uri(url);
   if (!u) return err(Errc::bad_request, "redis URL is not a URL: " + std::string(url));
   if (u->scheme() != "redis")
-    return err(Errc::bad_request, "redis URL must start with redis://: " + std::string(url));
+    return err(Errc::bad_request,
+               "redis URL must start with redis:// or redis-cluster://: " + std::string(url));
   RedisOptions o;
   if (!u->host_address().empty()) o.host = std::string(u->host_address());
   if (u->has_port()) {
@@ -91,7 +172,8 @@ Result<RedisOptions> RedisOptions::from_url(std::string_view url) {
   return o;
 }
 
-RedisScript::RedisScript(std::string source) : source_(std::move(source)) {
+RedisScript::RedisScript(std::string source, Durability durability)
+    : source_(std::move(source)), durability_(durability) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(source_.data(), source_.size(), md, &len, EVP_sha1(), nullptr) != 1)
