@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "pipeline/slot_reads.hpp"
 #include "store/redis/keys.hpp"
 #include "store/redis/outbox.hpp"
 
@@ -84,35 +85,96 @@ asio::awaitable<void> OutboxTailer::loop() {
       if (!slept) co_return;
       continue;
     }
-    // Short blocks: new queues are noticed between reads.
-    std::vector<std::string> argv{"XREAD", "COUNT", "1000", "BLOCK", "250", "STREAMS"};
-    for (auto& [q, _] : last_id_) argv.push_back(redis_keys::outbox(q));
-    for (auto& [_, id] : last_id_) argv.push_back(id);
-    auto r = co_await client_->command(std::move(argv));
-    if (co_await async::cancelled()) co_return;
-    if (!r || r->is_error()) {
-      m_errors_.inc();
-      bool slept = co_await async::sleep_for(std::chrono::milliseconds(100));
-      if (!slept) co_return;
-      continue;
+    // Standalone: one read of every outbox, with short blocks (new queues are noticed between
+    // reads). Cluster: one read per slot that is due (slot_reads.hpp), all at once, none
+    // blocking.
+    std::vector<std::string> keys, ids;
+    for (auto& [q, id] : last_id_) {
+      keys.push_back(redis_keys::outbox(q));
+      ids.push_back(id);
     }
-    if (!r->is_array()) continue;  // nil: timed out with nothing new
-    for (auto& stream : r->elements) {
-      std::string q(redis_keys::queue_of(stream.elements[0].str));
-      for (auto& entry : stream.elements[1].elements) {
-        last_id_[q] = entry.elements[0].str;
-        // Decoded here, once: this process's one reading of the event's bytes.
-        auto e = redis::parse_outbox_fields(q, entry.elements[1]);
-        if (!e) {
-          spdlog::error("outbox {}: unreadable entry {}: {}", q, entry.elements[0].str,
-                        e.error().message);
-          continue;
+    std::vector<int> slots, asked;
+    std::vector<asio::awaitable<Result<redis::RedisReply>>> calls;
+    const auto now = slot_reads::Clock::now();
+    if (!client_->options().cluster) {
+      calls.push_back(read(std::move(keys), std::move(ids), /*block=*/true));
+    } else {
+      for (auto& [slot, at] : slot_reads::by_slot(keys)) {
+        slots.push_back(slot);
+        if (!poll_.due(slot, now)) continue;
+        std::vector<std::string> k, i;
+        for (size_t x : at) {
+          k.push_back(keys[x]);
+          i.push_back(ids[x]);
         }
-        m_events_.inc();
-        sink_.publish(*e);
+        asked.push_back(slot);
+        calls.push_back(read(std::move(k), std::move(i), /*block=*/false));
+      }
+      poll_.keep_only(slots);
+      if (calls.empty()) {
+        auto at = std::min(poll_.next(slots, now), next_refresh);
+        bool slept = co_await async::sleep_until(at);
+        if (!slept) co_return;
+        continue;
       }
     }
+    auto replies = co_await slot_reads::all(tasks_, std::move(calls));
+    if (co_await async::cancelled()) co_return;
+    size_t failed = 0;
+    const auto after = slot_reads::Clock::now();
+    for (size_t x = 0; x < replies.size(); ++x) {
+      auto& r = replies[x];
+      size_t got = 0;
+      if (!r || r->is_error()) {
+        m_errors_.inc();
+        ++failed;
+      } else if (r->is_array()) {  // (nil: timed out with nothing new)
+        got = hand_on(*r);
+      }
+      if (!asked.empty()) poll_.read(asked[x], got > 0, after);
+    }
+    if (failed > 0 && failed == replies.size()) {
+      bool slept = co_await async::sleep_for(std::chrono::milliseconds(100));
+      if (!slept) co_return;
+    }
   }
+}
+
+asio::awaitable<Result<redis::RedisReply>> OutboxTailer::read(std::vector<std::string> keys,
+                                                              std::vector<std::string> ids,
+                                                              bool block) {
+  std::vector<std::string> argv{"XREAD", "COUNT", "1000"};
+  if (block) {
+    argv.emplace_back("BLOCK");
+    argv.emplace_back("250");
+  }
+  argv.emplace_back("STREAMS");
+  argv.insert(argv.end(), std::make_move_iterator(keys.begin()),
+              std::make_move_iterator(keys.end()));
+  argv.insert(argv.end(), std::make_move_iterator(ids.begin()),
+              std::make_move_iterator(ids.end()));
+  co_return co_await client_->command(std::move(argv));
+}
+
+size_t OutboxTailer::hand_on(const redis::RedisReply& r) {
+  size_t n = 0;
+  for (auto& stream : r.elements) {
+    std::string q(redis_keys::queue_of(stream.elements[0].str));
+    for (auto& entry : stream.elements[1].elements) {
+      ++n;
+      last_id_[q] = entry.elements[0].str;
+      // Decoded here, once: this process's one reading of the event's bytes.
+      auto e = redis::parse_outbox_fields(q, entry.elements[1]);
+      if (!e) {
+        spdlog::error("outbox {}: unreadable entry {}: {}", q, entry.elements[0].str,
+                      e.error().message);
+        continue;
+      }
+      m_events_.inc();
+      sink_.publish(*e);
+    }
+  }
+  return n;
 }
 
 }  // namespace anteroom

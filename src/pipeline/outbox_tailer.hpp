@@ -1,6 +1,7 @@
 #pragma once
 // OutboxTailer: the event path of Redis-only distributed mode (--redis without --kafka). Every
-// process reads every queue's outbox stream (XREAD BLOCK on its own connection) and hands the
+// process reads every queue's outbox stream (XREAD BLOCK on its own connection; under Redis
+// Cluster one non-blocking XREAD per slot, polled adaptively: pipeline/slot_reads.hpp) and hands the
 // events to its EventSink (the hub), which drops duplicates and resynchronises on a gap. Every
 // tailer trims the outboxes to their newest kKeep entries now and then: a process that falls
 // further behind sees a seq gap and resyncs from the store, so trimming never loses state.
@@ -21,6 +22,7 @@
 #include "async/task_group.hpp"
 #include "core/event_sink.hpp"
 #include "metrics/metrics.hpp"
+#include "pipeline/slot_reads.hpp"
 #include "store/redis/redis_client.hpp"
 
 namespace anteroom {
@@ -43,6 +45,11 @@ class OutboxTailer {
  private:
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<void> refresh_queues();
+  // XREAD of the outboxes `keys` after `ids` (BLOCK 250 ms if `block`).
+  boost::asio::awaitable<Result<redis::RedisReply>> read(std::vector<std::string> keys,
+                                                         std::vector<std::string> ids, bool block);
+  // Publishes the events of one XREAD reply; returns how many entries it held.
+  size_t hand_on(const redis::RedisReply& r);
 
   std::unique_ptr<redis::RedisClient> client_;
   EventSink& sink_;
@@ -50,6 +57,7 @@ class OutboxTailer {
   std::function<void(const std::string&)> on_new_queue_;
   std::map<std::string, std::string> last_id_;  // queue -> last stream id read
   bool primed_ = false;  // the queues that existed when tailing began are known
+  slot_reads::SlotPoll poll_;  // cluster mode: when each slot's outboxes are read next
   async::TaskGroup tasks_;
   metrics::Counter& m_events_;
   metrics::Counter& m_errors_;

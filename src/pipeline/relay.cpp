@@ -8,6 +8,7 @@
 
 #include "core/encoding.hpp"
 #include "store/redis/keys.hpp"
+#include "pipeline/slot_reads.hpp"
 #include "store/redis/outbox.hpp"
 
 namespace anteroom {
@@ -245,7 +246,67 @@ asio::awaitable<void> Relay::let_go_of_forgotten(const redis::RedisReply& names)
   }
 }
 
+// The one read of a group of outboxes: all of this relay's (standalone, BLOCK) or those of one
+// slot (cluster, no BLOCK). (What a read took stays pending in the group: the next holder
+// produces it.)
+asio::awaitable<Result<redis::RedisReply>> Relay::read_group(Argv keys, Argv ids, bool block) {
+  Argv argv{"XREADGROUP", "GROUP", kGroup, node_, "COUNT", "1000"};
+  if (block) {
+    argv.emplace_back("BLOCK");
+    argv.emplace_back("200");
+  }
+  argv.emplace_back("STREAMS");
+  argv.insert(argv.end(), std::make_move_iterator(keys.begin()),
+              std::make_move_iterator(keys.end()));
+  argv.insert(argv.end(), std::make_move_iterator(ids.begin()),
+              std::make_move_iterator(ids.end()));
+  co_return co_await reader_->command(std::move(argv));
+}
+
+// Hands the entries of one read's reply to the producer; counts them per queue into `seen`.
+// Returns how many entries the reply held.
+size_t Relay::produce(const redis::RedisReply& r, std::map<std::string, size_t>& seen) {
+  size_t n = 0;
+  for (auto& stream : r.elements) {
+    std::string q(redis_keys::queue_of(stream.elements[0].str));
+    n += stream.elements[1].elements.size();
+    auto it = owned_.find(q);
+    if (it == owned_.end()) continue;
+    Owned& o = *it->second;
+    seen[q] = stream.elements[1].elements.size();
+    for (auto& entry : stream.elements[1].elements) {
+      const std::string& id = entry.elements[0].str;
+      if (o.cursor != ">") o.cursor = id;
+      if (entry.elements.size() < 2 || !entry.elements[1].is_array()) {
+        to_ack_[q].push_back(id);  // deleted while pending: just clear it from the group
+        continue;
+      }
+      // The event's bytes as the script encoded them go to Kafka untouched (never decoded
+      // here): the relay moves events, it does not read them.
+      const std::string* value = redis::outbox_event_bytes(entry.elements[1]);
+      if (!value) {
+        spdlog::error("relay: outbox entry {} {} has no event field", q, id);
+        continue;
+      }
+      auto* d = new Delivery{this, q, id, o.epoch, appended_ms(id)};
+      if (rd_kafka_produce(topic_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                           const_cast<char*>(value->data()), value->size(), q.data(), q.size(),
+                           d) != 0) {
+        delete d;
+        m_errors_.inc();
+        o.rewind = true;  // produce it again, in order, once the producer has room
+        break;
+      }
+      m_produced_.inc();
+      ++inflight_;
+      ++o.inflight;
+    }
+  }
+  return n;
+}
+
 asio::awaitable<void> Relay::read_loop() {
+  const bool cluster = reader_->options().cluster;
   for (bool more = true; more;) {  // not for (;;): GCC 12 loses `this` (see README)
     Argv keys, ids;
     for (auto& [q, o] : owned_) {
@@ -263,57 +324,55 @@ asio::awaitable<void> Relay::read_loop() {
       if (!slept) co_return;
       continue;
     }
-    Argv argv{"XREADGROUP", "GROUP", kGroup, node_, "COUNT", "1000", "BLOCK", "200", "STREAMS"};
-    argv.insert(argv.end(), keys.begin(), keys.end());
-    argv.insert(argv.end(), ids.begin(), ids.end());
-    auto r = co_await reader_->command(std::move(argv));
-    // (What this read took stays pending in the group: the next holder produces it.)
-    if (co_await async::cancelled()) co_return;
-    if (!r || r->is_error()) {
-      if (r && r->str.rfind("NOGROUP", 0) == 0) owned_.clear();  // Redis lost it: take over anew
-      bool slept = co_await async::sleep_for(std::chrono::milliseconds(100));
-      if (!slept) co_return;
-      continue;
-    }
-    if (!r->is_array()) continue;  // timed out, nothing new
-    std::map<std::string, size_t> seen;
-    for (auto& stream : r->elements) {
-      std::string q(redis_keys::queue_of(stream.elements[0].str));
-      auto it = owned_.find(q);
-      if (it == owned_.end()) continue;
-      Owned& o = *it->second;
-      seen[q] = stream.elements[1].elements.size();
-      for (auto& entry : stream.elements[1].elements) {
-        const std::string& id = entry.elements[0].str;
-        if (o.cursor != ">") o.cursor = id;
-        if (entry.elements.size() < 2 || !entry.elements[1].is_array()) {
-          to_ack_[q].push_back(id);  // deleted while pending: just clear it from the group
-          continue;
+    // Standalone: one blocking read of every outbox. Cluster: one read per slot that is due
+    // (slot_reads.hpp), all at once, none blocking.
+    std::vector<int> slots, asked;
+    std::vector<asio::awaitable<Result<redis::RedisReply>>> calls;
+    const auto now = slot_reads::Clock::now();
+    if (!cluster) {
+      calls.push_back(read_group(std::move(keys), std::move(ids), /*block=*/true));
+    } else {
+      for (auto& [slot, at] : slot_reads::by_slot(keys)) {
+        slots.push_back(slot);
+        if (!poll_.due(slot, now)) continue;
+        Argv k, i;
+        for (size_t x : at) {
+          k.push_back(keys[x]);
+          i.push_back(ids[x]);
         }
-        // The event's bytes as the script encoded them go to Kafka untouched (never decoded
-        // here): the relay moves events, it does not read them.
-        const std::string* value = redis::outbox_event_bytes(entry.elements[1]);
-        if (!value) {
-          spdlog::error("relay: outbox entry {} {} has no event field", q, id);
-          continue;
-        }
-        auto* d = new Delivery{this, q, id, o.epoch, appended_ms(id)};
-        if (rd_kafka_produce(topic_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                             const_cast<char*>(value->data()), value->size(), q.data(), q.size(),
-                             d) != 0) {
-          delete d;
-          m_errors_.inc();
-          o.rewind = true;  // produce it again, in order, once the producer has room
-          break;
-        }
-        m_produced_.inc();
-        ++inflight_;
-        ++o.inflight;
+        asked.push_back(slot);
+        calls.push_back(read_group(std::move(k), std::move(i), /*block=*/false));
       }
+      poll_.keep_only(slots);
+      if (calls.empty()) {
+        bool slept = co_await async::sleep_until(poll_.next(slots, now));
+        if (!slept) co_return;
+        continue;
+      }
+    }
+    auto replies = co_await slot_reads::all(tasks_, std::move(calls));
+    if (co_await async::cancelled()) co_return;
+    std::map<std::string, size_t> seen;
+    size_t failed = 0;
+    const auto after = slot_reads::Clock::now();
+    for (size_t x = 0; x < replies.size(); ++x) {
+      auto& r = replies[x];
+      size_t got = 0;
+      if (!r || r->is_error()) {
+        ++failed;
+        if (r && r->str.rfind("NOGROUP", 0) == 0) owned_.clear();  // Redis lost it: take over anew
+      } else if (r->is_array()) {  // (nil: timed out, nothing new)
+        got = produce(*r, seen);
+      }
+      if (cluster) poll_.read(asked[x], got > 0, after);
     }
     // A history read that came back empty: our pending entries are all in flight; go on with new.
     for (auto& [q, o] : owned_)
       if (o->cursor != ">" && !o->rewind && seen.count(q) && seen[q] == 0) o->cursor = ">";
+    if (failed > 0 && failed == replies.size()) {
+      bool slept = co_await async::sleep_for(std::chrono::milliseconds(100));
+      if (!slept) co_return;
+    }
   }
 }
 

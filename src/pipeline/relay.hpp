@@ -14,6 +14,10 @@
 // keeps every entry until it is confirmed. A delivery that fails for good rewinds the queue:
 // its pending entries are produced again once nothing is in flight.
 //
+// Reads: standalone, one XREADGROUP BLOCK over every queue it relays (its own connection);
+// under Redis Cluster (RedisOptions::cluster) one read per slot, all at once, not blocking,
+// polled adaptively (pipeline/slot_reads.hpp).
+//
 // A queue the store forgot (closed, sessions over) is no longer listed; its outbox outlives it
 // for a while, and the relay reads it on until everything in it is confirmed, then lets it go.
 //
@@ -33,6 +37,7 @@
 #include "async/task_group.hpp"
 #include "metrics/metrics.hpp"
 #include "pipeline/kafka_io.hpp"
+#include "pipeline/slot_reads.hpp"
 #include "store/redis/redis_client.hpp"
 
 namespace anteroom {
@@ -57,6 +62,12 @@ class Relay {
   struct Delivery;
   boost::asio::awaitable<void> lease_loop();
   boost::asio::awaitable<void> read_loop();
+  // XREADGROUP of the outboxes `keys` from `ids` (BLOCK 200 ms if `block`): the relay's one read
+  // of a group of outboxes (all of them standalone, one slot's in cluster mode).
+  boost::asio::awaitable<Result<redis::RedisReply>> read_group(std::vector<std::string> keys,
+                                                               std::vector<std::string> ids,
+                                                               bool block);
+  size_t produce(const redis::RedisReply& r, std::map<std::string, size_t>& seen);
   boost::asio::awaitable<void> delivery_loop();
   boost::asio::awaitable<void> take_over(std::string queue);
   boost::asio::awaitable<void> let_go_of_forgotten(const redis::RedisReply& names);
@@ -74,6 +85,7 @@ class Relay {
   std::map<std::string, std::unique_ptr<Owned>> owned_;
   std::map<std::string, std::vector<std::string>> to_ack_;  // queue -> confirmed entry ids
   int64_t inflight_ = 0;
+  slot_reads::SlotPoll poll_;  // cluster mode: when each slot's outboxes are read next
 
   metrics::Counter& m_produced_;
   metrics::Counter& m_delivered_;

@@ -37,13 +37,8 @@ RedisStore::RedisStore(boost::asio::io_context& io, std::string_view url, StoreL
 }
 
 Task<RedisReply> RedisStore::run(const RedisScript& script, const std::string& q,
-                                 std::vector<std::string> args, bool with_queue_list) {
-  auto keys = redis_keys::script_keys(q);
-  if (with_queue_list) {
-    keys.emplace_back(redis_keys::kQueues);
-    keys.emplace_back(redis_keys::kOpenQueues);
-  }
-  auto r = co_await client_.eval(script, std::move(keys), std::move(args));
+                                 std::vector<std::string> args) {
+  auto r = co_await client_.eval(script, redis_keys::script_keys(q), std::move(args));
   if (!r) co_return r.error();
   if (r->is_error()) co_return reply_error(*r);
   if (!r->is_array() || r->elements.empty()) co_return malformed();
@@ -52,16 +47,103 @@ Task<RedisReply> RedisStore::run(const RedisScript& script, const std::string& q
   co_return std::move(r).value();
 }
 
-Task<Ok> RedisStore::list_open_queues() {
-  auto names = co_await queue_names();
-  if (!names) co_return names.error();
-  for (auto& q : *names) {
-    std::vector<std::string> none;
-    auto r = co_await run(scripts().list_open, q, std::move(none), /*with_queue_list=*/true);
-    if (!r) co_return r.error();
+// One single-key command on a queue list (SADD/SREM/SISMEMBER name), its integer reply.
+Task<int64_t> RedisStore::registry(const char* verb, std::string_view list, const std::string& q) {
+  std::vector<std::string> argv{verb, std::string(list), q};
+  auto r = co_await client_.command(std::move(argv));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return reply_error(*r);
+  co_return r->integer;
+}
+
+Task<std::string> RedisStore::queue_state(const std::string& q) {
+  auto r = co_await run(scripts().list_open, q, {});
+  if (!r) co_return r.error();
+  if (r->elements.size() != 2) co_return malformed();
+  co_return r->elements[1].str;
+}
+
+// The name leaves aq:queues:open (and aq:queues too if the queue was forgotten), then the queue
+// is read again: a PUT that reopened or made it again between the script that closed or forgot
+// it and the SREM has its name put back here (its own SADDs may have come before the SREM).
+// Rare calls (a close, a tick that closed or forgot): never on the join or the plain tick path.
+Task<Ok> RedisStore::unlist(const std::string& q, bool forgotten) {
+  auto open = co_await registry("SREM", redis_keys::kOpenQueues, q);
+  if (!open) co_return open.error();
+  if (forgotten) {
+    auto all = co_await registry("SREM", redis_keys::kQueues, q);
+    if (!all) co_return all.error();
   }
-  open_listed_ = true;
+  auto state = co_await queue_state(q);
+  if (!state) co_return state.error();
+  if (*state == "absent") co_return Ok{};
+  auto all = co_await registry("SADD", redis_keys::kQueues, q);
+  if (!all) co_return all.error();
+  if (*state == "open") {
+    auto again = co_await registry("SADD", redis_keys::kOpenQueues, q);
+    if (!again) co_return again.error();
+  }
   co_return Ok{};
+}
+
+// Once per process, before its first put_queue: makes both lists agree with the queues. Repairs
+// what an older version left (queues made before aq:queues:open existed) and what a process
+// that died between a queue script and its list update left (see README "The queue registry").
+Task<Ok> RedisStore::reconcile_registry() {
+  auto all = co_await members(redis_keys::kQueues);
+  if (!all) co_return all.error();
+  auto open = co_await members(redis_keys::kOpenQueues);
+  if (!open) co_return open.error();
+  std::vector<std::string> names = *all;
+  names.insert(names.end(), open->begin(), open->end());
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  auto in = [](const std::vector<std::string>& v, const std::string& q) {
+    return std::find(v.begin(), v.end(), q) != v.end();
+  };
+  for (auto& q : names) {
+    // A name no PUT could have made names no queue (and must not reach a key).
+    std::string state = "absent";
+    if (rules::valid_queue_name(q)) {
+      auto s = co_await queue_state(q);
+      if (!s) co_return s.error();
+      state = std::move(s).value();
+    }
+    if (state == "open") {
+      if (!in(*open, q)) {
+        auto r = co_await registry("SADD", redis_keys::kOpenQueues, q);
+        if (!r) co_return r.error();
+      }
+      if (!in(*all, q)) {
+        auto r = co_await registry("SADD", redis_keys::kQueues, q);
+        if (!r) co_return r.error();
+      }
+    } else if (state == "closed") {
+      if (in(*open, q)) {
+        auto r = co_await unlist(q, /*forgotten=*/false);
+        if (!r) co_return r.error();
+      } else if (!in(*all, q)) {
+        auto r = co_await registry("SADD", redis_keys::kQueues, q);
+        if (!r) co_return r.error();
+      }
+    } else {
+      auto r = co_await unlist(q, /*forgotten=*/true);
+      if (!r) co_return r.error();
+    }
+  }
+  registry_reconciled_ = true;
+  co_return Ok{};
+}
+
+Task<std::vector<std::string>> RedisStore::members(std::string_view list) {
+  std::vector<std::string> smembers{"SMEMBERS", std::string(list)};
+  auto r = co_await client_.command(std::move(smembers));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return reply_error(*r);
+  std::vector<std::string> out;
+  out.reserve(r->elements.size());
+  for (auto& n : r->elements) out.push_back(std::move(n.str));
+  co_return out;
 }
 
 Task<RedisReply> RedisStore::read_queue(const std::string& q) {
@@ -79,9 +161,9 @@ Task<PutQueueResult> RedisStore::put_queue(std::string q, ConfigPatch patch, Mil
   if (!rules::valid_queue_name(q))
     co_return err(Errc::invalid_queue_name, "queue names match [a-z0-9][a-z0-9-]{0,63}");
   if (auto s = rules::validate(patch); !s) co_return s.error();
-  if (!open_listed_) {
-    auto listed = co_await list_open_queues();
-    if (!listed) co_return listed.error();
+  if (!registry_reconciled_) {
+    auto reconciled = co_await reconcile_registry();
+    if (!reconciled) co_return reconciled.error();
   }
   constexpr int kAttempts = 4;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
@@ -89,12 +171,14 @@ Task<PutQueueResult> RedisStore::put_queue(std::string q, ConfigPatch patch, Mil
     if (!cur && cur.error().code != Errc::queue_not_found) co_return cur.error();
     std::string version = "new";
     QueueConfig merged;
+    bool opening = !cur;  // creating, or (below) reopening: takes a place among the open queues
     if (cur) {
       auto info = parse_info(q, cur->elements[1]);
       if (!info) co_return info.error();
       if (auto s = rules::check_schedule_change(*info, patch); !s) co_return s.error();
       merged = info->config;
       version = cur->elements[2].str;
+      opening = info->closed;
     }
     patch.apply_to(merged);
     if (auto s = rules::validate_schedule(merged); !s) co_return s.error();
@@ -133,10 +217,29 @@ Task<PutQueueResult> RedisStore::put_queue(std::string q, ConfigPatch patch, Mil
     if (patch.message) field("message", *patch.message);
     if (patch.pow) field("pow", rules::encode_pow(*patch.pow));
     if (patch.invite_only) field("invite_only", *patch.invite_only ? "1" : "0");
-    std::vector<std::string> keys = redis_keys::script_keys(q);
-    keys.emplace_back(redis_keys::kQueues);
-    keys.emplace_back(redis_keys::kOpenQueues);
-    auto r = co_await client_.eval(scripts().put_queue, std::move(keys), std::move(args));
+    // The place among the open queues is taken first, on aq:queues:open alone (another Cluster
+    // slot than the queue's); the script commits only if the queue is still as read, so it opens
+    // the queue only with a place. A place taken now is given back if the script does not commit.
+    bool reserved = false;
+    if (opening) {
+      std::vector<std::string> rargs{q, num(limits_.max_queues)};
+      std::vector<std::string> rkeys{std::string(redis_keys::kOpenQueues)};
+      auto res = co_await client_.eval(scripts().reserve_queue, std::move(rkeys), std::move(rargs));
+      if (!res) co_return res.error();
+      if (res->is_error()) co_return reply_error(*res);
+      if (res->integer < 0) co_return script_error("too_many_queues", q);
+      reserved = res->integer == 1;
+    }
+    auto r = co_await client_.eval(scripts().put_queue, redis_keys::script_keys(q),
+                                   std::move(args));
+    const bool committed = r && !r->is_error() && r->is_array() && !r->elements.empty() &&
+                           r->elements[0].str == "ok";
+    if (reserved && !committed) {
+      // (A mutation whose reply was lost may have committed: the reread below, or the next
+      // reconcile, puts the name back then.)
+      auto back = co_await registry("SREM", redis_keys::kOpenQueues, q);
+      if (!back) co_return back.error();
+    }
     if (!r) co_return r.error();
     if (r->is_error()) co_return reply_error(*r);
     if (!r->is_array() || r->elements.empty()) co_return malformed();
@@ -146,6 +249,16 @@ Task<PutQueueResult> RedisStore::put_queue(std::string q, ConfigPatch patch, Mil
     if (r->elements.size() != 3) co_return malformed();
     auto i = parse_info(q, r->elements[1]);
     if (!i) co_return i.error();
+    // Listed before answering, on every PUT (rare; cheap): a PUT that failed here after its
+    // script committed is retried by the operator, and the retry lists the queue. The open set
+    // again too on an opening: a close racing this reopen may have taken the name out after the
+    // reservation (RedisStore::unlist).
+    auto listed = co_await registry("SADD", redis_keys::kQueues, q);
+    if (!listed) co_return listed.error();
+    if (opening && !i->closed) {
+      auto again = co_await registry("SADD", redis_keys::kOpenQueues, q);
+      if (!again) co_return again.error();
+    }
     PutQueueResult out{std::move(i).value()};
     out.created = r->elements[2].integer == 1;
     co_return out;
@@ -162,14 +275,10 @@ Task<QueueInfo> RedisStore::get_queue(std::string q) {
 }
 
 Task<std::vector<std::string>> RedisStore::queue_names() {
-  std::vector<std::string> smembers{"SMEMBERS", std::string(redis_keys::kQueues)};
-  auto names = co_await client_.command(std::move(smembers));
+  auto names = co_await members(redis_keys::kQueues);
   if (!names) co_return names.error();
-  if (names->is_error()) co_return reply_error(*names);
-  std::vector<std::string> sorted;  // MemoryStore lists by name
-  for (auto& n : names->elements) sorted.push_back(n.str);
-  std::sort(sorted.begin(), sorted.end());
-  co_return sorted;
+  std::sort(names->begin(), names->end());  // MemoryStore lists by name
+  co_return names;
 }
 
 Task<std::vector<QueueInfo>> RedisStore::list_queues() {
@@ -192,10 +301,16 @@ Task<std::vector<QueueInfo>> RedisStore::list_queues() {
 Task<QueueInfo> RedisStore::close_queue(std::string q, Millis now) {
   if (!rules::valid_queue_name(q)) co_return queue_not_found(q);
   std::vector<std::string> args{num(now), num(kTickBatch)};
-  auto r = co_await run(scripts().close_queue, q, std::move(args), /*with_queue_list=*/true);
+  auto r = co_await run(scripts().close_queue, q, std::move(args));
   if (!r) co_return r.error();
   if (r->elements.size() != 2) co_return malformed();
-  co_return parse_info(q, r->elements[1]);
+  auto info = parse_info(q, r->elements[1]);
+  if (!info) co_return info.error();
+  // Closed: the queue stops counting toward max_queues. (Also when it was closed already: a
+  // DELETE retried after a failure here completes the list update.)
+  auto unlisted = co_await unlist(q, /*forgotten=*/false);
+  if (!unlisted) co_return unlisted.error();
+  co_return info;
 }
 
 Task<Ticket> RedisStore::get_ticket(std::string q, std::string id, bool touch, Millis now) {
@@ -253,10 +368,10 @@ Task<QueueStore::TickOutcome> RedisStore::tick_leased(std::string q, Millis now,
   std::vector<std::string> args{num(now), num(kTickBatch),
                                 num(static_cast<int64_t>(rnd & 0x7fffffff)),
                                 std::move(node), num(lease_ms), num(idle_max_ms)};
-  auto r = co_await run(scripts().tick, q, std::move(args), /*with_queue_list=*/true);
+  auto r = co_await run(scripts().tick, q, std::move(args));
   if (!r) co_return r.error();
   // {'ok', events[, 0, idle ms]} or, when another process holds the lease, {'ok', 0, its
-  // remaining ms}.
+  // remaining ms}, or {'ok', events, 0, 0, 'closed'|'forgot'}: the lists change (rare).
   auto n = r->elements.size() >= 2 ? r->elements[1].as_int() : std::nullopt;
   if (!n) co_return malformed();
   TickOutcome out{*n, 0, 0};
@@ -269,6 +384,14 @@ Task<QueueStore::TickOutcome> RedisStore::tick_leased(std::string q, Millis now,
     auto idle = r->elements[3].as_int();
     if (!idle) co_return malformed();
     out.idle_ms = std::max<Millis>(*idle, 0);
+  }
+  if (r->elements.size() == 5) {
+    const std::string& change = r->elements[4].str;
+    if (change != "closed" && change != "forgot") co_return malformed();
+    // The tick's work is committed whatever happens here; a list update that fails leaves a
+    // name the readers skip (or one that counts toward max_queues) until the next reconcile.
+    auto unlisted = co_await unlist(q, /*forgotten=*/change == "forgot");
+    (void)unlisted;
   }
   co_return out;
 }

@@ -107,13 +107,23 @@ class RedisStore final : public QueueStore {
   redis::RedisClient& client() { return client_; }
 
  private:
-  // Puts every open queue in aq:queues:open (lua/list_open.lua): queues made before that set
-  // existed are missing from it until their next PUT. Once per process, before put_queue first
-  // counts open queues; idempotent, so many processes may do it at once.
-  Task<Ok> list_open_queues();
-  // Runs one queue script; returns its reply array when the script said 'ok', else the error.
+  // Makes aq:queues and aq:queues:open agree with the queues (lua/list_open.lua reads each):
+  // open ones in both, closed ones in aq:queues only, absent ones in neither. Once per process,
+  // before put_queue first counts open queues; idempotent, so many processes may do it at once.
+  Task<Ok> reconcile_registry();
+  // Takes q out of aq:queues:open (and aq:queues if `forgotten`), then reads the queue and puts
+  // the name back where a racing PUT's reopen or re-creation needs it.
+  Task<Ok> unlist(const std::string& q, bool forgotten);
+  // "open", "closed" or "absent" (lua/list_open.lua).
+  Task<std::string> queue_state(const std::string& q);
+  // `verb` (SADD, SREM) `list` q: one single-key command on a queue list; its integer reply.
+  Task<int64_t> registry(const char* verb, std::string_view list, const std::string& q);
+  // SMEMBERS of a queue list.
+  Task<std::vector<std::string>> members(std::string_view list);
+  // Runs one queue script (its 16 keys, one slot); returns its reply array when the script said
+  // 'ok', else the error.
   Task<redis::RedisReply> run(const redis::RedisScript& script, const std::string& q,
-                              std::vector<std::string> args, bool with_queue_list = false);
+                              std::vector<std::string> args);
   // queue_not_found unless the queue exists (for errors MemoryStore answers after that check).
   Task<Ok> check_queue(const std::string& q);
   // get_queue.lua's whole reply: {'ok', info, version, head}.
@@ -157,7 +167,7 @@ class RedisStore final : public QueueStore {
   StoreLimits limits_;
   std::unordered_map<std::string, JoinLine> joins_;  // queues with a join call in flight
   std::unordered_map<std::string, Keying> keying_;   // queues whose draw seed was fetched
-  bool open_listed_ = false;  // list_open_queues() has succeeded
+  bool registry_reconciled_ = false;  // reconcile_registry() has succeeded
 };
 
 }  // namespace anteroom

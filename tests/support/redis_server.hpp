@@ -9,6 +9,10 @@
 // Failure: the constructor and restart() throw std::runtime_error (with the end of the server's
 // log) if redis-server cannot be started or does not answer PING within start_timeout.
 // Thread safety: none; use one RedisServer from one thread.
+// Options::cluster starts a ONE-node Redis Cluster (--cluster-enabled yes, all 16384 slots
+// assigned to it, ready once CLUSTER INFO says cluster_state:ok): Redis then refuses cross-slot
+// commands and scripts exactly as a real multi-node cluster does (CROSSSLOT), so a test passing
+// against it proves the commands slot-safe. restart() keeps its nodes.conf (and its slots).
 #pragma once
 
 #include <sys/types.h>
@@ -25,6 +29,7 @@ class RedisServer {
     bool appendonly = false;
     std::vector<std::string> extra_args;  // more redis-server flags, e.g. {"--maxmemory", "1mb"}
     std::chrono::milliseconds start_timeout{10'000};
+    bool cluster = false;  // a one-node cluster, see above
   };
 
   RedisServer();
@@ -34,7 +39,12 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const { return port_; }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  bool cluster() const { return options_.cluster; }
+  // redis-cluster://... for a cluster (the seed node), else redis://...
+  std::string url() const {
+    return (options_.cluster ? "redis-cluster://127.0.0.1:" : "redis://127.0.0.1:") +
+           std::to_string(port_);
+  }
   // The server's PID, or 0 while it is not running (after kill9()).
   pid_t pid() const { return pid_; }
   const std::string& dir() const { return dir_; }
@@ -48,6 +58,9 @@ class RedisServer {
  private:
   // Spawns redis-server on port_ and waits for PING. On failure returns false with `why`.
   bool start(std::string& why);
+  // Cluster only: assigns every slot to this node (once: a restart keeps nodes.conf) and waits
+  // for cluster_state:ok. On failure returns false with `why`.
+  bool form_cluster(std::string& why);
   std::string log_tail() const;
 
   Options options_;

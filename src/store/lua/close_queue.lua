@@ -1,6 +1,7 @@
 -- Ends every waiting ticket (reason closed) and emits one `closed` event. ARGV: now, batch.
--- KEYS[17] = aq:queues, KEYS[18] = aq:queues:open: a closed queue stops counting toward
--- max_queues (put_queue.lua). The tick forgets it once its sessions are over (forget_if_done).
+-- A closed queue stops counting toward max_queues: RedisStore takes its name out of
+-- aq:queues:open after this script (another slot). The tick forgets it once its sessions are
+-- over (forget_if_done).
 -- O(1) whatever the length of the line (lib.lua close); the per-ticket bookkeeping is drained
 -- `batch` at a time, here and by every tick. A due draw happens first (a close at or after
 -- opens_at closes a drawn queue); a pre-queue closed before its draw is void.

@@ -6,13 +6,13 @@
 -- declared keys (scripts find their ids in the sorted sets), but they carry the same {q} hash
 -- tag, so they live in the queue's Cluster slot (as do the proof-of-work marks, PREFIX ..
 -- 'pow:' .. id).
--- Scripts that change the queue lists get them as KEYS[17] (aq:queues) and KEYS[18]
--- (aq:queues:open); nil in the others.
+-- No script touches the global queue lists (aq:queues, aq:queues:open): they live outside the
+-- queue's Cluster slot. RedisStore keeps them with single-key commands (README "The queue
+-- registry"); scripts that change what belongs there say so in their reply.
 local K_META, K_CFG, K_WAIT, K_ACTIVE, K_LIVE, K_DEDUPE, K_OUTBOX, K_CLOSING, K_LAST_SEQ =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local K_PRE, K_PGONE, K_DRAW, K_CLOSING_PRE = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
 local K_SKIP, K_INV, K_INVS = KEYS[14], KEYS[15], KEYS[16]
-local K_QUEUES, K_OPEN = KEYS[17], KEYS[18]
 local PREFIX = string.sub(K_META, 1, -5)  -- 'aq:{q}:' from 'aq:{q}:meta'
 local QUEUE = string.sub(K_META, 5, -7)   -- 'q' from 'aq:{q}:meta' (redis_keys::queue_of)
 
@@ -627,11 +627,11 @@ end
 -- Closes the queue (O(1) whatever the length of the line): the line is moved aside (RENAME)
 -- and the epoch bumped, which ends every waiting ticket in it at once for all readers
 -- (effective); the bookkeeping is drained `batch` at a time (drain_closed). A pre-queue that
--- never drew is void. Needs KEYS[17], KEYS[18]. Returns true if it closed the queue now.
+-- never drew is void. Returns true if it closed the queue now (the caller then takes the name
+-- out of aq:queues:open: RedisStore).
 local function close(now, batch)
   if queue_closed() then return false end
   redis.call('HSET', K_META, 'closed', '1', 'closed_ms', I(now))
-  redis.call('SREM', K_OPEN, QUEUE)
   redis.call('HINCRBY', K_META, 'epoch', 1)
   -- (A union only if closed again before the previous close was drained: close, reopen, close.)
   if redis.call('EXISTS', K_WAIT) == 1 then set_aside(K_WAIT, K_CLOSING) end
@@ -725,7 +725,7 @@ end
 
 -- Forgets the queue if it is closed and done (rules::forgettable: no active session, the close
 -- abandon_after_s old; and here also its close drained): the tick calls it. Deletes every key
--- of the queue and its names in the queue lists, except:
+-- of the queue (the caller takes its name out of the queue lists: RedisStore), except:
 -- - K_LAST_SEQ, written here: a queue made again under the name continues its seq (put_queue);
 -- - the outbox: Kafka has confirmed all of it (outbox_relayed), but the tailers may not have
 --   read its last events yet, so it expires RETENTION_MS later instead (put_queue keeps it if
@@ -752,7 +752,5 @@ local function forget_if_done(cfg, now)
   redis.call('UNLINK', K_META, K_CFG, K_WAIT, K_ACTIVE, K_LIVE, K_DEDUPE, K_CLOSING, K_PRE,
              K_PGONE, K_DRAW, K_SKIP, K_INV, K_INVS)
   redis.call('PEXPIRE', K_OUTBOX, RETENTION_MS)
-  redis.call('SREM', K_QUEUES, QUEUE)
-  redis.call('SREM', K_OPEN, QUEUE)
   return true
 end

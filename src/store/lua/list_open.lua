@@ -1,8 +1,6 @@
--- Upgrade step, idempotent: queues made before aq:queues:open existed are not in it until their
--- next PUT, so --max-queues would not count them. RedisStore runs this for every queue once per
--- process, before its first put_queue. Atomic with close_queue (which removes the name), so a
--- queue closed meanwhile is never listed as open. KEYS[17], KEYS[18]: the queue lists.
-if queue_exists() and redis.call('HGET', K_META, 'closed') ~= '1' then
-  redis.call('SADD', K_OPEN, QUEUE)
-end
-return {'ok'}
+-- The queue's state for the registry reconcile (RedisStore::reconcile_registry, once per
+-- process before its first put_queue): {'ok', 'open'|'closed'|'absent'}. Touches only the
+-- queue's slot; the store fixes aq:queues and aq:queues:open with single-key commands.
+if not queue_exists() then return {'ok', 'absent'} end
+if redis.call('HGET', K_META, 'closed') == '1' then return {'ok', 'closed'} end
+return {'ok', 'open'}

@@ -3,15 +3,18 @@
 -- or {'conflict'} if the queue changed since the caller read it (the caller merged and checked
 -- the schedule in C++ against that read: rules::validate_schedule, check_schedule_change; it
 -- reads again and retries).
--- KEYS[17] = aq:queues, KEYS[18] = aq:queues:open. ARGV: now, name, max_queues, six defaults
+-- ARGV: now, name, max_queues (unused: the caller reserved the place, see below), six defaults
 -- (admit_per_s max_active session_ttl_s abandon_after_s paused target_url), the version read
 -- (get_queue.lua's `version`, 'new' if there was no queue), the schedule flag (1: the patch
 -- sets prequeue_at or opens_at), a fresh seed and its commitment (hex), then patch field/value
 -- pairs. max_queues counts open queues only: creating one, or reopening a closed one, needs a
--- free place; changing an open one does not.
+-- free place; changing an open one does not. The place is taken before this script, by
+-- reserve_queue.lua on aq:queues:open alone (another Cluster slot: this script touches only the
+-- queue's); the version compare-and-set makes this script refuse ('conflict') if the queue is
+-- no longer as read, so it never opens a queue the caller did not reserve for.
 -- The seed is stored only when the epoch has no draw yet and the merged config has opens_at:
 -- one seed per epoch, never replaced; a reopen starts a new epoch (and a new draw).
-local now, name, max_queues = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local now, name = tonumber(ARGV[1]), ARGV[2]
 local expected, sched, seed, commit = ARGV[10], ARGV[11], ARGV[12], ARGV[13]
 local created = not queue_exists()
 if created then
@@ -26,10 +29,6 @@ else
   end
 end
 local opening = created or queue_closed()
-if opening and redis.call('SISMEMBER', K_OPEN, name) == 0 and
-    redis.call('SCARD', K_OPEN) >= max_queues then
-  return {'too_many_queues'}
-end
 if created then
   -- A queue made again after it was forgotten continues its seq above the old one's (and keeps
   -- its outbox, whose last events may still be on their way).
@@ -44,7 +43,6 @@ if created then
              'session_ttl_s', ARGV[6], 'abandon_after_s', ARGV[7], 'paused', ARGV[8],
              'target_url', ARGV[9], 'prequeue_at', '', 'opens_at', '', 'closes_at', '',
              'mode', 'fifo', 'message', '')
-  redis.call('SADD', K_QUEUES, name)
 elseif opening then
   -- A reopen: the closed epoch's draw goes. Its `pre` is set aside for the drain if the close
   -- had not finished walking it (RENAME: O(1); a union only if one is still set aside: rare).
@@ -68,7 +66,6 @@ if redis.call('HGET', K_CFG, 'opens_at') ~= '' and redis.call('EXISTS', K_DRAW) 
 end
 redis.call('HSET', K_META, 'closed', '0')
 redis.call('HINCRBY', K_META, 'cfgv', 1)
-redis.call('SADD', K_OPEN, name)
 emit('config_changed', '', 0, now, 0)
 settle(load_cfg(), now)  -- an opens_at already past draws at once (as MemoryStore)
 return {'ok', info(), created and 1 or 0}

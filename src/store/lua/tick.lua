@@ -10,7 +10,7 @@
 -- next tick). The admission bound is rules::admission_count with `waiting` clamped to the
 -- bound: tokens not used stay in the bucket. Nobody is admitted before the draw.
 -- Last, forgets a closed queue whose sessions are over (lib.lua forget_if_done).
--- KEYS[17], KEYS[18]: the queue lists. ARGV: now, max tickets per step, a random seed (31 bits
+-- ARGV: now, max tickets per step, a random seed (31 bits
 -- from the process's CSPRNG: Redis' own math.random is deterministic per script).
 -- ARGV[4], ARGV[5] (optional: the ticker's QueueStore::tick_leased): the calling node and its
 -- tick lease in ms. Another node holding the queue's lease (PREFIX .. 'tick', PX) makes this
@@ -19,7 +19,10 @@
 -- skippers, drawn entrants, pre-queue) has nothing to do until its next session expiry or
 -- schedule time unless someone acts (a join, a config change: events, which wake the ticker,
 -- store/Ticker); the reply's idle ms say how long that is, at most ARGV[6].
--- Reply: {'ok', events made, 0, idle ms}, or {'ok', 0, ms left of the other node's lease}.
+-- Reply: {'ok', events made, 0, idle ms}, or {'ok', 0, ms left of the other node's lease}, or,
+-- when this tick closed the queue (closes_at) or forgot it, {'ok', events made, 0, 0,
+-- 'closed'|'forgot'}: the caller then updates the queue lists (another Cluster slot), so the
+-- ticks that change nothing there cost no second command.
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 if not queue_exists() then return {'queue_not_found'} end
 local node, lease = ARGV[4] or '', tonumber(ARGV[5]) or 0
@@ -32,7 +35,10 @@ end
 local seq_before = current_seq()
 local cfg = load_cfg()
 local d = settle(cfg, now)
-if not queue_closed() and phase(cfg, d.state, now) == 'closed' then close(now, limit) end
+local closed_now = false
+if not queue_closed() and phase(cfg, d.state, now) == 'closed' then
+  closed_now = close(now, limit)
+end
 drain_closed(limit, now)
 local expired = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', I(now), 'LIMIT', 0, limit)
 for _, id in ipairs(expired) do end_ticket(id, 'expired', now) end
@@ -81,7 +87,8 @@ if left > 0 and cfg.mode ~= 'passthrough' then
   redis.call('HINCRBYFLOAT', K_META, 'tokens', left)
 end
 local made = current_seq() - seq_before
-if forget_if_done(cfg, now) then return {'ok', made} end
+if forget_if_done(cfg, now) then return {'ok', made, 0, 0, 'forgot'} end
+if closed_now then return {'ok', made, 0, 0, 'closed'} end
 local idle_max = tonumber(ARGV[6]) or 0
 if idle_max <= 0 or queue_closed() or made > 0 then return {'ok', made} end
 if redis.call('ZCARD', K_WAIT) > 0 or redis.call('EXISTS', K_SKIP) == 1 or

@@ -1,7 +1,9 @@
 #pragma once
 // The Redis key layout of anteroom, defined once. Every key of one queue carries the hash tag
 // {q}, so a queue lives in one Redis Cluster slot and its Lua scripts stay single-slot.
-// (Only the global queue lists, kQueues and kOpenQueues, are outside any queue's slot.)
+// The global keys (kQueues, kOpenQueues, kFleet, kWebhookQueues) are outside every queue's
+// slot: every command on one of them touches it alone, and no script names one together with a
+// queue's key.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,10 +80,19 @@ inline std::string relay_lease(std::string_view q) { return prefix(q) + "relay";
 // renewed by lua/tick.lua with QueueStore::tick_leased), PX.
 inline std::string tick_lease(std::string_view q) { return prefix(q) + "tick"; }
 
-// Webhook jobs (webhooks/RedisJobStore). The job index is global; a queue's dead letters and an
-// event's dedupe record carry the queue's hash tag.
-inline constexpr const char* kWebhookDue = "aq:wh:due";    // ZSET job id -> due ms
-inline constexpr const char* kWebhookJobs = "aq:wh:jobs";  // HASH job id -> job JSON
+// Webhook jobs (webhooks/RedisJobStore), in their queue's slot (the hash tag {q}): every job
+// script touches one queue's keys only. The one global key is the list of queues that have jobs.
+inline constexpr std::string_view kWebhookQueues = "aq:wh:queues";  // SET queue names with jobs
+// ZSET job id -> due ms (a claim's lease pushes it forward).
+inline std::string webhook_due(std::string_view q) { return "aq:wh:{" + std::string(q) + "}:due"; }
+// HASH job id -> job JSON.
+inline std::string webhook_jobs(std::string_view q) {
+  return "aq:wh:{" + std::string(q) + "}:jobs";
+}
+// The global job index of versions before Redis Cluster support (ZSET and HASH as above, all
+// queues together): RedisJobStore moves jobs found there into their queue's keys.
+inline constexpr std::string_view kLegacyWebhookDue = "aq:wh:due";
+inline constexpr std::string_view kLegacyWebhookJobs = "aq:wh:jobs";
 // STRING: the event was taken in (TTL): aq:wh:seen:{q}:<seq> for the event id "q:seq".
 inline std::string webhook_seen(std::string_view event_id) {
   auto colon = event_id.rfind(':');
@@ -125,8 +136,7 @@ inline std::string pow_mark(std::string_view q, std::string_view id) {
   return prefix(q) + "pow:" + std::string(id);
 }
 
-// KEYS[1..16] of every queue script, in the order lua/lib.lua expects (put_queue, close_queue
-// and tick add kQueues and kOpenQueues as KEYS[17] and KEYS[18]).
+// KEYS[1..16] of every queue script, in the order lua/lib.lua expects: one slot, the queue's.
 inline std::vector<std::string> script_keys(std::string_view q) {
   return {meta(q),        cfg(q),     wait(q),     active(q),      live(q),  dedupe(q),
           outbox(q),      closing(q), last_seq(q), pre(q),         pgone(q), draw(q),

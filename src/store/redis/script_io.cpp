@@ -31,6 +31,9 @@ const Scripts& scripts() {
       return compose_script(name, body, d);
     };
     const D read = D::unreplicated;
+    // reserve_queue is not composed with lib.lua (it touches no queue key: reserve_queue.lua).
+    std::string_view reserve = redis::embedded_lua("reserve_queue");
+    if (reserve.empty()) throw std::logic_error("missing embedded Lua script reserve_queue");
     return Scripts{make("put_queue"),
                    make("get_queue", read),
                    make("close_queue"),
@@ -46,7 +49,8 @@ const Scripts& scripts() {
                    make("draw_secret", read),
                    make("create_invites"),
                    make("list_invites", read),
-                   make("revoke_invite")};
+                   make("revoke_invite"),
+                   RedisScript(std::string(reserve))};
   }();
   return s;
 }

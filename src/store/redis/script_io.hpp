@@ -18,6 +18,8 @@ namespace anteroom::redis {
 struct Scripts {
   RedisScript put_queue, get_queue, close_queue, join, get_ticket, leave, complete, touch, tick,
       list_open, draw_page, places, draw_secret, create_invites, list_invites, revoke_invite;
+  // On aq:queues:open alone (not composed with lib.lua): the place put_queue takes.
+  RedisScript reserve_queue;
 };
 // Each script is its constants, then lib.lua, then its own file; built once per process. Throws
 // std::logic_error if a script is missing from the binary.
