@@ -849,22 +849,29 @@ struct Call {
   bool replicated = false;              // followed by WAIT when wait_replicas > 0
 };
 
-// Sends `argvs` back-to-back to the target, completing on the awaiting coroutine's executor.
+// Starts a sequence on the client's thread (inline when already there: hiredis is
+// single-threaded); the handler completes on its own executor.
 template <class Router>
-asio::awaitable<SeqResult> send_seq(std::shared_ptr<Router> router, Target target,
-                                    std::vector<std::vector<std::string>> argvs) {
-  auto initiate = [router](auto handler, Target target,
-                           std::vector<std::vector<std::string>> argvs) {
-    using Handler = std::decay_t<decltype(handler)>;
-    auto state = std::make_shared<SeqOp<Handler>>(argvs.size(), std::move(handler));
-    // Hop to the client's thread (inline when already there); hiredis is single-threaded.
-    asio::dispatch(router->executor(), [router, target = std::move(target),
+struct SendSeq {
+  std::shared_ptr<Router> router;
+  template <class Handler>
+  void operator()(Handler handler, Target target,
+                  std::vector<std::vector<std::string>> argvs) const {
+    auto state = std::make_shared<SeqOp<std::decay_t<Handler>>>(argvs.size(), std::move(handler));
+    asio::dispatch(router->executor(), [router = router, target = std::move(target),
                                         argvs = std::move(argvs), state]() mutable {
       router->dispatch(std::move(target), std::move(argvs), std::move(state));
     });
-  };
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(SeqResult)>(
-      std::move(initiate), asio::use_awaitable, std::move(target), std::move(argvs));
+  }
+};
+
+// Sends `argvs` back-to-back to the target. Not a coroutine: the awaitable it returns holds
+// its arguments by value (no temporaries of a coroutine call in the caller's co_await).
+template <class Router>
+auto send_seq(const std::shared_ptr<Router>& router, const Target& target,
+              std::vector<std::vector<std::string>> argvs) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(SeqResult)>(
+      SendSeq<Router>{router}, asio::use_awaitable, target, std::move(argvs));
 }
 
 }  // namespace
@@ -969,13 +976,19 @@ RedisClient::~RedisClient() { router_->stop(); }
 
 asio::awaitable<Result<RedisReply>> RedisClient::command(std::vector<std::string> argv) {
   if (argv.empty()) co_return err(Errc::internal, "redis: empty command");
-  co_return co_await run_call(router_, Call{std::move(argv)});
+  // A named Call, not a temporary in the co_await (GCC 12 destroys such temporaries twice).
+  Call call;
+  call.argv = std::move(argv);
+  co_return co_await run_call(router_, std::move(call));
 }
 
 asio::awaitable<Result<RedisReply>> RedisClient::command_replicated(
     std::vector<std::string> argv) {
   if (argv.empty()) co_return err(Errc::internal, "redis: empty command");
-  co_return co_await run_call(router_, Call{std::move(argv), nullptr, true});
+  Call call;
+  call.argv = std::move(argv);
+  call.replicated = true;
+  co_return co_await run_call(router_, std::move(call));
 }
 
 asio::awaitable<Result<RedisReply>> RedisClient::eval(const RedisScript& script,

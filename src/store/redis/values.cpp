@@ -111,7 +111,8 @@ Result<RedisOptions> cluster_from_url(std::string_view url) {
   RedisOptions o;
   o.cluster = true;
   if (auto at = rest.rfind('@'); at != std::string_view::npos) {
-    auto u = boost::urls::parse_uri("redis://" + std::string(rest.substr(0, at)) + "@x");
+    const std::string authority = "redis://" + std::string(rest.substr(0, at)) + "@x";
+    auto u = boost::urls::parse_uri(authority);  // views into `authority`
     if (!u) return bad("has a bad user or password");
     if (u->has_password()) {
       o.user = u->user();
