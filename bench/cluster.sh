@@ -73,8 +73,8 @@ masters() {
   redis-cli -p "${NODE_PORTS[0]}" cluster nodes | awk '$3 ~ /master/ && $9 != "" {split($2, a, "[:@]"); print a[2]}' | sort -n
 }
 
-# run_config TAG REDIS_URL REDIS_PORTS ARGS... → sets RPS P99 REFUSED CPU (ms/s per listed port,
-# comma-separated) for 3 fresh processes on that store, QUEUES queues, 3 wrk side by side.
+# run_config TAG REDIS_URL REDIS_PORTS ARGS... → sets RPS P99 REFUSED CPU (Redis CPU ms/s per
+# listed port, comma-separated) ACPU (the 3 processes' CPU ms/s) for 3 fresh processes on that store, QUEUES queues, 3 wrk side by side.
 run_config() {
   local tag=$1 url=$2 ports=$3 i
   shift 3
@@ -93,6 +93,8 @@ run_config() {
   done
   local c0=() c1=() t0 t1 p wpids=()
   for p in ${ports//,/ }; do c0+=("$(redis_cpu_ms "$p")"); done
+  local a0 a1
+  a0=$(cpu_ms "${apids[@]}")
   t0=$(ms_now)
   for i in 0 1 2; do
     QUEUES=$QUEUES wrk -t1 -c"$CONNS" -d"$SECS"s --latency -s "$ROOT/bench/queues.lua" \
@@ -101,6 +103,7 @@ run_config() {
   done
   for p in "${wpids[@]}"; do wait "$p" || die "wrk failed: $(cat "$TMP"/wrk-"$tag"-*.txt)"; done
   t1=$(ms_now)
+  a1=$(cpu_ms "${apids[@]}")
   for p in ${ports//,/ }; do c1+=("$(redis_cpu_ms "$p")"); done
   RPS=0 P99=0 REFUSED=0
   local f r q n
@@ -117,7 +120,8 @@ run_config() {
   for i in "${!c0[@]}"; do
     CPU+="${CPU:+,}$(awk -v c=$((c1[i] - c0[i])) -v d=$((t1 - t0)) 'BEGIN {printf "%.0f", c * 1000 / d}')"
   done
-  log "  $tag: $RPS joins/s (p99 ${P99} ms, worst of the 3 processes; $REFUSED refused), Redis CPU ms/s: $CPU"
+  ACPU=$(awk -v c=$((a1 - a0)) -v d=$((t1 - t0)) 'BEGIN {printf "%.0f", c * 1000 / d}')
+  log "  $tag: $RPS joins/s (p99 ${P99} ms, worst of the 3 processes; $REFUSED refused), Redis CPU ms/s: $CPU, anteroom CPU ms/s (all 3): $ACPU"
   stop_pids "${apids[@]}"
 }
 
@@ -127,26 +131,26 @@ log "cluster: $QUEUES queues, 3 processes, 3 x wrk -t1 -c$CONNS -d${SECS}s; $LOA
 
 start_redis R
 run_config single "redis://127.0.0.1:$R_PORT" "$R_PORT"
-S_RPS=$RPS S_P99=$P99 S_CPU=$CPU S_REF=$REFUSED
+S_RPS=$RPS S_P99=$P99 S_CPU=$CPU S_REF=$REFUSED S_ACPU=$ACPU
 stop_pids "$R_PID"
 
 start_cluster
 MASTERS=$(masters | paste -sd, -)
 run_config cluster "$CLUSTER_URL" "$MASTERS"
-C_RPS=$RPS C_P99=$P99 C_CPU=$CPU C_REF=$REFUSED
+C_RPS=$RPS C_P99=$P99 C_CPU=$CPU C_REF=$REFUSED C_ACPU=$ACPU
 # Where the queues landed: each master SCANs only its own keys.
 SPREAD=""
 for p in ${MASTERS//,/ }; do
   SPREAD+="${SPREAD:+,}$(redis-cli -p "$p" --scan --pattern 'aq:{b*}:meta' | wc -l)"
 done
 run_config wait "$CLUSTER_URL" "$MASTERS" --redis-wait-replicas 1
-W_RPS=$RPS W_P99=$P99 W_CPU=$CPU W_REF=$REFUSED
+W_RPS=$RPS W_P99=$P99 W_CPU=$CPU W_REF=$REFUSED W_ACPU=$ACPU
 stop_pids "${NODE_PIDS[@]}"
 
 ELAPSED=$(($(date +%s) - START))
 log "done in ${ELAPSED} s; $(uptime)"
 # (no spaces inside values: bench/run.sh reads them with result_field)
-echo "RESULT single_rps=$S_RPS single_p99_ms=$S_P99 single_cpu=$S_CPU single_refused=$S_REF" \
-  "cluster_rps=$C_RPS cluster_p99_ms=$C_P99 cluster_cpu=$C_CPU cluster_refused=$C_REF" \
-  "wait_rps=$W_RPS wait_p99_ms=$W_P99 wait_cpu=$W_CPU wait_refused=$W_REF" \
+echo "RESULT single_rps=$S_RPS single_p99_ms=$S_P99 single_cpu=$S_CPU single_refused=$S_REF single_anteroom_cpu=$S_ACPU" \
+  "cluster_rps=$C_RPS cluster_p99_ms=$C_P99 cluster_cpu=$C_CPU cluster_refused=$C_REF cluster_anteroom_cpu=$C_ACPU" \
+  "wait_rps=$W_RPS wait_p99_ms=$W_P99 wait_cpu=$W_CPU wait_refused=$W_REF wait_anteroom_cpu=$W_ACPU" \
   "queues_per_master=$SPREAD secs=$SECS conns=$CONNS queues=$QUEUES elapsed_s=$ELAPSED"

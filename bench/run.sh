@@ -919,7 +919,7 @@ bench_cluster() {
   row cluster_join_rps "$c" "$s" "$rt" "— (2 cores: little gain expected)" "—" "req/s" \
     "3 × \`wrk -t1 -c$(result_field "$res" conns) -d${secs}s\` (bench/queues.lua: joins round-robin over $(result_field "$res" queues) queues), one per anteroom process (3, Redis-only mode), summed; anteroom on a Redis Cluster of 3 masters + 3 replicas (queues per master: $(result_field "$res" queues_per_master)) vs the same on one redis-server; join p99 (worst process) ${cp} ms vs ${sp} ms; refused joins $(result_field "$res" cluster_refused) vs $(result_field "$res" single_refused)"
   row cluster_redis_cpu_ms_s "$(result_field "$res" cluster_cpu)" "$(result_field "$res" single_cpu)" "—" "—" "—" "ms/s" \
-    "Redis CPU per second of the runs of cluster_join_rps (INFO cpu, user + sys): per master of the cluster vs the one redis-server"
+    "Redis CPU per second of the runs of cluster_join_rps (INFO cpu, user + sys): per master of the cluster vs the one redis-server; the three anteroom processes together: $(result_field "$res" cluster_anteroom_cpu) ms/s on the cluster vs $(result_field "$res" single_anteroom_cpu) ms/s on one server"
   row cluster_wait_replicas_rps "$w" "$c" "$(ratio "$w" "$c")" "— (the cost of no loss in a failover)" "—" "req/s" \
     "as cluster_join_rps on the same cluster, processes with --redis-wait-replicas 1 (WAIT 1 after each mutating script, batched with join batching) vs without; join p99 ${wp} ms vs ${cp} ms; refused joins $(result_field "$res" wait_refused); Redis CPU per master $(result_field "$res" wait_cpu) ms/s"
 }

@@ -418,10 +418,13 @@ TEST_F(ClusterRedisKafka, SlotOfALiveQueueMigratedUnderJoinsLosesNothing) {
     if (m != first) route.push_back(m);
   ASSERT_EQ(route.size(), 2u);
   route.push_back(first);
-  // The slot holds other keys too (as a slot shared with other data does): MIGRATE moves them in
-  // batches of 100, so each move takes a while, with the queue's keys on one side or the other.
+  // The slot holds 10,000 other keys too (as a slot shared with other data does): MIGRATE moves
+  // them in batches of 100, so each move takes a while (~0.3 s here) with the queue's keys on one
+  // side or the other. Meanwhile Redis answers TRYAGAIN to any script of the queue that declares
+  // a key not (yet) in the database, on either side: the joins wait that out (the client retries
+  // TRYAGAIN for up to 2 s), so a longer move would fail joins by design.
   std::vector<std::string> mset{"MSET"};
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < 10000; ++i) {
     mset.push_back("ballast:{" + q + "}:" + std::to_string(i));
     mset.push_back(std::string(100, 'x'));
   }
