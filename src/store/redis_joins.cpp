@@ -113,7 +113,7 @@ std::vector<std::string> RedisStore::join_args(const std::string& q,
 
 Task<Ok> RedisStore::fetch_keying(const std::string& q) {
   std::vector<std::string> none;
-  auto r = co_await run(redis::scripts().draw_secret, q, std::move(none));
+  auto r = co_await run(scripts().draw_secret, q, std::move(none));
   if (!r) co_return r.error();
   if (r->elements.size() != 3) co_return redis::malformed();
   Keying k;
@@ -130,7 +130,7 @@ Task<Ok> RedisStore::fetch_keying(const std::string& q) {
 Task<Ticket> RedisStore::lead_joins(std::string q, std::vector<JoinEntry> batch) {
   auto args = join_args(q, batch);
   auto r =
-      co_await client_.eval(redis::scripts().join, redis_keys::script_keys(q), std::move(args));
+      co_await client_.eval(scripts().join, redis_keys::script_keys(q), std::move(args));
   // Wake the next batch's leader first: its call goes out before these answers are handled.
   auto line = joins_.find(q);
   --line->second.in_flight;
@@ -169,7 +169,7 @@ Task<Ticket> RedisStore::lead_joins(std::string q, std::vector<JoinEntry> batch)
     if (!fetched)
       r2 = fetched.error();
     else
-      r2 = co_await client_.eval(redis::scripts().join, redis_keys::script_keys(q),
+      r2 = co_await client_.eval(scripts().join, redis_keys::script_keys(q),
                                  join_args(q, retry));
     std::vector<bool> still;
     auto results2 = redis::join_results(q, r2, retry_nows, retry_proofs, still);

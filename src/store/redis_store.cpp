@@ -36,6 +36,10 @@ RedisStore::RedisStore(boost::asio::io_context& io, std::string_view url, StoreL
   (void)scripts();
 }
 
+const redis::Scripts& RedisStore::scripts() const {
+  return redis::scripts(client_.options().cluster);
+}
+
 Task<RedisReply> RedisStore::run(const RedisScript& script, const std::string& q,
                                  std::vector<std::string> args) {
   auto r = co_await client_.eval(script, redis_keys::script_keys(q), std::move(args));

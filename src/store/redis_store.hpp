@@ -19,8 +19,8 @@
 //   queue is unchanged since (compare-and-set; retried). draw_page() and places() read in
 //   chunks (kDrawChunk, kPlacesChunk) so no call grows with the number of entrants.
 // - Bots pay, guests skip (SPEC §8): join.lua checks the invite and the proof of work and marks
-//   the challenge used (a Redis key, aq:{q}:pow:<id>, expiring with the challenge: single use
-//   across every process) and takes the invite's use, in the join's own script. Skippers wait
+//   the challenge used (a member of the queue's zset aq:{q}:pow, score its expiry, dropped by
+//   the tick after it: single use across every process) and takes the invite's use, in the join's own script. Skippers wait
 //   in their own sorted set ahead of everyone; tick admits them first, within the same
 //   kTickBatch bound. create_invites writes a whole mint (<= rules::kMaxInviteMint codes) in one
 //   script.
@@ -49,6 +49,10 @@
 
 #include "store/queue_store.hpp"
 #include "store/redis/redis_client.hpp"
+
+namespace anteroom::redis {
+struct Scripts;
+}
 
 namespace anteroom {
 
@@ -161,6 +165,9 @@ class RedisStore final : public QueueStore {
   // The join script's arguments for `batch`: the cached commitment, then a quad per join.
   std::vector<std::string> join_args(const std::string& q, const std::vector<JoinEntry>& batch);
 
+
+  // The scripts for this client: the cluster set on a Redis Cluster (redis/script_io.hpp).
+  const redis::Scripts& scripts() const;
 
   std::unique_ptr<redis::RedisClient> owned_;
   redis::RedisClient& client_;

@@ -166,6 +166,16 @@ int64_t info_field(asio::io_context& io, RedisClient& client, const std::string&
   return -1;
 }
 
+// Which ended hash (lua/lib.lua tend: redis_keys::ended) holds ticket `id`: 0 or 1, -1 if none.
+int ended_in(asio::io_context& io, RedisClient& client, const std::string& q,
+             const std::string& id) {
+  for (int which : {0, 1}) {
+    auto r = run_for(io, client.command({"HEXISTS", redis_keys::ended(q, which), id}));
+    if (r.value().integer == 1) return which;
+  }
+  return -1;
+}
+
 ConfigPatch config(double rate, int64_t max_active, int64_t abandon_after_s = 3600,
                    bool paused = false) {
   ConfigPatch p;
@@ -615,8 +625,11 @@ TEST(RedisStore, CloseIsImmediateForReadersAndDrainsInBatches) {
   EXPECT_EQ(closing(), B);
   ASSERT_TRUE(run_for(io, store.tick("q", T0 + 6)).ok());
   EXPECT_EQ(closing(), 0);
-  auto pttl = run_for(io, client.command({"PTTL", redis_keys::ticket("q", last)})).value();
-  EXPECT_GT(pttl.integer, 0);  // drained tickets are ended for real and expire
+  // Drained tickets are ended for real: out of `live`, in an ended hash (which takes turns, so
+  // they go after the retention: RedisStore.EndedTicketsAreReadableForOneTurnOfTheEndedHashes).
+  EXPECT_GE(ended_in(io, client, "q", last), 0);
+  EXPECT_EQ(run_for(io, client.command({"HEXISTS", redis_keys::live("q"), last})).value().integer,
+            0);
   EXPECT_EQ(run_for(io, store.get_ticket("q", again.id, false, T0 + 7)).value().position, 1);
   auto info = run_for(io, store.get_queue("q")).value();
   EXPECT_EQ(info.stats.waiting, 1);
@@ -638,14 +651,18 @@ TEST(RedisStore, EndedTicketsExpireAfterTheRetention) {
   auto a = run_for(io, store.join("q", "u:a", T0)).value();
   auto b = run_for(io, store.join("q", "", T0)).value();
   ASSERT_TRUE(run_for(io, store.leave("q", a.id, T0 + 1)).ok());
-  auto pttl = [&](const std::string& id) {
-    return run_for(io, client.command({"PTTL", redis_keys::ticket("q", id)})).value().integer;
-  };
-  EXPECT_GT(pttl(a.id), 0);
-  EXPECT_LE(pttl(a.id), rules::kEndedRetentionMs);
-  // A waiting ticket is a field of the queue's live hash, which never expires; it has no key
-  // of its own until it ends (and the ended one is out of the live hash).
-  EXPECT_EQ(pttl(b.id), -2);
+  // The ended ticket is a field of the ended hash of its period (T0 + 1); the period's number
+  // is in the hash (how the turns are kept: lua/lib.lua tend).
+  const int64_t period = (T0 + 1) / rules::kEndedRetentionMs;
+  EXPECT_EQ(ended_in(io, client, "q", a.id), period % 2);
+  EXPECT_EQ(run_for(io, client.command({"HGET", redis_keys::ended("q", period % 2),
+                                        std::string(redis_keys::kEndedGen)}))
+                .value()
+                .str,
+            std::to_string(period));
+  // A waiting ticket is a field of the queue's live hash, which never expires; it is in no
+  // ended hash until it ends (and the ended one is out of the live hash).
+  EXPECT_EQ(ended_in(io, client, "q", b.id), -1);
   auto live = [&](const std::string& id) {
     return run_for(io, client.command({"HEXISTS", redis_keys::live("q"), id})).value().integer;
   };
@@ -808,13 +825,16 @@ TEST(RedisStore, AForgottenQueueLeavesOnlyItsOutboxAndLastSeq) {
 
   std::set<std::string> keys;
   for (auto& k : cmd({"KEYS", "aq:{q}:*"}).elements) keys.insert(k.str);
-  std::set<std::string> want{redis_keys::outbox("q"), redis_keys::last_seq("q"),
-                             redis_keys::ticket("q", a.id), redis_keys::ticket("q", b.id)};
+  // (Both tickets ended in one period: one ended hash.)
+  const std::string ended =
+      redis_keys::ended("q", static_cast<int>((T0 + 1) / rules::kEndedRetentionMs % 2));
+  std::set<std::string> want{redis_keys::outbox("q"), redis_keys::last_seq("q"), ended};
   EXPECT_EQ(keys, want);
   for (const auto& id : {a.id, b.id}) {
-    EXPECT_GT(cmd({"PTTL", redis_keys::ticket("q", id)}).integer, 0) << id;
-    EXPECT_LE(cmd({"PTTL", redis_keys::ticket("q", id)}).integer, rules::kEndedRetentionMs);
+    EXPECT_EQ(cmd({"HEXISTS", ended, id}).integer, 1) << id;
   }
+  EXPECT_GT(cmd({"PTTL", ended}).integer, 0);
+  EXPECT_LE(cmd({"PTTL", ended}).integer, rules::kEndedRetentionMs);
   EXPECT_GT(cmd({"PTTL", redis_keys::outbox("q")}).integer, 0);
   EXPECT_LE(cmd({"PTTL", redis_keys::outbox("q")}).integer, rules::kEndedRetentionMs);
   EXPECT_EQ(cmd({"GET", redis_keys::last_seq("q")}).str, std::to_string(seq));
@@ -1512,7 +1532,10 @@ TEST(RedisStoreOnsale, AVoidPrequeueIsDrainedInBatches) {
   EXPECT_TRUE(run_for(io, store.get_queue("q")).value().closed);
   ASSERT_TRUE(run_for(io, store.tick("q", late)).ok());  // the last batch: forgotten
   EXPECT_EQ(run_for(io, store.get_queue("q")).error().code, Errc::queue_not_found);
-  auto pttl = run_for(io, client.command({"PTTL", redis_keys::ticket("q", keyed.id)})).value();
+  // Its drained tickets stay readable for the retention: the ended hash expires after it.
+  const int which = ended_in(io, client, "q", keyed.id);
+  ASSERT_GE(which, 0);
+  auto pttl = run_for(io, client.command({"PTTL", redis_keys::ended("q", which)})).value();
   EXPECT_GT(pttl.integer, 0);
   EXPECT_EQ(run_for(io, client.command({"EXISTS", redis_keys::pre("q")})).value().integer, 0);
 }
@@ -1799,7 +1822,7 @@ TEST(RedisStoreSkip, TwoStoresUsingOneSingleUseInviteConcurrentlyMakeOneJoin) {
 }
 
 // A challenge used by a join through one store is refused (pow_used, with the bits asked)
-// through another; its mark expires with the challenge.
+// through another; its mark is kept with the challenge's expiry (the tick drops it after that).
 TEST(RedisStoreSkip, AChallengeUsedThroughOneStoreIsRefusedThroughAnother) {
   RedisServer server;
   asio::io_context io;
@@ -1824,9 +1847,9 @@ TEST(RedisStoreSkip, AChallengeUsedThroughOneStoreIsRefusedThroughAnother) {
   EXPECT_EQ(again.error().code, Errc::pow_used);
   ASSERT_EQ(again.error().details.size(), 1u);
   EXPECT_EQ(again.error().details[0], (std::pair<std::string, std::string>{"bits", "8"}));
-  auto at = run_for(io, ca.command({"PEXPIRETIME", redis_keys::pow_mark("q", r.pow.id)}));
+  auto at = run_for(io, ca.command({"ZSCORE", redis_keys::pow("q"), r.pow.id}));
   ASSERT_TRUE(at.ok());
-  EXPECT_EQ(at->integer, exp);
+  EXPECT_EQ(at->str, std::to_string(exp));
   // Another challenge joins; the refused join consumed nothing.
   r.pow.id = "BBBBBBBBBBBBBBBBBBBBBB";
   EXPECT_TRUE(run_for(io, b.join("q", r, T0 + 3)).ok());
@@ -1919,6 +1942,144 @@ TEST(RedisStoreSkip, SkippersLeaveAndCloseLikeTheLine) {
   EXPECT_EQ(s3.position, 1);
   auto used = run_for(io, store.list_invites("q", "", 1)).value();
   EXPECT_EQ(used.at(0).used, 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Declared keys only (step 7, Redis Cluster): every key a queue script touches is one of its
+// KEYS (redis_keys::script_keys). Ended tickets live in two hashes that take turns, used
+// proof-of-work challenges in one zset, the tick lease is a declared key.
+
+JoinRequest with_proof(const std::string& id, Millis expires_ms, std::string dedupe = "") {
+  JoinRequest r;
+  r.dedupe_key = std::move(dedupe);
+  r.pow.verdict = PowVerdict::valid;
+  r.pow.bits = 8;
+  r.pow.id = id;
+  r.pow.expires_ms = expires_ms;
+  return r;
+}
+
+// Period P = floor(now / retention): a ticket ended in P is readable through P + 1 (at least the
+// retention) and gone once P + 2 begins (at most twice the retention); the tick turns the hashes
+// even when nothing ends, and empties both after two idle periods.
+TEST(RedisStoreDeclared, EndedTicketsAreReadableForOneTurnOfTheEndedHashes) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  constexpr Millis R = rules::kEndedRetentionMs;
+  const Millis p0 = (T0 / R + 1) * R;  // a period's first ms
+  const int e0 = static_cast<int>(p0 / R % 2);  // its ended hash
+  ASSERT_TRUE(run_for(io, store.put_queue("q", config(0, 10, 100'000), p0)).ok());
+  auto a = run_for(io, store.join("q", "u:a", p0)).value();
+  auto b = run_for(io, store.join("q", "u:b", p0)).value();
+  ASSERT_EQ(run_for(io, store.leave("q", a.id, p0 + 1)).value().reason, EndReason::left);
+  EXPECT_EQ(ended_in(io, client, "q", a.id), e0);
+  // The next period: the tick turns to the other hash; a is still there to the period's end.
+  ASSERT_TRUE(run_for(io, store.tick("q", p0 + R)).ok());
+  ASSERT_EQ(run_for(io, store.leave("q", b.id, p0 + R + 1)).value().reason, EndReason::left);
+  EXPECT_EQ(ended_in(io, client, "q", b.id), 1 - e0);
+  ASSERT_TRUE(run_for(io, store.tick("q", p0 + 2 * R - 1)).ok());
+  auto late = run_for(io, store.get_ticket("q", a.id, false, p0 + 2 * R - 1));
+  ASSERT_TRUE(late.ok()) << late.error().message;
+  EXPECT_EQ(late->reason, EndReason::left);
+  // P + 2 begins: a's hash is reused, so a is gone; b (ended in P + 1) is not.
+  ASSERT_TRUE(run_for(io, store.tick("q", p0 + 2 * R)).ok());
+  EXPECT_EQ(run_for(io, store.get_ticket("q", a.id, false, p0 + 2 * R)).error().code,
+            Errc::ticket_not_found);
+  EXPECT_EQ(run_for(io, store.get_ticket("q", b.id, false, p0 + 2 * R)).value().reason,
+            EndReason::left);
+  // Two periods with no end: the tick empties both.
+  ASSERT_TRUE(run_for(io, store.tick("q", p0 + 4 * R)).ok());
+  EXPECT_EQ(run_for(io, store.get_ticket("q", b.id, false, p0 + 4 * R)).error().code,
+            Errc::ticket_not_found);
+  EXPECT_EQ(run_for(io, client.command({"HLEN", redis_keys::ended("q", 1 - e0)})).value().integer,
+            0);
+  // The period field is no ticket.
+  EXPECT_EQ(run_for(io, store.get_ticket("q", std::string(redis_keys::kEndedGen), false,
+                                         p0 + 4 * R))
+                .error()
+                .code,
+            Errc::ticket_not_found);
+}
+
+// A used challenge is refused until its expiry (the mark is a member of the queue's pow zset);
+// the first tick at or after the expiry drops the mark.
+TEST(RedisStoreDeclared, UsedChallengesAreSingleUseAndDroppedByTheTick) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  ConfigPatch p = config(0, 100);
+  PowConfig w;
+  w.bits = 8;
+  p.pow = w;
+  ASSERT_TRUE(run_for(io, store.put_queue("q", p, T0)).ok());
+  const Millis exp = T0 + 120'000;
+  const std::string id = "AAAAAAAAAAAAAAAAAAAAAA";
+  ASSERT_TRUE(run_for(io, store.join("q", with_proof(id, exp), T0 + 1)).ok());
+  EXPECT_EQ(run_for(io, store.join("q", with_proof(id, exp), T0 + 2)).error().code,
+            Errc::pow_used);
+  auto marks = [&] {
+    return run_for(io, client.command({"ZCARD", redis_keys::pow("q")})).value().integer;
+  };
+  EXPECT_EQ(marks(), 1);
+  ASSERT_TRUE(run_for(io, store.tick("q", exp - 1)).ok());
+  EXPECT_EQ(marks(), 1);
+  EXPECT_EQ(run_for(io, store.join("q", with_proof(id, exp), exp - 1)).error().code,
+            Errc::pow_used);
+  ASSERT_TRUE(run_for(io, store.tick("q", exp)).ok());
+  EXPECT_EQ(marks(), 0);
+  // No key per challenge.
+  EXPECT_EQ(run_for(io, client.command({"EXISTS", redis_keys::pow_mark("q", id)})).value().integer,
+            0);
+  EXPECT_TRUE(run_for(io, store.join("q", with_proof("BBBBBBBBBBBBBBBBBBBBBB", exp), exp)).ok());
+}
+
+// A queue forgotten and made again under its name: its visitors' ended tickets stay readable
+// (the ended hashes expire a retention after the forgetting unless the queue is made again
+// first) and a challenge used before stays used.
+TEST(RedisStoreDeclared, AQueueMadeAgainKeepsItsEndedTicketsAndUsedChallenges) {
+  RedisServer server;
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client);
+  auto cmd = [&](std::vector<std::string> argv) {
+    return run_for(io, client.command(std::move(argv))).value();
+  };
+  ConfigPatch p = config(1, 10, 30);
+  PowConfig w;
+  w.bits = 8;
+  p.pow = w;
+  ASSERT_TRUE(run_for(io, store.put_queue("q", p, T0)).ok());
+  // (PEXPIREAT of the marks is on Redis' own clock: far ahead of it.)
+  const Millis exp = T0 + Millis{3'600'000} * 24 * 365 * 20;
+  auto a = run_for(io, store.join("q", with_proof("AAAAAAAAAAAAAAAAAAAAAA", exp), T0)).value();
+  auto b = run_for(io, store.join("q", with_proof("BBBBBBBBBBBBBBBBBBBBBB", exp), T0)).value();
+  ASSERT_EQ(a.state, TicketState::active);
+  ASSERT_EQ(b.state, TicketState::waiting);
+  ASSERT_TRUE(run_for(io, store.close_queue("q", T0 + 1)).ok());
+  ASSERT_TRUE(run_for(io, store.complete("q", a.id, T0 + 2)).ok());
+  ASSERT_TRUE(run_for(io, store.tick("q", T0 + 1 + 30'000)).ok());
+  ASSERT_EQ(run_for(io, store.get_queue("q")).error().code, Errc::queue_not_found);
+  const std::string ended =
+      redis_keys::ended("q", static_cast<int>((T0 + 1) / rules::kEndedRetentionMs % 2));
+  EXPECT_GT(cmd({"PTTL", ended}).integer, 0);
+  EXPECT_LE(cmd({"PTTL", ended}).integer, rules::kEndedRetentionMs);
+  EXPECT_GT(cmd({"PTTL", redis_keys::pow("q")}).integer, 0);
+
+  ASSERT_TRUE(run_for(io, store.put_queue("q", p, T0 + 40'000)).value().created);
+  EXPECT_EQ(cmd({"PTTL", ended}).integer, -1);
+  EXPECT_EQ(cmd({"PTTL", redis_keys::pow("q")}).integer, -1);
+  EXPECT_EQ(run_for(io, store.get_ticket("q", a.id, false, T0 + 40'001)).value().reason,
+            EndReason::completed);
+  EXPECT_EQ(run_for(io, store.get_ticket("q", b.id, false, T0 + 40'001)).value().reason,
+            EndReason::closed);
+  EXPECT_EQ(
+      run_for(io, store.join("q", with_proof("AAAAAAAAAAAAAAAAAAAAAA", exp), T0 + 40'002))
+          .error()
+          .code,
+      Errc::pow_used);
 }
 }  // namespace
 }  // namespace anteroom

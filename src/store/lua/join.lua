@@ -14,7 +14,7 @@
 -- invite_refusal of the record builds the error), {'invite_required'}, {'pow', errc, required
 -- bits} (rules::pow_refusal, or pow_used) or {'<errc>'}.
 -- SPEC §8, after the dedupe lookup and the join rule: the invite, then the proof of work, then
--- the single use of the challenge (SET NX of its mark), then the join with the invite's use.
+-- the single use of the challenge (its mark in K_POW), then the join with the invite's use.
 -- Nothing is written before the last check passed. A skip invite makes a skipper: order
 -- SKIP_ORDER + n in K_SKIP (also in the pre-queue, where it is no entrant), admitted at once if
 -- it is the only waiting skipper and skip_admission_count allows one.
@@ -70,8 +70,8 @@ local function join(now, id, dkey, dk, code, proof)
     local why = pow_refusal(required, verdict, bits)
     if why then return {'pow', why, I(required)} end
     if required > 0 then
-      mark = {PREFIX .. 'pow:' .. pid, pexp, required}
-      if redis.call('EXISTS', mark[1]) == 1 then return {'pow', 'pow_used', I(required)} end
+      mark = {pid, pexp, required}
+      if pow_used(pid) then return {'pow', 'pow_used', I(required)} end
     end
   end
   local skip = inv and inv.skip
@@ -80,7 +80,7 @@ local function join(now, id, dkey, dk, code, proof)
     return {'need_key', d.commit}
   end
   -- Every check passed: from here on the join happens. Take the challenge and the invite's use.
-  if mark then redis.call('SET', mark[1], '1', 'NX', 'PXAT', mark[2]) end
+  if mark then pow_take(mark[1], mark[2]) end
   if inv then
     inv.used = inv.used + 1
     redis.call('HSET', K_INV, code, encode_invite(inv))

@@ -1,11 +1,13 @@
 -- Shared by every queue script: RedisStore loads each script as
 --   <generated constants> .. lib.lua .. <script>.lua
--- The generated constants are RETENTION_MS (rules::kEndedRetentionMs).
+-- The generated constants are RETENTION_MS (rules::kEndedRetentionMs) and CLUSTER (true when
+-- the store runs on a Redis Cluster: RedisOptions::cluster; the two sets of scripts differ in
+-- this line, so in their SHA1s).
 --
--- KEYS[1..16] are the queue's keys (redis/keys.hpp, script_keys). Ended tickets' keys are not
--- declared keys (scripts find their ids in the sorted sets), but they carry the same {q} hash
--- tag, so they live in the queue's Cluster slot (as do the proof-of-work marks, PREFIX ..
--- 'pow:' .. id).
+-- KEYS[1..21] are the queue's keys (redis/keys.hpp, script_keys), and a script touches no other
+-- key: in a Redis Cluster, a call on a key a script did not declare is checked on its own, and on
+-- a slot being migrated it fails ("Script attempted to access a non local key") with the
+-- script's earlier writes kept (src/store/README.md "Scripts during a slot migration").
 -- No script touches the global queue lists (aq:queues, aq:queues:open): they live outside the
 -- queue's Cluster slot. RedisStore keeps them with single-key commands (README "The queue
 -- registry"); scripts that change what belongs there say so in their reply.
@@ -13,6 +15,7 @@ local K_META, K_CFG, K_WAIT, K_ACTIVE, K_LIVE, K_DEDUPE, K_OUTBOX, K_CLOSING, K_
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local K_PRE, K_PGONE, K_DRAW, K_CLOSING_PRE = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
 local K_SKIP, K_INV, K_INVS = KEYS[14], KEYS[15], KEYS[16]
+local K_ENDED0, K_ENDED1, K_POW, K_TICK, K_SEEN = KEYS[17], KEYS[18], KEYS[19], KEYS[20], KEYS[21]
 local PREFIX = string.sub(K_META, 1, -5)  -- 'aq:{q}:' from 'aq:{q}:meta'
 local QUEUE = string.sub(K_META, 5, -7)   -- 'q' from 'aq:{q}:meta' (redis_keys::queue_of)
 
@@ -25,6 +28,7 @@ local function F(x) return string.format('%.17g', x) end
 -- Redis score, and printed exactly by I() ('%d' goes through a C long: 64 bits here).
 local SKIP_ORDER = 4503599627370496
 
+-- (The layout before: a key per ticket; standalone only, see migrate.)
 local function tkey(id) return PREFIX .. 't:' .. id end
 local function queue_exists() return redis.call('EXISTS', K_META) == 1 end
 local function current_seq() return tonumber(redis.call('HGET', K_META, 'seq')) end
@@ -32,7 +36,8 @@ local function current_epoch() return tonumber(redis.call('HGET', K_META, 'epoch
 
 -- ---- Ticket records ---------------------------------------------------------------------------
 -- A waiting or active ticket is one field of the queue's K_LIVE hash (field = id); once it has
--- ended it moves to its own key tkey(id), a string PEXPIREd RETENTION_MS (the visitor's GET).
+-- ended it moves to one of the two ended hashes (tend), kept RETENTION_MS to 2 x RETENTION_MS
+-- (the visitor's last GET).
 -- One hash field costs ~100 B where a hash key per ticket cost ~220 B (key name, main-dict
 -- entry, object, listpack): the bytes of a waiting ticket (redis/keys.hpp live). Numbers are
 -- hex (%x: 64-bit here; tonumber(s, 16) reads them back exactly up to 2^53), times in ms:
@@ -42,6 +47,7 @@ local function current_epoch() return tonumber(redis.call('HGET', K_META, 'epoch
 -- ''. A waiting ticket keeps last seen as a distance from its join ('0' until a touch), which
 -- keeps a fresh ticket's value at 26-32 bytes (one 32-byte allocation). Everything reads and
 -- writes tickets through tget / tput / tend below.
+-- ENDED_GEN (a field no ticket id can be: ids are base64url) holds each ended hash's period.
 local function X(x) return string.format('%x', x) end
 local function H(s) return tonumber(s, 16) end
 local STATE_OF = {w = 'waiting', a = 'active', e = 'ended'}
@@ -76,16 +82,48 @@ end
 -- Writes a live ticket.
 local function tput(id, t) redis.call('HSET', K_LIVE, id, encode(t)) end
 
+-- Ended tickets: two hashes that take turns, K_ENDED0 and K_ENDED1 (field id -> the record).
+-- Period P = floor(now / RETENTION_MS); a ticket ended in P goes to hash P % 2, whose field
+-- ENDED_GEN says which period it holds. The first write of a new period empties the hash it
+-- reuses (it held P - 2 or older) and the other one too if it holds P - 2 or older (more than
+-- one period passed): so an ended ticket is readable for at least RETENTION_MS and at most
+-- 2 x RETENTION_MS after it ended (plus the time to the queue's next write of an end: the tick
+-- rotates too, at least once a second). A hash that already holds a newer period (another
+-- process's clock ahead) is written as it is. The period lives in the hashes, not in meta, so a
+-- queue forgotten and made again (put_queue PERSISTs them) keeps its ended tickets readable.
+-- Costs one hash field (~96 B) per ended ticket; ENDED_GEN is read once per script run.
+local ENDED_GEN = '#gen'
+local ended_key  -- the hash of this script's period once known (one check per script run)
+local function ended_hash(now)
+  if ended_key then return ended_key end
+  local p = math.floor(now / RETENTION_MS)
+  local cur, other = K_ENDED0, K_ENDED1
+  if p % 2 == 1 then cur, other = K_ENDED1, K_ENDED0 end
+  local g = tonumber(redis.call('HGET', cur, ENDED_GEN))
+  if g == nil or g < p then
+    if g ~= nil then redis.call('UNLINK', cur) end
+    redis.call('HSET', cur, ENDED_GEN, I(p))
+    local og = tonumber(redis.call('HGET', other, ENDED_GEN))
+    if og ~= nil and og < p - 1 then redis.call('UNLINK', other) end
+  end
+  ended_key = cur
+  return cur
+end
+
 -- The upgrade from the layout before (one HASH per ticket at tkey(id): state reason order joined
--- admitted expires key ep [dk place], and last seen in the ZSET PREFIX .. 'seen'): such a ticket
--- is converted where it is first met (a set's member with no live record, or a GET of its id),
--- so queues running across the upgrade go on. Returns its record, or nil if there is none.
+-- admitted expires key ep [dk place], and last seen in the ZSET K_SEEN): such a ticket is
+-- converted where it is first met (a set's member with no live record, or a GET of its id), so
+-- queues running across the upgrade go on; an ended one stays a string at tkey(id) for the rest
+-- of its retention (tget reads it). Returns its record, or nil if there is none.
+-- Standalone only (CLUSTER false): no version before this one ran on a cluster, and tkey(id) is
+-- not a declared key.
 local function migrate(id)
+  if CLUSTER then return nil end
   local k = tkey(id)
   if redis.call('TYPE', k)['ok'] ~= 'hash' then return nil end
   local h = redis.call('HMGET', k, 'state', 'reason', 'order', 'joined', 'admitted', 'expires',
                        'key', 'ep', 'dk', 'place')
-  local seen = redis.call('ZSCORE', PREFIX .. 'seen', id)
+  local seen = redis.call('ZSCORE', K_SEEN, id)
   local t = {state = h[1] or 'ended', reason = h[2] or 'none', order = tonumber(h[3]) or 0,
              joined = tonumber(h[4]) or 0, admitted = tonumber(h[5]) or 0,
              expires = tonumber(h[6]) or 0, key = h[7] or '', ep = tonumber(h[8]) or 0,
@@ -93,13 +131,11 @@ local function migrate(id)
   t.seen = tonumber(seen) or t.joined
   local ttl = redis.call('PTTL', k)
   redis.call('DEL', k)
-  redis.call('ZREM', PREFIX .. 'seen', id)
+  redis.call('ZREM', K_SEEN, id)
   if t.state == 'waiting' or t.state == 'active' then
     tput(id, t)
-  elseif ttl > 0 then
-    redis.call('SET', k, encode(t), 'PX', ttl)
   else
-    redis.call('SET', k, encode(t), 'PX', RETENTION_MS)
+    redis.call('SET', k, encode(t), 'PX', ttl > 0 and ttl or RETENTION_MS)
   end
   return t
 end
@@ -116,15 +152,34 @@ end
 local function tget(id)
   local v = redis.call('HGET', K_LIVE, id)
   if v then return decode(v) end
-  if redis.call('TYPE', tkey(id))['ok'] == 'hash' then return migrate(id) end
+  if id ~= ENDED_GEN then
+    v = redis.call('HGET', K_ENDED0, id) or redis.call('HGET', K_ENDED1, id)
+    if v then return decode(v) end
+  end
+  if CLUSTER then return nil end
+  -- The layout before (standalone only): a ticket hash, or an ended ticket's string (PX
+  -- RETENTION_MS: still read until it expires by itself).
+  local ty = redis.call('TYPE', tkey(id))['ok']
+  if ty == 'hash' then return migrate(id) end
+  if ty ~= 'string' then return nil end
   v = redis.call('GET', tkey(id))
   return v and decode(v) or nil
 end
--- Moves an ended ticket out of the live hash into its own key, kept RETENTION_MS.
-local function tend(id, t)
+-- Moves an ended ticket out of the live hash into the ended hash of `now`'s period.
+local function tend(id, t, now)
   redis.call('HDEL', K_LIVE, id)
-  redis.call('SET', tkey(id), encode(t), 'PX', RETENTION_MS)
+  redis.call('HSET', ended_hash(now), id, encode(t))
 end
+
+-- Used proof-of-work challenges (join.lua): K_POW, member challenge id, score its expiry (ms).
+-- The tick removes the expired ones (a challenge past its expiry is refused anyway).
+local function pow_used(pid)
+  if redis.call('ZSCORE', K_POW, pid) then return true end
+  -- (The layout before, standalone only: a string per used challenge, PXAT its expiry.)
+  return not CLUSTER and redis.call('EXISTS', PREFIX .. 'pow:' .. pid) == 1
+end
+local function pow_take(pid, expires_ms) redis.call('ZADD', K_POW, expires_ms, pid) end
+local function pow_drop_expired(now) redis.call('ZREMRANGEBYSCORE', K_POW, '-inf', I(now)) end
 
 -- Closing a queue is O(1) (see close_queue.lua): it bumps meta.epoch and moves the waiting line
 -- aside without touching the tickets. A ticket still marked waiting from an earlier epoch was
@@ -360,7 +415,7 @@ local END_TOTAL = {left = 'left_total', expired = 'expired_total',
 -- Tickets ended by a queue close get no event of their own (one `closed` event covers them).
 -- A waiting entrant leaves `pre` before the draw (it will not be drawn); after it, `pre` is
 -- frozen and its place goes to pgone instead, with order base + place. `t`: its live record if
--- the caller has read it (saves a read). The record moves to its own key (tend).
+-- the caller has read it (saves a read). The record moves to an ended hash (tend).
 local function end_ticket(id, why, now, t)
   t = t or tlive(id)
   redis.call('ZREM', K_WAIT, id)
@@ -380,7 +435,7 @@ local function end_ticket(id, why, now, t)
     end
   end
   t.state, t.reason = 'ended', why
-  tend(id, t)
+  tend(id, t, now)
   if t.key ~= '' and redis.call('HGET', K_DEDUPE, t.key) == id then
     redis.call('HDEL', K_DEDUPE, t.key)
   end
@@ -636,7 +691,7 @@ local function close(now, batch)
   -- (A union only if closed again before the previous close was drained: close, reopen, close.)
   if redis.call('EXISTS', K_WAIT) == 1 then set_aside(K_WAIT, K_CLOSING) end
   if redis.call('EXISTS', K_SKIP) == 1 then set_aside(K_SKIP, K_CLOSING) end
-  redis.call('UNLINK', PREFIX .. 'seen')  -- (the layout before: see migrate)
+  if not CLUSTER then redis.call('UNLINK', K_SEEN) end  -- (the layout before: see migrate)
   local d = load_draw()
   if d.state == 'prequeue' then
     redis.call('HSET', K_DRAW, 'state', 'void', 'n', I(redis.call('ZCARD', K_PRE)), 'cdrain', '0')
@@ -730,9 +785,11 @@ end
 -- - the outbox: Kafka has confirmed all of it (outbox_relayed), but the tailers may not have
 --   read its last events yet, so it expires RETENTION_MS later instead (put_queue keeps it if
 --   the queue is made again first);
--- - ended tickets' keys: every ticket has ended (none active, none waiting: K_LIVE is empty)
---   and its key expires on its own;
---   so do the proof-of-work marks (PXAT their challenge's expiry).
+-- - the ended hashes: every ticket has ended (none active, none waiting: K_LIVE is empty), and
+--   visitors may still GET theirs, so they expire RETENTION_MS later (put_queue keeps them if
+--   the queue is made again first: its ended tickets stay readable);
+-- - the used proof-of-work challenges: they expire with the last of them (PEXPIREAT its
+--   expiry), as a challenge could still be used in a queue made again meanwhile.
 -- Returns true if it forgot the queue.
 local function forget_if_done(cfg, now)
   local m = redis.call('HMGET', K_META, 'closed', 'closed_ms', 'seq')
@@ -748,9 +805,13 @@ local function forget_if_done(cfg, now)
   if (tonumber(m[2]) or 0) + cfg.abandon * 1000 > now then return false end
   if not outbox_relayed() then return false end
   redis.call('SET', K_LAST_SEQ, m[3])
-  redis.call('UNLINK', PREFIX .. 'seen')  -- (the layout before: see migrate)
+  if not CLUSTER then redis.call('UNLINK', K_SEEN) end  -- (the layout before: see migrate)
   redis.call('UNLINK', K_META, K_CFG, K_WAIT, K_ACTIVE, K_LIVE, K_DEDUPE, K_CLOSING, K_PRE,
              K_PGONE, K_DRAW, K_SKIP, K_INV, K_INVS)
   redis.call('PEXPIRE', K_OUTBOX, RETENTION_MS)
+  redis.call('PEXPIRE', K_ENDED0, RETENTION_MS)
+  redis.call('PEXPIRE', K_ENDED1, RETENTION_MS)
+  local last_pow = redis.call('ZRANGE', K_POW, -1, -1, 'WITHSCORES')
+  if last_pow[2] then redis.call('PEXPIREAT', K_POW, last_pow[2]) end
   return true
 end

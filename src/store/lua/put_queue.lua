@@ -35,6 +35,10 @@ if created then
   local seq = redis.call('GET', K_LAST_SEQ) or '0'
   redis.call('DEL', K_LAST_SEQ)
   redis.call('PERSIST', K_OUTBOX)
+  -- (And its ended tickets stay readable, its used challenges used: see forget_if_done.)
+  redis.call('PERSIST', K_ENDED0)
+  redis.call('PERSIST', K_ENDED1)
+  redis.call('PERSIST', K_POW)
   redis.call('HSET', K_META, 'seq', seq, 'orders', '0', 'closed', '0', 'epoch', '0',
              'tokens', '0', 'last_ms', I(now), 'admitted_total', '0', 'abandoned_total', '0',
              'expired_total', '0', 'completed_total', '0', 'left_total', '0', 'joined_total', '0',

@@ -9,11 +9,12 @@
 -- ARGV[2] tickets per call, so a huge queue never blocks Redis for long (the rest is done by the
 -- next tick). The admission bound is rules::admission_count with `waiting` clamped to the
 -- bound: tokens not used stay in the bucket. Nobody is admitted before the draw.
+-- Also drops the used proof-of-work challenges past their expiry and turns the ended hashes.
 -- Last, forgets a closed queue whose sessions are over (lib.lua forget_if_done).
 -- ARGV: now, max tickets per step, a random seed (31 bits
 -- from the process's CSPRNG: Redis' own math.random is deterministic per script).
 -- ARGV[4], ARGV[5] (optional: the ticker's QueueStore::tick_leased): the calling node and its
--- tick lease in ms. Another node holding the queue's lease (PREFIX .. 'tick', PX) makes this
+-- tick lease in ms. Another node holding the queue's lease (K_TICK, PX) makes this
 -- call do nothing; else the caller takes or renews it and ticks.
 -- ARGV[6] (optional, ms): report an idle queue. An open queue where nobody waits (line,
 -- skippers, drawn entrants, pre-queue) has nothing to do until its next session expiry or
@@ -27,10 +28,9 @@ local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 if not queue_exists() then return {'queue_not_found'} end
 local node, lease = ARGV[4] or '', tonumber(ARGV[5]) or 0
 if node ~= '' and lease > 0 then
-  local lk = PREFIX .. 'tick'
-  local holder = redis.call('GET', lk)
-  if holder and holder ~= node then return {'ok', 0, redis.call('PTTL', lk)} end
-  redis.call('SET', lk, node, 'PX', lease)
+  local holder = redis.call('GET', K_TICK)
+  if holder and holder ~= node then return {'ok', 0, redis.call('PTTL', K_TICK)} end
+  redis.call('SET', K_TICK, node, 'PX', lease)
 end
 local seq_before = current_seq()
 local cfg = load_cfg()
@@ -42,6 +42,8 @@ end
 drain_closed(limit, now)
 local expired = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', I(now), 'LIMIT', 0, limit)
 for _, id in ipairs(expired) do end_ticket(id, 'expired', now) end
+pow_drop_expired(now)
+ended_hash(now)  -- (the turn of the ended hashes, also when nothing ends: lib.lua tend)
 d = load_draw()
 -- rules::abandoned: last_seen + abandon_after_s * 1000 <= now
 local cutoff = abandon_cutoff(cfg, d.state, d.drawn_at, now)

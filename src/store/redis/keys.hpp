@@ -54,12 +54,24 @@ inline constexpr std::string_view kOutboxField = "event";
 // reads and deletes it), so consumers that deduplicate by seq (hub views, webhook intake) take
 // the new queue's events as new. A few bytes per name ever forgotten.
 inline std::string last_seq(std::string_view q) { return prefix(q) + "lastseq"; }
-// STRING an ended ticket's record (the same encoding as in `live`, state 'e', with its reason,
-// and its place once fixed), moved here out of `live` when it ends, PX rules::kEndedRetentionMs
-// (the visitor's last GET).
+// HASH ticket id -> an ended ticket's record (the same encoding as in `live`, state 'e', with
+// its reason, and its place once fixed), moved here out of `live` when it ends. Two hashes take
+// turns (lua/lib.lua tend): a ticket ended in period P = floor(now / rules::kEndedRetentionMs)
+// goes to ended(q, P % 2), whose field kEndedGen holds P; a write in a newer period empties the
+// hash it reuses. So an ended ticket is readable for kEndedRetentionMs to 2 x that (the
+// visitor's last GET), at one hash field (~96 B) each instead of a key with a TTL.
+inline std::string ended(std::string_view q, int which) {
+  return prefix(q) + (which == 0 ? "ended0" : "ended1");
+}
+inline constexpr std::string_view kEndedGen = "#gen";  // not a ticket id (ids are base64url)
+// The layout before (standalone only, read by lua/lib.lua migrate and tget): a ticket's own key,
+// a HASH per ticket, or an ended ticket's record as a STRING, PX kEndedRetentionMs. Nothing
+// writes new ones; those left by the version before expire by themselves.
 inline std::string ticket(std::string_view q, std::string_view id) {
   return prefix(q) + "t:" + std::string(id);
 }
+// ZSET last seen of each waiting ticket: the layout before (standalone only, see ticket()).
+inline std::string seen(std::string_view q) { return prefix(q) + "seen"; }
 
 // The queue a per-queue key belongs to: "q" from "aq:{q}:outbox" (the hash tag); "" if `key`
 // has none. lua/lib.lua does the same to KEYS[1] (QUEUE).
@@ -129,18 +141,24 @@ inline std::string skip(std::string_view q) { return prefix(q) + "skip"; }
 inline std::string invites(std::string_view q) { return prefix(q) + "inv"; }
 // ZSET invite codes, all score 0: code order for ZRANGE BYLEX paging (list_invites).
 inline std::string invite_codes(std::string_view q) { return prefix(q) + "invs"; }
-// STRING "1": the proof-of-work challenge <id> was used by a join; PXAT the challenge's expiry
-// (it expires by itself: a used challenge cannot be used after its expiry anyway). Not a
-// declared key (one per challenge id), like ended tickets' keys; same hash tag.
+// ZSET member = a used proof-of-work challenge id, score = the challenge's expiry (ms): used =
+// ZSCORE present (join.lua); each tick removes the expired ones (a challenge past its expiry is
+// refused anyway). The layout before had a STRING per challenge (pow_mark, standalone only: a
+// join still checks it until it expires by itself).
+inline std::string pow(std::string_view q) { return prefix(q) + "pow"; }
 inline std::string pow_mark(std::string_view q, std::string_view id) {
   return prefix(q) + "pow:" + std::string(id);
 }
 
-// KEYS[1..16] of every queue script, in the order lua/lib.lua expects: one slot, the queue's.
+// KEYS[1..21] of every queue script, in the order lua/lib.lua expects: one slot, the queue's.
+// Every key a queue script touches is here: in a Redis Cluster, a script's call on an undeclared
+// key of a slot being migrated fails halfway (src/store/README.md "Scripts during a slot
+// migration"). `seen` is declared although only standalone deployments have it (one key list).
 inline std::vector<std::string> script_keys(std::string_view q) {
-  return {meta(q),        cfg(q),     wait(q),     active(q),      live(q),  dedupe(q),
-          outbox(q),      closing(q), last_seq(q), pre(q),         pgone(q), draw(q),
-          closing_pre(q), skip(q),    invites(q),  invite_codes(q)};
+  return {meta(q),        cfg(q),     wait(q),     active(q),      live(q),      dedupe(q),
+          outbox(q),      closing(q), last_seq(q), pre(q),         pgone(q),     draw(q),
+          closing_pre(q), skip(q),    invites(q),  invite_codes(q), ended(q, 0), ended(q, 1),
+          pow(q),         tick_lease(q), seen(q)};
 }
 
 }  // namespace anteroom::redis_keys

@@ -11,16 +11,17 @@
 
 namespace anteroom::redis {
 
-RedisScript compose_script(std::string_view name, std::string_view body,
+RedisScript compose_script(std::string_view name, std::string_view body, bool cluster,
                            RedisScript::Durability durability) {
   std::string head = "local RETENTION_MS = " + std::to_string(rules::kEndedRetentionMs) + "\n";
+  head += std::string("local CLUSTER = ") + (cluster ? "true" : "false") + "\n";
   head += redis::embedded_lua("lib");
   return RedisScript(head + "\n-- " + std::string(name) + ".lua\n" + std::string(body),
                      durability);
 }
 
-const Scripts& scripts() {
-  static const Scripts s = [] {
+const Scripts& scripts(bool cluster) {
+  auto build = [](bool c) {
     // Reads (and touch: a lost last-seen costs nothing, the next touch sets it again) never wait
     // for replicas under --redis-wait-replicas; every other script changes what a visitor was
     // told, so it does.
@@ -28,10 +29,9 @@ const Scripts& scripts() {
     auto make = [&](std::string_view name, D d = D::replicated) {
       std::string_view body = redis::embedded_lua(name);
       if (body.empty()) throw std::logic_error("missing embedded Lua script " + std::string(name));
-      return compose_script(name, body, d);
+      return compose_script(name, body, c, d);
     };
     const D read = D::unreplicated;
-    // reserve_queue is not composed with lib.lua (it touches no queue key: reserve_queue.lua).
     std::string_view reserve = redis::embedded_lua("reserve_queue");
     if (reserve.empty()) throw std::logic_error("missing embedded Lua script reserve_queue");
     return Scripts{make("put_queue"),
@@ -51,8 +51,10 @@ const Scripts& scripts() {
                    make("list_invites", read),
                    make("revoke_invite"),
                    RedisScript(std::string(reserve))};
-  }();
-  return s;
+  };
+  static const Scripts standalone = build(false);
+  static const Scripts clustered = build(true);
+  return cluster ? clustered : standalone;
 }
 
 std::string num(int64_t v) { return std::to_string(v); }

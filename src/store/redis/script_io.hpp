@@ -22,12 +22,15 @@ struct Scripts {
   RedisScript reserve_queue;
 };
 // Each script is its constants, then lib.lua, then its own file; built once per process. Throws
-// std::logic_error if a script is missing from the binary.
-const Scripts& scripts();
+// std::logic_error if a script is missing from the binary. Two sets: `cluster` (a Redis Cluster,
+// RedisOptions::cluster) switches off the upgrade path from the layout before, which touches
+// keys no script declares (lua/lib.lua migrate); standalone keeps it. Different constants, so
+// different SHA1s: both sets can share one server's script cache.
+const Scripts& scripts(bool cluster = false);
 // A script made of the constants, lib.lua and `body` (the tests use it to call lib.lua's
 // functions, e.g. the rules mirrors).
 RedisScript compose_script(
-    std::string_view name, std::string_view body,
+    std::string_view name, std::string_view body, bool cluster = false,
     RedisScript::Durability durability = RedisScript::Durability::replicated);
 
 std::string num(int64_t v);
