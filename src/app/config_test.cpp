@@ -168,6 +168,11 @@ TEST_F(Settings, BadValuesAndRelationsAreRefused) {
            {"--redis", "http://x"},
            {"--redis", "redis://h:99999"},
            {"--kafka", "k:9092"},  // needs --redis
+           {"--redis", "redis-cluster://h:7000/1"},  // a cluster has db 0 only
+           {"--redis", "redis-cluster://h:7000,"},
+           {"--redis-wait-replicas", "1"},  // needs --redis
+           {"--redis", "redis://h", "--redis-wait-replicas", "-1"},
+           {"--redis", "redis://h", "--redis-wait-timeout-ms", "0"},
            {"--log-level", "loud"},
            {"--demo-queue", "Not_A_Name"},
            {"--kafka-topic", ""},
@@ -177,6 +182,24 @@ TEST_F(Settings, BadValuesAndRelationsAreRefused) {
     EXPECT_EQ(r.exit_code, 2) << bad[0];
     EXPECT_FALSE(r.message.empty()) << bad[0];
   }
+}
+
+TEST_F(Settings, RedisClusterAndWaitReachTheRedisOptions) {
+  Config c = MustParse({"--redis", "redis-cluster://10.0.0.1:7000,10.0.0.2:7001",
+                        "--redis-wait-replicas", "1", "--redis-wait-timeout-ms", "250"});
+  ASSERT_TRUE(c.redis);
+  EXPECT_TRUE(c.redis->cluster);
+  EXPECT_EQ(c.redis->host, "10.0.0.1");
+  EXPECT_EQ(c.redis->port, 7000);
+  ASSERT_EQ(c.redis->seeds.size(), 1u);
+  EXPECT_EQ(c.redis->seeds[0].second, 7001);
+  EXPECT_EQ(c.redis->wait_replicas, 1);
+  EXPECT_EQ(c.redis->wait_timeout, std::chrono::milliseconds(250));
+  Config plain = MustParse({"--redis", "redis://h:6380"});
+  ASSERT_TRUE(plain.redis);
+  EXPECT_FALSE(plain.redis->cluster);
+  EXPECT_EQ(plain.redis->wait_replicas, 0);
+  EXPECT_EQ(plain.redis->wait_timeout, std::chrono::milliseconds(1000));
 }
 
 TEST_F(Settings, HelpListsEverySettingAndExits0) {

@@ -196,9 +196,15 @@ int main(int argc, char** argv) {
                                                                     : cfg.server.host;
   std::printf("anteroom listening on http://%s:%u\n", host.c_str(), port);
   std::fflush(stdout);
-  spdlog::info("{} mode, node {}, tick {}ms",
+  spdlog::info("{} mode, node {}, tick {}ms{}",
                !redis_client ? "embedded" : relay ? "distributed (redis + kafka)" : "distributed (redis)",
-               cfg.node_id, cfg.tick.count());
+               cfg.node_id, cfg.tick.count(),
+               !cfg.redis ? std::string()
+                          : std::string(cfg.redis->cluster ? ", Redis Cluster" : "") +
+                                (cfg.redis->wait_replicas > 0
+                                     ? ", writes wait for " +
+                                           std::to_string(cfg.redis->wait_replicas) + " replica(s)"
+                                     : std::string()));
   io.run();
   spdlog::info("stopped");
   return 0;

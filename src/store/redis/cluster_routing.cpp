@@ -22,7 +22,7 @@ constexpr std::string_view kKeyless[] = {
     "DBSIZE", "TIME",     "CONFIG",   "FLUSHALL", "FLUSHDB", "ECHO",     "COMMAND",   "LATENCY",
     "DEBUG",  "SELECT",   "AUTH",     "HELLO",    "ASKING",  "READONLY", "READWRITE", "KEYS",
     "SCAN",   "RANDOMKEY", "FUNCTION", "ROLE",    "ACL",     "LASTSAVE", "MULTI",     "EXEC",
-    "MEMORY", "WAITAOF",  "RESET"};
+    "WAITAOF", "RESET"};
 
 std::optional<int> to_int(std::string_view s) {
   int v = 0;
@@ -44,6 +44,12 @@ std::optional<int> command_slot(const std::vector<std::string>& argv) {
     auto n = to_int(argv[2]);
     if (!n || *n <= 0) return std::nullopt;
     return key_slot(argv[3]);
+  }
+  // A subcommand first, then the key (XGROUP CREATE key ..., XINFO STREAM key).
+  if (iequals(name, "XGROUP") || iequals(name, "XINFO") || iequals(name, "OBJECT") ||
+      iequals(name, "MEMORY")) {
+    if (argv.size() < 3) return std::nullopt;
+    return key_slot(argv[2]);
   }
   if (iequals(name, "XREAD") || iequals(name, "XREADGROUP")) {
     for (size_t i = 1; i + 1 < argv.size(); ++i)

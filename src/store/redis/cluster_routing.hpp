@@ -11,8 +11,9 @@
 
 namespace anteroom::redis::cluster {
 
-// The slot of the command's key: argv[1] for ordinary commands, the first key of EVAL/EVALSHA
-// (when numkeys > 0), the first stream after STREAMS of XREAD/XREADGROUP. nullopt: the command
+// The slot of the command's key: argv[1] for ordinary commands, argv[2] after a subcommand
+// (XGROUP, XINFO, OBJECT, MEMORY), the first key of EVAL/EVALSHA (when numkeys > 0), the first
+// stream after STREAMS of XREAD/XREADGROUP. nullopt: the command
 // has no key (PING, INFO, SCRIPT, PUBLISH, CLUSTER, WAIT, ...) and may go to any master.
 std::optional<int> command_slot(const std::vector<std::string>& argv);
 

@@ -511,7 +511,7 @@ RedisClient::Stats& operator+=(RedisClient::Stats& a, const RedisClient::Stats& 
 class RedisClient::Router : public std::enable_shared_from_this<Router> {
  public:
   Router(asio::io_context& io, RedisOptions o)
-      : io_(io), opt_(std::move(o)), refresh_timer_(io) {}
+      : io_(io), opt_(with_wait_patience(std::move(o))), refresh_timer_(io) {}
 
   void start() {
     if (!opt_.cluster) {
@@ -642,6 +642,15 @@ class RedisClient::Router : public std::enable_shared_from_this<Router> {
     std::shared_ptr<SeqState> state;
   };
 
+  // WAIT holds its connection silent for up to wait_timeout: the watchdog must not take that
+  // for a hung server.
+  static RedisOptions with_wait_patience(RedisOptions o) {
+    if (o.wait_replicas > 0)
+      o.command_timeout =
+          std::max(o.command_timeout, o.wait_timeout + std::chrono::milliseconds(1000));
+    return o;
+  }
+
   static void fail(std::vector<std::unique_ptr<Pending>>& parts, const std::string& why) {
     for (auto& p : parts) p->complete(unavailable(why));
   }
@@ -743,10 +752,17 @@ class RedisClient::Router : public std::enable_shared_from_this<Router> {
     std::optional<cluster::SlotMap> map;
     if (r.ok() && !r->is_error()) map = cluster::parse_cluster_slots(*r, probe_->options().host);
     if (map) {
+      if (map_failing_) logger().info("cluster map from {} again", probe_->endpoint());
+      map_failing_ = false;
       apply(*map);
     } else {
-      logger().warn("cluster map from {} refused: {}", probe_->endpoint(),
-                    !r.ok() ? r.error().message : r->is_error() ? r->str : "not a slot map");
+      // The first failure of a streak is a warning; the retries (every 200 ms) are debug.
+      std::string why = !r.ok() ? r.error().message : r->is_error() ? r->str : "not a slot map";
+      if (!map_failing_)
+        logger().warn("no cluster map from {}: {}; asking again", probe_->endpoint(), why);
+      else
+        logger().debug("no cluster map from {}: {}", probe_->endpoint(), why);
+      map_failing_ = true;
       if (!have_map_) {
         auto waiting = std::move(waiting_);
         waiting_.clear();
@@ -831,6 +847,7 @@ class RedisClient::Router : public std::enable_shared_from_this<Router> {
   std::deque<Waiting> waiting_;
   bool refreshing_ = false;
   bool refresh_again_ = false;
+  bool map_failing_ = false;  // the last refresh failed (log the first failure and the recovery)
   Clock2::time_point last_refresh_{};
   asio::steady_timer refresh_timer_;
   bool timer_armed_ = false;
