@@ -14,6 +14,7 @@
 #include "pipeline/outbox_tailer.hpp"
 #include "pipeline/pubsub_feed.hpp"
 #include "store/redis/keys.hpp"
+#include "store/redis/slots.hpp"
 #include "store/redis_store.hpp"
 #include "support/redis_server.hpp"
 
@@ -35,6 +36,7 @@ class Collect final : public EventSink {
 redis::RedisOptions options_for(const testing::RedisServer& s) {
   redis::RedisOptions o;
   o.port = s.port();
+  o.cluster = s.cluster();
   return o;
 }
 
@@ -54,10 +56,23 @@ T run(asio::io_context& io, asio::awaitable<T> a) {
   return f.get();
 }
 
+// Standalone, and a one-node Redis Cluster (which refuses a read naming two slots' streams, as
+// a real cluster does: the tailer then reads one slot per command, polling).
+class OutboxTailerModes : public ::testing::TestWithParam<bool> {
+ protected:
+  static testing::RedisServer::Options server_options() {
+    testing::RedisServer::Options o;
+    o.cluster = GetParam();
+    return o;
+  }
+};
+
 // A queue that exists when tailing begins is followed from its stream's end (reported through
 // on_new_queue, the receiver resyncs it); one created later is read from its start.
-TEST(OutboxTailer, HandsOnTheEventsTheScriptsWroteInSeqOrder) {
-  testing::RedisServer server;
+TEST_P(OutboxTailerModes, HandsOnTheEventsTheScriptsWroteInSeqOrder) {
+  // Two queues in two slots: one read naming both would be refused by a cluster (CROSSSLOT).
+  ASSERT_NE(redis::key_slot(redis_keys::outbox("q")), redis::key_slot(redis_keys::outbox("r")));
+  testing::RedisServer server(server_options());
   asio::io_context io;
   redis::RedisClient client(io, options_for(server));
   RedisStore store(client);
@@ -99,6 +114,11 @@ TEST(OutboxTailer, HandsOnTheEventsTheScriptsWroteInSeqOrder) {
   EXPECT_EQ(new_queues.size(), 1u);  // "r" came after priming: nothing to resync
   tailer.stop();
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, OutboxTailerModes, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "cluster" : "standalone";
+                         });
 
 TEST(PubSubFeed, DecodesPublishedEventsAndResyncsOnEveryResubscribe) {
   testing::RedisServer server;

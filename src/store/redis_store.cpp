@@ -106,13 +106,17 @@ Task<Ok> RedisStore::reconcile_registry() {
     return std::find(v.begin(), v.end(), q) != v.end();
   };
   for (auto& q : names) {
-    // A name no PUT could have made names no queue (and must not reach a key).
-    std::string state = "absent";
-    if (rules::valid_queue_name(q)) {
-      auto s = co_await queue_state(q);
-      if (!s) co_return s.error();
-      state = std::move(s).value();
+    if (!rules::valid_queue_name(q)) {
+      // A name no PUT could have made names no queue (and must not reach a key): out of both.
+      for (auto list : {redis_keys::kOpenQueues, redis_keys::kQueues}) {
+        auto r = co_await registry("SREM", list, q);
+        if (!r) co_return r.error();
+      }
+      continue;
     }
+    auto s = co_await queue_state(q);
+    if (!s) co_return s.error();
+    const std::string state = std::move(s).value();
     if (state == "open") {
       if (!in(*open, q)) {
         auto r = co_await registry("SADD", redis_keys::kOpenQueues, q);

@@ -30,9 +30,17 @@
 namespace anteroom {
 namespace {
 
+// A one-node cluster server (RedisServer::Options::cluster) gets a client in cluster mode.
 redis::RedisOptions options_for(const testing::RedisServer& server) {
   redis::RedisOptions o;
   o.port = server.port();
+  o.cluster = server.cluster();
+  return o;
+}
+
+testing::RedisServer::Options cluster_of(bool cluster) {
+  testing::RedisServer::Options o;
+  o.cluster = cluster;
   return o;
 }
 
@@ -49,8 +57,10 @@ using testing::RedisServer;
 
 class RedisHarness : public StoreHarness {
  public:
-  RedisHarness()
-      : client_(io, options_for(server_)), store_(client_, StoreLimits{.max_queues = 3}) {}
+  explicit RedisHarness(bool cluster)
+      : server_(cluster_of(cluster)),
+        client_(io, options_for(server_)),
+        store_(client_, StoreLimits{.max_queues = 3}) {}
   QueueStore& store() override { return store_; }
 
   // The outbox stream is the event log: XRANGE it and decode each entry.
@@ -74,9 +84,16 @@ class RedisHarness : public StoreHarness {
   RedisStore store_;
 };
 
-std::unique_ptr<StoreHarness> make_redis() { return std::make_unique<RedisHarness>(); }
+std::unique_ptr<StoreHarness> make_redis() { return std::make_unique<RedisHarness>(false); }
+// A one-node Redis Cluster refuses cross-slot commands and scripts as a real one does: the whole
+// suite passing there shows every store call slot-safe.
+std::unique_ptr<StoreHarness> make_redis_cluster() {
+  return std::make_unique<RedisHarness>(true);
+}
 
 INSTANTIATE_TEST_SUITE_P(Redis, StoreConformance, ::testing::Values(&make_redis), harness_name);
+INSTANTIATE_TEST_SUITE_P(RedisCluster, StoreConformance, ::testing::Values(&make_redis_cluster),
+                         harness_name);
 
 }  // namespace
 }  // namespace conformance
@@ -210,12 +227,41 @@ std::vector<Result<Ticket>> join_many(asio::io_context& io, RedisStore& store, c
 
 // ---------------------------------------------------------------------------------------------
 
+// The tests that use the queue registry, the tick and the close run twice: on a plain
+// redis-server and on a one-node Redis Cluster, which refuses any command or script naming keys
+// of two slots (CROSSSLOT) as a real cluster does.
+// The premise of the cluster runs: a one-node cluster refuses what spans slots, a command and a
+// script alike, exactly as a cluster of many nodes does.
+TEST(RedisServerCluster, AOneNodeClusterRefusesCrossSlotCommandsAndScripts) {
+  RedisServer server(cluster_of(true));
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  auto mset = run_for(io, client.command({"MSET", "aq:{a}:x", "1", "aq:{b}:x", "2"}));
+  ASSERT_TRUE(mset.ok());
+  EXPECT_TRUE(mset->is_error());
+  EXPECT_EQ(mset->str.rfind("CROSSSLOT", 0), 0u) << mset->str;
+  const redis::RedisScript both("redis.call('SET', KEYS[1], 1) redis.call('SET', KEYS[2], 1)");
+  auto script = run_for(io, client.eval(both, {"aq:{a}:x", "aq:{b}:x"}, {}));
+  ASSERT_TRUE(script.ok());
+  EXPECT_TRUE(script->is_error()) << "a script spanning two slots ran";
+  auto one = run_for(io, client.eval(both, {"aq:{a}:x", "aq:{a}:y"}, {}));
+  ASSERT_TRUE(one.ok());
+  EXPECT_FALSE(one->is_error()) << one->str;
+}
+
+class RedisStoreModes : public ::testing::TestWithParam<bool> {};
+
+INSTANTIATE_TEST_SUITE_P(Modes, RedisStoreModes, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "cluster" : "standalone";
+                         });
+
 // Two stores with their own connections (as two processes would have) tick one queue at once.
 // The bucket lives in Redis, so together they admit what it held when ticking began (100, a
 // second's worth) plus 100/s x 3 s: 400 in all (two private buckets would make up to 800), each
 // ticket once, in join order. The line fills while paused so that nobody goes in at join.
-TEST(RedisStore, ConcurrentTicksFromTwoStoresShareOneBucketAndNeverAdmitTwice) {
-  RedisServer server;
+TEST_P(RedisStoreModes, ConcurrentTicksFromTwoStoresShareOneBucketAndNeverAdmitTwice) {
+  RedisServer server(cluster_of(GetParam()));
   constexpr int kWaiting = 600;
   constexpr int kTicks = 301;  // every 10 ms of the callers' clock, T0 .. T0+3000
   {
@@ -415,9 +461,9 @@ TEST(RedisStore, ConcurrentJoinsGoOutAsBatches) {
 // Expiry, abandonment and admission each end at most kTickBatch tickets per call; the rest is
 // left for the next tick (and admission keeps its unused tokens). The 2500 joins are issued at
 // once and share the store's one connection.
-TEST(RedisStore, TickWorkIsBoundedPerCall) {
+TEST_P(RedisStoreModes, TickWorkIsBoundedPerCall) {
   constexpr int64_t B = RedisStore::kTickBatch;
-  RedisServer server;
+  RedisServer server(cluster_of(GetParam()));
   asio::io_context io;
   RedisClient client(io, options_for(server));
   RedisStore store(client);
@@ -582,8 +628,8 @@ TEST(RedisStore, TicketsOfTheLayoutBeforeAreTakenOverWhereMet) {
 // closed the moment close returns, while the per-ticket bookkeeping (state, retention, dedupe
 // key) is drained kTickBatch at a time by close and by each tick. A reopen during the drain
 // starts a fresh line, and a dedupe key of a closed ticket joins anew.
-TEST(RedisStore, CloseIsImmediateForReadersAndDrainsInBatches) {
-  RedisServer server;
+TEST_P(RedisStoreModes, CloseIsImmediateForReadersAndDrainsInBatches) {
+  RedisServer server(cluster_of(GetParam()));
   asio::io_context io;
   RedisClient client(io, options_for(server));
   RedisStore store(client);
@@ -804,8 +850,8 @@ TEST(RedisStore, UrlDatabaseIsSelected) {
 // may still be on their way to the pipeline; it expires after the retention) and its last seq
 // remain, plus ended ticket hashes that expire by themselves; it is out of both queue lists.
 // Made again, it takes its seq from that record, which goes, and keeps the outbox for good.
-TEST(RedisStore, AForgottenQueueLeavesOnlyItsOutboxAndLastSeq) {
-  RedisServer server;
+TEST_P(RedisStoreModes, AForgottenQueueLeavesOnlyItsOutboxAndLastSeq) {
+  RedisServer server(cluster_of(GetParam()));
   asio::io_context io;
   RedisClient client(io, options_for(server));
   RedisStore store(client);
@@ -853,8 +899,8 @@ TEST(RedisStore, AForgottenQueueLeavesOnlyItsOutboxAndLastSeq) {
 
 // Every process ticks every queue: the forgetting happens once, in one tick script; the other
 // processes' ticks then find no queue. Made again through another process, the seq goes on.
-TEST(RedisStore, ConcurrentTicksForgetAQueueOnce) {
-  RedisServer server;
+TEST_P(RedisStoreModes, ConcurrentTicksForgetAQueueOnce) {
+  RedisServer server(cluster_of(GetParam()));
   asio::io_context io;
   RedisClient client_a(io, options_for(server)), client_b(io, options_for(server));
   RedisStore a(client_a), b(client_b);
@@ -884,8 +930,8 @@ TEST(RedisStore, ConcurrentTicksForgetAQueueOnce) {
 // The ticker's tick (tick_leased): the first node takes the queue's tick lease and ticks; another
 // node's call does nothing and says how long the lease has left; once the holder stops renewing,
 // the lease ends and the other node takes over. tick() itself never looks at leases.
-TEST(RedisStore, TickLeaseLetsOneNodeTickAQueue) {
-  RedisServer server;
+TEST_P(RedisStoreModes, TickLeaseLetsOneNodeTickAQueue) {
+  RedisServer server(cluster_of(GetParam()));
   asio::io_context io;
   RedisClient client_a(io, options_for(server)), client_b(io, options_for(server));
   RedisStore a(client_a), b(client_b);
@@ -925,8 +971,8 @@ TEST(RedisStore, TickLeaseLetsOneNodeTickAQueue) {
 // An idle queue (nobody waiting, no close in progress) says how long it has nothing to do: until
 // its next session expiry or schedule time, at most the asked maximum. A queue with someone
 // waiting, or a tick that made events, is never idle.
-TEST(RedisStore, TickReportsHowLongAQueueIsIdle) {
-  RedisServer server;
+TEST_P(RedisStoreModes, TickReportsHowLongAQueueIsIdle) {
+  RedisServer server(cluster_of(GetParam()));
   asio::io_context io;
   RedisClient client(io, options_for(server));
   RedisStore store(client);
@@ -949,8 +995,8 @@ TEST(RedisStore, TickReportsHowLongAQueueIsIdle) {
 
 // The ticker leaves an idle queue alone until an event of it arrives (publish: what main's event
 // feed does), while it goes on ticking a queue with someone waiting.
-TEST(RedisStore, TickerLeavesAnIdleQueueAloneUntilItsNextEvent) {
-  RedisServer server;
+TEST_P(RedisStoreModes, TickerLeavesAnIdleQueueAloneUntilItsNextEvent) {
+  RedisServer server(cluster_of(GetParam()));
   asio::io_context io;
   RedisClient client(io, options_for(server));
   RedisStore store(client);
@@ -979,8 +1025,8 @@ TEST(RedisStore, TickerLeavesAnIdleQueueAloneUntilItsNextEvent) {
 // Two processes' tickers over three queues: each queue is ticked by one of them only, and the
 // other asks once per lease (a 60 s lease: exactly once in this test). When the holder's ticker
 // stops, the other takes its queues over within a lease (300 ms here).
-TEST(RedisStore, TwoTickersShareTheQueues) {
-  RedisServer server;
+TEST_P(RedisStoreModes, TwoTickersShareTheQueues) {
+  RedisServer server(cluster_of(GetParam()));
   asio::io_context io;
   RedisClient client_a(io, options_for(server)), client_b(io, options_for(server));
   RedisStore a(client_a), b(client_b);
@@ -1043,8 +1089,8 @@ TEST(RedisStore, TwoTickersShareTheQueues) {
 }
 
 // A close is drained kTickBatch tickets per call: the queue goes at the tick that finishes it.
-TEST(RedisStore, AClosedQueueIsForgottenOnlyOnceItsCloseIsDrained) {
-  RedisServer server;
+TEST_P(RedisStoreModes, AClosedQueueIsForgottenOnlyOnceItsCloseIsDrained) {
+  RedisServer server(cluster_of(GetParam()));
   asio::io_context io;
   RedisClient client(io, options_for(server));
   RedisStore store(client);
@@ -1064,8 +1110,8 @@ TEST(RedisStore, AClosedQueueIsForgottenOnlyOnceItsCloseIsDrained) {
 // With a relay (the outbox's consumer group) that has not read or not had Kafka confirm the
 // last events — Kafka down — the closed queue is not forgotten: its outbox must not expire with
 // events unsent. Once everything is read and acknowledged, the next tick forgets it.
-TEST(RedisStore, AClosedQueueWaitsForItsRelayBeforeItIsForgotten) {
-  RedisServer server;
+TEST_P(RedisStoreModes, AClosedQueueWaitsForItsRelayBeforeItIsForgotten) {
+  RedisServer server(cluster_of(GetParam()));
   asio::io_context io;
   RedisClient client(io, options_for(server));
   RedisStore store(client);
@@ -1096,8 +1142,8 @@ TEST(RedisStore, AClosedQueueWaitsForItsRelayBeforeItIsForgotten) {
 
 // Queues made by a version before aq:queues:open existed are not in it: a store lists the open
 // ones (not the closed ones) before it first counts, so --max-queues counts them.
-TEST(RedisStore, QueuesMadeBeforeTheOpenListCountTowardTheLimit) {
-  RedisServer server;
+TEST_P(RedisStoreModes, QueuesMadeBeforeTheOpenListCountTowardTheLimit) {
+  RedisServer server(cluster_of(GetParam()));
   asio::io_context io;
   RedisClient client(io, options_for(server));
   {
@@ -1117,6 +1163,104 @@ TEST(RedisStore, QueuesMadeBeforeTheOpenListCountTowardTheLimit) {
   EXPECT_EQ(names, (std::set<std::string>{"open1", "open2"}));
 }
 
+
+// The queue lists live outside every queue's slot, so the store keeps them with single-key
+// commands around the queue scripts (README "The queue registry"). Whatever the path - create,
+// the limit refusing, close, reopen, a config change at the limit, a close by closes_at in a
+// tick, forgetting in a tick - aq:queues holds every queue and aq:queues:open exactly the open
+// ones; and a new process repairs lists left wrong (a crash between a script and its list
+// update) before it first counts.
+TEST_P(RedisStoreModes, TheRegistryStaysRightAcrossCreateCloseReopenForgetAndTheLimit) {
+  RedisServer server(cluster_of(GetParam()));
+  asio::io_context io;
+  RedisClient client(io, options_for(server));
+  RedisStore store(client, StoreLimits{.max_queues = 2});
+  using Names = std::set<std::string>;
+  auto members = [&](std::string_view list) {
+    auto r = run_for(io, client.command({"SMEMBERS", std::string(list)}));
+    Names out;
+    for (auto& n : r.value().elements) out.insert(n.str);
+    return out;
+  };
+  auto all = [&] { return members(redis_keys::kQueues); };
+  // The error code of a put (Errc::internal standing for none: the put succeeded).
+  auto refused = [&](RedisStore& st, const std::string& q, Millis now) {
+    auto r = run_for(io, st.put_queue(q, {}, now));
+    return r ? Errc::internal : r.error().code;
+  };
+  auto closed = [&](const std::string& q) {
+    auto r = run_for(io, store.get_queue(q));
+    EXPECT_TRUE(r.ok()) << q << ": " << r.error().message;
+    return r.ok() && r->closed;
+  };
+  auto open = [&] { return members(redis_keys::kOpenQueues); };
+
+  ASSERT_TRUE(run_for(io, store.put_queue("a", config(0, 10, 30), T0)).ok());
+  ASSERT_TRUE(run_for(io, store.put_queue("b", config(0, 10, 30), T0)).ok());
+  EXPECT_EQ(all(), (Names{"a", "b"}));
+  EXPECT_EQ(open(), (Names{"a", "b"}));
+  // At the limit: refused, and no place is left taken by the refused name.
+  EXPECT_EQ(refused(store, "c", T0), Errc::too_many_queues);
+  EXPECT_EQ(open(), (Names{"a", "b"}));
+  EXPECT_EQ(all(), (Names{"a", "b"}));
+  // Changing an open queue at the limit needs no place.
+  ASSERT_TRUE(run_for(io, store.put_queue("b", config(1, 10, 30), T0)).ok());
+
+  ASSERT_TRUE(run_for(io, store.close_queue("a", T0 + 1)).ok());
+  EXPECT_EQ(open(), (Names{"b"}));
+  EXPECT_EQ(all(), (Names{"a", "b"}));
+  ASSERT_TRUE(run_for(io, store.put_queue("c", config(0, 10, 30), T0 + 2)).ok());
+  EXPECT_EQ(open(), (Names{"b", "c"}));
+  // Reopening takes a place like creating: refused at the limit, the queue stays closed.
+  EXPECT_EQ(refused(store, "a", T0 + 3), Errc::too_many_queues);
+  EXPECT_TRUE(closed("a"));
+  EXPECT_EQ(open(), (Names{"b", "c"}));
+  ASSERT_TRUE(run_for(io, store.close_queue("c", T0 + 4)).ok());
+  EXPECT_EQ(refused(store, "a", T0 + 5), Errc::internal);
+  EXPECT_FALSE(closed("a"));
+  EXPECT_EQ(open(), (Names{"a", "b"}));
+  EXPECT_EQ(all(), (Names{"a", "b", "c"}));
+
+  // A tick that closes the queue (closes_at) takes it out of the open list.
+  ConfigPatch closing;
+  closing.closes_at = (T0 + 10'000) / 1000;
+  ASSERT_TRUE(run_for(io, store.put_queue("b", closing, T0 + 6)).ok());
+  ASSERT_TRUE(run_for(io, store.tick("b", T0 + 10'000)).ok());
+  EXPECT_TRUE(closed("b"));
+  EXPECT_EQ(open(), (Names{"a"}));
+  // A tick that forgets a closed queue takes it out of both (c: closed at T0 + 4, 30 s).
+  ASSERT_TRUE(run_for(io, store.tick("c", T0 + 4 + 30'000)).ok());
+  auto gone = run_for(io, store.get_queue("c"));
+  ASSERT_FALSE(gone.ok()) << "c was not forgotten";
+  EXPECT_EQ(gone.error().code, Errc::queue_not_found);
+  EXPECT_EQ(all(), (Names{"a", "b"}));
+  EXPECT_EQ(open(), (Names{"a"}));
+  // Made again after it was forgotten: listed again.
+  EXPECT_EQ(refused(store, "c", T0 + 40'000), Errc::internal);
+  EXPECT_EQ(all(), (Names{"a", "b", "c"}));
+  EXPECT_EQ(open(), (Names{"a", "c"}));
+
+  // Lists left wrong: a name of no queue in both, a closed queue in the open list, an open queue
+  // missing from the open list (made by a version before it), one missing from aq:queues (a
+  // process died between its put_queue and the SADD). A new process (store) repairs them before
+  // it first counts.
+  auto cmd = [&](std::vector<std::string> argv) {
+    ASSERT_TRUE(run_for(io, client.command(std::move(argv))).ok());
+  };
+  cmd({"SADD", std::string(redis_keys::kQueues), "ghost"});
+  cmd({"SADD", std::string(redis_keys::kOpenQueues), "ghost"});
+  cmd({"SADD", std::string(redis_keys::kOpenQueues), "b"});
+  cmd({"SREM", std::string(redis_keys::kOpenQueues), "a"});
+  cmd({"SREM", std::string(redis_keys::kQueues), "c"});
+  RedisStore restarted(client, StoreLimits{.max_queues = 2});
+  EXPECT_EQ(refused(restarted, "d", T0 + 41'000), Errc::too_many_queues);  // a, c open
+  EXPECT_EQ(all(), (Names{"a", "b", "c"}));
+  EXPECT_EQ(open(), (Names{"a", "c"}));
+  ASSERT_TRUE(run_for(io, restarted.close_queue("a", T0 + 42'000)).ok());
+  EXPECT_EQ(refused(restarted, "d", T0 + 43'000), Errc::internal);
+  EXPECT_EQ(open(), (Names{"c", "d"}));
+  EXPECT_EQ(all(), (Names{"a", "b", "c", "d"}));
+}
 
 // ---------------------------------------------------------------------------------------------
 // The on-sale (SPEC §7). The conformance suite holds both stores to the same behaviour; these

@@ -75,8 +75,9 @@ TEST(WebhooksKafka, AConsumerRebalanceLosesNothingAndRepeatsOnlyWhatWasInFlight)
   // runs out, then is POSTed again) — so no delivery can still come.
   RedisConn redis_conn(redis.port());
   auto job_store_empty = [&] {
-    RespValue jobs = redis_conn.Command({"HLEN", "aq:wh:jobs"});
-    RespValue due = redis_conn.Command({"ZCARD", "aq:wh:due"});
+    // (The queue's jobs, in its slot: store/redis/keys.hpp webhook_jobs, webhook_due.)
+    RespValue jobs = redis_conn.Command({"HLEN", "aq:wh:{wh}:jobs"});
+    RespValue due = redis_conn.Command({"ZCARD", "aq:wh:{wh}:due"});
     return jobs.type == RespValue::Type::integer && jobs.integer == 0 &&
            due.type == RespValue::Type::integer && due.integer == 0;
   };
