@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
+#include <csignal>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "support/anteroom_process.hpp"
@@ -53,24 +55,27 @@ struct Admission {
   long long at_ms = 0;
 };
 
-// Every `admitted` event in the topic, once per (queue, seq): the relay may publish an outbox
-// entry again after a restart or failover (at least once; consumers dedupe by seq), which is
-// the same event, not a second admission. The same (queue, seq) carrying two different tickets
-// is a failure (a seq reused after lost writes) and is recorded as such.
-std::vector<Admission> AdmissionsInKafka(const std::string& brokers) {
-  std::map<std::pair<std::string, long long>, Admission> by_seq;
+// Every `admitted` event in the topic, once: the relay may publish an outbox entry again after a
+// restart or failover (at least once; consumers dedupe by seq), which is the same event, not a
+// second admission. `reused` (if given) counts the seqs that carry two different events: the
+// seq was handed out again after writes were lost, so consumers deduping by seq miss one.
+std::vector<Admission> AdmissionsInKafka(const std::string& brokers, int* reused = nullptr) {
+  std::map<std::tuple<std::string, long long, std::string>, Admission> events;
+  std::map<std::pair<std::string, long long>, std::set<std::string>> tickets_of_seq;
   for (const KafkaRecord& r : ReadTopic(brokers, kTopic)) {
     json::value v = json::parse(r.value);
     if (Str(v, "type") != "admitted") continue;
     Admission a{Str(v, "queue"), Str(v, "ticket"), Int(v, "seq").value_or(-1),
                 Int(v, "at").value_or(-1)};
-    auto [it, fresh] = by_seq.emplace(std::make_pair(a.queue, a.seq), a);
-    if (!fresh && it->second.ticket != a.ticket)
-      ADD_FAILURE() << a.queue << " seq " << a.seq << " admits " << it->second.ticket
-                    << " and again " << a.ticket << " (a seq reused)";
+    events.emplace(std::make_tuple(a.queue, a.seq, a.ticket), a);
+    tickets_of_seq[{a.queue, a.seq}].insert(a.ticket);
+  }
+  if (reused) {
+    *reused = 0;
+    for (const auto& [k, t] : tickets_of_seq) *reused += t.size() > 1;
   }
   std::vector<Admission> out;
-  for (auto& [k, a] : by_seq) out.push_back(a);
+  for (auto& [k, a] : events) out.push_back(a);
   return out;
 }
 
@@ -81,8 +86,13 @@ class ClusterRedisKafka : public ::testing::Test {
     cluster_ = std::make_unique<RedisCluster>();
     kafka_ = std::make_unique<KafkaMock>();
     for (int i = 0; i < kNodes; ++i) {
-      std::vector<std::string> args{"--redis",    cluster_->url(), "--kafka", kafka_->brokers(),
-                                    "--node-id",  "c" + std::to_string(i), "--max-conns-per-ip",
+      std::vector<std::string> args{"--redis",
+                                    cluster_->url(),
+                                    "--kafka",
+                                    kafka_->brokers(),
+                                    "--node-id",
+                                    "c" + std::to_string(i),
+                                    "--max-conns-per-ip",
                                     "0"};
       args.insert(args.end(), extra.begin(), extra.end());
       nodes_.push_back(std::make_unique<AnteroomProcess>(args));
@@ -161,6 +171,11 @@ class ClusterRedisKafka : public ::testing::Test {
     return std::count_if(answers_.begin(), answers_.end(),
                          [&](const Answer& a) { return a.status == 201 && a.at > since; });
   }
+  std::size_t RefusalsAfter(Clock::time_point since) {
+    std::lock_guard lock(mu_);
+    return std::count_if(answers_.begin(), answers_.end(),
+                         [&](const Answer& a) { return a.status != 201 && a.at > since; });
+  }
   std::vector<Answer> Answers() {
     std::lock_guard lock(mu_);
     return answers_;
@@ -194,7 +209,8 @@ class ClusterRedisKafka : public ::testing::Test {
         for (std::size_t i = n; i < tickets.size(); i += kNodes) {
           HttpResponse r = nodes_[n]->GetTicket(queue, tickets[i]);
           std::optional<long long> p;
-          if (r.status == 200 && Str(r.Json(), "status") == "waiting") p = Int(r.Json(), "position");
+          if (r.status == 200 && Str(r.Json(), "status") == "waiting")
+            p = Int(r.Json(), "position");
           std::lock_guard lock(mu);
           out.status[tickets[i]] = r.status;
           if (p) out.position[tickets[i]] = *p;
@@ -241,8 +257,11 @@ TEST_F(ClusterRedisKafka, ThirtyQueuesOnEveryMasterJoinsPositionsAdmissionsStrea
   for (std::size_t i = 0; i < queues.size(); ++i)
     nodes_[i % kNodes]->MustPutQueue(
         queues[i],
-        {{"admit_per_s", kRate}, {"max_active", 100000}, {"session_ttl_s", 3600},
-         {"abandon_after_s", 3600}, {"paused", true},
+        {{"admit_per_s", kRate},
+         {"max_active", 100000},
+         {"session_ttl_s", 3600},
+         {"abandon_after_s", 3600},
+         {"paused", true},
          {"webhooks", json::array{json::object{{"url", receiver.url()}, {"secret", "s"}}}}});
   ASSERT_FALSE(HasFailure());
 
@@ -349,13 +368,15 @@ TEST_F(ClusterRedisKafka, ThirtyQueuesOnEveryMasterJoinsPositionsAdmissionsStrea
   // Kafka, read from the start: one admission per ticket, and never faster than admit_per_s
   // allows (a bucket of one second's worth, then kRate a second), by the events' own times.
   std::vector<Admission> admissions;
+  int reused = 0;
   ASSERT_TRUE(PollUntil(
       [&] {
-        admissions = AdmissionsInKafka(kafka_->brokers());
+        admissions = AdmissionsInKafka(kafka_->brokers(), &reused);
         return admissions.size() >= static_cast<std::size_t>(kQueues * kPerQueue);
       },
       DeadlineIn(30s), 250ms))
       << admissions.size() << " admissions in Kafka";
+  EXPECT_EQ(reused, 0) << "seqs carrying two different admissions";
   std::map<std::string, std::map<std::string, int>> admitted;  // q → ticket → count
   std::map<std::string, std::vector<long long>> times;
   for (const auto& a : admissions) {
@@ -379,9 +400,8 @@ TEST_F(ClusterRedisKafka, ThirtyQueuesOnEveryMasterJoinsPositionsAdmissionsStrea
   }
 
   // Webhooks: one accepted delivery per admission, keyed queue:seq, nothing missing.
-  ASSERT_TRUE(PollUntil(
-      [&] { return receiver.accepted_by_key().size() >= admissions.size(); }, DeadlineIn(30s),
-      50ms))
+  ASSERT_TRUE(PollUntil([&] { return receiver.accepted_by_key().size() >= admissions.size(); },
+                        DeadlineIn(30s), 50ms))
       << receiver.accepted_by_key().size() << " of " << admissions.size() << " delivered";
   std::set<std::string> want_keys, got_keys;
   for (const auto& a : admissions) want_keys.insert(a.queue + ":" + std::to_string(a.seq));
@@ -409,9 +429,8 @@ TEST_F(ClusterRedisKafka, SlotOfALiveQueueMigratedUnderJoinsLosesNothing) {
   Start();
   const std::string q = "moving";
   nodes_[0]->MustPutQueue(q, {{"max_active", 0}, {"abandon_after_s", 3600}});
-  const int slot =
-      static_cast<int>(cluster_->command(cluster_->master_of_key(Meta(q)),
-                                         {"CLUSTER", "KEYSLOT", Meta(q)}).integer);
+  const int slot = static_cast<int>(
+      cluster_->command(cluster_->master_of_key(Meta(q)), {"CLUSTER", "KEYSLOT", Meta(q)}).integer);
   const int first = cluster_->master_of_slot(slot);
   std::vector<int> route;  // the other two masters, then back to the first
   for (int m : cluster_->master_ports())
@@ -485,11 +504,21 @@ TEST_F(ClusterRedisKafka, SlotOfALiveQueueMigratedUnderJoinsLosesNothing) {
 // kill -9 of the master serving a queue while joins pour in through three processes and the
 // queue admits; then its replica is promoted, the killed node restarted (it rejoins as the new
 // master's replica) and joins go on. Returns what the test asserts on.
+//
+// With `lagging_replica`, right before the kill the replica falls behind: it stalls (SIGSTOP, as
+// a replica on a starved host or a slow disk does) and the master drops its link (CLIENT KILL
+// TYPE replica, as a network partition would; else what the master sends would wait in the
+// stalled replica's socket buffer and arrive after all). The load goes on until the master has
+// acknowledged joins the replica does not have (without WAIT) or joins are being refused for want
+// of a replica (with WAIT). On loopback replication is otherwise so fast that a kill almost never
+// finds anything unreplicated, and the difference WAIT makes would not show.
 struct FailoverRun {
   std::vector<std::string> acked;        // every acknowledged ticket
   std::vector<std::string> acked_after;  // acknowledged after the failover completed
   std::size_t lost = 0, lost_after = 0;  // of those, not readable afterwards
   std::size_t refusals = 0;
+  std::size_t acked_in_stall = 0;  // acknowledged while the replica was stalled
+  int reused = 0;                  // seqs carrying two different admissions in Kafka
   long long admitted_total = -1;
   std::map<std::string, int> admissions;  // ticket → distinct admitted events in Kafka
   double failover_s = 0;
@@ -497,7 +526,7 @@ struct FailoverRun {
 
 class ClusterFailover : public ClusterRedisKafka {
  protected:
-  FailoverRun Run(bool wait_replicas) {
+  FailoverRun Run(bool wait_replicas, bool lagging_replica) {
     FailoverRun out;
     std::vector<std::string> extra;
     if (wait_replicas) extra = {"--redis-wait-replicas", "1"};
@@ -515,8 +544,19 @@ class ClusterFailover : public ClusterRedisKafka {
     const auto began = Clock::now();
     StartLoad(q);
     EXPECT_TRUE(PollUntil([&] { return AcksAfter(began) >= 500; }, DeadlineIn(30s)));
+    const auto stalled = Clock::now();
+    if (lagging_replica) {
+      ::kill(cluster_->pid(replica), SIGSTOP);
+      RespValue dropped = cluster_->command(master, {"CLIENT", "KILL", "TYPE", "replica"});
+      EXPECT_EQ(dropped.integer, 1) << dropped.str;
+      EXPECT_TRUE(
+          PollUntil([&] { return AcksAfter(stalled) >= 100 || RefusalsAfter(stalled) >= 6; },
+                    DeadlineIn(30s)));
+    }
     const auto killed_at = Clock::now();
+    out.acked_in_stall = AcksAfter(stalled);
     cluster_->kill9(master);
+    if (lagging_replica) ::kill(cluster_->pid(replica), SIGCONT);
     cluster_->wait_for_failover(master);
     const auto failed_over = Clock::now();
     out.failover_s = Seconds(failed_over - killed_at);
@@ -544,9 +584,9 @@ class ClusterFailover : public ClusterRedisKafka {
       EXPECT_EQ(a.status, 503) << a.what;
       EXPECT_FALSE(a.retry_after.empty()) << "503 without Retry-After: " << a.what;
       EXPECT_EQ(a.error, "unavailable") << a.what;
-      EXPECT_GT(a.at, killed_at) << "refused before the kill: " << a.what;
-      EXPECT_FALSE(recovered[a.node]) << "refused after joins had recovered on node " << a.node
-                                      << ": " << a.what;
+      EXPECT_GT(a.at, stalled) << "refused before the kill (or the replica's stall): " << a.what;
+      EXPECT_FALSE(recovered[a.node])
+          << "refused after joins had recovered on node " << a.node << ": " << a.what;
     }
 
     // Lost: acknowledged, then not readable.
@@ -566,7 +606,7 @@ class ClusterFailover : public ClusterRedisKafka {
     std::vector<Admission> admissions;
     EXPECT_TRUE(PollUntil(
         [&] {
-          admissions = AdmissionsInKafka(kafka_->brokers());
+          admissions = AdmissionsInKafka(kafka_->brokers(), &out.reused);
           std::set<std::string> tickets;
           for (const auto& a : admissions)
             if (a.queue == q) tickets.insert(a.ticket);
@@ -580,13 +620,13 @@ class ClusterFailover : public ClusterRedisKafka {
   }
 };
 
-TEST_F(ClusterFailover, MasterKilledWithWaitReplicasLosesNoAcknowledgedJoinNorAdmitsTwice) {
-  FailoverRun r = Run(/*wait_replicas=*/true);
+void CheckNothingLostNorAdmittedTwice(const FailoverRun& r) {
   EXPECT_EQ(r.lost, 0u) << "acknowledged joins lost despite --redis-wait-replicas 1";
   int twice = 0;
   for (const auto& [t, n] : r.admissions)
     if (n > 1 && ++twice <= 10) ADD_FAILURE() << "ticket " << t << " admitted " << n << " times";
   EXPECT_EQ(twice, 0);
+  EXPECT_EQ(r.reused, 0) << "seqs carrying two different admissions in Kafka";
   EXPECT_EQ(r.admitted_total, static_cast<long long>(r.admissions.size()))
       << "admitted_total must equal the distinct tickets admitted in Kafka";
   for (const auto& t : r.acked)
@@ -595,20 +635,38 @@ TEST_F(ClusterFailover, MasterKilledWithWaitReplicasLosesNoAcknowledgedJoinNorAd
       break;
     }
   std::cout << "[ measured ] failover with --redis-wait-replicas 1: lost " << r.lost << " of "
-            << r.acked.size() << " acknowledged joins; " << r.refusals
+            << r.acked.size() << " acknowledged joins (" << r.acked_in_stall
+            << " while the replica stalled); " << r.refusals
             << " joins refused (503) meanwhile; failover took " << r.failover_s << " s\n";
 }
 
+TEST_F(ClusterFailover, MasterKilledWithWaitReplicasLosesNoAcknowledgedJoinNorAdmitsTwice) {
+  CheckNothingLostNorAdmittedTwice(Run(/*wait_replicas=*/true, /*lagging_replica=*/false));
+}
+
+// The same with the replica behind at the kill (see Run). Disabled: it fails on the code of
+// 2026-12-01 (issue 17) - the relay sends outbox entries to Kafka that the replica does not have
+// yet (its XREADGROUP is not followed by WAIT), so after the failover their seqs are handed out
+// again to other events: Kafka then holds two different `admitted` events under one seq (5 in a
+// run), and admitted_total differs from the tickets Kafka says were admitted. Enable it with the
+// relay fixed (docs/distributed.md, "Redis Cluster: setup, failover, measured").
+TEST_F(
+    ClusterFailover,
+    DISABLED_MasterKilledWhileItsReplicaLagsWithWaitReplicasLosesNoAcknowledgedJoinNorAdmitsTwice) {
+  CheckNothingLostNorAdmittedTwice(Run(/*wait_replicas=*/true, /*lagging_replica=*/true));
+}
+
 TEST_F(ClusterFailover, MasterKilledWithoutWaitReplicasCountsTheLoss) {
-  FailoverRun r = Run(/*wait_replicas=*/false);
+  FailoverRun r = Run(/*wait_replicas=*/false, /*lagging_replica=*/true);
   EXPECT_EQ(r.lost_after, 0u) << "joins acknowledged after the failover must all be readable";
   EXPECT_GT(r.acked_after.size(), 0u);
   int twice = 0;
   for (const auto& [t, n] : r.admissions)
     if (n > 1) ++twice;
   std::cout << "[ measured ] failover without --redis-wait-replicas: lost " << r.lost << " of "
-            << r.acked.size() << " acknowledged joins; " << twice
-            << " tickets admitted twice; " << r.refusals
+            << r.acked.size() << " acknowledged joins (" << r.acked_in_stall
+            << " while the replica stalled); " << twice << " tickets admitted twice, " << r.reused
+            << " seqs reused in Kafka; " << r.refusals
             << " joins refused (503) meanwhile; failover took " << r.failover_s << " s\n";
   RecordProperty("failover_lost_joins", std::to_string(r.lost));
 }
