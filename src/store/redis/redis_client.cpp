@@ -521,10 +521,6 @@ class RedisClient::Router : public std::enable_shared_from_this<Router> {
     }
     seeds_.emplace_back(opt_.host, opt_.port);
     for (auto& s : opt_.seeds) seeds_.push_back(s);
-    probe_ = make_node(opt_.host, opt_.port);
-    probe_->next_endpoint = rotation();
-    probe_->on_down = nullptr;  // its loss alone says nothing of the masters
-    probe_->connect();
     refresh();
   }
 
@@ -729,39 +725,63 @@ class RedisClient::Router : public std::enable_shared_from_this<Router> {
     });
   }
 
+  // Asks for the map on a connected master's connection (pipelined with the commands), or, when
+  // no master is connected (the start, every master lost, subscribe mode), on the map's own
+  // connection, which moves between the known nodes until one answers.
   void refresh() {
     if (stopped_) return;
     refreshing_ = true;
     refresh_again_ = false;
     ++map_refreshes_;
-    probe_->submit({"CLUSTER", "SLOTS"},
-                   std::make_unique<InternalOp>([w = weak_from_this()](Result<RedisReply> r) {
-                     // Applied outside the hiredis callback: it starts and stops connections.
-                     auto self = w.lock();
-                     if (!self) return;
-                     asio::post(self->io_, [w, r = std::move(r)]() mutable {
-                       if (auto self = w.lock()) self->refreshed(std::move(r));
-                     });
-                   }));
+    std::shared_ptr<Impl> via;
+    if (!subscribing_) {
+      for (auto& m : live_masters_) {
+        auto it = nodes_.find(m);
+        if (it != nodes_.end() && it->second->connected()) {
+          via = it->second;
+          break;
+        }
+      }
+    }
+    if (!via) {
+      if (!probe_) {
+        auto first = rotation()();
+        probe_ = make_node(first.first, first.second);
+        probe_->next_endpoint = rotation();
+        probe_->connect();
+      }
+      via = probe_;
+    }
+    std::string asked = via->options().host;  // the host an empty host in the reply means
+    refreshed_by_ = via->endpoint();
+    via->submit({"CLUSTER", "SLOTS"},
+                std::make_unique<InternalOp>([w = weak_from_this(), asked](Result<RedisReply> r) {
+                  // Applied outside the hiredis callback: it starts and stops connections.
+                  auto self = w.lock();
+                  if (!self) return;
+                  asio::post(self->io_, [w, asked, r = std::move(r)]() mutable {
+                    if (auto self = w.lock()) self->refreshed(std::move(r), asked);
+                  });
+                }));
   }
 
-  void refreshed(Result<RedisReply> r) {
+  void refreshed(Result<RedisReply> r, const std::string& asked) {
     refreshing_ = false;
     last_refresh_ = Clock2::now();
     if (stopped_) return;
     std::optional<cluster::SlotMap> map;
-    if (r.ok() && !r->is_error()) map = cluster::parse_cluster_slots(*r, probe_->options().host);
+    if (r.ok() && !r->is_error()) map = cluster::parse_cluster_slots(*r, asked);
     if (map) {
-      if (map_failing_) logger().info("cluster map from {} again", probe_->endpoint());
+      if (map_failing_) logger().info("cluster map from {} again", refreshed_by_);
       map_failing_ = false;
       apply(*map);
     } else {
       // The first failure of a streak is a warning; the retries (every 200 ms) are debug.
       std::string why = !r.ok() ? r.error().message : r->is_error() ? r->str : "not a slot map";
       if (!map_failing_)
-        logger().warn("no cluster map from {}: {}; asking again", probe_->endpoint(), why);
+        logger().warn("no cluster map from {}: {}; asking again", refreshed_by_, why);
       else
-        logger().debug("no cluster map from {}: {}", probe_->endpoint(), why);
+        logger().debug("no cluster map from {}: {}", refreshed_by_, why);
       map_failing_ = true;
       if (!have_map_) {
         auto waiting = std::move(waiting_);
@@ -803,6 +823,11 @@ class RedisClient::Router : public std::enable_shared_from_this<Router> {
         }
       }
       for (auto& m : masters_) node_at(m);
+      // The map's own connection is needed again only if every master is lost.
+      if (probe_) {
+        probe_->stop();
+        probe_ = nullptr;
+      }
     }
     auto waiting = std::move(waiting_);
     waiting_.clear();
@@ -835,7 +860,8 @@ class RedisClient::Router : public std::enable_shared_from_this<Router> {
   std::shared_ptr<Impl> single_;  // standalone
   // Cluster.
   std::vector<std::pair<std::string, int>> seeds_;  // host/port of the options, then seeds
-  std::shared_ptr<Impl> probe_;                     // asks for the map
+  std::shared_ptr<Impl> probe_;  // asks for the map while no master connection can (or null)
+  std::string refreshed_by_;     // the node the last map was asked of (for the logs)
   std::shared_ptr<Impl> sub_;                       // subscribe mode
   bool subscribing_ = false;
   std::unordered_map<std::string, std::shared_ptr<Impl>> nodes_;  // by "host:port"

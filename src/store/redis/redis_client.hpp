@@ -16,9 +16,10 @@
 // and may or may not have run on the server. Error replies from Redis (including script errors)
 // are not failures of the call: they come back as a RedisReply of type error.
 //
-// Cluster mode (RedisOptions::cluster): the slot map comes from CLUSTER SLOTS, asked of one extra
-// connection that moves between the known nodes (the map's masters, then the seeds) until one
-// answers. A command goes to the master of its key's slot (cluster::command_slot; a command
+// Cluster mode (RedisOptions::cluster): the slot map comes from CLUSTER SLOTS, asked on a
+// connected master's connection, or while there is none (the start, every master lost) on one
+// more connection that moves between the known nodes (the map's masters, then the seeds) until
+// one answers. A command goes to the master of its key's slot (cluster::command_slot; a command
 // without a key goes to any connected master). Redirects are followed inside the call: MOVED
 // (the slot moved: the map is corrected and refreshed) and ASK (a migration: ASKING + the command
 // on the importing node), at most 5 per call; TRYAGAIN and CLUSTERDOWN are retried every 25 ms
