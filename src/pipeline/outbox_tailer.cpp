@@ -151,8 +151,7 @@ asio::awaitable<Result<redis::RedisReply>> OutboxTailer::read(std::vector<std::s
   argv.emplace_back("STREAMS");
   argv.insert(argv.end(), std::make_move_iterator(keys.begin()),
               std::make_move_iterator(keys.end()));
-  argv.insert(argv.end(), std::make_move_iterator(ids.begin()),
-              std::make_move_iterator(ids.end()));
+  argv.insert(argv.end(), std::make_move_iterator(ids.begin()), std::make_move_iterator(ids.end()));
   co_return co_await client_->command(std::move(argv));
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // OutboxTailer: the event path of Redis-only distributed mode (--redis without --kafka). Every
 // process reads every queue's outbox stream (XREAD BLOCK on its own connection; under Redis
-// Cluster one non-blocking XREAD per slot, polled adaptively: pipeline/slot_reads.hpp) and hands the
-// events to its EventSink (the hub), which drops duplicates and resynchronises on a gap. Every
+// Cluster one non-blocking XREAD per slot, polled adaptively: pipeline/slot_reads.hpp) and hands
+// the events to its EventSink (the hub), which drops duplicates and resynchronises on a gap. Every
 // tailer trims the outboxes to their newest kKeep entries now and then: a process that falls
 // further behind sees a seq gap and resyncs from the store, so trimming never loses state.
 //
@@ -56,7 +56,7 @@ class OutboxTailer {
   std::function<void()> on_reconnect_;
   std::function<void(const std::string&)> on_new_queue_;
   std::map<std::string, std::string> last_id_;  // queue -> last stream id read
-  bool primed_ = false;  // the queues that existed when tailing began are known
+  bool primed_ = false;        // the queues that existed when tailing began are known
   slot_reads::SlotPoll poll_;  // cluster mode: when each slot's outboxes are read next
   async::TaskGroup tasks_;
   metrics::Counter& m_events_;

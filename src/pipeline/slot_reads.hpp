@@ -103,8 +103,8 @@ inline boost::asio::awaitable<void> finish(std::shared_ptr<Round> round, size_t 
 // empty vector at once; the caller checks async::cancelled() as after any await.
 inline boost::asio::awaitable<std::vector<Result<redis::RedisReply>>> all(
     async::TaskGroup& tasks, std::vector<boost::asio::awaitable<Result<redis::RedisReply>>> calls) {
-  auto round = std::make_shared<detail::Round>(co_await boost::asio::this_coro::executor,
-                                               calls.size());
+  auto round =
+      std::make_shared<detail::Round>(co_await boost::asio::this_coro::executor, calls.size());
   for (size_t i = 0; i < calls.size(); ++i)
     tasks.spawn(detail::finish(round, i, std::move(calls[i])));
   if (round->pending > 0)

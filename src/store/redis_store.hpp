@@ -27,6 +27,12 @@
 // - Events are not pushed anywhere: they wait in the outbox for the relay (src/pipeline).
 // - A forgotten queue (rules::forgettable, decided by tick()) leaves its outbox behind for the
 //   pipeline, expiring rules::kEndedRetentionMs later, and its last seq (redis_keys::last_seq).
+// - Redis Cluster: every script touches one queue's slot. The global queue lists (aq:queues,
+//   aq:queues:open, what max_queues counts) are kept here with single-key commands: a place is
+//   reserved before a put_queue that creates or reopens, names are taken out after a close and
+//   after a tick that closed or forgot the queue (its reply says so: no extra command on a plain
+//   tick or a join), and a reconcile once per process repairs what a crash between the steps
+//   left (README "The queue registry").
 //
 // Joins are batched per queue: while a join script call of a queue is in flight, further joins of
 // that queue wait, then go out together as ONE call of the same script (lua/join.lua runs a batch

@@ -2,14 +2,14 @@
 // server per test), standalone and as a one-node Redis Cluster (which refuses cross-slot
 // commands and scripts as a real cluster does). Then the move of jobs a version before left in
 // the global job index.
-#include "webhooks/redis_job_store.hpp"
-
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "store/redis/keys.hpp"
 #include "support/redis_server.hpp"
 #include "webhooks/job_store_conformance/harness.hpp"
+#include "webhooks/redis_job_store.hpp"
 
 namespace anteroom::conformance {
 namespace {
@@ -68,11 +68,12 @@ struct Io final : JobStoreHarness {
   WebhookJobStore& jobs() override { std::abort(); }
 };
 
-class LegacyJobs : public ::testing::TestWithParam<bool> {};
+// Tests of the Redis job store itself, standalone and on a one-node cluster.
+class RedisJobStoreModes : public ::testing::TestWithParam<bool> {};
 
 // Jobs a version before this one left in aq:wh:due / aq:wh:jobs (written here as it wrote them:
 // each key alone, which a cluster allows) are claimed, completed and gone from the old keys.
-TEST_P(LegacyJobs, JobsInTheGlobalIndexOfTheVersionBeforeAreStillDelivered) {
+TEST_P(RedisJobStoreModes, JobsInTheGlobalIndexOfTheVersionBeforeAreStillDelivered) {
   testing::RedisServer server(cluster_of(GetParam()));
   Io h;
   redis::RedisClient client(h.io, options_for(server));
@@ -113,7 +114,58 @@ TEST_P(LegacyJobs, JobsInTheGlobalIndexOfTheVersionBeforeAreStillDelivered) {
   EXPECT_TRUE(h.run(store.claim_due(T0 + 100'000, 10, 1000))->empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, LegacyJobs, ::testing::Values(false, true),
+// The list of queues with jobs (aq:wh:queues) follows the jobs: a queue leaves it once a claim
+// finds it empty and is listed again by its next event; a job taken in by one process is claimed
+// by another (a fresh store: its first claim reads the list).
+TEST_P(RedisJobStoreModes, TheQueueListFollowsTheJobsAcrossProcesses) {
+  testing::RedisServer server(cluster_of(GetParam()));
+  Io h;
+  redis::RedisClient client(h.io, options_for(server));
+  RedisJobStore intake(client), other(client);
+  auto listed = [&] {
+    auto r = h.run(client.command({"SMEMBERS", std::string(redis_keys::kWebhookQueues)}));
+    std::vector<std::string> out;
+    for (auto& e : r.value().elements) out.push_back(e.str);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  ASSERT_TRUE(h.run(intake.enqueue("qa", "qa:1", {job("qa", 1)}, T0)).value());
+  EXPECT_EQ(listed(), std::vector<std::string>{"qa"});
+  auto due = h.run(other.claim_due(T0, 10, 1000));
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  ASSERT_TRUE(h.run(other.complete(due->at(0))).ok());
+  EXPECT_TRUE(h.run(other.claim_due(T0 + 1, 10, 1000))->empty());
+  EXPECT_TRUE(listed().empty()) << "a queue without jobs stays listed";
+  ASSERT_TRUE(h.run(intake.enqueue("qa", "qa:2", {job("qa", 2)}, T0 + 2)).value());
+  EXPECT_EQ(listed(), std::vector<std::string>{"qa"});
+  EXPECT_EQ(h.run(intake.claim_due(T0 + 2, 10, 1000))->size(), 1u);
+}
+
+// One claim runs at most kQueuesPerClaim queue scripts; the next goes on where it stopped, so
+// every queue's jobs are claimed, each once.
+TEST_P(RedisJobStoreModes, AClaimVisitsABoundedNumberOfQueuesRoundRobin) {
+  testing::RedisServer server(cluster_of(GetParam()));
+  Io h;
+  redis::RedisClient client(h.io, options_for(server));
+  RedisJobStore store(client);
+  const size_t n = RedisJobStore::kQueuesPerClaim + 6;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string q = "q" + std::to_string(i);
+    ASSERT_TRUE(h.run(store.enqueue(q, q + ":1", {job(q, 1)}, T0)).value());
+  }
+  auto first = h.run(store.claim_due(T0, 1000, 60'000));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->size(), RedisJobStore::kQueuesPerClaim);
+  auto second = h.run(store.claim_due(T0, 1000, 60'000));
+  ASSERT_TRUE(second.ok());
+  std::set<std::string> ids;
+  for (auto* batch : {&*first, &*second})
+    for (auto& j : *batch) EXPECT_TRUE(ids.insert(j.id).second) << j.id << " claimed twice";
+  EXPECT_EQ(ids.size(), n);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, RedisJobStoreModes, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& p) {
                            return p.param ? "cluster" : "standalone";
                          });

@@ -154,7 +154,8 @@ bool RedisServer::start(std::string& why) {
                                 "--daemonize",
                                 "no"};
   if (options_.cluster) {
-    for (const char* a : {"--cluster-enabled", "yes", "--cluster-config-file"}) args.emplace_back(a);
+    for (const char* a : {"--cluster-enabled", "yes", "--cluster-config-file"})
+      args.emplace_back(a);
     args.push_back(dir_ + "/nodes.conf");
   }
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
