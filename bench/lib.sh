@@ -236,6 +236,7 @@ compose_lua() {
   ret=$(sed -n 's/.*kEndedRetentionMs = \([0-9 *]*\);.*/\1/p' "$ROOT/src/core/rules.hpp")
   {
     printf 'local RETENTION_MS = %s\n' "$((ret))"
+    printf 'local CLUSTER = false\n'  # (the standalone set: redis/script_io.cpp scripts)
     cat "$lua/lib.lua"
     printf '\n-- %s.lua\n' "$name"
     cat "$lua/$name.lua"

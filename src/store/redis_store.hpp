@@ -20,10 +20,10 @@
 //   chunks (kDrawChunk, kPlacesChunk) so no call grows with the number of entrants.
 // - Bots pay, guests skip (SPEC §8): join.lua checks the invite and the proof of work and marks
 //   the challenge used (a member of the queue's zset aq:{q}:pow, score its expiry, dropped by
-//   the tick after it: single use across every process) and takes the invite's use, in the join's own script. Skippers wait
-//   in their own sorted set ahead of everyone; tick admits them first, within the same
-//   kTickBatch bound. create_invites writes a whole mint (<= rules::kMaxInviteMint codes) in one
-//   script.
+//   the tick after it: single use across every process) and takes the invite's use, in the
+//   join's own script. Skippers wait in their own sorted set ahead of everyone; tick admits them
+//   first, within the same kTickBatch bound. create_invites writes a whole mint
+//   (<= rules::kMaxInviteMint codes) in one script.
 // - Events are not pushed anywhere: they wait in the outbox for the relay (src/pipeline).
 // - A forgotten queue (rules::forgettable, decided by tick()) leaves its outbox behind for the
 //   pipeline, expiring rules::kEndedRetentionMs later, and its last seq (redis_keys::last_seq).

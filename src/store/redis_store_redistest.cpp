@@ -23,8 +23,10 @@
 #include "store/conformance/harness.hpp"
 #include "store/redis/keys.hpp"
 #include "store/redis/outbox.hpp"
+#include "store/redis/slots.hpp"
 #include "store/redis_store.hpp"
 #include "store/ticker.hpp"
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 
 namespace anteroom {
@@ -2224,6 +2226,196 @@ TEST(RedisStoreDeclared, AQueueMadeAgainKeepsItsEndedTicketsAndUsedChallenges) {
           .error()
           .code,
       Errc::pow_used);
+}
+
+// The proof for a slot migration. Redis Cluster (7.0) checks the keys a script declares before
+// it runs: on a slot being migrated, the script runs only if every one of them is on the node,
+// else it is refused (TRYAGAIN; ASK if none is) before doing anything. Inside a running script,
+// each call on a key that is not on the node - an undeclared key not made yet, or one the script
+// deleted - fails the script with its earlier writes kept. A queue's declared keys are never all
+// there at once (meta and lastseq exclude each other; seen exists only in standalone), so:
+// 1. with the queue's slot MIGRATING (no key moved yet), every queue script of both sets is
+//    refused whole by the source: every key of the slot stays byte for byte as it was, and the
+//    store answers unavailable (its client retries TRYAGAIN a while first);
+// 2. every key a script touches being declared, all of them carry the queue's hash tag: once the
+//    slot has moved, the queue goes on on the target exactly where it was - tickets (waiting,
+//    active, ended), positions, the draw, invites, used challenges, the tick lease - and every
+//    operation works there.
+TEST(RedisStoreDeclared, AQueueSlotBeingMigratedRunsNoScriptHalfwayAndMovesWhole) {
+  testing::RedisCluster cluster({.masters = 3, .replicas = 0});
+  asio::io_context io;
+  RedisClient client(io, RedisOptions::from_url(cluster.url()).value());
+  RedisStore store(client);
+  const std::string q = "mig";
+  const int slot = redis::key_slot(redis_keys::meta(q));
+  const int src = cluster.master_of_slot(slot);
+  int dst = 0;
+  for (int m : cluster.master_ports())
+    if (m != src) dst = m;
+  ASSERT_NE(dst, 0);
+
+  // The queue: an on-sale with proof of work and invites, drawn, with a line behind it.
+  ConfigPatch p = onsale(1, 2);
+  p.abandon_after_s = 30;
+  PowConfig w;
+  w.bits = 8;
+  p.pow = w;
+  ASSERT_TRUE(run_for(io, store.put_queue(q, p, T0)).ok());
+  InviteSpec spec;
+  spec.uses = 5;
+  spec.skip = true;
+  const std::string code = run_for(io, store.create_invites(q, spec, T0)).value().at(0).code;
+  const Millis exp = kOpen + 3'600'000;
+  auto proof = [&](int n, std::string dedupe = "") {
+    return with_proof(std::string(21, 'A') + static_cast<char>('a' + n), exp, std::move(dedupe));
+  };
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto t = run_for(io, store.join(q, proof(i, "u:" + std::to_string(i)), kPre + i));
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    ASSERT_TRUE(t->entrant);
+    ids.push_back(t->id);
+  }
+  ASSERT_TRUE(run_for(io, store.tick_leased(q, kPre + 5, "A", 600'000, 0)).ok());
+  ASSERT_TRUE(run_for(io, store.tick(q, kOpen)).ok());  // the draw; admits the first place
+  // (The draw order is the seed's: which entrant is first is known only now.)
+  int first = -1;
+  std::vector<int> drawn_waiting;
+  for (int i = 0; i < 3; ++i) {
+    auto t = run_for(io, store.get_ticket(q, ids[i], false, kOpen)).value();
+    if (t.state == TicketState::active)
+      first = i;
+    else
+      drawn_waiting.push_back(i);
+  }
+  ASSERT_NE(first, -1);
+  ASSERT_EQ(drawn_waiting.size(), 2u);
+  const int entrant = drawn_waiting[0];
+  auto left = run_for(io, store.leave(q, ids[drawn_waiting[1]], kOpen + 1)).value();
+  ASSERT_EQ(left.reason, EndReason::left);
+  for (int i = 3; i < 6; ++i) {
+    auto t = run_for(io, store.join(q, proof(i), kOpen + i));
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    ids.push_back(t->id);
+  }
+  JoinRequest skipper = proof(6);
+  skipper.invite = code;
+  ids.push_back(run_for(io, store.join(q, skipper, kOpen + 7)).value().id);
+  std::map<std::string, Ticket> before;
+  for (const auto& id : ids)
+    before[id] = run_for(io, store.get_ticket(q, id, false, kOpen + 8)).value();
+  const auto info_before = run_for(io, store.get_queue(q)).value();
+  ASSERT_GE(info_before.stats.active, 1);
+  ASSERT_GE(info_before.stats.waiting, 4);
+  ASSERT_EQ(info_before.draw.state, DrawState::drawn);
+
+  // 1. MIGRATING towards dst, no key moved.
+  auto id_of = [&](int port) { return cluster.command(port, {"CLUSTER", "MYID"}).str; };
+  ASSERT_FALSE(cluster.command(dst, {"CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING",
+                                     id_of(src)}).is_error());
+  ASSERT_FALSE(cluster.command(src, {"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING",
+                                     id_of(dst)}).is_error());
+  auto dump = [&] {
+    std::map<std::string, std::string> out;
+    auto keys = cluster.command(src, {"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), "1000"});
+    for (auto& k : keys.elements) out[k.str] = cluster.command(src, {"DUMP", k.str}).str;
+    return out;
+  };
+  const auto snapshot = dump();
+  for (const auto& k : redis_keys::script_keys(q)) {
+    if (k == redis_keys::last_seq(q) || k == redis_keys::seen(q)) {
+      EXPECT_EQ(snapshot.count(k), 0u) << k;  // (why no queue script can run: see above)
+    }
+  }
+  EXPECT_GE(snapshot.size(), 14u);
+  std::vector<std::string> argv_keys = redis_keys::script_keys(q);
+  for (bool clustered : {true, false}) {
+    const redis::Scripts& set = redis::scripts(clustered);
+    for (const redis::RedisScript* sc :
+         {&set.put_queue, &set.get_queue, &set.close_queue, &set.join, &set.get_ticket,
+          &set.leave, &set.complete, &set.touch, &set.tick, &set.list_open, &set.draw_page,
+          &set.places, &set.draw_secret, &set.create_invites, &set.list_invites,
+          &set.revoke_invite}) {
+      std::vector<std::string> argv{"EVAL", sc->source(), std::to_string(argv_keys.size())};
+      argv.insert(argv.end(), argv_keys.begin(), argv_keys.end());
+      argv.push_back(std::to_string(kOpen + 9));
+      argv.push_back(ids[3]);
+      auto r = cluster.command(src, argv);
+      EXPECT_TRUE(r.is_error() && r.str.starts_with("TRYAGAIN")) << r.Describe();
+    }
+  }
+  auto refused = run_for(io, store.join(q, proof(7), kOpen + 9));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Errc::unavailable) << refused.error().message;
+  EXPECT_EQ(dump(), snapshot);  // nothing ran halfway
+
+  // 2. The slot moves (its keys, then SETSLOT NODE everywhere); the queue goes on on dst.
+  cluster.migrate_slot(slot, dst);
+  ASSERT_EQ(cluster.master_of_key(redis_keys::meta(q)), dst);
+  for (const auto& k : {redis_keys::pow(q), redis_keys::tick_lease(q), redis_keys::invites(q)})
+    EXPECT_EQ(cluster.command(dst, {"EXISTS", k}).integer, 1) << k;
+  EXPECT_EQ(cluster.command(src, {"DBSIZE"}).integer, 0);
+  for (const auto& id : ids) {
+    auto t = run_for(io, store.get_ticket(q, id, false, kOpen + 8));
+    ASSERT_TRUE(t.ok()) << t.error().message;
+    EXPECT_EQ(t->state, before[id].state) << id;
+    EXPECT_EQ(t->reason, before[id].reason) << id;
+    EXPECT_EQ(t->position, before[id].position) << id;
+    EXPECT_EQ(t->place, before[id].place) << id;
+  }
+  EXPECT_EQ(run_for(io, store.get_ticket(q, "ZZZZZZZZZZZZZZZZZZZZZZ", false, kOpen + 10))
+                .error()
+                .code,
+            Errc::ticket_not_found);
+  // The used challenges moved with the queue; a dedupe retry finds its ticket; a new join works.
+  EXPECT_EQ(run_for(io, store.join(q, proof(3), kOpen + 10)).error().code, Errc::pow_used);
+  auto again = run_for(io, store.join(q, proof(8, "u:" + std::to_string(entrant)), kOpen + 10));
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->id, ids[entrant]);
+  auto fresh = run_for(io, store.join(q, proof(9), kOpen + 11)).value();
+  EXPECT_TRUE(fresh.created);
+  EXPECT_EQ(fresh.state, TicketState::waiting);
+  // The tick lease moved too: another node does not tick.
+  EXPECT_GT(run_for(io, store.tick_leased(q, kOpen + 12, "B", 600'000, 0)).value().elsewhere_ms,
+            0);
+  ASSERT_TRUE(run_for(io, store.touch(q, {fresh.id}, kOpen + 12)).ok());
+  EXPECT_EQ(run_for(io, store.draw_page(q, 0, 100)).value().entries.size(), 3u);
+  EXPECT_EQ(run_for(io, store.places(q, {ids[first], ids[entrant], fresh.id})).value(),
+            (std::vector<int64_t>{before[ids[first]].place, before[ids[entrant]].place, 0}));
+  // Admissions, then expired sessions and abandoned visitors; leave and complete.
+  const auto info0 = run_for(io, store.get_queue(q)).value();
+  ASSERT_TRUE(run_for(io, store.complete(q, ids[first], kOpen + 13)).ok());
+  ASSERT_TRUE(run_for(io, store.leave(q, ids[3], kOpen + 13)).ok());
+  ASSERT_TRUE(run_for(io, store.tick(q, kOpen + 2'000)).ok());  // a token again (1/s)
+  auto info1 = run_for(io, store.get_queue(q)).value();
+  EXPECT_GT(info1.stats.admitted_total, info0.stats.admitted_total);
+  EXPECT_EQ(run_for(io, store.get_ticket(q, ids[entrant], false, kOpen + 2'000)).value().state,
+            TicketState::active);
+  EXPECT_EQ(info1.stats.completed_total, info0.stats.completed_total + 1);
+  EXPECT_EQ(info1.stats.left_total, info0.stats.left_total + 1);
+  const Millis later = kOpen + 3'600'000 + 20'000;
+  ASSERT_TRUE(run_for(io, store.tick(q, later)).ok());
+  auto info2 = run_for(io, store.get_queue(q)).value();
+  EXPECT_GT(info2.stats.expired_total, 0);
+  EXPECT_GT(info2.stats.abandoned_total, 0);
+  // Close, reopen without proof of work: a plain join.
+  ASSERT_TRUE(run_for(io, store.close_queue(q, later + 1)).ok());
+  EXPECT_EQ(run_for(io, store.get_ticket(q, fresh.id, false, later + 2)).value().state,
+            TicketState::ended);
+  ConfigPatch reopen;
+  reopen.pow = PowConfig{};
+  ASSERT_TRUE(run_for(io, store.put_queue(q, reopen, later + 3)).ok());
+  auto plain = run_for(io, store.join(q, "u:plain", later + 4));
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_TRUE(plain->created);
+  // The cluster scripts do not read the layout before (standalone only): not a declared key.
+  ASSERT_FALSE(cluster.command(dst, {"HSET", redis_keys::ticket(q, "OOOOOOOOOOOOOOOOOOOOOO"),
+                                     "state", "waiting", "order", "1"}).is_error());
+  EXPECT_EQ(run_for(io, store.get_ticket(q, "OOOOOOOOOOOOOOOOOOOOOO", false, later + 5))
+                .error()
+                .code,
+            Errc::ticket_not_found);
 }
 }  // namespace
 }  // namespace anteroom

@@ -91,7 +91,8 @@ local function tput(id, t) redis.call('HSET', K_LIVE, id, encode(t)) end
 -- rotates too, at least once a second). A hash that already holds a newer period (another
 -- process's clock ahead) is written as it is. The period lives in the hashes, not in meta, so a
 -- queue forgotten and made again (put_queue PERSISTs them) keeps its ended tickets readable.
--- Costs one hash field (~96 B) per ended ticket; ENDED_GEN is read once per script run.
+-- Costs one hash field per ended ticket (138 B where a key with a TTL cost 213 B: README "Ended
+-- tickets"); ENDED_GEN is read once per script run.
 local ENDED_GEN = '#gen'
 local ended_key  -- the hash of this script's period once known (one check per script run)
 local function ended_hash(now)

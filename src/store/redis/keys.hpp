@@ -60,9 +60,9 @@ inline std::string last_seq(std::string_view q) { return prefix(q) + "lastseq"; 
 // goes to ended(q, P % 2), whose field kEndedGen holds P; a write in a newer period empties the
 // hash it reuses. So an ended ticket is readable for kEndedRetentionMs to 2 x that (the
 // visitor's last GET), at one hash field (~96 B) each instead of a key with a TTL.
-inline std::string ended(std::string_view q, int which) {
-  return prefix(q) + (which == 0 ? "ended0" : "ended1");
-}
+inline std::string ended0(std::string_view q) { return prefix(q) + "ended0"; }
+inline std::string ended1(std::string_view q) { return prefix(q) + "ended1"; }
+inline std::string ended(std::string_view q, int which) { return which ? ended1(q) : ended0(q); }
 inline constexpr std::string_view kEndedGen = "#gen";  // not a ticket id (ids are base64url)
 // The layout before (standalone only, read by lua/lib.lua migrate and tget): a ticket's own key,
 // a HASH per ticket, or an ended ticket's record as a STRING, PX kEndedRetentionMs. Nothing
@@ -157,7 +157,7 @@ inline std::string pow_mark(std::string_view q, std::string_view id) {
 inline std::vector<std::string> script_keys(std::string_view q) {
   return {meta(q),        cfg(q),     wait(q),     active(q),      live(q),      dedupe(q),
           outbox(q),      closing(q), last_seq(q), pre(q),         pgone(q),     draw(q),
-          closing_pre(q), skip(q),    invites(q),  invite_codes(q), ended(q, 0), ended(q, 1),
+          closing_pre(q), skip(q),    invites(q),  invite_codes(q), ended0(q), ended1(q),
           pow(q),         tick_lease(q), seen(q)};
 }
 
