@@ -9,12 +9,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BENCH_BUILD_DIR:-$ROOT/build}
 QUICK=0
-ONLY=1,2,3,4,5,6,7,8,9,10
+ONLY=1,2,3,4,5,6,7,8,9,10,11
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --only) ONLY=$2; shift ;;
-    *) echo "usage: bench/run.sh [--quick] [--only 1,3,...] (benchmarks 1-10)" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [--quick] [--only 1,3,...] (benchmarks 1-11)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -38,6 +38,7 @@ if want 7; then TOOLS+=(wrk); fi
 if want 8; then TOOLS+=(redis-server redis-cli gnuplot); fi
 if want 9; then TOOLS+=(node); fi
 if want 10; then TOOLS+=(redis-server redis-cli); fi
+if want 11; then TOOLS+=(wrk redis-server redis-cli); fi
 for t in "${TOOLS[@]}"; do
   command -v "$t" >/dev/null || die "$t is missing (./dev bench installs it)"
 done
@@ -74,7 +75,7 @@ bench_join_embedded() {
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
   fi
-  log "[1/10] join req/s, embedded, vs nginx static 200 (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, best of $REPEAT${PIN_SERVER:+, server on CPU 0, wrk on CPU 1})"
+  log "[1/11] join req/s, embedded, vs nginx static 200 (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, best of $REPEAT${PIN_SERVER:+, server on CPU 0, wrk on CPU 1})"
   start_nginx NG1
   start_anteroom A1
   put_queue "$A1_URL" bench '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
@@ -101,7 +102,7 @@ bench_join_embedded() {
 
 # ---------------------------------------------------------------------------------------------
 bench_join_redis() {
-  log "[2/10] join req/s, Redis store, vs redis-benchmark running the same join script"
+  log "[2/11] join req/s, Redis store, vs redis-benchmark running the same join script"
   start_redis R2
   start_anteroom A2 --redis "redis://127.0.0.1:$R2_PORT"
   put_queue "$A2_URL" bench '{"admit_per_s":0,"max_active":1000000,"abandon_after_s":604800}'
@@ -152,7 +153,7 @@ bench_join_redis() {
 
 # ---------------------------------------------------------------------------------------------
 bench_fanout() {
-  log "[3+4/10] fan-out to $STREAMS waiting visitors and memory per idle stream, vs nginx + nchan"
+  log "[3+4/11] fan-out to $STREAMS waiting visitors and memory per idle stream, vs nginx + nchan"
   start_anteroom A3
   # One admission every 2 s: each measured round starts after a quiet second (far-back visitors
   # are coalesced to one update a second; the first after a quiet second goes at once).
@@ -232,7 +233,7 @@ admission_run() {  # tag kafka(0/1) → sets ADM_RESULT
 }
 
 bench_admission() {
-  log "[5/10] admission → SSE on another process: Kafka + Pub/Sub pipeline, vs Redis-only (outbox tailing)"
+  log "[5/11] admission → SSE on another process: Kafka + Pub/Sub pipeline, vs Redis-only (outbox tailing)"
   admission_run k 1
   local rk=$ADM_RESULT
   admission_run r 0
@@ -277,7 +278,7 @@ ticket_admitted() {
 
 # ---------------------------------------------------------------------------------------------
 bench_million() {
-  log "[6/10] a queue of $BIG waiting tickets (Redis store) vs a queue of $SMALL"
+  log "[6/11] a queue of $BIG waiting tickets (Redis store) vs a queue of $SMALL"
   start_redis R6
   start_anteroom A6 --redis "redis://127.0.0.1:$R6_PORT"
   local cfg='{"admit_per_s":0,"max_active":100000000,"abandon_after_s":604800,"session_ttl_s":604800}'
@@ -408,7 +409,7 @@ bench_join_with_streams() {
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
   fi
-  log "[7/10] join req/s with $STREAMS SSE streams open on the same queue vs none (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, mean of $REPEAT each, A B B A order${PIN_SERVER:+, server on CPU 0, clients on CPU 1})"
+  log "[7/11] join req/s with $STREAMS SSE streams open on the same queue vs none (wrk -t1 -c$WRK_CONNS -d${WRK_SECS}s, mean of $REPEAT each, A B B A order${PIN_SERVER:+, server on CPU 0, clients on CPU 1})"
   start_anteroom A7
   put_queue "$A7_URL" watch '{"admit_per_s":0,"max_active":0,"abandon_after_s":604800,"session_ttl_s":604800}'
   local url="$A7_URL/v1/queues/watch/tickets"
@@ -475,7 +476,7 @@ script_name() {  # sha → the name of the server script with that SHA, or the s
 }
 bench_draw() {
   local fill=$((DRAW_ENTRANTS - DRAW_STREAMS - 1)) q=draw i
-  log "[8/10] a draw of $DRAW_ENTRANTS entrants (Redis store, 3 processes, $DRAW_STREAMS of them on SSE streams)"
+  log "[8/11] a draw of $DRAW_ENTRANTS entrants (Redis store, 3 processes, $DRAW_STREAMS of them on SSE streams)"
   start_redis R8
   # The schedule, and one entrant made by the server: its ticket is the model of a filled one,
   # and its join loads the join script into Redis (checked against compose_lua below). This
@@ -662,7 +663,7 @@ bench_pow() {
   if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     PIN_SERVER="taskset -c 0" PIN_CLIENT="taskset -c 1"
   fi
-  log "[9/10] proof of work: server CPU per join with a proof vs without ($POW_JOINS joins a run; off offp on, on offp off), a client's CPU for 1,000 places at $base and $raised bits, Chromium's solve time at $base bits"
+  log "[9/11] proof of work: server CPU per join with a proof vs without ($POW_JOINS joins a run; off offp on, on offp off), a client's CPU for 1,000 places at $base and $raised bits, Chromium's solve time at $base bits"
   start_anteroom A9
   local q='"admit_per_s":0,"max_active":100000000,"abandon_after_s":604800,"session_ttl_s":604800'
   # `on`: 4 bits (the server hashes once whatever the bits; few tries keep the preparation
@@ -869,7 +870,7 @@ dash_run() {  # embedded|redis SAMPLE
 }
 
 bench_dashboard() {
-  log "[10/10] the dashboard's update cost for 100 queues: process CPU over ${DASH_SECS}s with --dashboard-sample-ms 1000 and 3 admin streams vs 0, embedded and over Redis"
+  log "[10/11] the dashboard's update cost for 100 queues: process CPU over ${DASH_SECS}s with --dashboard-sample-ms 1000 and 3 admin streams vs 0, embedded and over Redis"
   local mode on off on_a off_a on_r off_r
   for mode in embedded redis; do
     # off, on, on, off: a drift of the machine's speed over the four runs cancels in the means.
@@ -902,6 +903,27 @@ bench_dashboard() {
   done
 }
 
+# ---------------------------------------------------------------------------------------------
+# Redis Cluster (bench/cluster.sh): joins/s over 30 queues through 3 processes on 3 masters +
+# 3 replicas vs one redis-server, Redis CPU per master, and --redis-wait-replicas 1 per join.
+bench_cluster() {
+  local secs=$((WRK_SECS > 10 ? 10 : WRK_SECS))
+  log "[11/11] Redis Cluster: 30 queues, 3 processes, 3 masters + 3 replicas vs one redis-server (${secs} s per configuration)"
+  local res
+  res=$(SECS=$secs BENCH_BUILD_DIR=$BIN "$ROOT/bench/cluster.sh" | tail -1)
+  [[ $res == RESULT* ]] || die "bench/cluster.sh printed no RESULT line"
+  local s c w sp cp wp rt
+  s=$(result_field "$res" single_rps) c=$(result_field "$res" cluster_rps) w=$(result_field "$res" wait_rps)
+  sp=$(result_field "$res" single_p99_ms) cp=$(result_field "$res" cluster_p99_ms) wp=$(result_field "$res" wait_p99_ms)
+  rt=$(ratio "$c" "$s")
+  row cluster_join_rps "$c" "$s" "$rt" "— (2 cores: little gain expected)" "—" "req/s" \
+    "3 × \`wrk -t1 -c$(result_field "$res" conns) -d${secs}s\` (bench/queues.lua: joins round-robin over $(result_field "$res" queues) queues), one per anteroom process (3, Redis-only mode), summed; anteroom on a Redis Cluster of 3 masters + 3 replicas (queues per master: $(result_field "$res" queues_per_master)) vs the same on one redis-server; join p99 (worst process) ${cp} ms vs ${sp} ms; refused joins $(result_field "$res" cluster_refused) vs $(result_field "$res" single_refused)"
+  row cluster_redis_cpu_ms_s "$(result_field "$res" cluster_cpu)" "$(result_field "$res" single_cpu)" "—" "—" "—" "ms/s" \
+    "Redis CPU per second of the runs of cluster_join_rps (INFO cpu, user + sys): per master of the cluster vs the one redis-server; the three anteroom processes together: $(result_field "$res" cluster_anteroom_cpu) ms/s on the cluster vs $(result_field "$res" single_anteroom_cpu) ms/s on one server"
+  row cluster_wait_replicas_rps "$w" "$c" "$(ratio "$w" "$c")" "— (the cost of no loss in a failover)" "—" "req/s" \
+    "as cluster_join_rps on the same cluster, processes with --redis-wait-replicas 1 (WAIT 1 after each mutating script, batched with join batching) vs without; join p99 ${wp} ms vs ${cp} ms; refused joins $(result_field "$res" wait_refused); Redis CPU per master $(result_field "$res" wait_cpu) ms/s"
+}
+
 # (if, not &&: errexit must stay on inside the benchmark functions)
 if want 1; then bench_join_embedded; fi
 if want 2; then bench_join_redis; fi
@@ -912,6 +934,7 @@ if want 7; then bench_join_with_streams; fi
 if want 8; then bench_draw; fi
 if want 9; then bench_pow; fi
 if want 10; then bench_dashboard; fi
+if want 11; then bench_cluster; fi
 
 LOAD_AFTER=$(uptime)
 ELAPSED=$(($(date +%s) - START))

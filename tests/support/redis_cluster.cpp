@@ -200,6 +200,8 @@ void RedisCluster::wait_replicated(int master_port) {
   if (!ok) throw std::runtime_error("replicas of " + std::to_string(master_port) + " lag: " + seen);
 }
 
+pid_t RedisCluster::pid(int port) const { return nodes_.at(port).server->pid(); }
+
 void RedisCluster::kill9(int port) { nodes_.at(port).server->kill9(); }
 
 void RedisCluster::restart(int port) {

@@ -48,6 +48,8 @@ class RedisCluster {
   int master_of_key(const std::string& key) const;  // by CLUSTER KEYSLOT
   int replica_of(int master_port) const;    // port of a linked replica of it (0: none)
   bool running(int port) const;
+  // The node's PID (0 while it is not running): e.g. to stall it with SIGSTOP / SIGCONT.
+  pid_t pid(int port) const;
 
   // Until every linked replica of the master has acknowledged all it has written so far (its
   // offset in INFO replication reaches the master's master_repl_offset of now).
