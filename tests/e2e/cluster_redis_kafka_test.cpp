@@ -649,7 +649,8 @@ TEST_F(ClusterFailover, MasterKilledWithWaitReplicasLosesNoAcknowledgedJoinNorAd
 // yet (its XREADGROUP is not followed by WAIT), so after the failover their seqs are handed out
 // again to other events: Kafka then holds two different `admitted` events under one seq (5 in a
 // run), and admitted_total differs from the tickets Kafka says were admitted. Enable it with the
-// relay fixed (docs/distributed.md, "Redis Cluster: setup, failover, measured").
+// relay fixed (docs/distributed.md, "Redis Cluster: setup, failover, measured", says what a
+// first fix attempt ran into).
 TEST_F(
     ClusterFailover,
     DISABLED_MasterKilledWhileItsReplicaLagsWithWaitReplicasLosesNoAcknowledgedJoinNorAdmitsTwice) {
