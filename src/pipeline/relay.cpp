@@ -23,13 +23,15 @@ constexpr int64_t kMaxInflight = 200'000;
 const redis::RedisScript& renew_script() {
   static const redis::RedisScript s(
       "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-      "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end");
+      "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end",
+      redis::RedisScript::Durability::unreplicated);
   return s;
 }
 const redis::RedisScript& release_script() {
   static const redis::RedisScript s(
       "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
-      "else return 0 end");
+      "else return 0 end",
+      redis::RedisScript::Durability::unreplicated);
   return s;
 }
 
@@ -156,21 +158,53 @@ asio::awaitable<void> Relay::delivery_loop() {
   }
 }
 
+// Makes every pending entry of the queue's group idle for at least `min_idle_ms` ours
+// (XAUTOCLAIM, in pages). Returns false if a call failed (or the relay stops); `claimed` counts.
+asio::awaitable<bool> Relay::claim(std::string q, int64_t min_idle_ms, int64_t* claimed) {
+  std::string cursor = "0-0";
+  for (bool more = true; more;) {
+    Argv argv{"XAUTOCLAIM", redis_keys::outbox(q), kGroup, node_, std::to_string(min_idle_ms),
+              cursor, "COUNT", "1000", "JUSTID"};
+    auto r = co_await ctl_->command(std::move(argv));
+    if (co_await async::cancelled()) co_return false;
+    if (!r || !r->is_array() || r->elements.size() < 2) co_return false;
+    auto n = static_cast<int64_t>(r->elements[1].elements.size());
+    m_claimed_.inc(n);
+    if (claimed) *claimed += n;
+    cursor = r->elements[0].str;
+    more = cursor != "0-0";
+  }
+  co_return true;
+}
+
+// Entries another consumer of the group read and never confirmed stay pending under its name,
+// and no ">" read returns them again: a relay that lost the lease while a read was in flight, or
+// read on before it noticed (its renewals failing while a failover is under way). The holder
+// claims them once idle for a lease and reads its pending history again, so they reach Kafka
+// (twice at worst: consumers drop the second by seq). One XPENDING summary per relayed queue per
+// lease round; the claim only when another consumer holds entries.
+asio::awaitable<void> Relay::claim_stale(std::string q) {
+  Argv summary{"XPENDING", redis_keys::outbox(q), kGroup};
+  auto p = co_await ctl_->command(std::move(summary));
+  if (co_await async::cancelled()) co_return;
+  if (!p || !p->is_array() || p->elements.size() < 4 || !p->elements[3].is_array()) co_return;
+  bool others = false;
+  for (auto& consumer : p->elements[3].elements)
+    if (!consumer.elements.empty() && consumer.elements[0].str != node_) others = true;
+  if (!others) co_return;
+  int64_t claimed = 0;
+  (void)co_await claim(q, kLeaseMs, &claimed);
+  if (claimed == 0) co_return;
+  spdlog::warn("relay: claimed {} entries of queue {} left pending by another relay", claimed, q);
+  if (auto it = owned_.find(q); it != owned_.end()) it->second->rewind = true;
+}
+
 asio::awaitable<void> Relay::take_over(std::string q) {
   Argv create{"XGROUP", "CREATE", redis_keys::outbox(q), kGroup, "0", "MKSTREAM"};
   auto c = co_await ctl_->command(std::move(create));
   if (co_await async::cancelled()) co_return;
   if (!c || (c->is_error() && c->str.rfind("BUSYGROUP", 0) != 0)) co_return;
-  std::string cursor = "0-0";
-  for (;;) {
-    Argv claim{"XAUTOCLAIM", redis_keys::outbox(q), kGroup, node_, "0", cursor, "COUNT", "1000", "JUSTID"};
-    auto r = co_await ctl_->command(std::move(claim));
-    if (co_await async::cancelled()) co_return;
-    if (!r || !r->is_array() || r->elements.size() < 2) co_return;
-    m_claimed_.inc(static_cast<int64_t>(r->elements[1].elements.size()));
-    cursor = r->elements[0].str;
-    if (cursor == "0-0") break;
-  }
+  if (!co_await claim(q, 0)) co_return;
   auto& o = owned_[q];
   uint64_t epoch = o ? o->epoch + 1 : 1;
   o = std::make_unique<Owned>();
@@ -196,6 +230,8 @@ asio::awaitable<void> Relay::lease_loop() {
             owned_.erase(q);
             continue;
           }
+          co_await claim_stale(q);
+          if (co_await async::cancelled()) co_return;
           Argv xlen{"XLEN", redis_keys::outbox(q)};
           auto len = co_await ctl_->command(std::move(xlen));
           if (co_await async::cancelled()) co_return;

@@ -70,6 +70,9 @@ class Relay {
   size_t produce(const redis::RedisReply& r, std::map<std::string, size_t>& seen);
   boost::asio::awaitable<void> delivery_loop();
   boost::asio::awaitable<void> take_over(std::string queue);
+  boost::asio::awaitable<bool> claim(std::string queue, int64_t min_idle_ms,
+                                     int64_t* claimed = nullptr);
+  boost::asio::awaitable<void> claim_stale(std::string queue);
   boost::asio::awaitable<void> let_go_of_forgotten(const redis::RedisReply& names);
   boost::asio::awaitable<void> flush_acks();
   static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);

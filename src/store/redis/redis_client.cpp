@@ -965,8 +965,17 @@ asio::awaitable<Result<RedisReply>> run_call(std::shared_ptr<Router> router, Cal
         continue;
       }
       if (!cluster) co_return std::move(rep);
-      if (auto rd = cluster::parse_redirect(*rep); rd && redirects < kMaxRedirects) {
-        ++redirects;
+      auto rd = cluster::parse_redirect(*rep);
+      if (rd && rd->ask) {
+        // A slot being migrated. The importing node may answer TRYAGAIN (some of the call's keys
+        // not moved yet), and the retry must ask the source again, which sends us back: a
+        // migration in progress, bounded by the same patience as TRYAGAIN, not by a count.
+        auto now = Clock2::now();
+        if (!busy_until) busy_until = now + kBusyPatience;
+        if (now >= *busy_until) co_return std::move(rep);
+      }
+      if (rd && (rd->ask || redirects < kMaxRedirects)) {
+        if (!rd->ask) ++redirects;
         std::string host = rd->host;
         if (host.empty()) host = res.node.substr(0, res.node.rfind(':'));
         std::string addr = cluster::address(host, rd->port);

@@ -21,9 +21,10 @@
 // more connection that moves between the known nodes (the map's masters, then the seeds) until
 // one answers. A command goes to the master of its key's slot (cluster::command_slot; a command
 // without a key goes to any connected master). Redirects are followed inside the call: MOVED
-// (the slot moved: the map is corrected and refreshed) and ASK (a migration: ASKING + the command
-// on the importing node), at most 5 per call; TRYAGAIN and CLUSTERDOWN are retried every 25 ms
-// for at most 2 s, then their error reply is returned. A call whose node is unreachable fails
+// (the slot moved: the map is corrected and refreshed; at most 5 per call) and ASK (a migration:
+// ASKING + the command on the importing node); TRYAGAIN and CLUSTERDOWN are retried every 25 ms,
+// and a migration's ASK/TRYAGAIN round trips go on, for at most 2 s, then the error reply is
+// returned. A call whose node is unreachable fails
 // with Errc::unavailable at once (never resent: it may have run) and makes the client refresh
 // its map: every 200 ms while any master of the map is unreachable (so a promoted replica is
 // found within a refresh of its election), else every 10 s. Commands issued before the first map
