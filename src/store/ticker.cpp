@@ -24,11 +24,12 @@ Ticker::Ticker(asio::io_context& io, QueueStore& store, std::chrono::millisecond
 }
 
 void Ticker::start() {
-  tasks_.spawn(names_loop());
-  for (size_t k = 0; k < kLanes; ++k) tasks_.spawn(lane(k));
+  tasks_.spawn(names_loop(stopped_));
+  for (size_t k = 0; k < kLanes; ++k) tasks_.spawn(lane(k, stopped_));
 }
 
 void Ticker::stop() {
+  *stopped_ = true;
   tasks_.stop();
   in_flight_.fill(nullptr);  // the lanes' rounds (and the names they point into) end
 }
@@ -39,10 +40,11 @@ void Ticker::publish(const Event& e) {
   if (!idle_.empty()) idle_.erase(e.queue);
 }
 
-asio::awaitable<void> Ticker::names_loop() {
+asio::awaitable<void> Ticker::names_loop(std::shared_ptr<const bool> stopped) {
   auto next = Clock::now();
   for (bool more = true; more;) {
     auto queues = co_await store_.queue_names();
+    if (*stopped) co_return;
     if (co_await async::cancelled()) co_return;
     if (queues) {  // else the store is unavailable: the lanes tick the last names read
       names_ = std::make_shared<const std::vector<std::string>>(std::move(queues).value());
@@ -56,6 +58,7 @@ asio::awaitable<void> Ticker::names_loop() {
     next += interval_;
     if (Clock::now() > next) next = Clock::now();
     more = co_await async::sleep_until(next);
+    if (*stopped) co_return;
   }
 }
 
@@ -70,13 +73,13 @@ bool skip(std::unordered_map<std::string, Clock::time_point>& until, const std::
 }
 }  // namespace
 
-asio::awaitable<void> Ticker::lane(size_t k) {
+asio::awaitable<void> Ticker::lane(size_t k, std::shared_ptr<const bool> stopped) {
   const Millis idle_max = options_.lease_ms / 3;
   auto next = Clock::now();
   for (bool more = true; more;) {
     next += interval_;
     more = co_await async::sleep_until(next);
-    if (!more) co_return;
+    if (!more || *stopped) co_return;
     auto names = names_;  // this round's names, kept alive while the round runs
     if (!names) continue;
     Millis now = wall_ms();
@@ -89,7 +92,8 @@ asio::awaitable<void> Ticker::lane(size_t k) {
       woken_[k] = false;
       auto r = co_await store_.tick_leased(q, now, options_.node, options_.lease_ms,
                                            options_.node.empty() ? 0 : idle_max);
-      if (co_await async::cancelled()) co_return;  // (stop() cleared in_flight_)
+      if (*stopped) co_return;  // (stop() cleared in_flight_)
+      if (co_await async::cancelled()) co_return;
       in_flight_[k] = nullptr;
       if (!r) continue;  // an error: ask again next round
       if (r->elsewhere_ms > 0)
