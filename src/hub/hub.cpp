@@ -147,7 +147,10 @@ void Hub::tell(View& v, const Event& e) {
 
 void Hub::tell_admitted(View& v, Stream& s, const std::string& ticket, Millis expires_ms,
                         uint64_t seq, Millis admitted_at) {
-  if (seq <= s.seq_ || s.state_ == TicketState::ended) return;
+  // Once per stream: a ticket is admitted once. (A resync lowers the streams' seq to its
+  // snapshot's, for a store whose seq went back, so a delayed copy of an admission the stream
+  // was already told - at its open, read from the store - would otherwise pass the seq check.)
+  if (seq <= s.seq_ || s.state_ != TicketState::waiting) return;
   s.queue_frame(sse::admitted(
       seq, admission_for(signer_, v.name, ticket, expires_ms, v.q.config().target_url)));
   s.state_ = TicketState::active;
@@ -358,7 +361,8 @@ void Hub::start(View& v, Stream& s, const Ticket& t, int64_t entrants) {
       break;
     }
     case TicketState::active:
-      s.seq_ = t.seq - 1;  // let tell_admitted accept this seq
+      s.seq_ = t.seq - 1;  // let tell_admitted accept this seq (the frames were cleared above)
+      s.state_ = TicketState::waiting;
       tell_admitted(v, s, t.id, t.expires_ms, t.seq, 0);
       if (!v.q.config().message.empty()) {
         s.queue_frame(sse::message(t.seq, v.q.config().message));
