@@ -120,8 +120,17 @@ int RedisCluster::any_running() const {
 }
 
 RespValue RedisCluster::command(int port, const std::vector<std::string>& argv) const {
-  RedisConn c(port, std::chrono::seconds(10));
-  return c.Command(argv);
+  // One kept connection per node: the waits poll every node every 20 ms, and a connection per
+  // command would take thousands of ephemeral ports, which other tests' servers (given a free
+  // port, then binding it) could then find taken.
+  auto& c = conns_[port];
+  try {
+    if (!c) c = std::make_unique<RedisConn>(port, std::chrono::seconds(10));
+    return c->Command(argv);
+  } catch (...) {
+    c.reset();  // (a killed node, a dropped connection: a fresh one next time)
+    throw;
+  }
 }
 
 std::string RedisCluster::info_field(int port, const std::string& section,
@@ -202,9 +211,13 @@ void RedisCluster::wait_replicated(int master_port) {
 
 pid_t RedisCluster::pid(int port) const { return nodes_.at(port).server->pid(); }
 
-void RedisCluster::kill9(int port) { nodes_.at(port).server->kill9(); }
+void RedisCluster::kill9(int port) {
+  conns_.erase(port);
+  nodes_.at(port).server->kill9();
+}
 
 void RedisCluster::restart(int port) {
+  conns_.erase(port);
   nodes_.at(port).server->restart();
   wait_whole();
 }

@@ -91,6 +91,7 @@ class RedisCluster {
 
   Options options_;
   std::map<int, Node> nodes_;  // by port
+  mutable std::map<int, std::unique_ptr<RedisConn>> conns_;  // command()'s, by port
 };
 
 }  // namespace anteroom::testing
