@@ -486,6 +486,7 @@ struct Target {
 
 using Clock2 = std::chrono::steady_clock;
 constexpr int kMaxRedirects = 5;
+constexpr int kMaxLoads = 3;  // SCRIPT LOADs per call (NOSCRIPT from the source, the target, ...)
 constexpr auto kBusyRetry = std::chrono::milliseconds(25);      // TRYAGAIN, CLUSTERDOWN
 constexpr auto kBusyPatience = std::chrono::milliseconds(2000);
 constexpr auto kRefreshWhileDown = std::chrono::milliseconds(200);
@@ -930,7 +931,7 @@ asio::awaitable<Result<RedisReply>> run_call(std::shared_ptr<Router> router, Cal
   if (cluster) target.slot = cluster::command_slot(call.argv);
   bool asking = false;
   bool load = false;
-  bool loaded = false;
+  int loads = 0;  // a call may meet a node without the script once per node it reaches
   int redirects = 0;
   std::optional<Clock2::time_point> busy_until;
   for (bool more = true; more;) {
@@ -943,6 +944,7 @@ asio::awaitable<Result<RedisReply>> run_call(std::shared_ptr<Router> router, Cal
       seq.push_back({"WAIT", std::to_string(o.wait_replicas), std::to_string(o.wait_timeout.count())});
     SeqResult res = co_await send_seq(router, target, std::move(seq));
     // A redirect's target serves this attempt only; the next one asks the map again.
+    const bool was_asking = asking;
     target.address.clear();
     asking = false;
     Result<RedisReply>& rep = res.replies[main];
@@ -958,10 +960,16 @@ asio::awaitable<Result<RedisReply>> run_call(std::shared_ptr<Router> router, Cal
       if (!l.ok() || l->is_error()) co_return std::move(l);
     }
     if (rep->is_error()) {
-      if (call.script != nullptr && !loaded && rep->str.starts_with("NOSCRIPT")) {
-        // This node lost its script cache (restart, failover, SCRIPT FLUSH, a new master): load
-        // it there, right before the retry, and retry once.
-        load = loaded = true;
+      if (call.script != nullptr && loads < kMaxLoads && rep->str.starts_with("NOSCRIPT")) {
+        // This node lost its script cache (restart, failover, SCRIPT FLUSH, a new master), or
+        // never had it (a slot's importing node, reached by ASK): load it there, right before
+        // the retry, and retry on that same node (with ASKING again if this attempt was an ASK).
+        load = true;
+        ++loads;
+        if (cluster) {
+          target.address = res.node;
+          asking = was_asking;
+        }
         continue;
       }
       if (!cluster) co_return std::move(rep);
