@@ -143,15 +143,8 @@ asio::awaitable<void> OutboxTailer::loop() {
 asio::awaitable<Result<redis::RedisReply>> OutboxTailer::read(std::vector<std::string> keys,
                                                               std::vector<std::string> ids,
                                                               bool block) {
-  std::vector<std::string> argv{"XREAD", "COUNT", "1000"};
-  if (block) {
-    argv.emplace_back("BLOCK");
-    argv.emplace_back("250");
-  }
-  argv.emplace_back("STREAMS");
-  argv.insert(argv.end(), std::make_move_iterator(keys.begin()),
-              std::make_move_iterator(keys.end()));
-  argv.insert(argv.end(), std::make_move_iterator(ids.begin()), std::make_move_iterator(ids.end()));
+  auto argv = slot_reads::streams_argv({"XREAD", "COUNT", "1000"}, block ? 250 : 0,
+                                       std::move(keys), std::move(ids));
   co_return co_await client_->command(std::move(argv));
 }
 

@@ -286,16 +286,8 @@ asio::awaitable<void> Relay::let_go_of_forgotten(const redis::RedisReply& names)
 // slot (cluster, no BLOCK). (What a read took stays pending in the group: the next holder
 // produces it.)
 asio::awaitable<Result<redis::RedisReply>> Relay::read_group(Argv keys, Argv ids, bool block) {
-  Argv argv{"XREADGROUP", "GROUP", kGroup, node_, "COUNT", "1000"};
-  if (block) {
-    argv.emplace_back("BLOCK");
-    argv.emplace_back("200");
-  }
-  argv.emplace_back("STREAMS");
-  argv.insert(argv.end(), std::make_move_iterator(keys.begin()),
-              std::make_move_iterator(keys.end()));
-  argv.insert(argv.end(), std::make_move_iterator(ids.begin()),
-              std::make_move_iterator(ids.end()));
+  auto argv = slot_reads::streams_argv({"XREADGROUP", "GROUP", kGroup, node_, "COUNT", "1000"},
+                                       block ? 200 : 0, std::move(keys), std::move(ids));
   // Paired with WAIT under --redis-wait-replicas: the read is a write (the group's pending list)
   // made after every entry it returns, so once a replica has it, the entries are there too and
   // Kafka never gets an event a failover could take back (docs/distributed.md).

@@ -37,6 +37,22 @@ inline std::map<int, std::vector<size_t>> by_slot(const std::vector<std::string>
   return out;
 }
 
+// The argv of a stream read: `head` (XREAD ... / XREADGROUP GROUP g c ..., with COUNT), then
+// BLOCK block_ms unless 0, then STREAMS, the keys and their ids.
+inline std::vector<std::string> streams_argv(std::vector<std::string> head, int block_ms,
+                                             std::vector<std::string> keys,
+                                             std::vector<std::string> ids) {
+  if (block_ms > 0) {
+    head.emplace_back("BLOCK");
+    head.emplace_back(std::to_string(block_ms));
+  }
+  head.emplace_back("STREAMS");
+  head.insert(head.end(), std::make_move_iterator(keys.begin()),
+              std::make_move_iterator(keys.end()));
+  head.insert(head.end(), std::make_move_iterator(ids.begin()), std::make_move_iterator(ids.end()));
+  return head;
+}
+
 // When each slot is read next. A slot not seen before is due at once.
 class SlotPoll {
  public:

@@ -19,23 +19,8 @@ namespace {
 constexpr auto kPoll = std::chrono::milliseconds(20);
 constexpr auto kWaitTimeout = std::chrono::seconds(60);
 
-// A port the kernel just handed out, for a node's cluster bus (--cluster-port): the default,
-// port + 10000, is beyond 65535 for most ephemeral ports.
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot pick a free port");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+// (free_port, redis_server.hpp, picks each node's cluster bus port (--cluster-port): the default,
+// port + 10000, is beyond 65535 for most ephemeral ports.)
 
 std::string field_of(const std::string& text, const std::string& field) {
   std::istringstream in(text);

@@ -38,22 +38,6 @@ std::string find_binary() {
 }
 
 // A port the kernel just handed out, so very likely free; start() retries if it was not.
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot pick a free port");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // Sends one inline command to 127.0.0.1:port and returns what arrives in one read ("" if
 // nothing answers). Replies used here (PONG, INFO server) are small enough for one segment.
@@ -97,6 +81,23 @@ void kill_and_reap(pid_t pid) {
 }
 
 }  // namespace
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot pick a free port");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
 
 RedisServer::RedisServer() : RedisServer(Options{}) {}
 

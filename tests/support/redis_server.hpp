@@ -23,6 +23,9 @@
 
 namespace anteroom::testing {
 
+// A port the kernel just handed out on 127.0.0.1, so very likely free (the caller binds it soon).
+int free_port();
+
 class RedisServer {
  public:
   struct Options {
